@@ -1,0 +1,247 @@
+// Node: one Raft peer as a pure, deterministic state machine (Raft paper §5, thesis §3, §6, §9).
+//
+// No IO, no clock, no threads. Time enters only through tick(); randomness only through the seed in
+// Config. The same sequence of calls on the same storage contents always yields the same Ready batches.
+//
+// The driver's contract (the ready loop), which the core relies on for safety:
+//
+//   loop:
+//     feed inputs: tick() every tick interval, step(m) for each message received, propose(data)
+//     if has_ready():
+//       Ready rd = ready();
+//       1. PERSIST: persist(storage, rd.hard_state, rd.entries)   -- fsync'd before anything leaves
+//       2. SEND:    rd.messages (any order, any loss: the core tolerates a lossy network)
+//       3. APPLY:   rd.committed_entries, in index order, to the state machine
+//       4. advance(rd)
+//
+// Step 1 before step 2 is what makes a vote or an acknowledgement a promise (§5.1: "updated on
+// stable storage before responding to RPCs"). Calling ready() twice without advance() aborts.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "raftbgp/raft/log.h"
+#include "raftbgp/raft/progress.h"
+#include "raftbgp/raft/storage.h"
+#include "raftbgp/raft/types.h"
+
+namespace raftbgp::raft {
+
+struct Config {
+  NodeId id = kNoNode;
+  // Initial voters, this node included. Ignored ... never: membership changes through the log arrive
+  // with the membership issue; until then the voter set is fixed here.
+  std::vector<NodeId> voters;
+  // Ticks of silence before a follower starts an election; the actual timeout is drawn uniformly from
+  // [election_ticks, 2 * election_ticks) at every reset (§5.2). Must exceed heartbeat_ticks.
+  int election_ticks = 10;
+  // Ticks between leader heartbeats.
+  int heartbeat_ticks = 1;
+  // Seed of the injected RNG that draws election timeouts. Give each node a different seed.
+  std::uint64_t seed = 1;
+  // Upper bound on the serialized size of one Message (Message::ByteSizeLong), so that one
+  // AppendEntries always fits one transport message. propose() refuses data that cannot fit.
+  std::uint64_t max_msg_bytes = 64 * 1024;
+  // Pipelining caps per follower in the replicate state: AppendEntries messages in flight, and the
+  // bytes of entries they carry.
+  std::size_t max_inflight_msgs = 64;
+  std::uint64_t max_inflight_bytes = 1024 * 1024;
+  // Thesis §9.6: a candidate first asks whether it could win, without disturbing anyone's term.
+  bool pre_vote = true;
+  // Thesis §6.2: a leader that has not heard from a quorum within an election timeout steps down, and
+  // a follower that heard from a leader within the election timeout ignores vote requests.
+  bool check_quorum = true;
+  // Index of the last entry the state machine has already applied (after a restart from a snapshot of
+  // the state machine). Committed entries above it are handed out again.
+  Index applied = 0;
+};
+
+enum class Role { kFollower, kPreCandidate, kCandidate, kLeader };
+const char* role_name(Role r);
+
+// Outcome of propose(). Expected outcomes are values, not exceptions (STYLE.md, habit 5).
+struct ProposeResult {
+  enum class Status {
+    kAccepted,    // appended at `index` in `term`; committed later, or overwritten if leadership is lost
+    kNotLeader,   // this node is not the leader; `leader` is the one it knows (kNoNode if none)
+    kTooLarge,    // the entry cannot fit in one message of max_msg_bytes
+    kTransferring // the leader is handing leadership over and accepts no proposals
+  };
+  Status status = Status::kNotLeader;
+  Index index = 0;
+  Term term = 0;
+  NodeId leader = kNoNode;
+};
+
+// Why step() dropped a message, counted per reason.
+enum class DropReason {
+  kUnknownType,        // type not known to this version, or a local-only type from the network
+  kNotForMe,           // `to` is not this node
+  kMalformed,          // impossible indexes: non-contiguous entries, entry terms above the message term...
+  kStaleTerm,          // older term, ignored per §5.1
+  kUnknownPeer,        // a response from a node that is not a member
+  kInLease,            // a vote request ignored because a leader is known (thesis §4.2.3 / §6.2)
+  kUnexpected,         // valid, but meaningless in this role (e.g. an AppendEntries response to a follower)
+  kCount_
+};
+const char* drop_reason_name(DropReason r);
+
+struct Ready {
+  // Set when term, vote or commit changed since the last Ready. Persist before sending.
+  std::optional<HardState> hard_state;
+  // New log entries to persist. entries.front().index may be <= storage.last_index(): the driver then
+  // truncates the storage from there first (persist() does).
+  std::vector<Entry> entries;
+  // Messages to send after persisting.
+  std::vector<Message> messages;
+  // Entries known committed, in order, to apply after persisting.
+  std::vector<Entry> committed_entries;
+  // The known leader and this node's role, when they changed since the last Ready (informational).
+  std::optional<std::pair<NodeId, Role>> soft_state;
+};
+
+struct PeerStatus {
+  NodeId id = kNoNode;
+  bool voter = true;
+  Index match = 0;
+  Index next = 0;
+  const char* state = "";
+  // Ticks since the leader last heard from this peer (0 for itself); only meaningful on a leader.
+  std::uint64_t ticks_since_contact = 0;
+};
+
+struct Status {
+  NodeId id = kNoNode;
+  Role role = Role::kFollower;
+  Term term = 0;
+  NodeId vote = kNoNode;
+  NodeId leader = kNoNode;
+  Index commit = 0;
+  Index applied = 0;
+  Index first_index = 0;
+  Index last_index = 0;
+  std::vector<PeerStatus> peers;  // the leader's view of replication; only the self row elsewhere
+  std::uint64_t dropped[static_cast<int>(DropReason::kCount_)] = {};
+};
+
+class Node {
+ public:
+  // Restores term, vote and commit from storage.hard_state() and the log from storage. The Storage is
+  // read by the node and written by the driver; it must outlive the node. Invalid config aborts.
+  Node(const Config& config, const Storage& storage);
+
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  // Advances logical time by one tick: election timeout for followers and candidates, heartbeats and
+  // the check-quorum round for the leader.
+  void tick();
+
+  // Feeds one message from the network (or a local event: MSG_HUP, MSG_BEAT, MSG_CHECK_QUORUM with
+  // term 0). A message that is malformed, stale, or not for this node is dropped and counted under a
+  // DropReason; the return value is the reason, or nullopt when the message was processed.
+  std::optional<DropReason> step(const Message& m);
+
+  // Appends `data` as a normal entry if this node is the leader. See ProposeResult.
+  ProposeResult propose(std::string data);
+
+  // Starts an election now (as if the election timer fired). No-op on a leader.
+  void campaign();
+
+  bool has_ready() const;
+  // Hands out the next batch. Precondition: has_ready() (an empty Ready is fine otherwise) and the
+  // previous Ready was advanced.
+  Ready ready();
+  // Acknowledges that `rd` was persisted, sent and applied (in that order).
+  void advance(const Ready& rd);
+
+  Status status() const;
+
+  NodeId id() const { return id_; }
+  Role role() const { return role_; }
+  Term term() const { return term_; }
+  NodeId leader() const { return lead_; }
+  Index commit_index() const { return log_.committed(); }
+  const RaftLog& log() const { return log_; }
+  // The election timeout drawn for the current period, in ticks (for tests of §5.2 randomisation).
+  int randomized_election_timeout() const { return randomized_election_timeout_; }
+
+ private:
+  // Role transitions (§5.2).
+  void become_follower(Term term, NodeId lead);
+  void become_pre_candidate();
+  void become_candidate();
+  void become_leader();
+  void reset(Term term);
+  void reset_randomized_election_timeout();
+
+  void tick_election();
+  void tick_heartbeat();
+
+  enum class CampaignKind { kPreElection, kElection, kTransfer };
+  void start_campaign(CampaignKind kind);
+  // Records a (pre)vote response; returns granted and rejected counts.
+  std::pair<std::size_t, std::size_t> poll(NodeId from, bool granted);
+
+  // Per-role message handlers (one function per message type, STYLE habit 8).
+  void step_leader(const Message& m);
+  void step_candidate(const Message& m);
+  void step_follower(const Message& m);
+  void handle_vote_request(const Message& m);
+  void handle_append_entries(const Message& m);
+  void handle_heartbeat(const Message& m);
+  void handle_append_response(const Message& m, Progress& pr);
+  void handle_heartbeat_response(const Message& m, Progress& pr);
+  void handle_check_quorum();
+
+  // Leader replication (§5.3).
+  bool append_entries(std::vector<Entry> entries);  // leader-local append; false if it would not fit
+  void bcast_append();
+  void bcast_heartbeat();
+  bool send_append(NodeId to, bool send_if_empty = true);
+  void send_heartbeat(NodeId to);
+  bool maybe_commit();
+  void send(Message m);
+
+  std::optional<DropReason> validate(const Message& m) const;
+  std::size_t quorum() const { return voters_.size() / 2 + 1; }
+  bool is_voter(NodeId id) const;
+  bool promotable() const { return is_voter(id_); }
+
+  NodeId id_;
+  std::vector<NodeId> voters_;
+  int election_ticks_;
+  int heartbeat_ticks_;
+  std::uint64_t max_msg_bytes_;
+  std::size_t max_inflight_msgs_;
+  std::uint64_t max_inflight_bytes_;
+  bool pre_vote_;
+  bool check_quorum_;
+
+  Term term_ = 0;
+  NodeId vote_ = kNoNode;
+  NodeId lead_ = kNoNode;
+  Role role_ = Role::kFollower;
+  RaftLog log_;
+  std::map<NodeId, Progress> progress_;  // leader only; ordered for determinism
+  std::map<NodeId, bool> votes_;         // candidate only
+  std::vector<Message> msgs_;
+  NodeId lead_transferee_ = kNoNode;
+
+  int election_elapsed_ = 0;
+  int heartbeat_elapsed_ = 0;
+  int randomized_election_timeout_ = 0;
+  std::mt19937_64 rng_;
+
+  HardState prev_hard_state_;
+  std::pair<NodeId, Role> prev_soft_state_{kNoNode, Role::kFollower};
+  bool ready_outstanding_ = false;
+  std::uint64_t dropped_[static_cast<int>(DropReason::kCount_)] = {};
+};
+
+}  // namespace raftbgp::raft

@@ -1,0 +1,68 @@
+// The store abstraction (after the talk's `Store` class): query, store, commit, truncate, plus the
+// hard state. The Raft core only reads a Storage; the driver writes it while handling a Ready (see
+// node.h), and `persist_ready` below does that in the one correct order.
+//
+// Two implementations pass one conformance suite (tests/raft-core/storage_conformance_test.cc):
+//   MemoryStorage (memory_storage.h): tests and simulation; "durable" means "in this object".
+//   WalStorage    (wal_storage.h):    a segmented write-ahead log on disk.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "raftbgp/raft/types.h"
+
+namespace raftbgp::raft {
+
+class Storage {
+ public:
+  virtual ~Storage() = default;
+
+  // ---- queries (const; the core calls these from tick/step/ready) ----
+
+  // The durable hard state (term, vote, commit) as last saved; all zero for a new store.
+  virtual HardState hard_state() const = 0;
+
+  // Index of the first entry still held. With no snapshot this is 1, even when the log is empty.
+  virtual Index first_index() const = 0;
+
+  // Index of the last entry held; first_index() - 1 when the log is empty.
+  virtual Index last_index() const = 0;
+
+  // Term of the entry at `index`, for first_index()-1 <= index <= last_index() (index first_index()-1
+  // answers the snapshot's term, 0 with no snapshot). std::nullopt outside that range.
+  virtual std::optional<Term> term(Index index) const = 0;
+
+  // Entries in [lo, hi), lo >= first_index(), hi <= last_index() + 1. Stops early so that the sum of
+  // the entries' serialized sizes (Entry::ByteSizeLong) stays <= max_bytes, but always returns at least
+  // one entry when lo < hi. Precondition violations abort.
+  virtual std::vector<Entry> entries(Index lo, Index hi, std::uint64_t max_bytes) const = 0;
+
+  // ---- mutations (the driver calls these while handling a Ready) ----
+
+  // Appends entries. Precondition: entries are contiguous, and entries.front().index ==
+  // last_index() + 1 (call truncate first to overwrite a suffix). Not durable until sync().
+  virtual void store(std::span<const Entry> entries) = 0;
+
+  // Deletes the entry at `from` and every later one. Precondition: from > hard_state().commit and
+  // from >= first_index(); truncating at last_index()+1 is a no-op. Not durable until sync().
+  virtual void truncate(Index from) = 0;
+
+  // Records the hard state. Term and vote changes must reach the disk before sync() returns (a vote
+  // must never be forgotten, §5.2); the commit index may be recorded more cheaply, in the log.
+  virtual void save_hard_state(const HardState& hs) = 0;
+
+  // Makes every earlier store/truncate/save_hard_state durable (one fsync group for a WAL).
+  virtual void sync() = 0;
+};
+
+// Persists what a Ready asks to persist, in order: truncate the overwritten suffix if the first new
+// entry is at or below last_index(), store the entries, save the hard state, then sync(). The driver
+// calls this before it sends any of the Ready's messages.
+void persist(Storage& storage, const std::optional<HardState>& hard_state,
+             std::span<const Entry> entries);
+
+}  // namespace raftbgp::raft
