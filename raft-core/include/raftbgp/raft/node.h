@@ -34,8 +34,8 @@ namespace raftbgp::raft {
 
 struct Config {
   NodeId id = kNoNode;
-  // Initial voters, this node included. Ignored ... never: membership changes through the log arrive
-  // with the membership issue; until then the voter set is fixed here.
+  // The voters, this node included. Membership changes through the log arrive with the membership
+  // issue; until then the voter set is fixed here.
   std::vector<NodeId> voters;
   // Ticks of silence before a follower starts an election; the actual timeout is drawn uniformly from
   // [election_ticks, 2 * election_ticks) at every reset (§5.2). Must exceed heartbeat_ticks.
@@ -188,19 +188,21 @@ class Node {
   // Records a (pre)vote response; returns granted and rejected counts.
   std::pair<std::size_t, std::size_t> poll(NodeId from, bool granted);
 
+  // Term rules (§5.1) and dispatch, after validate() accepted the message.
+  std::optional<DropReason> step_validated(const Message& m);
   // Per-role message handlers (one function per message type, STYLE habit 8).
-  void step_leader(const Message& m);
-  void step_candidate(const Message& m);
-  void step_follower(const Message& m);
+  std::optional<DropReason> step_leader(const Message& m);
+  std::optional<DropReason> step_candidate(const Message& m);
+  std::optional<DropReason> step_follower(const Message& m);
   void handle_vote_request(const Message& m);
   void handle_append_entries(const Message& m);
   void handle_heartbeat(const Message& m);
   void handle_append_response(const Message& m, Progress& pr);
-  void handle_heartbeat_response(const Message& m, Progress& pr);
+  void handle_heartbeat_response(Progress& pr, NodeId from);
   void handle_check_quorum();
 
   // Leader replication (§5.3).
-  bool append_entries(std::vector<Entry> entries);  // leader-local append; false if it would not fit
+  void append_entries(std::vector<Entry> entries);  // leader-local append in the current term
   void bcast_append();
   void bcast_heartbeat();
   bool send_append(NodeId to, bool send_if_empty = true);
@@ -209,6 +211,7 @@ class Node {
   void send(Message m);
 
   std::optional<DropReason> validate(const Message& m) const;
+  HardState hard_state() const;
   std::size_t quorum() const { return voters_.size() / 2 + 1; }
   bool is_voter(NodeId id) const;
   bool promotable() const { return is_voter(id_); }

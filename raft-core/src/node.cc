@@ -1,0 +1,722 @@
+// Node: the Raft protocol step function. Section numbers cite the Raft paper (Ongaro & Ousterhout,
+// "In Search of an Understandable Consensus Algorithm", 2014) and, as "thesis", Ongaro's 2014 thesis.
+#include "raftbgp/raft/node.h"
+
+#include <algorithm>
+#include <string>
+
+namespace raftbgp::raft {
+namespace {
+
+using raftbgp::v1::MessageType;
+
+constexpr std::string_view kCampaignTransfer = "transfer";
+// Bytes a Message spends outside its entries (type, ids, term, indexes, commit) plus per-entry framing;
+// used only to pick a first guess of how many entries fit, the exact size is checked after.
+constexpr std::uint64_t kMessageOverhead = 96;
+
+bool is_local(MessageType t) {
+  return t == raftbgp::v1::MSG_HUP || t == raftbgp::v1::MSG_BEAT || t == raftbgp::v1::MSG_CHECK_QUORUM;
+}
+
+MessageType vote_response_type(MessageType t) {
+  return t == raftbgp::v1::MSG_PRE_VOTE ? raftbgp::v1::MSG_PRE_VOTE_RESP : raftbgp::v1::MSG_VOTE_RESP;
+}
+
+}  // namespace
+
+const char* role_name(Role r) {
+  switch (r) {
+    case Role::kFollower: return "follower";
+    case Role::kPreCandidate: return "pre-candidate";
+    case Role::kCandidate: return "candidate";
+    case Role::kLeader: return "leader";
+  }
+  return "?";
+}
+
+const char* drop_reason_name(DropReason r) {
+  switch (r) {
+    case DropReason::kUnknownType: return "unknown_type";
+    case DropReason::kNotForMe: return "not_for_me";
+    case DropReason::kMalformed: return "malformed";
+    case DropReason::kStaleTerm: return "stale_term";
+    case DropReason::kUnknownPeer: return "unknown_peer";
+    case DropReason::kInLease: return "in_lease";
+    case DropReason::kUnexpected: return "unexpected";
+    case DropReason::kCount_: break;
+  }
+  return "?";
+}
+
+Node::Node(const Config& c, const Storage& storage)
+    : id_(c.id),
+      voters_(c.voters),
+      election_ticks_(c.election_ticks),
+      heartbeat_ticks_(c.heartbeat_ticks),
+      max_msg_bytes_(c.max_msg_bytes),
+      max_inflight_msgs_(c.max_inflight_msgs),
+      max_inflight_bytes_(c.max_inflight_bytes),
+      pre_vote_(c.pre_vote),
+      check_quorum_(c.check_quorum),
+      log_(storage, c.applied),
+      rng_(c.seed) {
+  if (id_ == kNoNode) RAFT_PANIC("Config.id must be non-zero");
+  if (heartbeat_ticks_ <= 0 || election_ticks_ <= heartbeat_ticks_)
+    RAFT_PANIC("Config needs 0 < heartbeat_ticks < election_ticks");
+  if (max_inflight_msgs_ == 0 || max_msg_bytes_ < 2 * kMessageOverhead)
+    RAFT_PANIC("Config needs max_inflight_msgs > 0 and max_msg_bytes >= 192");
+  std::sort(voters_.begin(), voters_.end());
+  voters_.erase(std::unique(voters_.begin(), voters_.end()), voters_.end());
+  if (std::find(voters_.begin(), voters_.end(), kNoNode) != voters_.end())
+    RAFT_PANIC("Config.voters contains node id 0");
+  const HardState hs = storage.hard_state();
+  term_ = hs.term();
+  vote_ = hs.vote();
+  prev_hard_state_ = hs;
+  prev_hard_state_.set_commit(log_.committed());
+  become_follower(term_, kNoNode);
+  prev_soft_state_ = {lead_, role_};
+}
+
+bool Node::is_voter(NodeId id) const {
+  return std::binary_search(voters_.begin(), voters_.end(), id);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Role transitions (§5.2)
+
+void Node::reset_randomized_election_timeout() {
+  // §5.2: randomised timeouts in [ET, 2ET) make split votes rare.
+  randomized_election_timeout_ =
+      election_ticks_ + static_cast<int>(rng_() % static_cast<std::uint64_t>(election_ticks_));
+}
+
+void Node::reset(Term term) {
+  if (term_ != term) {
+    term_ = term;
+    vote_ = kNoNode;
+  }
+  lead_ = kNoNode;
+  election_elapsed_ = 0;
+  heartbeat_elapsed_ = 0;
+  reset_randomized_election_timeout();
+  lead_transferee_ = kNoNode;
+  votes_.clear();
+  progress_.clear();
+  for (NodeId v : voters_) {
+    auto [it, _] = progress_.emplace(v, Progress(log_.last_index() + 1, max_inflight_msgs_, max_inflight_bytes_));
+    if (v == id_) it->second.match = log_.last_index();
+  }
+}
+
+void Node::become_follower(Term term, NodeId lead) {
+  reset(term);
+  lead_ = lead;
+  role_ = Role::kFollower;
+}
+
+void Node::become_pre_candidate() {
+  RAFT_ASSERT(role_ != Role::kLeader);
+  // Thesis §9.6: the pre-candidate changes neither its term nor its vote.
+  votes_.clear();
+  lead_ = kNoNode;
+  role_ = Role::kPreCandidate;
+}
+
+void Node::become_candidate() {
+  RAFT_ASSERT(role_ != Role::kLeader);
+  reset(term_ + 1);
+  vote_ = id_;
+  role_ = Role::kCandidate;
+}
+
+void Node::become_leader() {
+  RAFT_ASSERT(role_ == Role::kCandidate);
+  reset(term_);
+  lead_ = id_;
+  role_ = Role::kLeader;
+  progress_.at(id_).become_replicate();
+  progress_.at(id_).recent_active = true;
+  // §8: a new leader commits a no-op entry of its own term, which commits everything before it
+  // (§5.4.2) and lets ReadIndex know the commit index is current (thesis §6.4).
+  append_entries({Entry{}});
+  bcast_append();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Time
+
+void Node::tick() {
+  if (role_ == Role::kLeader) {
+    tick_heartbeat();
+  } else {
+    tick_election();
+  }
+}
+
+void Node::tick_election() {
+  ++election_elapsed_;
+  if (promotable() && election_elapsed_ >= randomized_election_timeout_) {
+    election_elapsed_ = 0;
+    Message m;
+    m.set_type(raftbgp::v1::MSG_HUP);
+    step(m);
+  }
+}
+
+void Node::tick_heartbeat() {
+  ++heartbeat_elapsed_;
+  ++election_elapsed_;
+  for (auto& [id, pr] : progress_) {
+    if (id != id_) ++pr.ticks_since_contact;
+  }
+  if (election_elapsed_ >= election_ticks_) {
+    election_elapsed_ = 0;
+    if (check_quorum_) {
+      Message m;
+      m.set_type(raftbgp::v1::MSG_CHECK_QUORUM);
+      step(m);
+    }
+    // Thesis §3.10: a transfer that did not finish within an election timeout is abandoned.
+    if (role_ == Role::kLeader) lead_transferee_ = kNoNode;
+  }
+  if (role_ != Role::kLeader) return;
+  if (heartbeat_elapsed_ >= heartbeat_ticks_) {
+    heartbeat_elapsed_ = 0;
+    Message m;
+    m.set_type(raftbgp::v1::MSG_BEAT);
+    step(m);
+  }
+}
+
+void Node::campaign() {
+  if (role_ == Role::kLeader) return;
+  Message m;
+  m.set_type(raftbgp::v1::MSG_HUP);
+  step(m);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Step: validation, term rules (§5.1), dispatch
+
+std::optional<DropReason> Node::validate(const Message& m) const {
+  const MessageType t = m.type();
+  if (!raftbgp::v1::MessageType_IsValid(t) || t == raftbgp::v1::MSG_UNKNOWN ||
+      t == raftbgp::v1::MSG_PROP) {
+    return DropReason::kUnknownType;
+  }
+  if (is_local(t)) return m.term() == 0 ? std::nullopt : std::optional(DropReason::kUnknownType);
+  if (m.to() != id_) return DropReason::kNotForMe;
+  if (m.from() == kNoNode || m.from() == id_ || m.term() == 0) return DropReason::kMalformed;
+  if (m.log_term() > m.term()) return DropReason::kMalformed;
+  if (t == raftbgp::v1::MSG_APP) {
+    // Entries must follow prevLogIndex contiguously with non-decreasing terms no newer than the
+    // leader's term (Log Matching, §5.3).
+    Index expect = m.index() + 1;
+    Term prev = m.log_term();
+    for (const Entry& e : m.entries()) {
+      if (e.index() != expect || e.term() < prev || e.term() > m.term()) return DropReason::kMalformed;
+      if (!raftbgp::v1::EntryType_IsValid(e.type())) return DropReason::kMalformed;
+      ++expect;
+      prev = e.term();
+    }
+    if (m.index() == 0 && m.log_term() != 0) return DropReason::kMalformed;
+  }
+  return std::nullopt;
+}
+
+std::optional<DropReason> Node::step(const Message& m) {
+  std::optional<DropReason> drop = validate(m);
+  if (!drop) drop = step_validated(m);
+  if (drop) ++dropped_[static_cast<int>(*drop)];
+  return drop;
+}
+
+std::optional<DropReason> Node::step_validated(const Message& m) {
+  const MessageType t = m.type();
+  if (m.term() == 0) {
+    // Local event.
+  } else if (m.term() > term_) {
+    if (t == raftbgp::v1::MSG_VOTE || t == raftbgp::v1::MSG_PRE_VOTE) {
+      // Thesis §4.2.3 / §6.2: a node that heard from a leader within the minimum election timeout
+      // does not help depose it. A transfer campaign (thesis §3.10) is exempt.
+      const bool force = t == raftbgp::v1::MSG_VOTE && m.context() == kCampaignTransfer;
+      const bool in_lease = check_quorum_ && lead_ != kNoNode && election_elapsed_ < election_ticks_;
+      if (!force && in_lease) return DropReason::kInLease;
+    }
+    if (t == raftbgp::v1::MSG_PRE_VOTE) {
+      // Never change term on a pre-vote request (thesis §9.6).
+    } else if (t == raftbgp::v1::MSG_PRE_VOTE_RESP && !m.reject()) {
+      // A granted pre-vote carries the future term; we bump our term only when we win the pre-vote.
+    } else if (t == raftbgp::v1::MSG_APP || t == raftbgp::v1::MSG_HEARTBEAT ||
+               t == raftbgp::v1::MSG_SNAP) {
+      become_follower(m.term(), m.from());
+    } else {
+      become_follower(m.term(), kNoNode);
+    }
+  } else if (m.term() < term_) {
+    if ((check_quorum_ || pre_vote_) &&
+        (t == raftbgp::v1::MSG_APP || t == raftbgp::v1::MSG_HEARTBEAT)) {
+      // A leader cut off by a partition keeps its old term. Tell it ours so that it steps down;
+      // otherwise, with PreVote, nobody would ever raise its term (thesis §9.6).
+      Message r;
+      r.set_type(raftbgp::v1::MSG_APP_RESP);
+      r.set_to(m.from());
+      send(std::move(r));
+    } else if (t == raftbgp::v1::MSG_PRE_VOTE) {
+      Message r;
+      r.set_type(raftbgp::v1::MSG_PRE_VOTE_RESP);
+      r.set_to(m.from());
+      r.set_reject(true);
+      send(std::move(r));
+    }
+    return DropReason::kStaleTerm;
+  }
+
+  switch (t) {
+    case raftbgp::v1::MSG_HUP:
+      if (role_ == Role::kLeader) return DropReason::kUnexpected;
+      start_campaign(pre_vote_ ? CampaignKind::kPreElection : CampaignKind::kElection);
+      return std::nullopt;
+    case raftbgp::v1::MSG_VOTE:
+    case raftbgp::v1::MSG_PRE_VOTE:
+      handle_vote_request(m);
+      return std::nullopt;
+    default:
+      break;
+  }
+  switch (role_) {
+    case Role::kLeader: return step_leader(m);
+    case Role::kPreCandidate:
+    case Role::kCandidate: return step_candidate(m);
+    case Role::kFollower: return step_follower(m);
+  }
+  return DropReason::kUnexpected;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Elections (§5.2, thesis §9.6)
+
+void Node::start_campaign(CampaignKind kind) {
+  if (!promotable()) return;
+  MessageType type;
+  Term term;
+  if (kind == CampaignKind::kPreElection) {
+    become_pre_candidate();
+    type = raftbgp::v1::MSG_PRE_VOTE;
+    term = term_ + 1;  // the term we would campaign in; ours stays unchanged
+  } else {
+    become_candidate();
+    type = raftbgp::v1::MSG_VOTE;
+    term = term_;
+  }
+  if (poll(id_, true).first >= quorum()) {
+    // A single-voter cluster wins at once.
+    if (kind == CampaignKind::kPreElection) {
+      start_campaign(CampaignKind::kElection);
+    } else {
+      become_leader();
+    }
+    return;
+  }
+  for (NodeId v : voters_) {
+    if (v == id_) continue;
+    Message m;
+    m.set_type(type);
+    m.set_to(v);
+    m.set_term(term);
+    m.set_index(log_.last_index());
+    m.set_log_term(log_.last_term());
+    if (kind == CampaignKind::kTransfer) m.set_context(std::string(kCampaignTransfer));
+    send(std::move(m));
+  }
+}
+
+std::pair<std::size_t, std::size_t> Node::poll(NodeId from, bool granted) {
+  votes_.try_emplace(from, granted);  // the first answer of each voter counts (duplicates are ignored)
+  std::size_t yes = 0;
+  std::size_t no = 0;
+  for (const auto& [id, v] : votes_) {
+    if (!is_voter(id)) continue;
+    (v ? yes : no) += 1;
+  }
+  return {yes, no};
+}
+
+void Node::handle_vote_request(const Message& m) {
+  // §5.2 / §5.4.1: grant at most one vote per term, and only to a candidate whose log is at least as
+  // up-to-date as ours. A pre-vote for a future term is granted without promising anything.
+  const bool pre = m.type() == raftbgp::v1::MSG_PRE_VOTE;
+  const bool can_vote = vote_ == m.from() || (vote_ == kNoNode && lead_ == kNoNode) ||
+                        (pre && m.term() > term_);
+  Message r;
+  r.set_type(vote_response_type(m.type()));
+  r.set_to(m.from());
+  if (can_vote && log_.is_up_to_date(m.index(), m.log_term())) {
+    // The granting response carries the candidate's term (for a pre-vote, the future term).
+    r.set_term(m.term());
+    if (!pre) {
+      election_elapsed_ = 0;
+      vote_ = m.from();  // persisted (Ready::hard_state) before this response is sent
+    }
+  } else {
+    r.set_reject(true);
+  }
+  send(std::move(r));
+}
+
+std::optional<DropReason> Node::step_candidate(const Message& m) {
+  const MessageType mine =
+      role_ == Role::kPreCandidate ? raftbgp::v1::MSG_PRE_VOTE_RESP : raftbgp::v1::MSG_VOTE_RESP;
+  switch (m.type()) {
+    case raftbgp::v1::MSG_APP:
+      // §5.2: a candidate that hears from a leader of its term (or newer) returns to follower.
+      become_follower(m.term(), m.from());
+      handle_append_entries(m);
+      return std::nullopt;
+    case raftbgp::v1::MSG_HEARTBEAT:
+      become_follower(m.term(), m.from());
+      handle_heartbeat(m);
+      return std::nullopt;
+    default:
+      break;
+  }
+  if (m.type() != mine) return DropReason::kUnexpected;
+  if (!is_voter(m.from())) return DropReason::kUnknownPeer;
+  const auto [yes, no] = poll(m.from(), !m.reject());
+  if (yes >= quorum()) {
+    if (role_ == Role::kPreCandidate) {
+      start_campaign(CampaignKind::kElection);
+    } else {
+      become_leader();
+    }
+  } else if (no > voters_.size() - quorum()) {
+    // The election is lost: enough voters said no that a quorum can no longer be reached.
+    become_follower(term_, kNoNode);
+  }
+  return std::nullopt;
+}
+
+std::optional<DropReason> Node::step_follower(const Message& m) {
+  switch (m.type()) {
+    case raftbgp::v1::MSG_APP:
+      election_elapsed_ = 0;
+      lead_ = m.from();
+      handle_append_entries(m);
+      return std::nullopt;
+    case raftbgp::v1::MSG_HEARTBEAT:
+      election_elapsed_ = 0;
+      lead_ = m.from();
+      handle_heartbeat(m);
+      return std::nullopt;
+    case raftbgp::v1::MSG_TIMEOUT_NOW:
+      // Thesis §3.10: the leader asks us to start an election at once, bypassing PreVote and leases.
+      if (!promotable()) return DropReason::kUnexpected;
+      start_campaign(CampaignKind::kTransfer);
+      return std::nullopt;
+    default:
+      return DropReason::kUnexpected;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Follower side of replication (§5.3)
+
+void Node::handle_append_entries(const Message& m) {
+  Message r;
+  r.set_type(raftbgp::v1::MSG_APP_RESP);
+  r.set_to(m.from());
+  if (m.index() < log_.committed()) {
+    // Everything up to our commit index already matches the leader's log (Leader Completeness).
+    r.set_index(log_.committed());
+    send(std::move(r));
+    return;
+  }
+  const std::vector<Entry> entries(m.entries().begin(), m.entries().end());
+  if (std::optional<Index> last_new = log_.maybe_append(m.index(), m.log_term(), m.commit(), entries)) {
+    r.set_index(*last_new);
+    send(std::move(r));
+    return;
+  }
+  // Log mismatch at prevLogIndex: reject with a hint that lets the leader skip a whole conflicting
+  // term at once instead of one index per round trip (§5.3, "the protocol can be optimized...").
+  const auto [hint_index, hint_term] =
+      log_.find_conflict_by_term(std::min(m.index(), log_.last_index()), m.log_term());
+  r.set_index(m.index());
+  r.set_reject(true);
+  r.set_reject_hint(hint_index);
+  r.set_log_term(hint_term);
+  send(std::move(r));
+}
+
+void Node::handle_heartbeat(const Message& m) {
+  // The leader sends commit = min(match, commit), so it never exceeds what we hold; a larger value
+  // means our log lost entries we acknowledged, and we do not act on it.
+  if (m.commit() <= log_.last_index()) log_.commit_to(m.commit());
+  Message r;
+  r.set_type(raftbgp::v1::MSG_HEARTBEAT_RESP);
+  r.set_to(m.from());
+  r.set_context(m.context());
+  send(std::move(r));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Leader (§5.3, §5.4, thesis §6.2)
+
+std::optional<DropReason> Node::step_leader(const Message& m) {
+  switch (m.type()) {
+    case raftbgp::v1::MSG_BEAT:
+      bcast_heartbeat();
+      return std::nullopt;
+    case raftbgp::v1::MSG_CHECK_QUORUM:
+      handle_check_quorum();
+      return std::nullopt;
+    case raftbgp::v1::MSG_APP_RESP:
+    case raftbgp::v1::MSG_HEARTBEAT_RESP:
+      break;
+    default:
+      return DropReason::kUnexpected;
+  }
+  auto it = progress_.find(m.from());
+  if (it == progress_.end()) return DropReason::kUnknownPeer;
+  Progress& pr = it->second;
+  if (m.type() == raftbgp::v1::MSG_APP_RESP && !m.reject() && m.index() > log_.last_index()) {
+    return DropReason::kMalformed;  // a follower cannot match entries we never had
+  }
+  pr.recent_active = true;
+  pr.ticks_since_contact = 0;
+  if (m.type() == raftbgp::v1::MSG_APP_RESP) {
+    handle_append_response(m, pr);
+  } else {
+    handle_heartbeat_response(pr, m.from());
+  }
+  return std::nullopt;
+}
+
+void Node::handle_append_response(const Message& m, Progress& pr) {
+  if (m.reject()) {
+    Index next_probe = m.reject_hint();
+    if (m.log_term() > 0) next_probe = log_.find_conflict_by_term(m.reject_hint(), m.log_term()).first;
+    if (pr.maybe_decr_to(m.index(), next_probe)) {
+      if (pr.state == Progress::State::kReplicate) pr.become_probe();
+      send_append(m.from());
+    }
+    return;
+  }
+  const bool was_paused = pr.is_paused();
+  if (!pr.maybe_update(m.index())) return;
+  if (pr.state == Progress::State::kProbe) {
+    pr.become_replicate();
+  } else {
+    pr.inflights.free_le(m.index());
+  }
+  if (maybe_commit()) {
+    bcast_append();  // carries the new commit index to every follower
+  } else if (was_paused) {
+    send_append(m.from());
+  }
+  // Flow control may now allow several (size-limited) messages in flight.
+  while (send_append(m.from(), false)) {
+  }
+  if (m.from() == lead_transferee_ && pr.match == log_.last_index()) {
+    Message t;
+    t.set_type(raftbgp::v1::MSG_TIMEOUT_NOW);
+    t.set_to(m.from());
+    send(std::move(t));
+  }
+}
+
+void Node::handle_heartbeat_response(Progress& pr, NodeId from) {
+  pr.probe_sent = false;
+  // A heartbeat answer proves the follower is alive; if the window is full because answers were lost,
+  // free one slot so that replication cannot stall forever on a lossy transport.
+  if (pr.state == Progress::State::kReplicate && pr.inflights.full()) pr.inflights.free_first_one();
+  if (pr.match < log_.last_index()) send_append(from);
+}
+
+void Node::handle_check_quorum() {
+  // Thesis §6.2: step down if a quorum has not been heard from during the last election timeout, so a
+  // partitioned leader stops serving and clients find the new one.
+  std::size_t active = 0;
+  for (NodeId v : voters_) {
+    if (v == id_ || progress_.at(v).recent_active) ++active;
+  }
+  for (auto& [id, pr] : progress_) {
+    if (id != id_) pr.recent_active = false;
+  }
+  if (active < quorum()) become_follower(term_, kNoNode);
+}
+
+ProposeResult Node::propose(std::string data) {
+  ProposeResult res;
+  res.leader = lead_;
+  if (role_ != Role::kLeader) {
+    res.status = ProposeResult::Status::kNotLeader;
+    return res;
+  }
+  if (lead_transferee_ != kNoNode) {
+    res.status = ProposeResult::Status::kTransferring;
+    return res;
+  }
+  Entry e;
+  e.set_data(std::move(data));
+  e.set_term(term_);
+  e.set_index(log_.last_index() + 1);
+  if (e.ByteSizeLong() + kMessageOverhead > max_msg_bytes_) {
+    res.status = ProposeResult::Status::kTooLarge;
+    return res;
+  }
+  append_entries({std::move(e)});
+  bcast_append();
+  res.status = ProposeResult::Status::kAccepted;
+  res.index = log_.last_index();
+  res.term = term_;
+  return res;
+}
+
+void Node::append_entries(std::vector<Entry> entries) {
+  Index i = log_.last_index();
+  for (Entry& e : entries) {
+    e.set_term(term_);
+    e.set_index(++i);
+  }
+  log_.append(entries);
+  // The leader's own entries count towards the quorum: the driver persists them before it sends the
+  // AppendEntries that carry them, so no follower can acknowledge before the leader has them.
+  progress_.at(id_).maybe_update(log_.last_index());
+  maybe_commit();
+}
+
+bool Node::maybe_commit() {
+  std::vector<Index> match;
+  match.reserve(voters_.size());
+  for (NodeId v : voters_) match.push_back(progress_.at(v).match);
+  std::sort(match.begin(), match.end(), std::greater<>());
+  return log_.maybe_commit(match[quorum() - 1], term_);
+}
+
+void Node::bcast_append() {
+  for (NodeId v : voters_) {
+    if (v != id_) send_append(v);
+  }
+}
+
+void Node::bcast_heartbeat() {
+  for (NodeId v : voters_) {
+    if (v != id_) send_heartbeat(v);
+  }
+}
+
+bool Node::send_append(NodeId to, bool send_if_empty) {
+  Progress& pr = progress_.at(to);
+  if (pr.is_paused()) return false;
+  const Index prev_index = pr.next - 1;
+  const std::optional<Term> prev_term = log_.term(prev_index);
+  RAFT_ASSERT(prev_term.has_value());  // no log compaction yet: every index down to 0 is known
+  Message m;
+  m.set_type(raftbgp::v1::MSG_APP);
+  m.set_to(to);
+  m.set_index(prev_index);
+  m.set_log_term(*prev_term);
+  m.set_commit(log_.committed());
+  if (pr.next <= log_.last_index()) {
+    for (Entry& e : log_.slice(pr.next, log_.last_index() + 1, max_msg_bytes_ - kMessageOverhead)) {
+      *m.add_entries() = std::move(e);
+    }
+    // max_msg_bytes bounds the whole serialized message (one transport message, DESIGN §2).
+    while (m.entries_size() > 1 && m.ByteSizeLong() > max_msg_bytes_) m.mutable_entries()->RemoveLast();
+  }
+  if (m.entries().empty() && !send_if_empty) return false;
+  std::uint64_t bytes = 0;
+  for (const Entry& e : m.entries()) bytes += e.ByteSizeLong();
+  pr.sent_entries(m.entries().empty() ? 0 : m.entries().rbegin()->index(), bytes);
+  send(std::move(m));
+  return true;
+}
+
+void Node::send_heartbeat(NodeId to) {
+  // The commit index is capped at what the follower is known to hold, so the follower never commits an
+  // entry it has not matched with ours (§5.3).
+  Message m;
+  m.set_type(raftbgp::v1::MSG_HEARTBEAT);
+  m.set_to(to);
+  m.set_commit(std::min(progress_.at(to).match, log_.committed()));
+  send(std::move(m));
+}
+
+void Node::send(Message m) {
+  RAFT_ASSERT(m.to() != id_ && m.to() != kNoNode);
+  m.set_from(id_);
+  if (m.term() == 0) m.set_term(term_);
+  msgs_.push_back(std::move(m));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ready / advance
+
+HardState Node::hard_state() const {
+  HardState hs;
+  hs.set_term(term_);
+  hs.set_vote(vote_);
+  hs.set_commit(log_.committed());
+  return hs;
+}
+
+bool Node::has_ready() const {
+  const HardState hs = hard_state();
+  return hs.term() != prev_hard_state_.term() || hs.vote() != prev_hard_state_.vote() ||
+         hs.commit() != prev_hard_state_.commit() || !log_.unstable_entries().empty() ||
+         !msgs_.empty() || log_.has_next_committed_entries() ||
+         prev_soft_state_ != std::make_pair(lead_, role_);
+}
+
+Ready Node::ready() {
+  if (ready_outstanding_) RAFT_PANIC("ready() called again before advance()");
+  Ready rd;
+  const HardState hs = hard_state();
+  if (hs.term() != prev_hard_state_.term() || hs.vote() != prev_hard_state_.vote() ||
+      hs.commit() != prev_hard_state_.commit()) {
+    rd.hard_state = hs;
+  }
+  rd.entries = log_.unstable_entries();
+  rd.messages = std::move(msgs_);
+  msgs_.clear();
+  rd.committed_entries = log_.next_committed_entries();
+  const std::pair<NodeId, Role> soft{lead_, role_};
+  if (soft != prev_soft_state_) {
+    rd.soft_state = soft;
+    prev_soft_state_ = soft;
+  }
+  ready_outstanding_ = true;
+  return rd;
+}
+
+void Node::advance(const Ready& rd) {
+  if (!ready_outstanding_) RAFT_PANIC("advance() without a ready()");
+  ready_outstanding_ = false;
+  if (rd.hard_state) prev_hard_state_ = *rd.hard_state;
+  if (!rd.entries.empty()) log_.stable_to(rd.entries.back().index(), rd.entries.back().term());
+  if (!rd.committed_entries.empty()) log_.applied_to(rd.committed_entries.back().index());
+}
+
+Status Node::status() const {
+  Status s;
+  s.id = id_;
+  s.role = role_;
+  s.term = term_;
+  s.vote = vote_;
+  s.leader = lead_;
+  s.commit = log_.committed();
+  s.applied = log_.applied();
+  s.first_index = log_.first_index();
+  s.last_index = log_.last_index();
+  for (const auto& [id, pr] : progress_) {
+    if (role_ != Role::kLeader && id != id_) continue;
+    s.peers.push_back({id, is_voter(id), pr.match, pr.next, pr.state_name(), pr.ticks_since_contact});
+  }
+  std::copy(std::begin(dropped_), std::end(dropped_), std::begin(s.dropped));
+  return s;
+}
+
+}  // namespace raftbgp::raft
