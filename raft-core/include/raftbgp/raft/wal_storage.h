@@ -1,0 +1,187 @@
+// WalStorage: the Storage contract (storage.h) on disk, as a segmented write-ahead log (DESIGN.md §2).
+// It passes the same conformance suite as MemoryStorage (tests/raft-core/storage_conformance_test.cc).
+//
+// Directory layout. `dir` is created with mode 0700 if missing; every file is created 0600.
+//   wal-<16 hex digits>.log  log segments, numbered 1, 2, 3... in creation order. The number is a
+//                            sequence, not a log index: after a truncate, a new segment can start at a
+//                            lower index than the one before it, so only a sequence orders them.
+//   hardstate                term and vote (28 bytes, with its own CRC32C), replaced atomically.
+//   hardstate.tmp            a replacement cut short by a crash; open() deletes it, unread.
+//
+// Segment format: a sequence of records, each framed as
+//   [u32 payload length, LE][u32 CRC32C of type+payload, LE][u8 type][payload]
+// with types ENTRY (1: a serialized raftbgp::v1::Entry), TRUNCATE (2: u64 LE `from`) and COMMIT
+// (3: u64 LE commit index). A batch goes whole into one segment; a new segment starts before a write
+// once the open one holds >= Options::segment_bytes.
+//
+// What is durable when:
+//   store(), truncate()  only write(2) into the kernel: durable when the next sync() returns.
+//   save_hard_state()    a commit change is a COMMIT record (durable at the next sync()); a term or vote
+//                        change replaces the hardstate file (write temp, fsync, rename, fsync dir)
+//                        before returning, so a vote is durable before any message can promise it
+//                        (Raft §5.1, Figure 2 "persistent state").
+//   sync()               one fdatasync of the open segment for everything written since the last sync
+//                        (group commit), plus an fsync of `dir` if a segment was created since.
+//   segment roll-over    store/truncate/save_hard_state fdatasync the full segment before starting the
+//                        next one (once per segment_bytes), so only the LAST segment can have a torn tail.
+//   destructor           closes files without syncing: like a crash, un-synced writes may or may not
+//                        survive.
+//
+// Recovery (open): segments are replayed in order to rebuild the in-memory log (entries stay in memory
+// for queries, like LogCabin's SegmentedLog; snapshots and compaction come later). A bad record (short
+// header or payload, bad CRC, zero fill) in the last segment with no intact record after it is a torn
+// tail: the segment is cut to the last good record and fsync'd, and OpenReport says how many bytes went.
+// Anything else (a bad record with intact data after it, a bad record in an earlier segment, a missing
+// segment, an entry index that does not follow, a truncate or commit outside the log, a corrupt
+// hardstate) fails open() with WalError{kCorrupt} naming the file and byte offset: never skipped.
+// Limitation: a torn tail whose bytes happen to contain an intact-looking record (entry data that
+// embeds a WAL record), or that would take more than 256 MiB of CRC work to rule that out, is reported
+// as corruption: the safe direction, but it needs an operator.
+//
+// Errors, in the three tiers of STYLE.md habit 5:
+//   - broken preconditions (store with a gap, truncate at or below commit...) abort via RAFT_ASSERT;
+//   - open() returns expected failures as a value (WalError: errno + path, or file + offset);
+//   - a failed write/fsync/rename during a mutation or sync() throws StorageIoError. It is fatal for the
+//     driver (after a failed fsync the page cache state is unknowable, so retrying is unsafe): the
+//     object is poisoned, later mutations throw again, and the process should exit and reopen.
+//
+// Ownership and threads: one WalStorage owns `dir` exclusively (an flock on it; a second open fails
+// with EWOULDBLOCK) and is used from one thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "raftbgp/raft/storage.h"
+
+namespace raftbgp::raft {
+
+// A failed OS call while mutating or syncing the log. Fatal for the driver (see above).
+class StorageIoError : public std::runtime_error {
+ public:
+  // `op` is the failed call ("fdatasync"), `path` the file or directory, `error_number` its errno.
+  StorageIoError(const std::string& op, std::string path, int error_number);
+  const std::string& op() const noexcept { return op_; }
+  int error_number() const noexcept { return error_number_; }
+  const std::string& path() const noexcept { return path_; }
+
+ private:
+  std::string op_;
+  std::string path_;
+  int error_number_;
+};
+
+// Why open() failed.
+struct WalError {
+  enum class Kind {
+    kIo,       // an OS call failed: error_number is its errno, path the file or directory
+    kCorrupt,  // the data on disk is wrong: path is the file, offset the byte where it goes wrong
+  };
+  Kind kind = Kind::kIo;
+  int error_number = 0;      // errno for kIo; 0 for kCorrupt
+  std::string path;          // the file (or directory) concerned
+  std::uint64_t offset = 0;  // kCorrupt: byte offset in `path` of the bad record or field
+  std::string detail;        // one line: what was expected
+
+  // "corrupt /dir/wal-0000000000000001.log at byte 4096: bad CRC" / "open /dir: Permission denied".
+  std::string message() const;
+};
+
+// What open() found and repaired; for logs and tests.
+struct OpenReport {
+  std::uint64_t segments = 0;       // segment files found on disk (0 for a new log)
+  std::uint64_t records = 0;        // records replayed
+  std::uint64_t torn_bytes = 0;     // bytes cut from the tail of the last segment (0: clean)
+  std::string torn_path;            // the segment that was cut, when torn_bytes > 0
+  std::uint64_t torn_offset = 0;    // its size after the cut (the end of its last good record)
+  bool removed_temp_hardstate = false;  // a leftover hardstate.tmp was deleted
+};
+
+struct WalOptions {
+  // A new segment starts once the open one holds at least this many bytes (a batch is never split,
+  // so a segment can exceed it by one batch). Must be > 0.
+  std::uint64_t segment_bytes = std::uint64_t{64} << 20;
+};
+
+class WalOpenResult;
+
+class WalStorage final : public Storage {
+ public:
+  using Options = WalOptions;
+
+  // Opens (creating if needed) the log in `dir` and replays it; see "Recovery" above. Never throws
+  // for IO failures or bad data: they come back as WalOpenResult::error().
+  static WalOpenResult open(std::string dir, Options options = {});
+
+  WalStorage(const WalStorage&) = delete;
+  WalStorage& operator=(const WalStorage&) = delete;
+  ~WalStorage() override;  // closes files; does not sync (see "What is durable when")
+
+  HardState hard_state() const override;
+  Index first_index() const override;
+  Index last_index() const override;
+  std::optional<Term> term(Index index) const override;
+  std::vector<Entry> entries(Index lo, Index hi, std::uint64_t max_bytes) const override;
+
+  // Mutations: contracts in storage.h; durability above. Each may throw StorageIoError.
+  void store(std::span<const Entry> entries) override;
+  void truncate(Index from) override;
+  void save_hard_state(const HardState& hs) override;
+  void sync() override;
+
+  const std::string& dir() const { return dir_; }
+  // Path of the segment that receives the next record (tests cut and corrupt it).
+  std::string open_segment_path() const;
+  // Bytes in the open segment so far, including un-synced writes.
+  std::uint64_t open_segment_bytes() const { return segment_size_; }
+
+ private:
+  friend class WalReplay;  // wal_replay.cc fills in the state below while recovering
+  WalStorage(std::string dir, Options options, int dir_fd);
+
+  void append_records(const std::string& bytes);  // rolls over if due, then write(2)
+  void roll_segment();
+  void create_segment(std::uint64_t seq);
+  void write_hard_state_file(const HardState& hs);
+  void check_usable() const;
+  [[noreturn]] void fail(const char* op, const std::string& path, int error_number);
+
+  std::string dir_;
+  Options options_;
+  int dir_fd_ = -1;                 // held for directory fsyncs and the exclusive flock
+  int segment_fd_ = -1;             // the open (last) segment, O_APPEND
+  std::uint64_t segment_seq_ = 0;   // its number
+  std::uint64_t segment_size_ = 0;  // its size in bytes, un-synced writes included
+  bool segment_dirty_ = false;      // written since its last fdatasync
+  bool dir_dirty_ = false;          // a segment was created since the last directory fsync
+  bool failed_ = false;             // an IO call failed: the on-disk state is unknown
+  HardState hard_state_;
+  std::vector<Entry> log_;  // log_[i] has index i + 1 (no snapshots yet: first_index() == 1)
+  std::string buffer_;      // reused encoding buffer, so a batch is one write(2)
+};
+
+// The outcome of WalStorage::open: the storage and what recovery did, or why it failed.
+class WalOpenResult {
+ public:
+  explicit WalOpenResult(WalError error) : error_(std::move(error)) {}
+  WalOpenResult(std::unique_ptr<WalStorage> storage, OpenReport report)
+      : storage_(std::move(storage)), report_(std::move(report)) {}
+
+  bool ok() const { return storage_ != nullptr; }
+  // Preconditions: ok(). take() hands over ownership; afterwards ok() is false.
+  WalStorage& storage() const;
+  std::unique_ptr<WalStorage> take();
+  const OpenReport& report() const { return report_; }
+  // Precondition: !ok() and take() not called.
+  const WalError& error() const;
+
+ private:
+  std::unique_ptr<WalStorage> storage_;
+  OpenReport report_;
+  WalError error_;
+};
+
+}  // namespace raftbgp::raft
