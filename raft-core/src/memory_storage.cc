@@ -1,5 +1,7 @@
 #include "raftbgp/raft/memory_storage.h"
 
+#include <algorithm>
+
 namespace raftbgp::raft {
 
 HardState MemoryStorage::hard_state() const { return current_.hard_state; }
@@ -29,6 +31,7 @@ std::vector<Entry> MemoryStorage::entries(Index lo, Index hi, std::uint64_t max_
 
 void MemoryStorage::store(std::span<const Entry> entries) {
   Index expect = last_index() + 1;
+  if (!entries.empty()) unsynced_from_ = std::min(unsynced_from_, expect);
   for (const Entry& e : entries) {
     RAFT_ASSERT(e.index() == expect);
     current_.log.push_back(e);
@@ -39,7 +42,10 @@ void MemoryStorage::store(std::span<const Entry> entries) {
 void MemoryStorage::truncate(Index from) {
   RAFT_ASSERT(from >= first_index());
   RAFT_ASSERT(from > current_.hard_state.commit());
-  if (from <= last_index()) current_.log.resize(from - 1);
+  if (from <= last_index()) {
+    current_.log.resize(from - 1);
+    unsynced_from_ = std::min(unsynced_from_, from);
+  }
 }
 
 void MemoryStorage::save_hard_state(const HardState& hs) {
@@ -48,10 +54,17 @@ void MemoryStorage::save_hard_state(const HardState& hs) {
 }
 
 void MemoryStorage::sync() {
-  synced_ = current_;
+  synced_.hard_state = current_.hard_state;
+  synced_.log.resize(std::min(synced_.log.size(), unsynced_from_ - 1));
+  synced_.log.insert(synced_.log.end(), current_.log.begin() + static_cast<std::ptrdiff_t>(synced_.log.size()),
+                     current_.log.end());
+  unsynced_from_ = current_.log.size() + 1;
   ++sync_count_;
 }
 
-void MemoryStorage::drop_unsynced() { current_ = synced_; }
+void MemoryStorage::drop_unsynced() {
+  current_ = synced_;
+  unsynced_from_ = current_.log.size() + 1;
+}
 
 }  // namespace raftbgp::raft

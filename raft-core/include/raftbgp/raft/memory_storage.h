@@ -38,6 +38,8 @@ class MemoryStorage final : public Storage {
   };
   State current_;
   State synced_;
+  // Lowest log index written or truncated since the last sync(); sync() copies only from there.
+  Index unsynced_from_ = 1;
   std::uint64_t sync_count_ = 0;
 };
 
