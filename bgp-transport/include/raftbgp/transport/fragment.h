@@ -1,0 +1,86 @@
+// Fragmentation and reassembly of serialized Messages larger than one announcement's budget
+// (shared/DESIGN.md §3 "Size").
+//
+// A message is cut into fragments that share (src, epoch, sequence) and differ in fragment index; each is
+// sealed as its own frame and announced on its own mailbox slot. Fragment loss loses the message (Raft
+// retransmits); duplicate and reordered fragments are fine. Buffers are bounded in number of messages,
+// total bytes and age; age is measured in the caller's ticks (no clock here).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <tuple>
+#include <vector>
+
+#include "raftbgp/transport/frame.h"
+
+namespace raftbgp::transport {
+
+// Splits `message` into pieces of at most `max_fragment_bytes` (the last may be shorter; an empty message
+// gives one empty piece). Precondition: max_fragment_bytes > 0.
+std::vector<ByteView> split_message(ByteView message, std::size_t max_fragment_bytes);
+
+// The largest fragment that fits `budget` bytes of attribute with n destinations; 0 if none fits.
+constexpr std::size_t max_fragment_bytes(std::size_t budget, std::size_t n_destinations) {
+  return budget > frame_overhead(n_destinations) ? budget - frame_overhead(n_destinations) : 0;
+}
+
+struct ReassemblyLimits {
+  std::size_t max_messages = 64;                   // incomplete messages buffered at once
+  std::size_t max_bytes = 4 * 1024 * 1024;         // fragment bytes buffered at once
+  std::uint64_t max_age_ticks = 50;                // an incomplete message older than this is dropped
+  std::size_t max_message_bytes = 1024 * 1024;     // a reassembled message larger than this is kTooLarge
+};
+
+struct ReassemblyStats {
+  std::uint64_t evicted_count = 0;  // dropped to make room (max_messages)
+  std::uint64_t evicted_bytes = 0;  // dropped to make room (max_bytes)
+  std::uint64_t expired = 0;        // dropped by age
+  std::uint64_t duplicate_fragments = 0;
+};
+
+class Reassembler {
+ public:
+  explicit Reassembler(ReassemblyLimits limits = {}) : limits_(limits) {}
+
+  enum class Status { kPending, kComplete, kDuplicate, kTooLarge, kInconsistent };
+  struct Outcome {
+    Status status = Status::kPending;
+    Bytes message;  // set when kComplete
+  };
+
+  // Adds one authenticated fragment received at `now_tick`. A single-fragment message completes at once
+  // without buffering. kInconsistent: the fragment count disagrees with earlier fragments of the message.
+  Outcome add(const FrameHeader& header, Bytes fragment, std::uint64_t now_tick);
+
+  // Drops incomplete messages first seen more than max_age_ticks before now_tick.
+  void expire(std::uint64_t now_tick);
+  // Drops every buffered fragment of `src` (e.g. when the sender's epoch changes).
+  void forget(std::uint64_t src);
+
+  std::size_t pending_messages() const { return pending_.size(); }
+  std::size_t pending_bytes() const { return bytes_; }
+  const ReassemblyStats& stats() const { return stats_; }
+
+ private:
+  using Id = std::tuple<std::uint64_t, std::uint64_t, std::uint64_t>;  // src, epoch, sequence
+  struct Pending {
+    std::uint64_t first_tick = 0;
+    std::size_t bytes = 0;
+    std::size_t received = 0;
+    std::vector<std::optional<Bytes>> fragments;
+  };
+
+  void erase(std::map<Id, Pending>::iterator it);
+  std::map<Id, Pending>::iterator oldest();  // precondition: !pending_.empty()
+  Outcome complete(std::map<Id, Pending>::iterator it);
+
+  ReassemblyLimits limits_;
+  std::map<Id, Pending> pending_;
+  std::size_t bytes_ = 0;
+  ReassemblyStats stats_;
+};
+
+}  // namespace raftbgp::transport

@@ -1,0 +1,128 @@
+// Transport: the whole bgp-transport for one node, behind two calls (shared/DESIGN.md §3).
+//
+//   send(message, destinations) -> command lines for ExaBGP (write each + '\n' to ExaBGP, in order)
+//   on_line(line, now_tick)     -> delivered Messages, plus command lines the acks released
+//   tick(now_tick)              -> ages the reassembly buffers
+//
+// The caller owns all IO and time: it reads ExaBGP's output line by line, feeds every line to on_line,
+// and writes every returned line. Nothing here blocks, sleeps, or reads a clock. Not thread-safe: one
+// owner (the agent's io_context thread, or a ping tool's loop).
+//
+// Delivery contract: a delivered Message was sealed by a holder of a cluster key with (src, epoch,
+// sequence) never delivered before; its `from` equals the frame's source; `to` is rewritten to my_id (one
+// frame can name several destinations). Loss, reordering and coalescing are possible; duplicates are not
+// (see replay.h).
+//
+// Session events: after `state: down` ExaBGP sends no withdrawals and, after `up`, re-sends every route
+// still announced (facts §4.4). The transport keeps its replay windows and its reassembly buffers across
+// the flap, so the re-send is absorbed as kReplay (counted) and may even complete a half-received message.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "raftbgp/transport/counters.h"
+#include "raftbgp/transport/crypto.h"
+#include "raftbgp/transport/exabgp.h"
+#include "raftbgp/transport/fragment.h"
+#include "raftbgp/transport/mailbox.h"
+#include "raftbgp/transport/replay.h"
+#include "raftbgp/transport/send_queue.h"
+#include "raftbgp/v1/raft.pb.h"
+
+namespace raftbgp::transport {
+
+struct TransportConfig {
+  std::uint32_t cluster_id = 0;
+  std::uint64_t my_id = 0;                 // 1..mailbox max_node_id()
+  std::vector<std::uint64_t> members;      // every id must fit the mailbox layouts (checked by create)
+  Family family = Family::kIpv6;           // family of the mailbox prefixes we announce
+  MailboxLayout ipv6 = MailboxLayout::default_ipv6();  // received prefixes are matched against both layouts
+  MailboxLayout ipv4 = MailboxLayout::default_ipv4();
+  std::string next_hop_ipv4 = "self";      // "self" or an IPv4 address
+  std::string next_hop_ipv6;               // an IPv6 address; required when family == kIpv6
+  std::string neighbor;                    // non-empty: every command is prefixed "neighbor <ip> "
+  std::uint8_t attribute_code = 0xff;      // RFC 2042 development code; never 0xfe
+  std::uint8_t attribute_flags = 0xc0;     // optional transitive
+  // Bytes of attribute per announcement, frame header and AEAD tag included. 2900 fits BIRD's 3040-byte
+  // limit with margin (facts §2); up to kMaxFrameBytes only where every hop negotiates RFC 8654.
+  std::size_t payload_budget = 2900;
+  ReassemblyLimits reassembly;             // max_message_bytes also caps what send() accepts
+  std::size_t ack_window = 64;             // commands outstanding at ExaBGP
+  std::size_t max_queued = 4096;           // commands waiting behind the window
+  KeyRing keys;
+  std::uint32_t active_key_id = 0;         // must be in keys
+  std::uint64_t epoch = 0;                 // 1..kMaxEpoch; persisted and bumped by the caller on every boot
+};
+
+class Transport {
+ public:
+  // Validates the config; the error names the field.
+  static std::variant<Transport, std::string> create(TransportConfig config);
+
+  // Frames `message` for `destinations` (ids other than my_id; duplicates ignored; at most
+  // kMaxDestinations), fragments it to the payload budget, rotates through the mailbox's slots and queues
+  // one announce per fragment. Returns the lines the ack window lets out now. Refused (counted in
+  // send_refused, returns the empty list): message.from() != my_id, no destination, an id that does not
+  // fit the mailbox, a message over reassembly.max_message_bytes or needing more fragments than slots.
+  std::vector<std::string> send(const raftbgp::v1::Message& message, std::span<const std::uint64_t> destinations);
+
+  struct Received {
+    std::vector<raftbgp::v1::Message> messages;  // delivered, in arrival order
+    std::vector<std::string> lines;              // commands released by acks: write them
+    ExabgpLine event;                            // what the line was (payload moved out of updates)
+  };
+  // Consumes one line ExaBGP wrote on our stdin. Never throws on any input; bad lines are counted.
+  Received on_line(std::string_view line, std::uint64_t now_tick);
+
+  // Drops incomplete messages older than reassembly.max_age_ticks.
+  void tick(std::uint64_t now_tick);
+
+  // Withdraw commands for every slot prefix announced since start or the last call; queued like sends.
+  // A ping tool calls this before exit; the agent may call it periodically to bound ExaBGP's RIB.
+  std::vector<std::string> withdraw_announced();
+
+  // Lines the window lets out now (after a burst of send() calls larger than the window).
+  std::vector<std::string> take_ready();
+
+  const Counters& counters() const { return counters_; }
+  // The command that the most recent "error" ack answered (empty if none yet).
+  const std::string& last_error_command() const { return last_error_command_; }
+  const TransportConfig& config() const { return config_; }
+
+ private:
+  Transport(TransportConfig config, MailboxPlan ipv4, MailboxPlan ipv6);
+
+  const MailboxPlan& send_plan() const { return config_.family == Family::kIpv4 ? ipv4_ : ipv6_; }
+  const std::string& next_hop() const;
+  std::optional<MailboxAddress> parse_mailbox(const IpPrefix& p) const;
+  void on_ack(const AckEvent& ack);
+  void on_update(UpdateEvent& update, std::uint64_t now_tick, std::vector<raftbgp::v1::Message>& out);
+  void on_state(const StateEvent& state);
+  void receive_frame(const MailboxAddress& mailbox, ByteView frame, std::uint64_t now_tick,
+                     std::vector<raftbgp::v1::Message>& out);
+  void deliver(const FrameHeader& header, Bytes message, std::vector<raftbgp::v1::Message>& out);
+  void reject(RejectReason reason) { ++counters_.rejected[static_cast<std::size_t>(reason)]; }
+  void sync_gauges();
+
+  TransportConfig config_;
+  MailboxPlan ipv4_;
+  MailboxPlan ipv6_;
+  SendQueue queue_;
+  Reassembler reassembler_;
+  ReplayGuard replay_;
+  Counters counters_;
+  std::uint64_t next_sequence_ = 1;
+  std::map<std::uint64_t, std::uint32_t> next_slot_;  // mailbox dst (0 = group) -> next slot
+  std::set<IpPrefix> announced_;
+  std::string last_error_command_;
+};
+
+}  // namespace raftbgp::transport

@@ -1,0 +1,120 @@
+#include "raftbgp/transport/frame.h"
+
+#include <algorithm>
+
+#include "raftbgp/raft/types.h"
+
+namespace raftbgp::transport {
+namespace {
+
+void put(Bytes& out, std::uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+}
+
+std::uint64_t get(const std::uint8_t* p, int bytes) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v = (v << 8) | p[i];
+  return v;
+}
+
+bool header_is_valid(const FrameHeader& h) {
+  if (h.destinations.empty() || h.destinations.size() > kMaxDestinations) return false;
+  if (h.fragment_count == 0 || h.fragment_index >= h.fragment_count) return false;
+  if (h.epoch == 0 || h.epoch > kMaxEpoch || h.sequence == 0 || h.sequence > kMaxSequence) return false;
+  if (h.destinations.front() == 0) return false;
+  return std::adjacent_find(h.destinations.begin(), h.destinations.end(),
+                            [](std::uint64_t a, std::uint64_t b) { return a >= b; }) == h.destinations.end();
+}
+
+}  // namespace
+
+std::string_view to_string(RejectReason r) {
+  switch (r) {
+    case RejectReason::kMalformed: return "malformed";
+    case RejectReason::kWrongVersion: return "wrong_version";
+    case RejectReason::kWrongCluster: return "wrong_cluster";
+    case RejectReason::kNotForMe: return "not_for_me";
+    case RejectReason::kOwnEcho: return "own_echo";
+    case RejectReason::kUnknownKey: return "unknown_key";
+    case RejectReason::kBadTag: return "bad_tag";
+    case RejectReason::kReplay: return "replay";
+    case RejectReason::kTooLarge: return "too_large";
+    case RejectReason::kCount: break;
+  }
+  return "unknown";
+}
+
+bool FrameHeader::addressed_to(std::uint64_t node) const {
+  return std::binary_search(destinations.begin(), destinations.end(), node);
+}
+
+void FrameHeader::encode(Bytes& out) const {
+  RAFT_ASSERT(header_is_valid(*this));
+  out.reserve(out.size() + encoded_size());
+  put(out, version, 1);
+  put(out, destinations.size(), 1);
+  put(out, fragment_index, 2);
+  put(out, fragment_count, 2);
+  put(out, cluster_id, 4);
+  put(out, key_id, 4);
+  put(out, src, 8);
+  put(out, epoch, 8);
+  put(out, sequence, 8);
+  for (std::uint64_t d : destinations) put(out, d, 8);
+}
+
+Result<Frame> Frame::parse(ByteView bytes) {
+  if (bytes.empty()) return RejectReason::kMalformed;
+  // The version byte comes first so a future layout is reported as such, not as garbage.
+  if (bytes[0] != kFrameVersion) return RejectReason::kWrongVersion;
+  if (bytes.size() > kMaxFrameBytes) return RejectReason::kTooLarge;
+  if (bytes.size() < kFrameFixedHeaderBytes) return RejectReason::kMalformed;
+  const std::uint8_t* p = bytes.data();
+  Frame f;
+  FrameHeader& h = f.header;
+  h.version = p[0];
+  const std::size_t n = p[1];
+  h.fragment_index = static_cast<std::uint16_t>(get(p + 2, 2));
+  h.fragment_count = static_cast<std::uint16_t>(get(p + 4, 2));
+  h.cluster_id = static_cast<std::uint32_t>(get(p + 6, 4));
+  h.key_id = static_cast<std::uint32_t>(get(p + 10, 4));
+  h.src = get(p + 14, 8);
+  h.epoch = get(p + 22, 8);
+  h.sequence = get(p + 30, 8);
+  const std::size_t header_bytes = kFrameFixedHeaderBytes + 8 * n;
+  if (n == 0 || n > kMaxDestinations || bytes.size() < header_bytes + kTagBytes) return RejectReason::kMalformed;
+  h.destinations.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) h.destinations.push_back(get(p + kFrameFixedHeaderBytes + 8 * i, 8));
+  if (!header_is_valid(h)) return RejectReason::kMalformed;
+  f.aad = bytes.first(header_bytes);
+  f.sealed = bytes.subspan(header_bytes);
+  return f;
+}
+
+Bytes seal_frame(const FrameHeader& header, ByteView fragment, const KeyEntry& sender_key) {
+  Bytes out;
+  out.reserve(header.encoded_size() + fragment.size() + kTagBytes);
+  header.encode(out);
+  const Nonce nonce = derive_nonce(header.epoch, header.sequence, header.fragment_index);
+  const Bytes sealed = aead_seal(sender_key.algorithm, sender_key.key, nonce, out, fragment);
+  out.insert(out.end(), sealed.begin(), sealed.end());
+  RAFT_ASSERT(out.size() <= kMaxFrameBytes);
+  return out;
+}
+
+Result<OpenedFrame> open_frame(ByteView bytes, std::uint32_t cluster_id, std::uint64_t my_id, KeyRing& keys) {
+  Result<Frame> parsed = Frame::parse(bytes);
+  if (!parsed.ok()) return parsed.reason();
+  Frame& f = parsed.value();
+  if (f.header.cluster_id != cluster_id) return RejectReason::kWrongCluster;
+  if (f.header.src == my_id) return RejectReason::kOwnEcho;
+  if (!f.header.addressed_to(my_id)) return RejectReason::kNotForMe;
+  std::optional<KeyEntry> key = keys.sender_key(cluster_id, f.header.key_id, f.header.src);
+  if (!key) return RejectReason::kUnknownKey;
+  const Nonce nonce = derive_nonce(f.header.epoch, f.header.sequence, f.header.fragment_index);
+  std::optional<Bytes> plain = aead_open(key->algorithm, key->key, nonce, f.aad, f.sealed);
+  if (!plain) return RejectReason::kBadTag;
+  return OpenedFrame{std::move(f.header), std::move(*plain)};
+}
+
+}  // namespace raftbgp::transport

@@ -1,0 +1,233 @@
+#include "raftbgp/transport/transport.h"
+
+#include <algorithm>
+
+#include "raftbgp/raft/types.h"
+
+namespace raftbgp::transport {
+namespace {
+
+std::optional<std::string> validate_ids(const TransportConfig& c, const MailboxPlan& plan) {
+  if (!plan.fits(c.my_id))
+    return "my_id " + std::to_string(c.my_id) + " outside 1.." + std::to_string(plan.max_node_id()) +
+           " (mailbox layout)";
+  for (std::uint64_t m : c.members)
+    if (!plan.fits(m)) return "members: id " + std::to_string(m) + " does not fit the mailbox layout";
+  return std::nullopt;
+}
+
+std::optional<std::string> validate_config(const TransportConfig& c, const MailboxPlan& send_plan) {
+  if (auto e = validate_ids(c, send_plan)) return e;
+  if (auto e = validate_attribute(c.attribute_code, c.attribute_flags)) return "attribute: " + *e;
+  const std::string& nh = c.family == Family::kIpv4 ? c.next_hop_ipv4 : c.next_hop_ipv6;
+  if (auto e = validate_next_hop(c.family, nh)) return "next_hop: " + *e;
+  if (c.payload_budget > kMaxFrameBytes) return "payload_budget: at most 65000 (RFC 8654)";
+  if (max_fragment_bytes(c.payload_budget, kMaxDestinations) < 256)
+    return "payload_budget: too small for a frame header with " + std::to_string(kMaxDestinations) +
+           " destinations";
+  if (c.epoch == 0 || c.epoch > kMaxEpoch) return "epoch: must be 1..2^32-1 (persisted boot counter)";
+  if (!c.keys.contains(c.active_key_id)) return "active_key_id: not in the key ring";
+  if (c.ack_window == 0 || c.max_queued == 0) return "ack_window and max_queued must be positive";
+  if (c.reassembly.max_messages == 0) return "reassembly.max_messages must be positive";
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::variant<Transport, std::string> Transport::create(TransportConfig config) {
+  auto v4 = MailboxPlan::create(config.ipv4);
+  if (auto* e = std::get_if<std::string>(&v4)) return "ipv4 " + *e;
+  auto v6 = MailboxPlan::create(config.ipv6);
+  if (auto* e = std::get_if<std::string>(&v6)) return "ipv6 " + *e;
+  const MailboxPlan& plan4 = std::get<MailboxPlan>(v4);
+  const MailboxPlan& plan6 = std::get<MailboxPlan>(v6);
+  if (auto e = validate_config(config, config.family == Family::kIpv4 ? plan4 : plan6)) return *e;
+  return Transport(std::move(config), plan4, plan6);
+}
+
+Transport::Transport(TransportConfig config, MailboxPlan ipv4, MailboxPlan ipv6)
+    : config_(std::move(config)),
+      ipv4_(ipv4),
+      ipv6_(ipv6),
+      queue_(config_.ack_window, config_.max_queued),
+      reassembler_(config_.reassembly) {}
+
+const std::string& Transport::next_hop() const {
+  return config_.family == Family::kIpv4 ? config_.next_hop_ipv4 : config_.next_hop_ipv6;
+}
+
+std::vector<std::string> Transport::send(const raftbgp::v1::Message& message,
+                                         std::span<const std::uint64_t> destinations) {
+  std::vector<std::uint64_t> dst(destinations.begin(), destinations.end());
+  std::sort(dst.begin(), dst.end());
+  dst.erase(std::unique(dst.begin(), dst.end()), dst.end());
+  std::erase_if(dst, [&](std::uint64_t d) { return d == config_.my_id || d == 0; });
+  const MailboxPlan& plan = send_plan();
+  const bool ids_ok = std::all_of(dst.begin(), dst.end(), [&](std::uint64_t d) { return plan.fits(d); });
+  const std::size_t size = message.ByteSizeLong();
+  const std::size_t piece = max_fragment_bytes(config_.payload_budget, dst.size());
+  const std::size_t fragments = size == 0 ? 1 : (size + piece - 1) / std::max<std::size_t>(piece, 1);
+  if (message.from() != config_.my_id || dst.empty() || dst.size() > kMaxDestinations || !ids_ok ||
+      size > config_.reassembly.max_message_bytes || fragments > plan.slots()) {
+    ++counters_.send_refused;
+    return {};
+  }
+  const std::string bytes = message.SerializeAsString();
+  const ByteView view(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+  const std::vector<ByteView> pieces = split_message(view, piece);
+  // 2^48 messages per boot cannot happen in practice; if it did, reusing a nonce would be far worse.
+  if (next_sequence_ > kMaxSequence) RAFT_PANIC("transport sequence exhausted: restart to bump the epoch");
+  FrameHeader h;
+  h.cluster_id = config_.cluster_id;
+  h.key_id = config_.active_key_id;
+  h.src = config_.my_id;
+  h.epoch = config_.epoch;
+  h.sequence = next_sequence_++;
+  h.fragment_count = static_cast<std::uint16_t>(pieces.size());
+  h.destinations = std::move(dst);
+  const KeyEntry key = *config_.keys.sender_key(config_.cluster_id, config_.active_key_id, config_.my_id);
+  const std::uint64_t mailbox_dst = h.destinations.size() == 1 ? h.destinations.front() : 0;
+  for (std::size_t i = 0; i < pieces.size(); ++i) {
+    h.fragment_index = static_cast<std::uint16_t>(i);
+    const Bytes frame = seal_frame(h, pieces[i], key);
+    std::uint32_t& slot = next_slot_[mailbox_dst];
+    const IpPrefix prefix = plan.prefix_for({config_.my_id, mailbox_dst, slot});
+    slot = (slot + 1) % plan.slots();
+    announced_.insert(prefix);
+    queue_.push({CommandKind::kAnnounce, format_announce(config_.neighbor, prefix, next_hop(),
+                                                         config_.attribute_code, config_.attribute_flags, frame)});
+    ++counters_.frames_sent;
+    counters_.frame_bytes_sent += frame.size();
+  }
+  ++counters_.messages_sent;
+  return take_ready();
+}
+
+std::vector<std::string> Transport::withdraw_announced() {
+  for (const IpPrefix& p : announced_) {
+    queue_.push({CommandKind::kWithdraw, format_withdraw(config_.neighbor, p)});
+    ++counters_.withdrawals_sent;
+  }
+  announced_.clear();
+  return take_ready();
+}
+
+std::vector<std::string> Transport::take_ready() {
+  std::vector<std::string> lines = queue_.take_ready();
+  sync_gauges();
+  return lines;
+}
+
+void Transport::tick(std::uint64_t now_tick) {
+  reassembler_.expire(now_tick);
+  sync_gauges();
+}
+
+void Transport::sync_gauges() {
+  counters_.queue_dropped = queue_.dropped();
+  counters_.queue_waiting = queue_.waiting();
+  counters_.queue_outstanding = queue_.outstanding();
+  const ReassemblyStats& s = reassembler_.stats();
+  counters_.fragment_duplicates = s.duplicate_fragments;
+  counters_.reassembly_evicted_count = s.evicted_count;
+  counters_.reassembly_evicted_bytes = s.evicted_bytes;
+  counters_.reassembly_expired = s.expired;
+  counters_.fragments_pending = reassembler_.pending_messages();
+  counters_.reassembly_bytes = reassembler_.pending_bytes();
+}
+
+Transport::Received Transport::on_line(std::string_view line, std::uint64_t now_tick) {
+  Received r{{}, {}, parse_exabgp_line(line, config_.attribute_code)};
+  ++counters_.lines;
+  if (auto* e = std::get_if<LineError>(&r.event)) {
+    ++counters_.line_errors[static_cast<std::size_t>(*e)];
+  } else if (auto* ack = std::get_if<AckEvent>(&r.event)) {
+    on_ack(*ack);
+    r.lines = queue_.take_ready();
+  } else if (auto* update = std::get_if<UpdateEvent>(&r.event)) {
+    on_update(*update, now_tick, r.messages);
+  } else if (auto* state = std::get_if<StateEvent>(&r.event)) {
+    on_state(*state);
+  } else if (std::holds_alternative<NotificationEvent>(r.event)) {
+    ++counters_.notifications;
+  } else {
+    ++counters_.events_ignored;
+  }
+  sync_gauges();
+  return r;
+}
+
+void Transport::on_ack(const AckEvent& ack) {
+  ++(ack.done ? counters_.acks_done : counters_.acks_error);
+  std::optional<Command> c = queue_.on_ack();
+  if (!c) {
+    ++counters_.acks_unexpected;
+    return;
+  }
+  if (!ack.done) last_error_command_ = std::move(c->line);
+}
+
+void Transport::on_state(const StateEvent& state) {
+  if (state.state == "connected") ++counters_.peer_connected;
+  if (state.state == "up") ++counters_.peer_up;
+  // No per-peer route state to forget: a mailbox's content is consumed on arrival, and the replay windows
+  // must survive the flap to absorb the re-send that follows `up` (see transport.h).
+  if (state.state == "down") ++counters_.peer_down;
+}
+
+std::optional<MailboxAddress> Transport::parse_mailbox(const IpPrefix& p) const {
+  return p.family == Family::kIpv4 ? ipv4_.parse(p) : ipv6_.parse(p);
+}
+
+void Transport::on_update(UpdateEvent& update, std::uint64_t now_tick, std::vector<raftbgp::v1::Message>& out) {
+  ++counters_.updates;
+  counters_.prefixes_withdrawn += update.withdrawn.size();
+  counters_.eors += update.eor.size();
+  counters_.other_attribute_codes += update.other_attribute_codes;
+  for (const IpPrefix& p : update.announced) {
+    std::optional<MailboxAddress> mailbox = parse_mailbox(p);
+    if (!mailbox) {
+      ++counters_.not_mailbox;
+    } else if (!update.payload) {
+      ++counters_.without_attribute;
+    } else {
+      receive_frame(*mailbox, *update.payload, now_tick, out);
+    }
+  }
+  update.payload.reset();  // the frame bytes are consumed here; Received::event keeps the rest
+}
+
+void Transport::receive_frame(const MailboxAddress& mailbox, ByteView frame, std::uint64_t now_tick,
+                              std::vector<raftbgp::v1::Message>& out) {
+  // Our own announcements come back through FRR (facts §1.10): drop them before any crypto.
+  if (mailbox.src == config_.my_id) return reject(RejectReason::kOwnEcho);
+  ++counters_.frames_received;
+  Result<OpenedFrame> opened = open_frame(frame, config_.cluster_id, config_.my_id, config_.keys);
+  if (!opened.ok()) return reject(opened.reason());
+  OpenedFrame& f = opened.value();
+  // The prefix is not authenticated, but a frame must travel in its sender's mailbox.
+  if (f.header.src != mailbox.src) return reject(RejectReason::kMalformed);
+  if (replay_.is_replay(f.header.src, f.header.epoch, f.header.sequence)) return reject(RejectReason::kReplay);
+  Reassembler::Outcome o = reassembler_.add(f.header, std::move(f.plaintext), now_tick);
+  switch (o.status) {
+    case Reassembler::Status::kComplete: return deliver(f.header, std::move(o.message), out);
+    case Reassembler::Status::kTooLarge: return reject(RejectReason::kTooLarge);
+    case Reassembler::Status::kInconsistent: return reject(RejectReason::kMalformed);
+    case Reassembler::Status::kPending:
+    case Reassembler::Status::kDuplicate: return;
+  }
+}
+
+void Transport::deliver(const FrameHeader& header, Bytes message, std::vector<raftbgp::v1::Message>& out) {
+  // Marked even if the bytes are not a Message, so a bad message is rejected once, not on every re-send.
+  replay_.mark(header.src, header.epoch, header.sequence);
+  raftbgp::v1::Message m;
+  if (message.size() > static_cast<std::size_t>(INT32_MAX) ||
+      !m.ParseFromArray(message.data(), static_cast<int>(message.size())) || m.from() != header.src)
+    return reject(RejectReason::kMalformed);
+  m.set_to(config_.my_id);
+  ++counters_.messages_delivered;
+  out.push_back(std::move(m));
+}
+
+}  // namespace raftbgp::transport

@@ -1,0 +1,291 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "raftbgp/transport/transport.h"
+#include "test_util.h"
+
+namespace raftbgp::transport {
+namespace {
+
+using namespace raftbgp::transport::testing;  // NOLINT(google-build-using-namespace)
+
+std::vector<std::uint64_t> ids(std::initializer_list<std::uint64_t> l) { return l; }
+
+// Every command of `tx` through the fake ExaBGP into `rx`, without acks.
+std::vector<std::string> json_lines(const std::vector<std::string>& commands) {
+  std::vector<std::string> out;
+  for (const auto& c : commands) out.push_back(exabgp_json_for(c));
+  return out;
+}
+
+std::vector<raftbgp::v1::Message> feed(Transport& rx, const std::vector<std::string>& lines, std::uint64_t tick = 0) {
+  std::vector<raftbgp::v1::Message> out;
+  for (const auto& l : lines) {
+    auto r = rx.on_line(l, tick);
+    for (auto& m : r.messages) out.push_back(std::move(m));
+  }
+  return out;
+}
+
+TEST(Transport, Small_message_is_delivered_with_to_rewritten) {
+  Transport a = make_transport(config_for(1)), b = make_transport(config_for(2));
+  const auto m = app_message(1, 99, 200);
+  const auto lines = a.send(m, ids({2}));
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0].rfind("announce route fd72:6166:10:200::/64 next-hop fd00:255:1::1 attribute [ 0xff 0xc0 0x", 0), 0u);
+  auto got = pump(a, b, lines);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].entries(0).data(), m.entries(0).data());
+  EXPECT_EQ(got[0].to(), 2u);
+  EXPECT_EQ(b.counters().messages_delivered, 1u);
+  EXPECT_EQ(a.counters().frames_sent, 1u);
+  EXPECT_EQ(a.counters().acks_done, 1u);
+}
+
+TEST(Transport, One_announcement_serves_a_destination_set) {
+  Transport a = make_transport(config_for(1)), b = make_transport(config_for(2)), c = make_transport(config_for(3));
+  const auto lines = a.send(app_message(1, 0, 100), ids({3, 2, 2, 1}));
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("fd72:6166:10::/64"), std::string::npos) << lines[0];  // group mailbox dst 0
+  EXPECT_EQ(feed(b, json_lines(lines)).size(), 1u);
+  EXPECT_EQ(feed(c, json_lines(lines)).at(0).to(), 3u);
+}
+
+TEST(Transport, Large_message_is_fragmented_and_reassembled_in_any_order_with_duplicates) {
+  Transport a = make_transport(config_for(1)), b = make_transport(config_for(2));
+  const auto m = app_message(1, 2, 20000);
+  auto lines = a.send(m, ids({2}));
+  ASSERT_EQ(lines.size(), 8u);  // 20 KB over 2838-byte fragments
+  for (const auto& l : lines) EXPECT_LE((l.size() - l.find(" 0x", l.find('[') + 10) - 5) / 2, 2900u);
+  auto json = json_lines(lines);
+  std::reverse(json.begin(), json.end());
+  json.insert(json.begin() + 3, json[1]);  // a duplicate fragment
+  auto got = feed(b, json);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].entries(0).data(), m.entries(0).data());
+  EXPECT_EQ(b.counters().fragment_duplicates, 1u);
+  EXPECT_EQ(feed(b, json).size(), 0u);  // the whole message again: every fragment is a replay
+  EXPECT_EQ(b.counters().rejected_for(RejectReason::kReplay), json.size());
+}
+
+TEST(Transport, Lost_fragment_loses_the_message_and_ages_out) {
+  TransportConfig cb = config_for(2);
+  cb.reassembly.max_age_ticks = 5;
+  Transport a = make_transport(config_for(1)), b = make_transport(cb);
+  auto json = json_lines(a.send(app_message(1, 2, 6000), ids({2})));
+  ASSERT_EQ(json.size(), 3u);
+  json.erase(json.begin() + 1);
+  EXPECT_TRUE(feed(b, json, 10).empty());
+  EXPECT_EQ(b.counters().fragments_pending, 1u);
+  b.tick(16);
+  EXPECT_EQ(b.counters().fragments_pending, 0u);
+  EXPECT_EQ(b.counters().reassembly_expired, 1u);
+}
+
+TEST(Transport, Session_reset_resend_delivers_nothing_twice) {
+  Transport a = make_transport(config_for(1)), b = make_transport(config_for(2));
+  std::vector<std::string> all;
+  for (int i = 0; i < 40; ++i) {
+    auto lines = a.send(app_message(1, 2, 50 + static_cast<std::size_t>(i) * 100), ids({2}));
+    all.insert(all.end(), lines.begin(), lines.end());
+  }
+  auto json = json_lines(all);
+  EXPECT_EQ(feed(b, json).size(), 40u);
+  feed(b, {state_line("down"), state_line("connected"), state_line("up")});
+  EXPECT_EQ(feed(b, json).size(), 0u);  // ExaBGP re-sends everything still announced
+  EXPECT_EQ(b.counters().rejected_for(RejectReason::kReplay), json.size());
+  EXPECT_EQ(b.counters().peer_down, 1u);
+  EXPECT_EQ(b.counters().peer_up, 1u);
+}
+
+TEST(Transport, Sender_reboot_with_a_higher_epoch_is_accepted_a_lower_one_is_replay) {
+  Transport a = make_transport(config_for(1)), b = make_transport(config_for(2));
+  for (int i = 0; i < 3; ++i) feed(b, json_lines(a.send(app_message(1, 2, 10), ids({2}))));
+  TransportConfig c2 = config_for(1);
+  c2.epoch = 2;
+  Transport a2 = make_transport(c2);
+  const auto new_boot = json_lines(a2.send(app_message(1, 2, 10), ids({2})));  // sequence 1 again
+  EXPECT_EQ(feed(b, new_boot).size(), 1u);
+  Transport a_old = make_transport(config_for(1));
+  feed(b, json_lines(a_old.send(app_message(1, 2, 10), ids({2}))));
+  EXPECT_EQ(b.counters().rejected_for(RejectReason::kReplay), 1u);
+}
+
+TEST(Transport, Own_echo_is_dropped_before_crypto) {
+  Transport a = make_transport(config_for(1));
+  feed(a, json_lines(a.send(app_message(1, 2, 10), ids({2}))));
+  EXPECT_EQ(a.counters().rejected_for(RejectReason::kOwnEcho), 1u);
+  EXPECT_EQ(a.counters().frames_received, 0u);
+}
+
+TEST(Transport, Frames_are_rejected_by_reason) {
+  Transport a = make_transport(config_for(1));
+  const auto to3 = json_lines(a.send(app_message(1, 3, 10), ids({3})));
+  Transport b = make_transport(config_for(2));
+  feed(b, to3);
+  EXPECT_EQ(b.counters().rejected_for(RejectReason::kNotForMe), 1u);
+
+  TransportConfig other_cluster = config_for(2);
+  other_cluster.cluster_id = 8;
+  Transport b8 = make_transport(other_cluster);
+  feed(b8, json_lines(a.send(app_message(1, 2, 10), ids({2}))));
+  EXPECT_EQ(b8.counters().rejected_for(RejectReason::kWrongCluster), 1u);
+
+  TransportConfig wrong_key = config_for(2);
+  wrong_key.keys = ring_with(1, 0x77);
+  Transport bk = make_transport(wrong_key);
+  feed(bk, json_lines(a.send(app_message(1, 2, 10), ids({2}))));
+  EXPECT_EQ(bk.counters().rejected_for(RejectReason::kBadTag), 1u);
+
+  TransportConfig no_key = config_for(2);
+  no_key.keys = ring_with(2, 0x10);
+  no_key.active_key_id = 2;
+  Transport bn = make_transport(no_key);
+  feed(bn, json_lines(a.send(app_message(1, 2, 10), ids({2}))));
+  EXPECT_EQ(bn.counters().rejected_for(RejectReason::kUnknownKey), 1u);
+  EXPECT_EQ(bn.counters().messages_delivered, 0u);
+}
+
+std::string announce_on(const std::string& prefix, const std::string& hex) {
+  return exabgp_json_for("announce route " + prefix + " next-hop fd00::1 attribute [ 0xff 0xc0 0x" + hex + " ]");
+}
+
+TEST(Transport, Malformed_wrong_version_and_too_large_frames_on_a_mailbox_are_counted) {
+  Transport b = make_transport(config_for(2));
+  const std::string box = "fd72:6166:10:203::/64";  // src 1 -> dst 2, slot 3
+  feed(b, {announce_on(box, "01020304")});
+  EXPECT_EQ(b.counters().rejected_for(RejectReason::kMalformed), 1u);
+  feed(b, {announce_on(box, "02" + std::string(200, '0'))});
+  EXPECT_EQ(b.counters().rejected_for(RejectReason::kWrongVersion), 1u);
+  feed(b, {announce_on(box, "01" + std::string(2 * kMaxFrameBytes, '0'))});
+  EXPECT_EQ(b.counters().rejected_for(RejectReason::kTooLarge), 1u);
+  // A genuine frame from node 1 replayed into node 3's mailbox.
+  Transport a = make_transport(config_for(1));
+  std::string moved = json_lines(a.send(app_message(1, 2, 10), ids({2})))[0];
+  moved.replace(moved.find("fd72:6166:10:"), 13, "fd72:6166:30:");
+  feed(b, {moved});
+  EXPECT_EQ(b.counters().rejected_for(RejectReason::kMalformed), 2u);
+  // Authenticated bytes whose Message claims another sender: sealed by a key holder, so only a bug does this.
+  FrameHeader h;
+  h.cluster_id = 7;
+  h.key_id = 1;
+  h.src = 3;
+  h.epoch = 1;
+  h.sequence = 1;
+  h.destinations = {2};
+  const std::string claims_1 = app_message(1, 2, 10).SerializeAsString();
+  KeyRing ring = ring_with(1, 0x10);
+  const Bytes frame = seal_frame(h, Bytes(claims_1.begin(), claims_1.end()), *ring.sender_key(7, 1, 3));
+  feed(b, {announce_on("fd72:6166:30:200::/64", to_hex(frame))});
+  EXPECT_EQ(b.counters().rejected_for(RejectReason::kMalformed), 3u);
+  EXPECT_EQ(b.counters().messages_delivered, 0u);
+}
+
+TEST(Transport, Oversize_or_misaddressed_sends_are_refused) {
+  TransportConfig c = config_for(1);
+  c.reassembly.max_message_bytes = 10000;
+  Transport a = make_transport(c);
+  EXPECT_TRUE(a.send(app_message(1, 2, 20000), ids({2})).empty());
+  EXPECT_TRUE(a.send(app_message(1, 2, 10), ids({1})).empty());     // only myself
+  EXPECT_TRUE(a.send(app_message(1, 2, 10), ids({5000})).empty());  // does not fit the mailbox
+  EXPECT_TRUE(a.send(app_message(7, 2, 10), ids({2})).empty());     // from is not me
+  EXPECT_EQ(a.counters().send_refused, 4u);
+  TransportConfig small = config_for(1);
+  small.ipv6.slot_bits = 2;  // 4 slots: a message needing 8 fragments would overwrite itself
+  Transport s = make_transport(small);
+  EXPECT_TRUE(s.send(app_message(1, 2, 20000), ids({2})).empty());
+}
+
+TEST(Transport, Acks_pace_the_window_and_an_error_maps_to_its_command) {
+  TransportConfig c = config_for(1);
+  c.ack_window = 2;
+  Transport a = make_transport(c);
+  std::vector<std::string> written;
+  for (int i = 0; i < 5; ++i) {
+    auto l = a.send(app_message(1, 2, 10), ids({2}));
+    written.insert(written.end(), l.begin(), l.end());
+  }
+  ASSERT_EQ(written.size(), 2u);
+  EXPECT_EQ(a.counters().queue_waiting, 3u);
+  auto r = a.on_line("error", 0);
+  EXPECT_EQ(a.last_error_command(), written[0]);
+  ASSERT_EQ(r.lines.size(), 1u);
+  a.on_line("done", 0);
+  a.on_line("done", 0);
+  a.on_line("done", 0);
+  a.on_line("done", 0);
+  EXPECT_EQ(a.on_line("done", 0).lines.size(), 0u);
+  EXPECT_EQ(a.counters().acks_done, 5u);
+  EXPECT_EQ(a.counters().acks_error, 1u);
+  EXPECT_EQ(a.counters().acks_unexpected, 1u);
+}
+
+TEST(Transport, Slots_rotate_and_withdraw_announced_cleans_up) {
+  TransportConfig c = config_for(1);
+  c.ipv6.slot_bits = 2;
+  Transport a = make_transport(c);
+  std::vector<std::string> prefixes;
+  for (int i = 0; i < 5; ++i) {
+    auto l = a.send(app_message(1, 2, 10), ids({2}));
+    prefixes.push_back(l.at(0).substr(15, l.at(0).find(' ', 15) - 15));
+    a.on_line("done", 0);
+  }
+  EXPECT_EQ(prefixes[0], prefixes[4]);
+  EXPECT_NE(prefixes[0], prefixes[1]);
+  auto w = a.withdraw_announced();
+  EXPECT_EQ(w.size(), 4u);
+  EXPECT_EQ(w[0].rfind("withdraw route fd72:6166:10:20", 0), 0u);
+  EXPECT_TRUE(a.withdraw_announced().empty());
+}
+
+TEST(Transport, Ipv4_mailboxes_use_next_hop_self) {
+  Transport a = make_transport(config_for(1, Family::kIpv4)), b = make_transport(config_for(2, Family::kIpv4));
+  auto lines = a.send(app_message(1, 2, 100), ids({2}));
+  EXPECT_EQ(lines.at(0).rfind("announce route 10.200.8.128/32 next-hop self attribute [ 0xff 0xc0 0x", 0), 0u);
+  EXPECT_EQ(pump(a, b, lines).size(), 1u);
+}
+
+TEST(Transport, Other_lines_are_counted_not_fatal) {
+  Transport b = make_transport(config_for(2));
+  feed(b, {"garbage", exabgp_json_for("announce route 10.9.0.0/24 next-hop self attribute [ 0xff 0xc0 0x01 ]"),
+           exabgp_json_for("withdraw route fd72:6166:10:203::/64"), R"({ "exabgp": "4.0.1", "type": "x" })",
+           R"({ "exabgp": "4.0.1", "type": "notification", "notification": "shutdown" })"});
+  EXPECT_EQ(b.counters().line_errors_for(LineError::kUnknownText), 1u);
+  EXPECT_EQ(b.counters().line_errors_for(LineError::kUnknownType), 1u);
+  EXPECT_EQ(b.counters().not_mailbox, 1u);
+  EXPECT_EQ(b.counters().prefixes_withdrawn, 1u);
+  EXPECT_EQ(b.counters().notifications, 1u);
+  EXPECT_EQ(b.counters().lines, 5u);
+}
+
+TEST(Transport, Config_errors_name_the_field) {
+  auto err = [](TransportConfig c) {
+    auto t = Transport::create(std::move(c));
+    return std::holds_alternative<std::string>(t) ? std::get<std::string>(t) : std::string();
+  };
+  TransportConfig c = config_for(1);
+  c.attribute_code = 0xfe;
+  EXPECT_NE(err(c).find("attribute"), std::string::npos);
+  c = config_for(1);
+  c.next_hop_ipv6 = "self";
+  EXPECT_NE(err(c).find("next_hop"), std::string::npos);
+  c = config_for(1);
+  c.epoch = 0;
+  EXPECT_NE(err(c).find("epoch"), std::string::npos);
+  c = config_for(1);
+  c.active_key_id = 9;
+  EXPECT_NE(err(c).find("active_key_id"), std::string::npos);
+  c = config_for(1);
+  c.payload_budget = 70000;
+  EXPECT_NE(err(c).find("payload_budget"), std::string::npos);
+  c = config_for(1);
+  c.members.push_back(5000);
+  EXPECT_NE(err(c).find("members"), std::string::npos);
+  c = config_for(1);
+  c.ipv4.src_bits = 16;
+  EXPECT_NE(err(c).find("ipv4"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace raftbgp::transport
