@@ -46,6 +46,10 @@ class Cluster {
   explicit Cluster(const SimOptions& o) : opts_(o), rng_(o.seed) {
     std::uniform_real_distribution<double> u(0.0, o.loss);
     loss_ = u(rng_);
+    // Small messages (one or two entries each) make a new leader's no-op travel apart from the older
+    // entries before it, which is what exposes commit-by-counting bugs (Figure 8).
+    const std::uint64_t sizes[] = {256, 1024, 4096};
+    max_msg_bytes_ = sizes[rand_below(3)];
     for (int i = 1; i <= o.nodes; ++i) voters_.push_back(static_cast<NodeId>(i));
     nodes_.resize(static_cast<std::size_t>(o.nodes));
     for (int i = 0; i < o.nodes; ++i) {
@@ -101,7 +105,7 @@ class Cluster {
     c.election_ticks = 10;
     c.heartbeat_ticks = 1;
     c.seed = opts_.seed * 1000003 + n.id * 7919 + n.incarnation;
-    c.max_msg_bytes = 4096;  // small, so that replication needs several messages
+    c.max_msg_bytes = max_msg_bytes_;
     c.max_inflight_msgs = 8;
     n.node = std::make_unique<raft::Node>(c, n.storage);
     n.applied.clear();
@@ -348,6 +352,7 @@ class Cluster {
   SimOptions opts_;
   std::mt19937_64 rng_;
   double loss_ = 0;
+  std::uint64_t max_msg_bytes_ = 4096;
   bool faults_ = true;
   std::vector<NodeId> voters_;
   std::vector<SimNode> nodes_;
