@@ -203,7 +203,7 @@ void Node::campaign() {
 std::optional<DropReason> Node::validate(const Message& m) const {
   const MessageType t = m.type();
   if (!raftbgp::v1::MessageType_IsValid(t) || t == raftbgp::v1::MSG_UNKNOWN ||
-      t == raftbgp::v1::MSG_PROP) {
+      t == raftbgp::v1::MSG_PROP || t == raftbgp::v1::MSG_FORWARD || t == raftbgp::v1::MSG_FORWARD_RESP) {
     return DropReason::kUnknownType;
   }
   if (is_local(t)) return m.term() == 0 ? std::nullopt : std::optional(DropReason::kUnknownType);
