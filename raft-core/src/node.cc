@@ -66,10 +66,21 @@ Node::Node(const Config& c, const Storage& storage)
     RAFT_PANIC("Config needs 0 < heartbeat_ticks < election_ticks");
   if (max_inflight_msgs_ == 0 || max_msg_bytes_ < 2 * kMessageOverhead)
     RAFT_PANIC("Config needs max_inflight_msgs > 0 and max_msg_bytes >= 192");
-  std::sort(voters_.begin(), voters_.end());
-  voters_.erase(std::unique(voters_.begin(), voters_.end()), voters_.end());
-  if (std::find(voters_.begin(), voters_.end(), kNoNode) != voters_.end())
-    RAFT_PANIC("Config.voters contains node id 0");
+  learners_ = c.learners;
+  for (std::vector<NodeId>* set : {&voters_, &learners_}) {
+    std::sort(set->begin(), set->end());
+    set->erase(std::unique(set->begin(), set->end()), set->end());
+    if (std::find(set->begin(), set->end(), kNoNode) != set->end())
+      RAFT_PANIC("Config.voters/learners contain node id 0");
+  }
+  for (NodeId l : learners_) {
+    if (is_voter(l)) RAFT_PANIC("Config: a node cannot be both voter and learner");
+  }
+  // Rebuild the configuration from the log: committed changes apply now, later ones when they commit.
+  if (log_.last_index() >= log_.first_index()) {
+    track_conf_entries(log_.slice(log_.first_index(), log_.last_index() + 1, UINT64_MAX));
+  }
+  apply_committed_conf_changes();
   const HardState hs = storage.hard_state();
   term_ = hs.term();
   vote_ = hs.vote();
@@ -82,6 +93,27 @@ Node::Node(const Config& c, const Storage& storage)
 bool Node::is_voter(NodeId id) const {
   return std::binary_search(voters_.begin(), voters_.end(), id);
 }
+
+bool Node::is_learner(NodeId id) const {
+  return std::binary_search(learners_.begin(), learners_.end(), id);
+}
+
+std::vector<NodeId> Node::replication_targets() const {
+  std::vector<NodeId> out;
+  for (const auto& [id, pr] : progress_) {
+    if (id != id_) out.push_back(id);
+  }
+  return out;
+}
+
+ConfState Node::conf_state() const {
+  ConfState cs;
+  for (NodeId v : voters_) cs.add_voters(v);
+  for (NodeId l : learners_) cs.add_learners(l);
+  return cs;
+}
+
+bool Node::committed_in_current_term() const { return log_.term(log_.committed()) == term_; }
 
 // ---------------------------------------------------------------------------------------------
 // Role transitions (§5.2)
@@ -103,11 +135,16 @@ void Node::reset(Term term) {
   reset_randomized_election_timeout();
   lead_transferee_ = kNoNode;
   votes_.clear();
+  read_requests_.clear();
   progress_.clear();
-  for (NodeId v : voters_) {
-    auto [it, _] = progress_.emplace(v, Progress(log_.last_index() + 1, max_inflight_msgs_, max_inflight_bytes_));
-    if (v == id_) it->second.match = log_.last_index();
-  }
+  for (NodeId v : voters_) add_progress(v);
+  for (NodeId l : learners_) add_progress(l);
+}
+
+void Node::add_progress(NodeId id) {
+  auto [it, inserted] =
+      progress_.emplace(id, Progress(log_.last_index() + 1, max_inflight_msgs_, max_inflight_bytes_));
+  if (inserted && id == id_) it->second.match = log_.last_index();
 }
 
 void Node::become_follower(Term term, NodeId lead) {
@@ -136,8 +173,12 @@ void Node::become_leader() {
   reset(term_);
   lead_ = id_;
   role_ = Role::kLeader;
-  progress_.at(id_).become_replicate();
-  progress_.at(id_).recent_active = true;
+  // Any configuration change still uncommitted in our log must commit before we append another.
+  pending_conf_index_ = log_.last_index();
+  if (progress_.count(id_) != 0) {
+    progress_.at(id_).become_replicate();
+    progress_.at(id_).recent_active = true;
+  }
   // §8: a new leader commits a no-op entry of its own term, which commits everything before it
   // (§5.4.2) and lets ReadIndex know the commit index is current (thesis §6.4).
   append_entries({Entry{}});
@@ -153,6 +194,7 @@ void Node::tick() {
   } else {
     tick_election();
   }
+  apply_committed_conf_changes();
 }
 
 void Node::tick_election() {
@@ -218,6 +260,10 @@ std::optional<DropReason> Node::validate(const Message& m) const {
     for (const Entry& e : m.entries()) {
       if (e.index() != expect || e.term() < prev || e.term() > m.term()) return DropReason::kMalformed;
       if (!raftbgp::v1::EntryType_IsValid(e.type())) return DropReason::kMalformed;
+      if (e.type() == raftbgp::v1::ENTRY_CONF_CHANGE) {
+        raftbgp::v1::ConfChange cc;
+        if (!cc.ParseFromString(e.data())) return DropReason::kMalformed;
+      }
       ++expect;
       prev = e.term();
     }
@@ -230,6 +276,7 @@ std::optional<DropReason> Node::step(const Message& m) {
   std::optional<DropReason> drop = validate(m);
   if (!drop) drop = step_validated(m);
   if (drop) ++dropped_[static_cast<int>(*drop)];
+  apply_committed_conf_changes();
   return drop;
 }
 
@@ -282,6 +329,10 @@ std::optional<DropReason> Node::step_validated(const Message& m) {
     case raftbgp::v1::MSG_VOTE:
     case raftbgp::v1::MSG_PRE_VOTE:
       handle_vote_request(m);
+      return std::nullopt;
+    case raftbgp::v1::MSG_READ_INDEX_RESP:
+      // A leader of our term confirmed its commit index after our request was sent: valid in any role.
+      read_states_.push_back({m.index(), m.context(), m.reject()});
       return std::nullopt;
     default:
       break;
@@ -435,6 +486,7 @@ void Node::handle_append_entries(const Message& m) {
   }
   const std::vector<Entry> entries(m.entries().begin(), m.entries().end());
   if (std::optional<Index> last_new = log_.maybe_append(m.index(), m.log_term(), m.commit(), entries)) {
+    track_conf_entries(entries);
     r.set_index(*last_new);
     send(std::move(r));
     return;
@@ -472,6 +524,9 @@ std::optional<DropReason> Node::step_leader(const Message& m) {
     case raftbgp::v1::MSG_CHECK_QUORUM:
       handle_check_quorum();
       return std::nullopt;
+    case raftbgp::v1::MSG_READ_INDEX:
+      handle_read_index_request(m);
+      return std::nullopt;
     case raftbgp::v1::MSG_APP_RESP:
     case raftbgp::v1::MSG_HEARTBEAT_RESP:
       break;
@@ -489,7 +544,7 @@ std::optional<DropReason> Node::step_leader(const Message& m) {
   if (m.type() == raftbgp::v1::MSG_APP_RESP) {
     handle_append_response(m, pr);
   } else {
-    handle_heartbeat_response(pr, m.from());
+    handle_heartbeat_response(pr, m.from(), m.context());
   }
   return std::nullopt;
 }
@@ -527,7 +582,8 @@ void Node::handle_append_response(const Message& m, Progress& pr) {
   }
 }
 
-void Node::handle_heartbeat_response(Progress& pr, NodeId from) {
+void Node::handle_heartbeat_response(Progress& pr, NodeId from, const std::string& context) {
+  if (!context.empty()) ack_read(from, context);
   pr.probe_sent = false;
   // A heartbeat answer proves the follower is alive; if the window is full because answers were lost,
   // free one slot so that replication cannot stall forever on a lossy transport.
@@ -572,6 +628,7 @@ ProposeResult Node::propose(std::string data) {
   res.status = ProposeResult::Status::kAccepted;
   res.index = log_.last_index();
   res.term = term_;
+  apply_committed_conf_changes();
   return res;
 }
 
@@ -582,13 +639,18 @@ void Node::append_entries(std::vector<Entry> entries) {
     e.set_index(++i);
   }
   log_.append(entries);
+  track_conf_entries(entries);
   // The leader's own entries count towards the quorum: the driver persists them before it sends the
   // AppendEntries that carry them, so no follower can acknowledge before the leader has them.
-  progress_.at(id_).maybe_update(log_.last_index());
+  if (progress_.count(id_) != 0) progress_.at(id_).maybe_update(log_.last_index());
   maybe_commit();
 }
 
 bool Node::maybe_commit() {
+  if (voters_.empty() || !is_voter(id_)) {
+    // A leader that is no longer a voter (its removal committed) only steps down; it commits nothing.
+    return false;
+  }
   std::vector<Index> match;
   match.reserve(voters_.size());
   for (NodeId v : voters_) match.push_back(progress_.at(v).match);
@@ -597,15 +659,11 @@ bool Node::maybe_commit() {
 }
 
 void Node::bcast_append() {
-  for (NodeId v : voters_) {
-    if (v != id_) send_append(v);
-  }
+  for (NodeId id : replication_targets()) send_append(id);
 }
 
-void Node::bcast_heartbeat() {
-  for (NodeId v : voters_) {
-    if (v != id_) send_heartbeat(v);
-  }
+void Node::bcast_heartbeat(const std::string& context) {
+  for (NodeId id : replication_targets()) send_heartbeat(id, context);
 }
 
 bool Node::send_append(NodeId to, bool send_if_empty) {
@@ -635,13 +693,14 @@ bool Node::send_append(NodeId to, bool send_if_empty) {
   return true;
 }
 
-void Node::send_heartbeat(NodeId to) {
+void Node::send_heartbeat(NodeId to, const std::string& context) {
   // The commit index is capped at what the follower is known to hold, so the follower never commits an
   // entry it has not matched with ours (§5.3).
   Message m;
   m.set_type(raftbgp::v1::MSG_HEARTBEAT);
   m.set_to(to);
   m.set_commit(std::min(progress_.at(to).match, log_.committed()));
+  m.set_context(context);
   send(std::move(m));
 }
 
@@ -667,7 +726,7 @@ bool Node::has_ready() const {
   const HardState hs = hard_state();
   return hs.term() != prev_hard_state_.term() || hs.vote() != prev_hard_state_.vote() ||
          hs.commit() != prev_hard_state_.commit() || !log_.unstable_entries().empty() ||
-         !msgs_.empty() || log_.has_next_committed_entries() ||
+         !msgs_.empty() || log_.has_next_committed_entries() || !read_states_.empty() ||
          prev_soft_state_ != std::make_pair(lead_, role_);
 }
 
@@ -683,6 +742,8 @@ Ready Node::ready() {
   rd.messages = std::move(msgs_);
   msgs_.clear();
   rd.committed_entries = log_.next_committed_entries();
+  rd.read_states = std::move(read_states_);
+  read_states_.clear();
   const std::pair<NodeId, Role> soft{lead_, role_};
   if (soft != prev_soft_state_) {
     rd.soft_state = soft;
@@ -715,6 +776,8 @@ Status Node::status() const {
     if (role_ != Role::kLeader && id != id_) continue;
     s.peers.push_back({id, is_voter(id), pr.match, pr.next, pr.state_name(), pr.ticks_since_contact});
   }
+  s.learners = learners_;
+  s.voters = voters_;
   std::copy(std::begin(dropped_), std::end(dropped_), std::begin(s.dropped));
   return s;
 }

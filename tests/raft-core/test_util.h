@@ -69,6 +69,7 @@ struct Peer {
   MemoryStorage storage;
   std::unique_ptr<Node> node;
   std::vector<Entry> applied;  // every committed entry handed out, in order
+  std::vector<ReadState> reads;  // every ReadState handed out, in order
 };
 
 // Builds a node whose durable state is `log` and hard state (term, vote, commit).
@@ -94,6 +95,7 @@ inline std::vector<Message> drain(Peer& p) {
     persist(p.storage, rd.hard_state, rd.entries);
     for (Message& m : rd.messages) out.push_back(std::move(m));
     for (const Entry& e : rd.committed_entries) p.applied.push_back(e);
+    for (ReadState& r : rd.read_states) p.reads.push_back(std::move(r));
     p.node->advance(rd);
   }
   return out;

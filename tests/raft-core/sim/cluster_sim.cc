@@ -51,8 +51,10 @@ class Cluster {
     const std::uint64_t sizes[] = {256, 1024, 4096};
     max_msg_bytes_ = sizes[rand_below(3)];
     for (int i = 1; i <= o.nodes; ++i) voters_.push_back(static_cast<NodeId>(i));
-    nodes_.resize(static_cast<std::size_t>(o.nodes));
-    for (int i = 0; i < o.nodes; ++i) {
+    all_ids_ = voters_;
+    all_ids_.push_back(static_cast<NodeId>(o.nodes + 1));  // the spare router, not in the bootstrap list
+    nodes_.resize(all_ids_.size());
+    for (int i = 0; i <= o.nodes; ++i) {
       nodes_[static_cast<std::size_t>(i)].id = static_cast<NodeId>(i + 1);
       start(nodes_[static_cast<std::size_t>(i)]);
     }
@@ -64,6 +66,9 @@ class Cluster {
       for (tick_ = 0; tick_ < opts_.fault_ticks; ++tick_) {
         inject_faults();
         if (chance(opts_.propose_per_tick)) propose();
+        if (chance(opts_.admin_per_tick)) change_membership();
+        if (chance(opts_.transfer_per_tick)) transfer();
+        if (chance(opts_.read_per_tick)) read();
         run_tick();
       }
       heal();
@@ -81,6 +86,8 @@ class Cluster {
     res.crashes = crashes_;
     res.messages_delivered = delivered_;
     res.max_commit = committed_.size();
+    res.conf_changes = conf_changes_;
+    res.reads_served = reads_served_;
     return res;
   }
 
@@ -144,13 +151,13 @@ class Cluster {
   }
 
   void make_partition() {
-    std::vector<NodeId> ids = voters_;
+    std::vector<NodeId> ids = all_ids_;
     std::shuffle(ids.begin(), ids.end(), rng_);
     const std::size_t cut = 1 + rand_below(ids.size() - 1);
     std::set<NodeId> side(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(cut));
     const bool one_way = chance(0.2);  // asymmetric links happen (a filter on one direction)
-    for (NodeId a : voters_) {
-      for (NodeId b : voters_) {
+    for (NodeId a : all_ids_) {
+      for (NodeId b : all_ids_) {
         if (side.count(a) && !side.count(b)) blocked_.insert({a, b});
         if (!one_way && !side.count(a) && side.count(b)) blocked_.insert({a, b});
       }
@@ -202,6 +209,86 @@ class Cluster {
     drain(n);
   }
 
+  SimNode* leader() {
+    SimNode* best = nullptr;
+    for (SimNode& n : nodes_) {
+      if (n.node && n.node->role() == raft::Role::kLeader && (!best || n.node->term() > best->node->term())) {
+        best = &n;
+      }
+    }
+    return best;
+  }
+
+  void change_membership() {
+    SimNode* l = leader();
+    if (!l) return;
+    const raft::Status st = l->node->status();
+    std::vector<raftbgp::v1::ConfChange> options;
+    auto add = [&](raftbgp::v1::ConfChangeType t, NodeId id) {
+      raftbgp::v1::ConfChange cc;
+      cc.set_type(t);
+      cc.set_node_id(id);
+      options.push_back(cc);
+    };
+    for (NodeId id : all_ids_) {
+      const bool voter = std::count(st.voters.begin(), st.voters.end(), id) != 0;
+      const bool learner = std::count(st.learners.begin(), st.learners.end(), id) != 0;
+      if (learner) {
+        add(raftbgp::v1::CONF_PROMOTE, id);
+        add(raftbgp::v1::CONF_REMOVE, id);
+      } else if (voter) {
+        if (st.voters.size() > 1) add(raftbgp::v1::CONF_REMOVE, id);
+      } else {
+        add(raftbgp::v1::CONF_ADD_LEARNER, id);
+      }
+    }
+    const raftbgp::v1::ConfChange& cc = options[rand_below(options.size())];
+    const raft::ProposeResult r = l->node->propose_conf_change(cc);
+    if (r.status == raft::ProposeResult::Status::kAccepted) {
+      ++conf_changes_;
+      trace("conf change " + std::to_string(cc.type()) + " node " + std::to_string(cc.node_id()) + " at " +
+            std::to_string(r.index));
+    }
+    drain(*l);
+  }
+
+  void transfer() {
+    SimNode* l = leader();
+    if (!l) return;
+    const raft::Status st = l->node->status();
+    const NodeId target = st.voters[rand_below(st.voters.size())];
+    if (l->node->transfer_leader(target) == raft::TransferResult::kStarted) {
+      trace("transfer " + std::to_string(l->id) + " -> " + std::to_string(target));
+    }
+    drain(*l);
+  }
+
+  void read() {
+    SimNode& n = nodes_[rand_below(nodes_.size())];
+    if (!n.node) return;
+    const std::string ctx = "r" + std::to_string(next_read_++);
+    // Linearizability: the read must see every write committed anywhere before it was asked.
+    Index known = 0;
+    for (SimNode& o : nodes_) {
+      if (o.node) known = std::max(known, o.node->commit_index());
+    }
+    known = std::max(known, max_applied_);
+    if (n.node->read_index(ctx) == raft::ReadIndexResult::kPending) reads_[ctx] = known;
+    drain(n);
+  }
+
+  void check_read(const SimNode& n, const raft::ReadState& rs) {
+    auto it = reads_.find(rs.context);
+    if (it == reads_.end() || rs.refused) return;
+    if (rs.index < it->second) {
+      fail("ReadIndex linearizability: node " + std::to_string(n.id) + " got read index " +
+           std::to_string(rs.index) + " for " + rs.context + " although index " + std::to_string(it->second) +
+           " was committed before the read began");
+    }
+    ++reads_served_;
+    reads_.erase(it);
+  }
+
   void deliver_due() {
     std::vector<InFlight> due;
     auto it = std::partition(network_.begin(), network_.end(),
@@ -245,6 +332,7 @@ class Cluster {
       if (!rd.entries.empty()) check_log_matching(n, rd.entries.front().index(), rd.entries.back().index());
       for (const Message& m : rd.messages) send(m);
       for (const Entry& e : rd.committed_entries) apply(n, e);
+      for (const raft::ReadState& rs : rd.read_states) check_read(n, rs);
       n.node->advance(rd);
       check_commit(n);
     }
@@ -258,6 +346,7 @@ class Cluster {
            " after " + std::to_string(n.last_applied));
     }
     n.last_applied = e.index();
+    max_applied_ = std::max(max_applied_, e.index());
     // State Machine Safety (§5.4.3): no two nodes apply different entries at one index.
     auto [it, inserted] = committed_.try_emplace(e.index(), CommittedEntry{e.term(), e.data()});
     if (!inserted && (it->second.term != e.term() || it->second.data != e.data())) {
@@ -265,7 +354,8 @@ class Cluster {
            ", '" + e.data() + "') at " + std::to_string(e.index()) + " where another applied (" +
            std::to_string(it->second.term) + ", '" + it->second.data + "')");
     }
-    if (e.data().empty()) return;
+    // Only client proposals carry unique data; no-ops and configuration changes may repeat.
+    if (e.type() != raftbgp::v1::ENTRY_NORMAL || e.data().empty()) return;
     n.applied.push_back(e.data());
     auto p = pending_.find(e.data());
     if (p != pending_.end() && p->second.first == e.index() && p->second.second == e.term()) {
@@ -333,7 +423,13 @@ class Cluster {
     }
     if (leader == 0) fail("liveness: no leader after " + std::to_string(opts_.heal_ticks) + " healed ticks");
     const Index commit = at(leader).node->commit_index();
+    const raft::Status st = at(leader).node->status();
     for (SimNode& n : nodes_) {
+      // Only members are replicated to; a removed router keeps whatever it had.
+      if (std::count(st.voters.begin(), st.voters.end(), n.id) == 0 &&
+          std::count(st.learners.begin(), st.learners.end(), n.id) == 0) {
+        continue;
+      }
       if (n.node->commit_index() != commit || n.last_applied != commit) {
         fail("liveness: node " + std::to_string(n.id) + " applied " + std::to_string(n.last_applied) +
              " of the leader's commit " + std::to_string(commit));
@@ -354,8 +450,14 @@ class Cluster {
   double loss_ = 0;
   std::uint64_t max_msg_bytes_ = 4096;
   bool faults_ = true;
-  std::vector<NodeId> voters_;
+  std::vector<NodeId> voters_;   // the bootstrap configuration
+  std::vector<NodeId> all_ids_;  // bootstrap voters and the spare router
   std::vector<SimNode> nodes_;
+  std::map<std::string, Index> reads_;  // outstanding ReadIndex contexts -> index known committed
+  std::uint64_t next_read_ = 0;
+  std::uint64_t reads_served_ = 0;
+  std::uint64_t conf_changes_ = 0;
+  Index max_applied_ = 0;
   std::vector<InFlight> network_;
   std::set<std::pair<NodeId, NodeId>> blocked_;
   int partition_until_ = -1;

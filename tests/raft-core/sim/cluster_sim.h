@@ -3,10 +3,16 @@
 // reorders messages, partitions, and crashes that lose whatever was not synced. Every run is a pure
 // function of its seed, so a failing seed replays exactly with `raft_sim --nodes N --seed S`.
 //
+// Besides the N bootstrap voters there is one spare router outside the bootstrap list; random
+// membership changes (add learner, promote, remove, including the leader), leadership transfers and
+// ReadIndex requests run under the faults.
+//
 // After every delivered message and every tick it checks the safety properties of the Raft paper's
 // Figure 3: Election Safety, Log Matching, Leader Completeness, State Machine Safety, plus commit
-// monotonicity. At the end it heals every fault and checks liveness: one leader, every node caught up,
-// and every acknowledged proposal applied exactly once on every node.
+// monotonicity and ReadIndex linearizability (a read index is never below an index that some node
+// knew committed when the read was requested). At the end it heals every fault and checks liveness:
+// one leader, every member caught up, and every acknowledged proposal applied exactly once on every
+// member.
 #pragma once
 
 #include <cstdint>
@@ -35,6 +41,9 @@ struct SimOptions {
   double propose_per_tick = 0.5;
   double crash_per_tick = 0.004;     // per node
   double partition_per_tick = 0.01;
+  double admin_per_tick = 0.02;      // a membership change proposed at the leader
+  double transfer_per_tick = 0.01;   // a leadership transfer to a random voter
+  double read_per_tick = 0.3;        // a ReadIndex request at a random node
   bool trace = false;
 };
 
@@ -46,6 +55,8 @@ struct SimResult {
   std::uint64_t crashes = 0;
   std::uint64_t messages_delivered = 0;
   std::uint64_t max_commit = 0;
+  std::uint64_t conf_changes = 0;  // membership changes accepted by a leader
+  std::uint64_t reads_served = 0;
 };
 
 SimResult run_simulation(const SimOptions& opts);

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <random>
@@ -34,9 +35,13 @@ namespace raftbgp::raft {
 
 struct Config {
   NodeId id = kNoNode;
-  // The voters, this node included. Membership changes through the log arrive with the membership
-  // issue; until then the voter set is fixed here.
+  // The cluster's bootstrap configuration: the initial voters (and learners). It is the base on which
+  // the committed configuration changes in the log are applied (a snapshot's conf_state replaces it
+  // once the log is compacted). Every member, and every router that joins later, is given the same
+  // bootstrap list; a node that is not in it starts as a non-member and neither votes nor campaigns
+  // until a committed change adds it ("new routers start with an empty configuration").
   std::vector<NodeId> voters;
+  std::vector<NodeId> learners;
   // Ticks of silence before a follower starts an election; the actual timeout is drawn uniformly from
   // [election_ticks, 2 * election_ticks) at every reset (§5.2). Must exceed heartbeat_ticks.
   int election_ticks = 10;
@@ -70,7 +75,11 @@ struct ProposeResult {
     kAccepted,    // appended at `index` in `term`; committed later, or overwritten if leadership is lost
     kNotLeader,   // this node is not the leader; `leader` is the one it knows (kNoNode if none)
     kTooLarge,    // the entry cannot fit in one message of max_msg_bytes
-    kTransferring // the leader is handing leadership over and accepts no proposals
+    kTransferring, // the leader is handing leadership over and accepts no proposals
+    // propose_conf_change only:
+    kConfChangePending,  // a configuration change is in the log and not yet committed
+    kNotReady,           // the leader has not yet committed an entry of its term (2015 fix, see below)
+    kInvalid             // the change makes no sense for the current configuration
   };
   Status status = Status::kNotLeader;
   Index index = 0;
@@ -91,6 +100,26 @@ enum class DropReason {
 };
 const char* drop_reason_name(DropReason r);
 
+// The answer to a ReadIndex request (thesis §6.4): once the state machine has applied `index`, a read
+// tagged `context` may be served and is linearizable. `refused` means the leader could not serve it
+// yet (its term's no-op had not committed); the caller may retry.
+struct ReadState {
+  Index index = 0;
+  std::string context;
+  bool refused = false;
+};
+
+// Outcome of read_index().
+enum class ReadIndexResult {
+  kPending,    // a ReadState with this context will appear in a later Ready (or never, if leadership
+               // changes or the request is lost: the caller times out and retries)
+  kNotLeader,  // no leader is known
+  kNotReady,   // this node leads but has not committed an entry of its term yet
+};
+
+// Outcome of transfer_leader().
+enum class TransferResult { kStarted, kNotLeader, kNotVoter, kAlreadyLeader };
+
 struct Ready {
   // Set when term, vote or commit changed since the last Ready. Persist before sending.
   std::optional<HardState> hard_state;
@@ -103,6 +132,8 @@ struct Ready {
   std::vector<Entry> committed_entries;
   // The known leader and this node's role, when they changed since the last Ready (informational).
   std::optional<std::pair<NodeId, Role>> soft_state;
+  // Answers to read_index() requests, in request order.
+  std::vector<ReadState> read_states;
 };
 
 struct PeerStatus {
@@ -126,6 +157,8 @@ struct Status {
   Index first_index = 0;
   Index last_index = 0;
   std::vector<PeerStatus> peers;  // the leader's view of replication; only the self row elsewhere
+  std::vector<NodeId> voters;    // the configuration in force
+  std::vector<NodeId> learners;
   std::uint64_t dropped[static_cast<int>(DropReason::kCount_)] = {};
 };
 
@@ -149,6 +182,26 @@ class Node {
 
   // Appends `data` as a normal entry if this node is the leader. See ProposeResult.
   ProposeResult propose(std::string data);
+
+  // Proposes one membership change (thesis §4.1, one server at a time): add a learner, promote a learner,
+  // add or remove a voter. The change takes effect on every node when its entry commits. The leader
+  // refuses a change while another is uncommitted, and until it has committed an entry of its own term:
+  // the fix of Ongaro's 2015 raft-dev note, without which two one-at-a-time changes in consecutive terms
+  // can lead to two disjoint majorities. Removing the leader makes it step down once committed.
+  ProposeResult propose_conf_change(const raftbgp::v1::ConfChange& cc);
+
+  // ReadIndex (thesis §6.4): records the commit index, confirms leadership with one round of heartbeats
+  // tagged `context`, then emits ReadState{index, context} in a Ready. On a follower, the request goes to
+  // the leader as MSG_READ_INDEX and the ReadState arrives with its answer. `context` must be unique
+  // among outstanding requests. Never served before the leader's no-op of its term has committed.
+  ReadIndexResult read_index(std::string context);
+
+  // Leadership transfer (thesis §3.10): stop taking proposals, bring `target` up to date, send it
+  // MSG_TIMEOUT_NOW. Abandoned after an election timeout if the target has not taken over.
+  TransferResult transfer_leader(NodeId target);
+
+  // The configuration in force (committed changes applied over the bootstrap or snapshot base).
+  ConfState conf_state() const;
 
   // Starts an election now (as if the election timer fired). No-op on a leader.
   void campaign();
@@ -198,26 +251,48 @@ class Node {
   void handle_append_entries(const Message& m);
   void handle_heartbeat(const Message& m);
   void handle_append_response(const Message& m, Progress& pr);
-  void handle_heartbeat_response(Progress& pr, NodeId from);
+  void handle_heartbeat_response(Progress& pr, NodeId from, const std::string& context);
+  void handle_read_index_request(const Message& m);
+  void ack_read(NodeId from, const std::string& context);
+  bool committed_in_current_term() const;
+  // Membership: conf-change entries seen in the log but not yet applied, by index.
+  void track_conf_entries(const std::vector<Entry>& appended);
+  void apply_committed_conf_changes();
+  void apply_conf_change(const raftbgp::v1::ConfChange& cc);
+  void add_progress(NodeId id);
   void handle_check_quorum();
 
   // Leader replication (§5.3).
   void append_entries(std::vector<Entry> entries);  // leader-local append in the current term
   void bcast_append();
-  void bcast_heartbeat();
+  void bcast_heartbeat(const std::string& context = {});
   bool send_append(NodeId to, bool send_if_empty = true);
-  void send_heartbeat(NodeId to);
+  void send_heartbeat(NodeId to, const std::string& context);
+  // Followers and learners: every member but this node.
+  std::vector<NodeId> replication_targets() const;
   bool maybe_commit();
   void send(Message m);
 
   std::optional<DropReason> validate(const Message& m) const;
   HardState hard_state() const;
   std::size_t quorum() const { return voters_.size() / 2 + 1; }
+  bool is_learner(NodeId id) const;
   bool is_voter(NodeId id) const;
   bool promotable() const { return is_voter(id_); }
 
   NodeId id_;
-  std::vector<NodeId> voters_;
+  std::vector<NodeId> voters_;    // sorted
+  std::vector<NodeId> learners_;  // sorted, disjoint from voters_
+  std::map<Index, std::pair<Term, raftbgp::v1::ConfChange>> pending_conf_;  // uncommitted, in the log
+  Index pending_conf_index_ = 0;  // leader: index of the last conf change it appended
+  struct ReadRequest {
+    Index index;
+    std::string context;
+    NodeId from;
+    std::vector<NodeId> acks;
+  };
+  std::deque<ReadRequest> read_requests_;  // leader only, in arrival order
+  std::vector<ReadState> read_states_;
   int election_ticks_;
   int heartbeat_ticks_;
   std::uint64_t max_msg_bytes_;

@@ -1,0 +1,225 @@
+// Node, continued: membership changes (thesis §4.1), leadership transfer (thesis §3.10) and ReadIndex
+// (thesis §6.4). Kept apart from node.cc so that each file reads as one part of the protocol.
+#include <algorithm>
+#include <string>
+
+#include "raftbgp/raft/node.h"
+
+namespace raftbgp::raft {
+
+using raftbgp::v1::ConfChange;
+
+// ---------------------------------------------------------------------------------------------
+// Membership
+
+ProposeResult Node::propose_conf_change(const ConfChange& cc) {
+  ProposeResult res;
+  res.leader = lead_;
+  using S = ProposeResult::Status;
+  if (role_ != Role::kLeader) {
+    res.status = S::kNotLeader;
+    return res;
+  }
+  if (lead_transferee_ != kNoNode) {
+    res.status = S::kTransferring;
+    return res;
+  }
+  if (pending_conf_index_ > log_.committed()) {
+    res.status = S::kConfChangePending;
+    return res;
+  }
+  if (!committed_in_current_term()) {
+    res.status = S::kNotReady;
+    return res;
+  }
+  const NodeId n = cc.node_id();
+  bool valid = n != kNoNode;
+  switch (cc.type()) {
+    case raftbgp::v1::CONF_ADD_LEARNER: valid = valid && !is_voter(n) && !is_learner(n); break;
+    case raftbgp::v1::CONF_PROMOTE: valid = valid && is_learner(n); break;
+    case raftbgp::v1::CONF_ADD_VOTER: valid = valid && !is_voter(n); break;
+    case raftbgp::v1::CONF_REMOVE:
+      // Removing the last voter would leave a cluster that can never commit again.
+      valid = valid && (is_learner(n) || (is_voter(n) && voters_.size() > 1));
+      break;
+    default: valid = false;
+  }
+  if (!valid) {
+    res.status = S::kInvalid;
+    return res;
+  }
+  Entry e;
+  e.set_type(raftbgp::v1::ENTRY_CONF_CHANGE);
+  e.set_data(cc.SerializeAsString());
+  append_entries({std::move(e)});
+  pending_conf_index_ = log_.last_index();
+  bcast_append();
+  res.status = S::kAccepted;
+  res.index = log_.last_index();
+  res.term = term_;
+  apply_committed_conf_changes();
+  return res;
+}
+
+void Node::track_conf_entries(const std::vector<Entry>& appended) {
+  for (const Entry& e : appended) {
+    if (e.type() != raftbgp::v1::ENTRY_CONF_CHANGE || log_.term(e.index()) != e.term()) continue;
+    ConfChange cc;
+    // validate() refused unparsable changes from the network; our own log only holds what we parsed.
+    if (!cc.ParseFromString(e.data())) RAFT_PANIC("unparsable configuration change in the log");
+    pending_conf_[e.index()] = {e.term(), std::move(cc)};
+  }
+  // Entries overwritten by a newer leader (§5.3) take their configuration changes with them.
+  for (auto it = pending_conf_.begin(); it != pending_conf_.end();) {
+    if (log_.term(it->first) != it->second.first) {
+      it = pending_conf_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Node::apply_committed_conf_changes() {
+  while (!pending_conf_.empty() && pending_conf_.begin()->first <= log_.committed()) {
+    const ConfChange cc = pending_conf_.begin()->second.second;
+    pending_conf_.erase(pending_conf_.begin());
+    apply_conf_change(cc);
+  }
+}
+
+void Node::apply_conf_change(const ConfChange& cc) {
+  // Applied identically on every node when the entry commits. A change that no longer makes sense (a
+  // duplicate, say) is a no-op everywhere, so configurations never diverge.
+  const NodeId n = cc.node_id();
+  auto erase = [](std::vector<NodeId>& set, NodeId id) { set.erase(std::remove(set.begin(), set.end(), id), set.end()); };
+  auto insert = [](std::vector<NodeId>& set, NodeId id) {
+    if (!std::binary_search(set.begin(), set.end(), id)) set.insert(std::upper_bound(set.begin(), set.end(), id), id);
+  };
+  switch (cc.type()) {
+    case raftbgp::v1::CONF_ADD_LEARNER:
+      if (!is_voter(n)) insert(learners_, n);
+      break;
+    case raftbgp::v1::CONF_PROMOTE:
+    case raftbgp::v1::CONF_ADD_VOTER:
+      erase(learners_, n);
+      insert(voters_, n);
+      break;
+    case raftbgp::v1::CONF_REMOVE:
+      erase(learners_, n);
+      erase(voters_, n);
+      break;
+    default:
+      return;
+  }
+  const bool member = is_voter(n) || is_learner(n);
+  if (member) {
+    if (role_ == Role::kLeader) add_progress(n);
+  } else {
+    votes_.erase(n);
+    if (n != id_) progress_.erase(n);
+    if (lead_transferee_ == n) lead_transferee_ = kNoNode;
+  }
+  if (role_ != Role::kLeader) return;
+  if (!is_voter(id_)) {
+    // Thesis §4.2.2: a leader removed from the configuration steps down once the removal commits.
+    become_follower(term_, kNoNode);
+    return;
+  }
+  // The quorum changed: entries may now be committed, and new members need the log.
+  if (maybe_commit()) {
+    bcast_append();
+  } else if (member) {
+    send_append(n);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Leadership transfer
+
+TransferResult Node::transfer_leader(NodeId target) {
+  if (role_ != Role::kLeader) return TransferResult::kNotLeader;
+  if (target == id_) return TransferResult::kAlreadyLeader;
+  if (!is_voter(target)) return TransferResult::kNotVoter;
+  lead_transferee_ = target;
+  // The transfer must finish within one election timeout or it is abandoned (tick_heartbeat).
+  election_elapsed_ = 0;
+  if (progress_.at(target).match == log_.last_index()) {
+    Message m;
+    m.set_type(raftbgp::v1::MSG_TIMEOUT_NOW);
+    m.set_to(target);
+    send(std::move(m));
+  } else {
+    send_append(target);
+  }
+  return TransferResult::kStarted;
+}
+
+// ---------------------------------------------------------------------------------------------
+// ReadIndex
+
+ReadIndexResult Node::read_index(std::string context) {
+  if (role_ != Role::kLeader) {
+    if (lead_ == kNoNode) return ReadIndexResult::kNotLeader;
+    Message m;
+    m.set_type(raftbgp::v1::MSG_READ_INDEX);
+    m.set_to(lead_);
+    m.set_context(std::move(context));
+    send(std::move(m));
+    return ReadIndexResult::kPending;
+  }
+  // Thesis §6.4 step 1: until the no-op of this term commits, the leader's commit index may lag what
+  // earlier leaders committed, so it cannot serve as a read index.
+  if (!committed_in_current_term()) return ReadIndexResult::kNotReady;
+  if (quorum() == 1 && is_voter(id_)) {
+    read_states_.push_back({log_.committed(), std::move(context), false});
+    return ReadIndexResult::kPending;
+  }
+  read_requests_.push_back({log_.committed(), context, id_, {}});
+  bcast_heartbeat(context);
+  return ReadIndexResult::kPending;
+}
+
+void Node::handle_read_index_request(const Message& m) {
+  Message r;
+  r.set_type(raftbgp::v1::MSG_READ_INDEX_RESP);
+  r.set_to(m.from());
+  r.set_context(m.context());
+  if (!committed_in_current_term()) {
+    r.set_reject(true);
+    send(std::move(r));
+    return;
+  }
+  if (quorum() == 1 && is_voter(id_)) {
+    r.set_index(log_.committed());
+    send(std::move(r));
+    return;
+  }
+  read_requests_.push_back({log_.committed(), m.context(), m.from(), {}});
+  bcast_heartbeat(m.context());
+}
+
+void Node::ack_read(NodeId from, const std::string& context) {
+  auto it = std::find_if(read_requests_.begin(), read_requests_.end(),
+                         [&](const ReadRequest& r) { return r.context == context; });
+  if (it == read_requests_.end() || !is_voter(from)) return;
+  if (std::find(it->acks.begin(), it->acks.end(), from) == it->acks.end()) it->acks.push_back(from);
+  // Thesis §6.4 step 3: a quorum of heartbeat answers proves we were still leader after the request
+  // arrived. That proof covers every request queued before this one too.
+  if (it->acks.size() + (is_voter(id_) ? 1 : 0) < quorum()) return;
+  const auto end = std::next(it);
+  for (auto r = read_requests_.begin(); r != end; ++r) {
+    if (r->from == id_) {
+      read_states_.push_back({r->index, r->context, false});
+    } else {
+      Message resp;
+      resp.set_type(raftbgp::v1::MSG_READ_INDEX_RESP);
+      resp.set_to(r->from);
+      resp.set_index(r->index);
+      resp.set_context(r->context);
+      send(std::move(resp));
+    }
+  }
+  read_requests_.erase(read_requests_.begin(), end);
+}
+
+}  // namespace raftbgp::raft
