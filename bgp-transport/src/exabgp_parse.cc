@@ -1,7 +1,16 @@
 // Strict parser for what ExaBGP 4.2.21 writes on the helper's stdin (encoder json, API "4.0.1").
 // Formats: shared/facts/exabgp-transport.md §1.7 and the golden lines in tests/bgp-transport/golden/.
+//
+// Speed (issue 3): nearly all of an update line is our attribute's hex (5.8 KB for a 2.9 KB frame), and
+// nlohmann's lexer copies a string one char at a time. So a pre-pass (PayloadScan) finds that value,
+// decodes it in place, and hands nlohmann a copy of the line with the value replaced by "". The schema
+// walk is the same for both paths; the pre-pass only changes how a value is read, never whether the line
+// parses or what it means, and when the line is not in the plain shape ExaBGP writes, it steps aside and
+// the whole line goes through nlohmann as it is.
 #include <algorithm>
-#include <regex>
+#include <array>
+#include <cstring>
+#include <new>
 
 #include <nlohmann/json.hpp>
 
@@ -73,30 +82,64 @@ void parse_withdraw(const json& withdraw, UpdateEvent& ev) {
 }
 
 // Attribute keys are "attribute-0x%02X-0x%02X" % (code, flags); the receiving ExaBGP ORs in Partial, so
-// only the code is compared (facts §1.7). The value is "0x" + lowercase hex.
-void parse_attributes(const json& attributes, std::uint8_t code, UpdateEvent& ev) {
+// only the code is compared (facts §1.7). Returns the code, or -1 for a key not of exactly that form
+// (uppercase digits, as ExaBGP prints them).
+int attribute_key_code(std::string_view key) {
+  constexpr std::string_view kPrefix = "attribute-0x";
+  if (key.size() != kPrefix.size() + 7 || key.substr(0, kPrefix.size()) != kPrefix || key.substr(14, 3) != "-0x")
+    return -1;
+  auto digit = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1; };
+  const int hi = digit(key[12]), lo = digit(key[13]);
+  if (hi < 0 || lo < 0 || digit(key[17]) < 0 || digit(key[18]) < 0) return -1;
+  return hi * 16 + lo;
+}
+
+// A value of our attribute that the pre-pass decoded, and replaced by "" in the text given to nlohmann.
+struct ElidedValue {
+  std::string_view key;   // as written (it has no escapes)
+  std::size_t begin = 0;  // the value's token in the line, quotes included: [begin, end)
+  std::size_t end = 0;
+  Bytes bytes;
+};
+using ElidedValues = std::vector<ElidedValue>;
+
+// The elided copy does not say what the line said (never expected): the line takes the plain path.
+struct Inconsistent {};
+
+// The value is "0x" + hex digits (ExaBGP prints lowercase; either case is accepted).
+void parse_payload(const json& value, UpdateEvent& ev) {
+  if (!value.is_string()) throw Failure{LineError::kMissingField};
+  const std::string& text = value.get_ref<const std::string&>();
+  if (text.size() < 2 || text[0] != '0' || text[1] != 'x') throw Failure{LineError::kBadHex};
+  const std::string_view hex = std::string_view(text).substr(2);
+  if (hex.size() % 2 != 0) throw Failure{LineError::kOddHex};
+  std::optional<Bytes> bytes = from_hex(hex);
+  if (!bytes) throw Failure{LineError::kBadHex};
+  ev.payload = std::move(*bytes);
+}
+
+// Items come in key order; with two keys of our code, the last one's value is the payload.
+void parse_attributes(const json& attributes, std::uint8_t code, ElidedValues& elided, UpdateEvent& ev) {
   if (!attributes.is_object()) throw Failure{LineError::kMissingField};
-  static const std::regex kKey("^attribute-0x([0-9A-F]{2})-0x([0-9A-F]{2})$");
   for (const auto& [key, value] : attributes.items()) {
-    if (key.rfind("attribute-", 0) != 0) continue;
-    std::smatch m;
-    if (!std::regex_match(key, m, kKey)) continue;
-    if (std::stoul(m[1].str(), nullptr, 16) != code) {
+    const int key_code = attribute_key_code(key);
+    if (key_code < 0) continue;
+    if (key_code != code) {
       ++ev.other_attribute_codes;
       continue;
     }
-    if (!value.is_string()) throw Failure{LineError::kMissingField};
-    const std::string& text = value.get_ref<const std::string&>();
-    if (text.size() < 2 || text[0] != '0' || text[1] != 'x') throw Failure{LineError::kBadHex};
-    const std::string_view hex = std::string_view(text).substr(2);
-    if (hex.size() % 2 != 0) throw Failure{LineError::kOddHex};
-    std::optional<Bytes> bytes = from_hex(hex);
-    if (!bytes) throw Failure{LineError::kBadHex};
-    ev.payload = std::move(*bytes);
+    auto it = std::find_if(elided.begin(), elided.end(), [&](const ElidedValue& e) { return e.key == key; });
+    if (it == elided.end()) {
+      parse_payload(value, ev);
+      continue;
+    }
+    // The pre-pass admits each key once, so each elided value is met (and moved from) once.
+    if (!value.is_string() || !value.get_ref<const std::string&>().empty()) throw Inconsistent{};
+    ev.payload = std::move(it->bytes);
   }
 }
 
-ExabgpLine parse_update(const json& root, std::uint8_t code) {
+ExabgpLine parse_update(const json& root, std::uint8_t code, ElidedValues& elided) {
   const json& neighbor = require(root, "neighbor");
   UpdateEvent ev;
   ev.peer = require_string(require(neighbor, "address"), "peer");
@@ -108,7 +151,7 @@ ExabgpLine parse_update(const json& root, std::uint8_t code) {
     return ev;
   }
   const json& update = require(message, "update");
-  if (const json* a = member(update, "attribute")) parse_attributes(*a, code, ev);
+  if (const json* a = member(update, "attribute")) parse_attributes(*a, code, elided, ev);
   if (const json* a = member(update, "announce")) parse_announce(*a, ev);
   if (const json* w = member(update, "withdraw")) parse_withdraw(*w, ev);
   return ev;
@@ -123,19 +166,218 @@ ExabgpLine parse_state(const json& root) {
   return ev;
 }
 
-ExabgpLine parse_json(std::string_view line, std::uint8_t code) {
+ExabgpLine parse_json(std::string_view line, std::uint8_t code, ElidedValues& elided) {
   json root = json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
   if (root.is_discarded() || !root.is_object()) return LineError::kBadJson;
   const json* version = member(root, "exabgp");
   if (version == nullptr || !version->is_string() || *version != "4.0.1") return LineError::kWrongApiVersion;
   const std::string type = require_string(root, "type");
-  if (type == "update") return parse_update(root, code);
+  if (type == "update") return parse_update(root, code, elided);
   if (type == "state") return parse_state(root);
   if (type == "notification") return NotificationEvent{require_string(root, "notification")};
   if (type == "negotiated" || type == "open" || type == "keepalive" || type == "refresh" ||
       type == "operational" || type == "signal")
     return IgnoredEvent{type};
   return LineError::kUnknownType;
+}
+
+// Throws only Inconsistent.
+ExabgpLine parse_json_classified(std::string_view line, std::uint8_t code, ElidedValues& elided) {
+  try {
+    return parse_json(line, code, elided);
+  } catch (const Failure& f) {
+    return f.error;
+  } catch (const std::exception&) {
+    // nlohmann type errors on unexpected shapes, or allocation failure: the line is not what the schema
+    // says, and the stream goes on.
+    return LineError::kMissingField;
+  }
+}
+
+// ---- The pre-pass -------------------------------------------------------------------------------------
+
+// The objects on the way to our attribute: root -> "neighbor" -> "message" -> "update" -> "attribute".
+// kPathKeys[d] is the key, in the path object at depth d (root = 1), of the path object one deeper.
+constexpr std::array<std::string_view, 5> kPathKeys = {"", "neighbor", "message", "update", "attribute"};
+constexpr int kAttributeDepth = 5;
+constexpr int kMaxScanDepth = 32;  // ExaBGP's lines nest 7 deep; deeper lines take the plain path
+
+bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+bool ends_scalar(char c) {
+  return is_json_space(c) || c == ',' || c == ':' || c == '{' || c == '}' || c == '[' || c == ']' || c == '"';
+}
+
+// The index of the quote that closes the string opened at `open`, or npos. `escaped`: the string holds a
+// backslash, so its text is not its value. The common case (no backslash) is two memchr calls.
+std::size_t string_end(std::string_view line, std::size_t open, bool& escaped) {
+  const char* data = line.data();
+  const std::size_t from = open + 1;
+  const void* quote = std::memchr(data + from, '"', line.size() - from);
+  if (quote == nullptr) return std::string_view::npos;
+  const auto close = static_cast<std::size_t>(static_cast<const char*>(quote) - data);
+  escaped = std::memchr(data + from, '\\', close - from) != nullptr;
+  if (!escaped) return close;
+  for (std::size_t i = from; i < line.size(); ++i) {
+    if (data[i] == '\\') {
+      ++i;
+    } else if (data[i] == '"') {
+      return i;
+    }
+  }
+  return std::string_view::npos;
+}
+
+// Finds the values of our attribute that can be decoded in place: strings of "0x" and an even number of
+// hex digits, without escapes, under a key "attribute-0x<code>-0x<flags>" directly inside
+// root.neighbor.message.update.attribute. run() returns nullopt (= parse the line as it is) whenever the
+// line is not in the plain shape ExaBGP writes: an escaped or repeated key in an object on that path
+// (nlohmann keeps the last of equal keys, and escapes can make two keys equal), structure the scan does not
+// follow, or text that ends early. It does not validate: nlohmann does, on the elided copy. Replacing one
+// string token by another ("") changes neither whether the text is JSON nor, as long as the text before
+// it is a valid beginning of JSON (which the scan follows exactly), where the token sits; and if that text
+// is not valid, nlohmann rejects both lines there, before the token.
+class PayloadScan {
+ public:
+  PayloadScan(std::string_view line, std::uint8_t code) : line_(line), code_(code) {}
+  std::optional<ElidedValues> run();
+
+ private:
+  enum class Expect : std::uint8_t { kValue, kKey, kColon, kNext };
+
+  bool on_string(std::size_t& i);
+  bool on_key(std::string_view text, bool escaped);
+  bool on_open(bool object);
+  bool on_close(bool object);
+  void try_elide(std::string_view text, std::size_t begin, std::size_t end);
+
+  std::string_view line_;
+  std::uint8_t code_;
+  std::array<bool, kMaxScanDepth> is_object_{};  // per open container, outermost first
+  int depth_ = 0;                                 // containers open
+  int path_ = 0;                                  // how many of them, from the root, are path objects
+  Expect expect_ = Expect::kValue;
+  std::string_view key_;      // the last key read
+  bool key_is_ours_ = false;  // key_ names our attribute, in the attribute object
+  std::array<bool, kAttributeDepth> path_key_seen_{};
+  std::vector<std::string_view> our_keys_;  // our attribute's keys met in the attribute object
+  ElidedValues found_;
+};
+
+std::optional<ElidedValues> PayloadScan::run() {
+  const std::size_t n = line_.size();
+  std::size_t i = 0;
+  while (i < n) {
+    const char c = line_[i];
+    bool ok = true;
+    if (is_json_space(c)) {
+      ++i;
+    } else if (c == '"') {
+      ok = on_string(i);
+    } else if (c == '{' || c == '[') {
+      ok = on_open(c == '{');
+      ++i;
+    } else if (c == '}' || c == ']') {
+      ok = on_close(c == '}');
+      ++i;
+    } else if (c == ':') {
+      ok = expect_ == Expect::kColon;
+      expect_ = Expect::kValue;
+      ++i;
+    } else if (c == ',') {
+      ok = expect_ == Expect::kNext && depth_ > 0;
+      if (ok) expect_ = is_object_[static_cast<std::size_t>(depth_ - 1)] ? Expect::kKey : Expect::kValue;
+      ++i;
+    } else {
+      // A number or a literal; nlohmann checks its spelling.
+      ok = expect_ == Expect::kValue;
+      do ++i;
+      while (i < n && !ends_scalar(line_[i]));
+      expect_ = Expect::kNext;
+    }
+    if (!ok) return std::nullopt;
+  }
+  if (depth_ != 0) return std::nullopt;
+  return std::move(found_);
+}
+
+bool PayloadScan::on_string(std::size_t& i) {
+  bool escaped = false;
+  const std::size_t close = string_end(line_, i, escaped);
+  if (close == std::string_view::npos) return false;
+  const std::size_t begin = i;
+  const std::string_view text = line_.substr(begin + 1, close - begin - 1);
+  i = close + 1;
+  if (expect_ == Expect::kKey) return on_key(text, escaped);
+  if (expect_ != Expect::kValue) return false;
+  if (key_is_ours_ && depth_ == kAttributeDepth && path_ == depth_ && !escaped) try_elide(text, begin, i);
+  expect_ = Expect::kNext;
+  return true;
+}
+
+bool PayloadScan::on_key(std::string_view text, bool escaped) {
+  expect_ = Expect::kColon;
+  key_ = text;
+  key_is_ours_ = false;
+  if (path_ != depth_) return true;  // not in a path object
+  if (escaped) return false;
+  if (depth_ < kAttributeDepth) {
+    if (text != kPathKeys[static_cast<std::size_t>(depth_)]) return true;
+    bool& seen = path_key_seen_[static_cast<std::size_t>(depth_)];
+    if (seen) return false;
+    seen = true;
+    return true;
+  }
+  if (attribute_key_code(text) != code_) return true;
+  if (std::find(our_keys_.begin(), our_keys_.end(), text) != our_keys_.end()) return false;
+  our_keys_.push_back(text);
+  key_is_ours_ = true;
+  return true;
+}
+
+bool PayloadScan::on_open(bool object) {
+  if (expect_ != Expect::kValue || depth_ == kMaxScanDepth) return false;
+  // In a path object expect_ == kValue means key_ is this value's key (and has no escape).
+  if (object && path_ == depth_ &&
+      (depth_ == 0 || (depth_ < kAttributeDepth && key_ == kPathKeys[static_cast<std::size_t>(depth_)])))
+    ++path_;
+  is_object_[static_cast<std::size_t>(depth_)] = object;
+  ++depth_;
+  expect_ = object ? Expect::kKey : Expect::kValue;
+  return true;
+}
+
+bool PayloadScan::on_close(bool object) {
+  // Accepts "{}" and "[]" (and, loosely, a trailing comma, which nlohmann then rejects).
+  if (depth_ == 0 || is_object_[static_cast<std::size_t>(depth_ - 1)] != object) return false;
+  --depth_;
+  path_ = std::min(path_, depth_);
+  expect_ = Expect::kNext;
+  return true;
+}
+
+void PayloadScan::try_elide(std::string_view text, std::size_t begin, std::size_t end) {
+  // Anything else ("0X", odd length, a non-hex digit) is left in the line for parse_payload to classify.
+  if (text.size() < 2 || text[0] != '0' || text[1] != 'x' || text.size() % 2 != 0) return;
+  Bytes bytes(text.size() / 2 - 1);
+  if (!decode_hex(text.substr(2), bytes)) return;
+  found_.push_back(ElidedValue{key_, begin, end, std::move(bytes)});
+}
+
+// The line with each elided value replaced by "".
+std::string without_values(std::string_view line, const ElidedValues& elided) {
+  std::size_t size = line.size();
+  for (const ElidedValue& e : elided) size -= e.end - e.begin - 2;
+  std::string out;
+  out.reserve(size);
+  std::size_t at = 0;
+  for (const ElidedValue& e : elided) {
+    out.append(line.substr(at, e.begin - at));
+    out.append("\"\"");
+    at = e.end;
+  }
+  out.append(line.substr(at));
+  return out;
 }
 
 }  // namespace
@@ -164,15 +406,18 @@ ExabgpLine parse_exabgp_line(std::string_view line, std::uint8_t attribute_code)
   if (line == "error") return AckEvent{false};
   if (line == "shutdown") return NotificationEvent{"shutdown"};
   if (line.empty() || line.front() != '{') return LineError::kUnknownText;
+  ElidedValues elided;
   try {
-    return parse_json(line, attribute_code);
-  } catch (const Failure& f) {
-    return f.error;
-  } catch (const std::exception&) {
-    // nlohmann type errors on unexpected shapes, or allocation failure: the line is not what the schema
-    // says, and the stream goes on.
-    return LineError::kMissingField;
+    std::optional<ElidedValues> found = PayloadScan(line, attribute_code).run();
+    if (found && !found->empty()) {
+      elided = std::move(*found);
+      return parse_json_classified(without_values(line, elided), attribute_code, elided);
+    }
+  } catch (const Inconsistent&) {
+  } catch (const std::bad_alloc&) {
   }
+  elided.clear();
+  return parse_json_classified(line, attribute_code, elided);
 }
 
 }  // namespace raftbgp::transport
