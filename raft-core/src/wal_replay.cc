@@ -227,8 +227,14 @@ std::optional<std::string> WalReplay::apply_entry(std::string_view payload) {
     return std::nullopt;
   }
   if (e.index() != s_.last_index() + 1) {
+    // Entries above a snapshot are never in a deleted segment; a gap right above the loaded one is
+    // most likely a newer snapshot file that was lost, whose compaction deleted them.
+    const bool above_snapshot = s_.log_.empty() && s_.offset() > 0;
     return "ENTRY index " + std::to_string(e.index()) + ", expected " +
-           std::to_string(s_.last_index() + 1);
+           std::to_string(s_.last_index() + 1) +
+           (above_snapshot ? " (entries above the loaded snapshot are missing: a newer snapshot "
+                             "file lost?)"
+                           : "");
   }
   s_.log_.push_back(std::move(e));
   return std::nullopt;

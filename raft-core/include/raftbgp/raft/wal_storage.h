@@ -59,13 +59,15 @@
 // previous snapshot: compaction has usually deleted the entries between the two, and the atomic
 // rename means a crash cannot produce a damaged file, so damage is bit rot or an operator mistake
 // that needs an operator (restore the file, or wipe the node and let the leader send a snapshot).
-// Only the newest snapshot is checked on open; an older damaged one is never read. A bad record (short
-// header or payload, bad CRC, zero fill) in the last segment with no intact record after it is a torn
-// tail: the segment is cut to the last good record and fsync'd, and OpenReport says how many bytes went.
-// Anything else (a bad record with intact data after it, a bad record in an earlier segment, a missing
-// segment (the first segment may be > 1 only when a snapshot is loaded: compaction deleted the ones
-// before), an entry index above the snapshot that does not follow, a truncate or commit outside the log, a corrupt
+// Only the newest snapshot is checked on open; an older damaged one is never read.
+// Segments: a bad record (short header or payload, bad CRC, zero fill) in the last segment with no
+// intact record after it is a torn tail: the segment is cut to the last good record and fsync'd, and
+// OpenReport says how many bytes went. Anything else (a bad record with intact data after it, a bad
+// record in an earlier segment, a missing segment (the first one may be > 1 only when a snapshot is
+// loaded: compaction deleted those before it), an entry index above the snapshot that does not
+// follow, a truncate or commit outside the log, a SNAPSHOT record whose file is missing, a corrupt
 // hardstate) fails open() with WalError{kCorrupt} naming the file and byte offset: never skipped.
+// Entries at or below the loaded snapshot's index are skipped without checking their order.
 // Limitation: a torn tail whose bytes happen to contain an intact-looking record (entry data that
 // embeds a WAL record), or that would take more than 256 MiB of CRC work to rule that out, is reported
 // as corruption: the safe direction, but it needs an operator.
