@@ -73,6 +73,7 @@ std::optional<WalError> WalReplay::run() {
   }
   std::size_t good_end = 0;
   std::size_t size = 0;
+  std::vector<Index> unrecorded;
   while (true) {
     const Index snap = snaps.empty() ? 0 : snaps.back();
     if (auto err = load_snapshot(snap)) return err;
@@ -81,8 +82,10 @@ std::optional<WalError> WalReplay::run() {
     }
     if (auto err = replay_segments(seqs, good_end, size)) return err;
     if (snap == 0 || recorded_) break;
-    if (auto err = remove_unrecorded_snapshot(snaps)) return err;
+    unrecorded.push_back(snap);  // deleted only once the state before it has replayed cleanly
+    snaps.pop_back();
   }
+  if (auto err = remove_unrecorded_snapshots(unrecorded)) return err;
   s_.snapshot_files_ = snaps;
   report_.snapshot_index = s_.offset();
   if (auto err = open_tail(seqs.back(), good_end, size)) return err;
@@ -131,6 +134,7 @@ std::optional<WalError> WalReplay::replay_segments(const std::vector<std::uint64
   s_.log_.clear();
   s_.hard_state_.set_commit(0);
   s_.segments_.clear();
+  s_.snapshot_record_seq_ = 0;
   report_.records = 0;
   recorded_ = false;
   for (std::size_t i = 0; i < seqs.size(); ++i) {
@@ -140,14 +144,16 @@ std::optional<WalError> WalReplay::replay_segments(const std::vector<std::uint64
   return std::nullopt;
 }
 
-std::optional<WalError> WalReplay::remove_unrecorded_snapshot(std::vector<Index>& snaps) {
+std::optional<WalError> WalReplay::remove_unrecorded_snapshots(const std::vector<Index>& snaps) {
   // save_snapshot writes its record only after the file is durable and deletes nothing before the
-  // record is durable, so the WAL still describes the state before that call: go back to it.
-  const std::string path = wal::join_path(s_.dir_, wal::snapshot_name(snaps.back()));
-  if (::unlink(path.c_str()) != 0) return io_error("unlink", path, errno);
-  if (const int err = wal::sync_all(s_.dir_fd_)) return io_error("fsync", s_.dir_, err);
-  report_.removed_unrecorded_snapshot = path;
-  snaps.pop_back();
+  // record is durable, so the WAL still describes the state before that call: go back to it. The
+  // file must go, or a later SNAPSHOT record could be taken for its own.
+  for (const Index index : snaps) {
+    const std::string path = wal::join_path(s_.dir_, wal::snapshot_name(index));
+    if (::unlink(path.c_str()) != 0) return io_error("unlink", path, errno);
+    if (const int err = wal::sync_all(s_.dir_fd_)) return io_error("fsync", s_.dir_, err);
+    report_.removed_unrecorded_snapshot = path;
+  }
   return std::nullopt;
 }
 
@@ -281,6 +287,7 @@ std::optional<std::string> WalReplay::apply_snapshot(std::string_view payload) {
              std::to_string(s_.snapshot_.term());
     }
     recorded_ = true;
+    s_.snapshot_record_seq_ = s_.segments_.back().seq;
   }
   // An install discarded the whole log of its time, so everything above the loaded snapshot that
   // came before it too. A compaction changed nothing above it.

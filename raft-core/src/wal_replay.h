@@ -28,7 +28,7 @@ class WalReplay {
   // Loads and checks the metadata of the snapshot of `index` into the storage (0: no snapshot).
   std::optional<WalError> load_snapshot(Index index);
   // Replays every segment on top of the loaded snapshot, from a clean slate (it may run twice, see
-  // remove_unrecorded_snapshot). `good_end` and `size` describe the last segment.
+  // run()). `good_end` and `size` describe the last segment.
   std::optional<WalError> replay_segments(const std::vector<std::uint64_t>& seqs,
                                           std::size_t& good_end, std::size_t& size);
   // Replays one segment. For the last one, a torn tail stops the replay at `good_end` (< `size`).
@@ -41,9 +41,9 @@ class WalReplay {
   std::optional<std::string> apply_truncate(std::string_view payload);
   std::optional<std::string> apply_commit(std::string_view payload);
   std::optional<std::string> apply_snapshot(std::string_view payload);
-  // The newest snapshot file has no SNAPSHOT record: save_snapshot crashed before recording it.
-  // Deletes it (durably) and drops it from `snaps`.
-  std::optional<WalError> remove_unrecorded_snapshot(std::vector<Index>& snaps);
+  // Snapshot files that no SNAPSHOT record names (save_snapshot crashed before recording them):
+  // deletes them, durably, once the state before them has replayed.
+  std::optional<WalError> remove_unrecorded_snapshots(const std::vector<Index>& snaps);
   std::optional<WalError> open_tail(std::uint64_t seq, std::size_t good_end, std::size_t size);
 
   std::string path_of(std::uint64_t seq) const;

@@ -131,6 +131,7 @@ void WalStorage::save_snapshot(const Snapshot& snap) {
                                    compact ? wal::SnapshotKind::kCompact : wal::SnapshotKind::kInstall});
   append_records(buffer_);
   sync();
+  snapshot_record_seq_ = segment_seq_;
   if (compact) {
     log_.erase(log_.begin(), log_.begin() + static_cast<std::ptrdiff_t>(index - offset()));
   } else {
@@ -254,7 +255,7 @@ void WalStorage::write_hard_state_file(const HardState& hs) {
 }
 
 void WalStorage::delete_compacted_segments() {
-  while (segments_.size() > 1 && segments_.front().max_entry <= offset()) {
+  while (segments_.front().seq < snapshot_record_seq_ && segments_.front().max_entry <= offset()) {
     const std::string path = wal::join_path(dir_, wal::segment_name(segments_.front().seq));
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) fail("unlink", path, errno);
     // One directory fsync per segment: if several unlinks reached the disk out of order, a crash

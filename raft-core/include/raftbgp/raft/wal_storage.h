@@ -196,7 +196,8 @@ class WalStorage final : public Storage {
   };
   Index offset() const { return snapshot_.index(); }
   void append_records(const std::string& bytes);  // rolls over if due, then write(2)
-  // Deletes the oldest segments while they hold no entry above the snapshot (never the open one).
+  // Deletes the oldest segments while they hold no entry above the snapshot and come before the
+  // one holding the snapshot's SNAPSHOT record (so never the open one).
   void delete_compacted_segments();
   // Deletes snapshot files older than the two latest.
   void prune_snapshot_files();
@@ -219,6 +220,9 @@ class WalStorage final : public Storage {
   SnapshotMetadata snapshot_;            // the latest snapshot's metadata (index 0: none)
   std::vector<Entry> log_;               // log_[i] has index offset() + 1 + i
   std::vector<SegmentInfo> segments_;    // every segment on disk, oldest first; back() is open
+  // The segment holding the current snapshot's SNAPSHOT record (0: no snapshot). Without that
+  // record open() would take the snapshot file for the leftover of a crash.
+  std::uint64_t snapshot_record_seq_ = 0;
   std::vector<Index> snapshot_files_;    // indexes of the snapshot files on disk, ascending
   std::uint64_t deleted_segments_ = 0;   // by delete_compacted_segments(), for OpenReport
   std::string buffer_;                   // reused encoding buffer, so a batch is one write(2)
