@@ -109,8 +109,8 @@ class WalSnapshot : public ::testing::Test {
   std::string dir() const { return tmp_.path() + "/wal"; }
   std::string at(const std::string& name) const { return dir() + "/" + name; }
 
-  std::unique_ptr<WalStorage> open_ok(OpenReport* report = nullptr) {
-    WalOpenResult r = WalStorage::open(dir(), kTiny);
+  std::unique_ptr<WalStorage> open_ok(OpenReport* report = nullptr, WalOptions options = kTiny) {
+    WalOpenResult r = WalStorage::open(dir(), options);
     if (!r.ok()) {
       ADD_FAILURE() << "open failed: " << r.error().message();
       return nullptr;
@@ -187,6 +187,32 @@ TEST_F(WalSnapshot, compaction_deletes_old_segments_and_reopen_gives_the_same_st
   ASSERT_TRUE(s);
   EXPECT_EQ(s->last_index(), 61u);
   EXPECT_EQ(s->hard_state().commit(), 61u);
+}
+
+// The segment holding the snapshot's own SNAPSHOT record may end up holding no entry above the
+// snapshot; it must still survive, or the next open would take the snapshot for an unrecorded one.
+TEST_F(WalSnapshot, segment_with_the_snapshot_record_survives_later_reopens) {
+  write_log();
+  const Snapshot snap = make_snapshot(60, 1);
+  {
+    // One-byte segments: every batch, the SNAPSHOT record included, gets a segment of its own.
+    std::unique_ptr<WalStorage> s = open_ok(nullptr, WalOptions{.segment_bytes = 1});
+    ASSERT_TRUE(s);
+    persist(*s, make_hard_state(1, 1, 60), {});
+    s->save_snapshot(snap);
+    for (Index i = 61; i <= 90; i += 5) persist(*s, std::nullopt, make_entries(i, i + 4, 1));
+  }
+  for (int round = 0; round < 3; ++round) {
+    SCOPED_TRACE("reopen " + std::to_string(round));
+    OpenReport report;
+    std::unique_ptr<WalStorage> s = open_ok(&report);
+    ASSERT_TRUE(s);
+    EXPECT_EQ(report.snapshot_index, 60u);
+    EXPECT_TRUE(report.removed_unrecorded_snapshot.empty());
+    EXPECT_EQ(s->first_index(), 61u);
+    EXPECT_EQ(s->last_index(), 90u);
+    EXPECT_EQ(s->hard_state().commit(), 60u);
+  }
 }
 
 TEST_F(WalSnapshot, install_discards_the_log_and_survives_reopens) {
