@@ -6,17 +6,9 @@
 #include "raftbgp/raft/crc32c.h"
 
 namespace raftbgp::raft::wal {
-namespace {
-
-constexpr std::uint32_t kHardStateMagic = 0x53484252u;  // "RBHS" read as little-endian bytes
-constexpr std::uint32_t kHardStateVersion = 1;
 
 void put_le(std::string& out, std::uint64_t value, int bytes) {
   for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xFFu));
-}
-
-void store_le32(char* p, std::uint32_t value) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((value >> (8 * i)) & 0xFFu);
 }
 
 std::uint64_t get_le(std::string_view bytes, std::size_t offset, int n) {
@@ -25,6 +17,15 @@ std::uint64_t get_le(std::string_view bytes, std::size_t offset, int n) {
     v = (v << 8) | static_cast<std::uint8_t>(bytes[offset + static_cast<std::size_t>(i)]);
   }
   return v;
+}
+
+namespace {
+
+constexpr std::uint32_t kHardStateMagic = 0x53484252u;  // "RBHS" read as little-endian bytes
+constexpr std::uint32_t kHardStateVersion = 1;
+
+void store_le32(char* p, std::uint32_t value) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((value >> (8 * i)) & 0xFFu);
 }
 
 // Fills in length and CRC of the record whose header starts at `start` (type byte already there).
@@ -37,7 +38,7 @@ void seal_record(std::string& out, std::size_t start) {
 
 bool known_type(std::uint8_t type) {
   return type >= static_cast<std::uint8_t>(RecordType::kEntry) &&
-         type <= static_cast<std::uint8_t>(RecordType::kCommit);
+         type <= static_cast<std::uint8_t>(RecordType::kSnapshot);
 }
 
 }  // namespace
@@ -61,6 +62,25 @@ void append_index_record(std::string& out, RecordType type, std::uint64_t value)
   out.push_back(static_cast<char>(type));
   put_le(out, value, 8);
   seal_record(out, start);
+}
+
+void append_snapshot_record(std::string& out, const SnapshotRecord& record) {
+  const std::size_t start = out.size();
+  out.append(8, '\0');
+  out.push_back(static_cast<char>(RecordType::kSnapshot));
+  put_le(out, record.index, 8);
+  put_le(out, record.term, 8);
+  put_le(out, record.commit, 8);
+  out.push_back(static_cast<char>(record.kind));
+  seal_record(out, start);
+}
+
+std::optional<SnapshotRecord> decode_snapshot_payload(std::string_view payload) {
+  if (payload.size() != 25) return std::nullopt;
+  const auto kind = static_cast<std::uint8_t>(payload[24]);
+  if (kind > static_cast<std::uint8_t>(SnapshotKind::kInstall)) return std::nullopt;
+  return SnapshotRecord{get_le(payload, 0, 8), get_le(payload, 8, 8), get_le(payload, 16, 8),
+                        static_cast<SnapshotKind>(kind)};
 }
 
 DecodedRecord decode_record(std::string_view bytes, std::size_t offset) {

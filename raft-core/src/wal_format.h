@@ -12,7 +12,19 @@
 
 namespace raftbgp::raft::wal {
 
-enum class RecordType : std::uint8_t { kEntry = 1, kTruncate = 2, kCommit = 3 };
+enum class RecordType : std::uint8_t { kEntry = 1, kTruncate = 2, kCommit = 3, kSnapshot = 4 };
+
+// What a SNAPSHOT record did to the log it was written after (storage.h, save_snapshot): replay
+// cannot recompute it, because the entries it compared against may live in deleted segments.
+enum class SnapshotKind : std::uint8_t {
+  kCompact = 0,  // the log held the snapshot's (index, term): entries above the index were kept
+  kInstall = 1,  // it did not: the whole log was discarded
+};
+
+// Little-endian integers of `bytes` bytes (1..8): appended to `out`, or read at `offset`
+// (precondition: offset + bytes <= data.size()).
+void put_le(std::string& out, std::uint64_t value, int bytes);
+std::uint64_t get_le(std::string_view data, std::size_t offset, int bytes);
 
 // [u32 payload length][u32 crc32c(type + payload)][u8 type]
 inline constexpr std::size_t kRecordHeaderBytes = 9;
@@ -33,6 +45,18 @@ struct DecodedRecord {
   std::string_view payload;  // views into the bytes given to decode_record
   std::size_t end = 0;       // offset just past the record (kOk and kBadCrc)
 };
+
+// SNAPSHOT payload: u64 index, u64 term, u64 commit (the commit index right after the snapshot, so
+// COMMIT records in deleted segments are never needed), u8 kind. 25 bytes, all little-endian.
+struct SnapshotRecord {
+  Index index = 0;
+  Term term = 0;
+  Index commit = 0;
+  SnapshotKind kind = SnapshotKind::kCompact;
+};
+void append_snapshot_record(std::string& out, const SnapshotRecord& record);
+// nullopt if the payload is not 25 bytes or the kind is unknown.
+std::optional<SnapshotRecord> decode_snapshot_payload(std::string_view payload);
 
 // Decodes the record starting at `offset` in `bytes`. Precondition: offset < bytes.size().
 DecodedRecord decode_record(std::string_view bytes, std::size_t offset);

@@ -8,6 +8,7 @@
 #include <cerrno>
 
 #include "wal_io.h"
+#include "wal_snapshot.h"
 
 namespace raftbgp::raft {
 namespace {
@@ -49,38 +50,109 @@ WalOpenResult WalReplay::open(std::string dir, WalOptions options) {
 
 std::optional<WalError> WalReplay::run() {
   std::vector<std::uint64_t> seqs;
-  if (auto err = scan_dir(seqs)) return err;
+  std::vector<Index> snaps;
+  if (auto err = scan_dir(seqs, snaps)) return err;
   if (auto err = load_hard_state()) return err;
+  std::sort(seqs.begin(), seqs.end());
+  std::sort(snaps.begin(), snaps.end());
   report_.segments = seqs.size();
   if (seqs.empty()) {
+    // save_snapshot's directory fsync makes the open segment's entry durable with the snapshot's,
+    // so a snapshot without any segment is not something a crash leaves behind.
+    if (!snaps.empty()) {
+      return corrupt(wal::join_path(s_.dir_, wal::snapshot_name(snaps.back())), 0,
+                     "snapshot file but no WAL segment");
+    }
     s_.create_segment(1);  // the next sync() makes its directory entry durable
     return std::nullopt;
   }
-  std::sort(seqs.begin(), seqs.end());
   for (std::size_t i = 1; i < seqs.size(); ++i) {
-    // Segments are only ever added at the end (no compaction yet): a hole means a lost file.
+    // Compaction deletes only the oldest segments, one durable unlink at a time: a hole means a
+    // lost file.
     if (seqs[i] != seqs[i - 1] + 1) return corrupt(path_of(seqs[i - 1] + 1), 0, "segment missing");
   }
   std::size_t good_end = 0;
   std::size_t size = 0;
-  for (std::size_t i = 0; i < seqs.size(); ++i) {
-    if (auto err = replay_segment(seqs[i], i + 1 == seqs.size(), good_end, size)) return err;
+  std::vector<Index> unrecorded;
+  while (true) {
+    const Index snap = snaps.empty() ? 0 : snaps.back();
+    if (auto err = load_snapshot(snap)) return err;
+    if (snap == 0 && seqs.front() != 1) {
+      return corrupt(path_of(1), 0, "segment missing (no snapshot to have compacted it)");
+    }
+    if (auto err = replay_segments(seqs, good_end, size)) return err;
+    if (snap == 0 || recorded_) break;
+    unrecorded.push_back(snap);  // deleted only once the state before it has replayed cleanly
+    snaps.pop_back();
   }
-  return open_tail(seqs.back(), good_end, size);
+  if (auto err = remove_unrecorded_snapshots(unrecorded)) return err;
+  s_.snapshot_files_ = snaps;
+  report_.snapshot_index = s_.offset();
+  if (auto err = open_tail(seqs.back(), good_end, size)) return err;
+  // Finish a compaction that a crash interrupted (its SNAPSHOT record is durable, so it may).
+  s_.delete_compacted_segments();
+  report_.deleted_segments = s_.deleted_segments_;
+  return std::nullopt;
 }
 
-std::optional<WalError> WalReplay::scan_dir(std::vector<std::uint64_t>& seqs) {
+std::optional<WalError> WalReplay::scan_dir(std::vector<std::uint64_t>& seqs,
+                                            std::vector<Index>& snaps) {
   std::vector<std::string> names;
   if (const int err = wal::list_dir(s_.dir_, names)) return io_error("list", s_.dir_, err);
   for (const std::string& name : names) {
     if (const std::optional<std::uint64_t> seq = wal::parse_segment_name(name)) {
       seqs.push_back(*seq);
-    } else if (name == wal::kHardStateTempName) {
-      // A replacement that crashed before its rename: the old hardstate is still the valid one.
+    } else if (const std::optional<Index> snap = wal::parse_snapshot_name(name)) {
+      snaps.push_back(*snap);
+    } else if (name == wal::kHardStateTempName || wal::is_snapshot_temp_name(name)) {
+      // A replacement that crashed before its rename: the old file (or none) is the valid one.
       const std::string path = wal::join_path(s_.dir_, name);
       if (::unlink(path.c_str()) != 0) return io_error("unlink", path, errno);
-      report_.removed_temp_hardstate = true;
+      if (name == wal::kHardStateTempName) {
+        report_.removed_temp_hardstate = true;
+      } else {
+        ++report_.removed_temp_snapshots;
+      }
     }
+  }
+  return std::nullopt;
+}
+
+std::optional<WalError> WalReplay::load_snapshot(Index index) {
+  s_.snapshot_.Clear();
+  if (index == 0) return std::nullopt;
+  Snapshot snap;
+  const std::string path = wal::join_path(s_.dir_, wal::snapshot_name(index));
+  // Never loaded unless every check passes; no fallback to an older file (wal_storage.h).
+  if (auto err = wal::read_snapshot_file(path, index, false, snap)) return err;
+  s_.snapshot_ = std::move(snap.meta);
+  return std::nullopt;
+}
+
+std::optional<WalError> WalReplay::replay_segments(const std::vector<std::uint64_t>& seqs,
+                                                   std::size_t& good_end, std::size_t& size) {
+  s_.log_.clear();
+  s_.hard_state_.set_commit(0);
+  s_.segments_.clear();
+  s_.snapshot_record_seq_ = 0;
+  report_.records = 0;
+  recorded_ = false;
+  for (std::size_t i = 0; i < seqs.size(); ++i) {
+    s_.segments_.push_back(WalStorage::SegmentInfo{seqs[i], 0});
+    if (auto err = replay_segment(seqs[i], i + 1 == seqs.size(), good_end, size)) return err;
+  }
+  return std::nullopt;
+}
+
+std::optional<WalError> WalReplay::remove_unrecorded_snapshots(const std::vector<Index>& snaps) {
+  // save_snapshot writes its record only after the file is durable and deletes nothing before the
+  // record is durable, so the WAL still describes the state before that call: go back to it. The
+  // file must go, or a later SNAPSHOT record could be taken for its own.
+  for (const Index index : snaps) {
+    const std::string path = wal::join_path(s_.dir_, wal::snapshot_name(index));
+    if (::unlink(path.c_str()) != 0) return io_error("unlink", path, errno);
+    if (const int err = wal::sync_all(s_.dir_fd_)) return io_error("fsync", s_.dir_, err);
+    report_.removed_unrecorded_snapshot = path;
   }
   return std::nullopt;
 }
@@ -127,41 +199,105 @@ std::optional<WalError> WalReplay::replay_segment(std::uint64_t seq, bool last,
 }
 
 std::optional<std::string> WalReplay::apply(const wal::DecodedRecord& record) {
-  const Index last = s_.log_.size();
   switch (static_cast<wal::RecordType>(record.type)) {
-    case wal::RecordType::kEntry: {
-      Entry e;
-      if (!e.ParseFromArray(record.payload.data(), static_cast<int>(record.payload.size()))) {
-        return "ENTRY payload does not parse";
-      }
-      if (e.index() != last + 1) {
-        return "ENTRY index " + std::to_string(e.index()) + ", expected " + std::to_string(last + 1);
-      }
-      s_.log_.push_back(std::move(e));
-      return std::nullopt;
-    }
-    case wal::RecordType::kTruncate: {
-      const std::optional<std::uint64_t> from = wal::decode_index_payload(record.payload);
-      if (!from) return "TRUNCATE payload is not 8 bytes";
-      // WalStorage::truncate only writes a record when it removes something above the commit.
-      if (*from < 1 || *from > last || *from <= s_.hard_state_.commit()) {
-        return "TRUNCATE from " + std::to_string(*from) + " outside (commit " +
-               std::to_string(s_.hard_state_.commit()) + ", last " + std::to_string(last) + "]";
-      }
-      s_.log_.resize(*from - 1);
-      return std::nullopt;
-    }
-    case wal::RecordType::kCommit: {
-      const std::optional<std::uint64_t> commit = wal::decode_index_payload(record.payload);
-      if (!commit) return "COMMIT payload is not 8 bytes";
-      if (*commit > last) {
-        return "COMMIT " + std::to_string(*commit) + " beyond last index " + std::to_string(last);
-      }
-      s_.hard_state_.set_commit(*commit);
-      return std::nullopt;
-    }
+    case wal::RecordType::kEntry:
+      return apply_entry(record.payload);
+    case wal::RecordType::kTruncate:
+      return apply_truncate(record.payload);
+    case wal::RecordType::kCommit:
+      return apply_commit(record.payload);
+    case wal::RecordType::kSnapshot:
+      return apply_snapshot(record.payload);
   }
   return "unknown record type " + std::to_string(record.type);
+}
+
+// The log is rebuilt only above the loaded snapshot (s_.offset()); s_.log_ always equals the entries
+// above it that the log held at that point of its history, and s_.last_index() is
+// max(that log's last index, offset), which is all the checks below rely on.
+
+std::optional<std::string> WalReplay::apply_entry(std::string_view payload) {
+  Entry e;
+  if (!e.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+    return "ENTRY payload does not parse";
+  }
+  if (e.index() == 0) return "ENTRY index 0";
+  s_.segments_.back().max_entry = std::max(s_.segments_.back().max_entry, e.index());
+  if (e.index() <= s_.offset()) {
+    // Covered by the snapshot; its segment survived compaction because of later entries. It cannot
+    // follow entries above the snapshot without a TRUNCATE or an install in between.
+    if (!s_.log_.empty()) {
+      return "ENTRY index " + std::to_string(e.index()) + " at or below the snapshot index " +
+             std::to_string(s_.offset()) + ", after entries above it";
+    }
+    return std::nullopt;
+  }
+  if (e.index() != s_.last_index() + 1) {
+    // Entries above a snapshot are never in a deleted segment; a gap right above the loaded one is
+    // most likely a newer snapshot file that was lost, whose compaction deleted them.
+    const bool above_snapshot = s_.log_.empty() && s_.offset() > 0;
+    return "ENTRY index " + std::to_string(e.index()) + ", expected " +
+           std::to_string(s_.last_index() + 1) +
+           (above_snapshot ? " (entries above the loaded snapshot are missing: a newer snapshot "
+                             "file lost?)"
+                           : "");
+  }
+  s_.log_.push_back(std::move(e));
+  return std::nullopt;
+}
+
+std::optional<std::string> WalReplay::apply_truncate(std::string_view payload) {
+  const std::optional<std::uint64_t> from = wal::decode_index_payload(payload);
+  if (!from) return "TRUNCATE payload is not 8 bytes";
+  const Index last = s_.last_index();
+  // WalStorage::truncate only writes a record when it removes something above the commit.
+  if (*from < 1 || *from > last || *from <= s_.hard_state_.commit()) {
+    return "TRUNCATE from " + std::to_string(*from) + " outside (commit " +
+           std::to_string(s_.hard_state_.commit()) + ", last " + std::to_string(last) + "]";
+  }
+  if (*from <= s_.offset()) {
+    s_.log_.clear();  // an older history: it removed everything above the snapshot too
+  } else {
+    s_.log_.resize(*from - s_.offset() - 1);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> WalReplay::apply_commit(std::string_view payload) {
+  const std::optional<std::uint64_t> commit = wal::decode_index_payload(payload);
+  if (!commit) return "COMMIT payload is not 8 bytes";
+  if (*commit > s_.last_index()) {
+    return "COMMIT " + std::to_string(*commit) + " beyond last index " +
+           std::to_string(s_.last_index());
+  }
+  s_.hard_state_.set_commit(*commit);
+  return std::nullopt;
+}
+
+std::optional<std::string> WalReplay::apply_snapshot(std::string_view payload) {
+  const std::optional<wal::SnapshotRecord> rec = wal::decode_snapshot_payload(payload);
+  if (!rec) return "SNAPSHOT payload is not 25 bytes with a known kind";
+  if (rec->index > s_.offset()) {
+    return "SNAPSHOT record for index " + std::to_string(rec->index) + ", but its file " +
+           wal::snapshot_name(rec->index) + " is missing";
+  }
+  if (rec->index == s_.offset()) {
+    if (rec->term != s_.snapshot_.term()) {
+      return "SNAPSHOT record term " + std::to_string(rec->term) + ", but its file says " +
+             std::to_string(s_.snapshot_.term());
+    }
+    recorded_ = true;
+    s_.snapshot_record_seq_ = s_.segments_.back().seq;
+  }
+  // An install discarded the whole log of its time, so everything above the loaded snapshot that
+  // came before it too. A compaction changed nothing above it.
+  if (rec->kind == wal::SnapshotKind::kInstall) s_.log_.clear();
+  if (rec->commit < rec->index || rec->commit > s_.last_index()) {
+    return "SNAPSHOT record commit " + std::to_string(rec->commit) + " outside [" +
+           std::to_string(rec->index) + ", " + std::to_string(s_.last_index()) + "]";
+  }
+  s_.hard_state_.set_commit(rec->commit);
+  return std::nullopt;
 }
 
 std::optional<WalError> WalReplay::open_tail(std::uint64_t seq, std::size_t good_end,

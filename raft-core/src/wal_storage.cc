@@ -1,15 +1,18 @@
-// WalStorage's runtime half: queries, appends, group commit, the hardstate file. Opening and
-// recovery live in wal_replay.cc, the byte formats in wal_format.cc, POSIX wrappers in wal_io.cc.
+// WalStorage's runtime half: queries, appends, group commit, the hardstate file, saving snapshots
+// and compaction. Opening and recovery live in wal_replay.cc, the byte formats in wal_format.cc and
+// wal_snapshot.cc, POSIX wrappers in wal_io.cc.
 #include "raftbgp/raft/wal_storage.h"
 
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "wal_format.h"
 #include "wal_io.h"
 #include "wal_replay.h"
+#include "wal_snapshot.h"
 
 namespace raftbgp::raft {
 
@@ -61,14 +64,19 @@ std::string WalStorage::open_segment_path() const {
 
 HardState WalStorage::hard_state() const { return hard_state_; }
 
-Index WalStorage::first_index() const { return 1; }
+std::string WalStorage::snapshot_path() const {
+  if (offset() == 0) return {};
+  return wal::join_path(dir_, wal::snapshot_name(offset()));
+}
 
-Index WalStorage::last_index() const { return log_.size(); }
+Index WalStorage::first_index() const { return offset() + 1; }
+
+Index WalStorage::last_index() const { return offset() + log_.size(); }
 
 std::optional<Term> WalStorage::term(Index index) const {
-  if (index == 0) return Term{0};
-  if (index > last_index()) return std::nullopt;
-  return log_[index - 1].term();
+  if (index == offset()) return snapshot_.term();  // 0 with no snapshot
+  if (index < offset() || index > last_index()) return std::nullopt;
+  return log_[index - offset() - 1].term();
 }
 
 std::vector<Entry> WalStorage::entries(Index lo, Index hi, std::uint64_t max_bytes) const {
@@ -76,7 +84,7 @@ std::vector<Entry> WalStorage::entries(Index lo, Index hi, std::uint64_t max_byt
   std::vector<Entry> out;
   std::uint64_t bytes = 0;
   for (Index i = lo; i < hi; ++i) {
-    const Entry& e = log_[i - 1];
+    const Entry& e = log_[i - offset() - 1];
     bytes += e.ByteSizeLong();
     if (!out.empty() && bytes > max_bytes) break;
     out.push_back(e);
@@ -84,7 +92,57 @@ std::vector<Entry> WalStorage::entries(Index lo, Index hi, std::uint64_t max_byt
   return out;
 }
 
+SnapshotMetadata WalStorage::snapshot_metadata() const { return snapshot_; }
+
+std::optional<Snapshot> WalStorage::snapshot() const {
+  if (offset() == 0) return std::nullopt;
+  Snapshot snap;
+  const std::string path = snapshot_path();
+  // Re-checked on every read: the file may have rotted since open(), and a corrupt snapshot must
+  // never reach a follower's state machine.
+  if (std::optional<WalError> err = wal::read_snapshot_file(path, offset(), true, snap)) {
+    if (err->kind == WalError::Kind::kIo) throw StorageIoError(err->detail, path, err->error_number);
+    throw StorageIoError("verify (" + err->message() + ")", path, EIO);
+  }
+  return snap;
+}
+
 // ---- mutations ----
+
+void WalStorage::save_snapshot(const Snapshot& snap) {
+  check_usable();
+  const Index index = snap.meta.index();
+  RAFT_ASSERT(index > offset());
+  const bool compact = index <= last_index() && term(index) == snap.meta.term();
+  // A committed entry at `index` would have the snapshot's term (§5.4): only uncommitted ones go.
+  RAFT_ASSERT(compact || hard_state_.commit() < index);
+  const Index commit = std::max(hard_state_.commit(), index);
+
+  // (1) The file, whole and durable, before any record names it.
+  if (std::optional<wal::IoFailure> f = wal::write_snapshot_file(dir_, dir_fd_, snap)) {
+    fail(f->op.c_str(), f->path, f->error_number);
+  }
+  snapshot_files_.push_back(index);
+  // (2) The record that makes it part of the log's history; the sync covers earlier writes too.
+  // It carries what it did (compact or install) because replay may not have the entries to tell.
+  buffer_.clear();
+  wal::append_snapshot_record(
+      buffer_, wal::SnapshotRecord{index, snap.meta.term(), commit,
+                                   compact ? wal::SnapshotKind::kCompact : wal::SnapshotKind::kInstall});
+  append_records(buffer_);
+  sync();
+  snapshot_record_seq_ = segment_seq_;
+  if (compact) {
+    log_.erase(log_.begin(), log_.begin() + static_cast<std::ptrdiff_t>(index - offset()));
+  } else {
+    log_.clear();  // §7: a follower discards its entire log for a snapshot it does not share
+  }
+  snapshot_ = snap.meta;
+  hard_state_.set_commit(commit);
+  // (3) Only now may what the snapshot replaces go.
+  delete_compacted_segments();
+  prune_snapshot_files();
+}
 
 void WalStorage::store(std::span<const Entry> entries) {
   check_usable();
@@ -99,6 +157,8 @@ void WalStorage::store(std::span<const Entry> entries) {
   buffer_.clear();
   for (const Entry& e : entries) wal::append_entry_record(buffer_, e);
   append_records(buffer_);
+  // After append_records: a roll-over may have made a new segment the one these went into.
+  segments_.back().max_entry = std::max(segments_.back().max_entry, entries.back().index());
   log_.insert(log_.end(), entries.begin(), entries.end());
 }
 
@@ -111,12 +171,12 @@ void WalStorage::truncate(Index from) {
   buffer_.clear();
   wal::append_index_record(buffer_, wal::RecordType::kTruncate, from);
   append_records(buffer_);
-  log_.resize(from - 1);
+  log_.resize(from - offset() - 1);
 }
 
 void WalStorage::save_hard_state(const HardState& hs) {
   check_usable();
-  RAFT_ASSERT(hs.commit() <= last_index());
+  RAFT_ASSERT(hs.commit() >= offset() && hs.commit() <= last_index());
   if (hs.term() != hard_state_.term() || hs.vote() != hard_state_.vote()) {
     // Term and vote must be durable before any message that depends on them leaves (§5.1), and the
     // driver sends right after sync(): making them durable now is the simplest way to guarantee it.
@@ -174,6 +234,7 @@ void WalStorage::create_segment(std::uint64_t seq) {
   const std::string path = open_segment_path();
   segment_fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, wal::kFileMode);
   if (segment_fd_ < 0) fail("create", path, errno);
+  segments_.push_back(SegmentInfo{seq, 0});
   dir_dirty_ = true;
 }
 
@@ -191,6 +252,29 @@ void WalStorage::write_hard_state_file(const HardState& hs) {
   if (err != 0) fail("write", tmp, err);
   if (::rename(tmp.c_str(), path.c_str()) != 0) fail("rename", path, errno);
   if (const int e = wal::sync_all(dir_fd_)) fail("fsync", dir_, e);
+}
+
+void WalStorage::delete_compacted_segments() {
+  while (segments_.front().seq < snapshot_record_seq_ && segments_.front().max_entry <= offset()) {
+    const std::string path = wal::join_path(dir_, wal::segment_name(segments_.front().seq));
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) fail("unlink", path, errno);
+    // One directory fsync per segment: if several unlinks reached the disk out of order, a crash
+    // could leave a hole in the sequence, which open() must report as a lost segment.
+    if (const int err = wal::sync_all(dir_fd_)) fail("fsync", dir_, err);
+    segments_.erase(segments_.begin());
+    ++deleted_segments_;
+  }
+}
+
+void WalStorage::prune_snapshot_files() {
+  // The previous snapshot stays as a manual way back for an operator if the newest one rots (open()
+  // never falls back by itself, wal_storage.h). No fsync: an older file that comes back after a
+  // crash is never loaded, and the next call deletes it again.
+  while (snapshot_files_.size() > 2) {
+    const std::string path = wal::join_path(dir_, wal::snapshot_name(snapshot_files_.front()));
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) fail("unlink", path, errno);
+    snapshot_files_.erase(snapshot_files_.begin());
+  }
 }
 
 void WalStorage::check_usable() const {

@@ -46,5 +46,59 @@ TEST(MemoryStorage_drop_unsynced_forgets_writes, after_the_last_sync) {
   EXPECT_EQ(s.hard_state().term(), 0u);
 }
 
+Snapshot snapshot_at(Index index, Term term) {
+  Snapshot snap;
+  snap.meta.set_index(index);
+  snap.meta.set_term(term);
+  snap.data = "sm";
+  return snap;
+}
+
+TEST(Persist_with_a_snapshot_syncs_once, and_saves_it_before_the_entries) {
+  MemoryStorage s;
+  persist(s, std::nullopt, std::vector<Entry>{make_entry(1, 1), make_entry(2, 1)});
+  HardState hs;
+  hs.set_term(3);
+  hs.set_commit(11);
+  persist(s, snapshot_at(10, 3), hs, std::vector<Entry>{make_entry(11, 3)});
+  EXPECT_EQ(s.sync_count(), 2u);
+  EXPECT_EQ(s.first_index(), 11u);
+  EXPECT_EQ(s.last_index(), 11u);
+  EXPECT_EQ(s.hard_state().commit(), 11u);
+}
+
+// sync() copies only what changed since the last sync; with a snapshot offset the synced copy must
+// still line up index for index.
+TEST(MemoryStorage_drop_unsynced_keeps_the_snapshot, and_forgets_only_later_writes) {
+  MemoryStorage s;
+  std::vector<Entry> log;
+  for (Index i = 1; i <= 10; ++i) log.push_back(make_entry(i, 1));
+  persist(s, std::nullopt, log);
+  HardState hs;
+  hs.set_term(1);
+  hs.set_commit(5);
+  s.save_hard_state(hs);
+  s.save_snapshot(snapshot_at(5, 1));  // durable, with the commit before it
+  s.store(std::vector<Entry>{make_entry(11, 1), make_entry(12, 1)});
+  s.truncate(8);
+  s.store(std::vector<Entry>{make_entry(8, 2)});
+  s.drop_unsynced();
+  EXPECT_EQ(s.first_index(), 6u);
+  EXPECT_EQ(s.last_index(), 10u);
+  EXPECT_EQ(s.term(5), Term{1});
+  EXPECT_EQ(s.term(8), Term{1});
+  EXPECT_EQ(s.hard_state().commit(), 5u);
+  EXPECT_EQ(s.snapshot_metadata().index(), 5u);
+  s.truncate(9);
+  s.store(std::vector<Entry>{make_entry(9, 2), make_entry(10, 2), make_entry(11, 2)});
+  s.sync();
+  s.store(std::vector<Entry>{make_entry(12, 2)});
+  s.drop_unsynced();
+  EXPECT_EQ(s.last_index(), 11u);
+  EXPECT_EQ(s.term(8), Term{1});
+  EXPECT_EQ(s.term(9), Term{2});
+  EXPECT_EQ(s.entries(6, 12, UINT64_MAX).size(), 6u);
+}
+
 }  // namespace
 }  // namespace raftbgp::raft

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -99,6 +100,23 @@ HardState make_hard_state(Term term, NodeId vote, Index commit) {
   hs.set_vote(vote);
   hs.set_commit(commit);
   return hs;
+}
+
+Snapshot make_snapshot(Index index, Term term, std::string data = "state machine bytes") {
+  Snapshot snap;
+  snap.meta.set_index(index);
+  snap.meta.set_term(term);
+  snap.meta.mutable_conf_state()->add_voters(1);
+  snap.meta.mutable_conf_state()->add_voters(2);
+  snap.meta.mutable_conf_state()->add_learners(7);
+  snap.data = std::move(data);
+  return snap;
+}
+
+void expect_same_snapshot(const std::optional<Snapshot>& got, const Snapshot& want) {
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->meta.SerializeAsString(), want.meta.SerializeAsString());
+  EXPECT_EQ(got->data, want.data);
 }
 
 void expect_same_entries(const std::vector<Entry>& got, const std::vector<Entry>& want) {
@@ -267,6 +285,192 @@ TYPED_TEST(StorageConformance, entries_outside_the_log_abort) {
   s.store(make_entries(1, 3, 1));
   EXPECT_DEATH(s.entries(2, 5, UINT64_MAX), "invariant violated");
   EXPECT_DEATH(s.entries(0, 2, UINT64_MAX), "invariant violated");
+}
+
+// ---- snapshots (storage.h, save_snapshot) ----
+
+TYPED_TEST(StorageConformance, new_store_has_no_snapshot) {
+  Storage& s = this->s();
+  EXPECT_EQ(s.snapshot_metadata().index(), 0u);
+  EXPECT_EQ(s.snapshot_metadata().term(), 0u);
+  EXPECT_EQ(s.snapshot_metadata().conf_state().voters_size(), 0);
+  EXPECT_FALSE(s.snapshot().has_value());
+}
+
+TYPED_TEST(StorageConformance, snapshot_of_an_own_log_prefix_compacts_and_keeps_later_entries) {
+  Storage& s = this->s();
+  const std::vector<Entry> log = make_entries(1, 10, 2, 40);
+  persist(s, make_hard_state(2, 1, 7), log);
+  const Snapshot snap = make_snapshot(6, 2);
+  s.save_snapshot(snap);
+  // Checked before and after a restart (the reopen replaces the object `s` refers to).
+  const auto check = [&](Storage& st) {
+    EXPECT_EQ(st.first_index(), 7u);
+    EXPECT_EQ(st.last_index(), 10u);
+    EXPECT_EQ(st.term(6), Term{2});
+    EXPECT_EQ(st.term(5), std::nullopt);
+    EXPECT_EQ(st.term(10), Term{2});
+    expect_same_entries(st.entries(7, 11, UINT64_MAX), {log.begin() + 6, log.end()});
+    EXPECT_EQ(st.hard_state().commit(), 7u);  // already above the snapshot: unchanged
+    EXPECT_EQ(st.snapshot_metadata().SerializeAsString(), snap.meta.SerializeAsString());
+    expect_same_snapshot(st.snapshot(), snap);
+  };
+  check(s);
+  check(this->harness_.reopen());
+}
+
+TYPED_TEST(StorageConformance, snapshot_at_the_last_index_leaves_an_empty_log_after_it) {
+  Storage& s = this->s();
+  persist(s, make_hard_state(1, 1, 5), make_entries(1, 5, 1));
+  s.save_snapshot(make_snapshot(5, 1));
+  EXPECT_EQ(s.first_index(), 6u);
+  EXPECT_EQ(s.last_index(), 5u);
+  EXPECT_TRUE(s.entries(6, 6, UINT64_MAX).empty());
+  persist(s, make_hard_state(1, 1, 6), make_entries(6, 6, 1));
+  Storage& r = this->harness_.reopen();
+  EXPECT_EQ(r.first_index(), 6u);
+  EXPECT_EQ(r.last_index(), 6u);
+  EXPECT_EQ(r.term(5), Term{1});
+  EXPECT_EQ(r.hard_state().commit(), 6u);
+}
+
+TYPED_TEST(StorageConformance, snapshot_beyond_the_log_discards_it_and_raises_commit) {
+  Storage& s = this->s();
+  persist(s, make_hard_state(3, 2, 2), make_entries(1, 5, 1));
+  const Snapshot snap = make_snapshot(20, 3);
+  s.save_snapshot(snap);
+  // Checked before and after a restart (the reopen replaces the object `s` refers to).
+  const auto check = [&](Storage& st) {
+    EXPECT_EQ(st.first_index(), 21u);
+    EXPECT_EQ(st.last_index(), 20u);
+    EXPECT_EQ(st.term(20), Term{3});
+    EXPECT_EQ(st.term(5), std::nullopt);
+    EXPECT_EQ(st.term(21), std::nullopt);
+    EXPECT_TRUE(st.entries(21, 21, UINT64_MAX).empty());
+    EXPECT_EQ(st.hard_state().commit(), 20u);
+    EXPECT_EQ(st.hard_state().term(), 3u);  // term and vote untouched
+    EXPECT_EQ(st.hard_state().vote(), 2u);
+    expect_same_snapshot(st.snapshot(), snap);
+  };
+  check(s);
+  check(this->harness_.reopen());
+}
+
+TYPED_TEST(StorageConformance, snapshot_whose_term_disagrees_with_the_log_discards_all_of_it) {
+  Storage& s = this->s();
+  persist(s, make_hard_state(2, 1, 2), make_entries(1, 10, 1));
+  // Entry 8 has term 1 here; the leader's snapshot says term 2: §7, rule 7 discards the log.
+  s.save_snapshot(make_snapshot(8, 2));
+  // Checked before and after a restart (the reopen replaces the object `s` refers to).
+  const auto check = [&](Storage& st) {
+    EXPECT_EQ(st.first_index(), 9u);
+    EXPECT_EQ(st.last_index(), 8u);
+    EXPECT_EQ(st.term(8), Term{2});
+    EXPECT_EQ(st.term(9), std::nullopt);
+    EXPECT_EQ(st.hard_state().commit(), 8u);
+  };
+  check(s);
+  check(this->harness_.reopen());
+}
+
+TYPED_TEST(StorageConformance, store_after_an_install_continues_at_its_index_plus_one) {
+  Storage& s = this->s();
+  persist(s, make_hard_state(1, 1, 0), make_entries(1, 3, 1));
+  s.save_snapshot(make_snapshot(50, 4));
+  const std::vector<Entry> more = make_entries(51, 60, 4, 40);
+  persist(s, make_hard_state(4, 0, 55), more);
+  s.truncate(58);
+  persist(s, std::nullopt, make_entries(58, 58, 5));
+  Storage& r = this->harness_.reopen();
+  EXPECT_EQ(r.first_index(), 51u);
+  EXPECT_EQ(r.last_index(), 58u);
+  EXPECT_EQ(r.term(50), Term{4});
+  EXPECT_EQ(r.term(57), Term{4});
+  EXPECT_EQ(r.term(58), Term{5});
+  expect_same_entries(r.entries(51, 58, UINT64_MAX), {more.begin(), more.begin() + 7});
+  EXPECT_EQ(r.hard_state().commit(), 55u);
+}
+
+TYPED_TEST(StorageConformance, later_snapshots_compact_further_and_the_latest_is_returned) {
+  Storage& s = this->s();
+  persist(s, make_hard_state(1, 1, 30), make_entries(1, 30, 1, 40));
+  s.save_snapshot(make_snapshot(10, 1, "ten"));
+  s.save_snapshot(make_snapshot(20, 1, "twenty"));
+  const Snapshot latest = make_snapshot(25, 1, std::string("with\0zero", 9));
+  s.save_snapshot(latest);
+  // Checked before and after a restart (the reopen replaces the object `s` refers to).
+  const auto check = [&](Storage& st) {
+    EXPECT_EQ(st.first_index(), 26u);
+    EXPECT_EQ(st.last_index(), 30u);
+    expect_same_snapshot(st.snapshot(), latest);
+  };
+  check(s);
+  check(this->harness_.reopen());
+}
+
+TYPED_TEST(StorageConformance, empty_snapshot_data_round_trips) {
+  Storage& s = this->s();
+  persist(s, make_hard_state(1, 1, 2), make_entries(1, 2, 1));
+  const Snapshot snap = make_snapshot(2, 1, "");
+  s.save_snapshot(snap);
+  expect_same_snapshot(this->harness_.reopen().snapshot(), snap);
+}
+
+TYPED_TEST(StorageConformance, save_snapshot_is_durable_on_return_with_the_writes_before_it) {
+  Storage& s = this->s();
+  s.store(make_entries(1, 10, 1));  // never synced by the caller
+  s.save_hard_state(make_hard_state(1, 1, 4));
+  s.save_snapshot(make_snapshot(4, 1));
+  Storage& r = this->harness_.reopen();
+  EXPECT_EQ(r.first_index(), 5u);
+  EXPECT_EQ(r.last_index(), 10u);
+  EXPECT_EQ(r.hard_state().commit(), 4u);
+  EXPECT_EQ(r.hard_state().term(), 1u);
+}
+
+TYPED_TEST(StorageConformance, persist_saves_the_snapshot_before_entries_and_hard_state) {
+  Storage& s = this->s();
+  persist(s, make_hard_state(1, 1, 1), make_entries(1, 3, 1));
+  const Snapshot snap = make_snapshot(10, 2);
+  persist(s, snap, make_hard_state(2, 0, 12), make_entries(11, 12, 2));
+  Storage& r = this->harness_.reopen();
+  EXPECT_EQ(r.first_index(), 11u);
+  EXPECT_EQ(r.last_index(), 12u);
+  EXPECT_EQ(r.term(10), Term{2});
+  EXPECT_EQ(r.term(12), Term{2});
+  EXPECT_EQ(r.hard_state().commit(), 12u);
+  expect_same_snapshot(r.snapshot(), snap);
+}
+
+TYPED_TEST(StorageConformance, truncate_below_first_index_aborts) {
+  Storage& s = this->s();
+  persist(s, make_hard_state(1, 1, 5), make_entries(1, 10, 1));
+  s.save_snapshot(make_snapshot(5, 1));
+  EXPECT_DEATH(s.truncate(5), "invariant violated");
+  EXPECT_DEATH(s.truncate(1), "invariant violated");
+  EXPECT_DEATH(s.entries(5, 7, UINT64_MAX), "invariant violated");
+}
+
+TYPED_TEST(StorageConformance, snapshot_not_beyond_the_current_one_aborts) {
+  Storage& s = this->s();
+  persist(s, make_hard_state(1, 1, 5), make_entries(1, 10, 1));
+  s.save_snapshot(make_snapshot(5, 1));
+  EXPECT_DEATH(s.save_snapshot(make_snapshot(5, 1)), "invariant violated");
+  EXPECT_DEATH(s.save_snapshot(make_snapshot(3, 1)), "invariant violated");
+}
+
+TYPED_TEST(StorageConformance, install_that_would_discard_committed_entries_aborts) {
+  Storage& s = this->s();
+  persist(s, make_hard_state(1, 1, 8), make_entries(1, 10, 1));
+  EXPECT_DEATH(s.save_snapshot(make_snapshot(8, 2)), "invariant violated");
+  EXPECT_DEATH(s.save_snapshot(make_snapshot(6, 2)), "invariant violated");
+}
+
+TYPED_TEST(StorageConformance, commit_below_the_snapshot_aborts) {
+  Storage& s = this->s();
+  persist(s, make_hard_state(1, 1, 2), make_entries(1, 3, 1));
+  s.save_snapshot(make_snapshot(9, 1));
+  EXPECT_DEATH(s.save_hard_state(make_hard_state(1, 1, 8)), "invariant violated");
 }
 
 }  // namespace

@@ -17,6 +17,13 @@
 
 namespace raftbgp::raft {
 
+// A state machine snapshot (§7): everything up to and including meta.index, with the membership
+// configuration in force at that index. `data` is the state machine's own serialization, opaque here.
+struct Snapshot {
+  SnapshotMetadata meta;
+  std::string data;
+};
+
 class Storage {
  public:
   virtual ~Storage() = default;
@@ -41,7 +48,29 @@ class Storage {
   // one entry when lo < hi. Precondition violations abort.
   virtual std::vector<Entry> entries(Index lo, Index hi, std::uint64_t max_bytes) const = 0;
 
+  // Metadata of the latest snapshot (index 0, term 0, empty conf_state when there is none).
+  // first_index() == snapshot_metadata().index() + 1 always holds.
+  virtual SnapshotMetadata snapshot_metadata() const = 0;
+
+  // The latest snapshot with its data (nullopt when there is none). May read a file: the core calls it
+  // only to send InstallSnapshot to a lagging follower, never in a loop.
+  virtual std::optional<Snapshot> snapshot() const = 0;
+
   // ---- mutations (the driver calls these while handling a Ready) ----
+
+  // Records a snapshot, durably on return (atomically: a crash leaves the old or the new one, and a
+  // corrupt snapshot is detected on open and reported, never loaded). Precondition:
+  // snap.meta.index() > snapshot_metadata().index().
+  //  - If the log holds snap.meta.index() with term snap.meta.term() (the node took its own snapshot),
+  //    entries <= index are discarded and the rest kept (log compaction, §7).
+  //  - Otherwise (a follower installs the leader's snapshot, §7 "InstallSnapshot" rule 7) the whole
+  //    log is discarded: afterwards first_index() == last_index() + 1 == index + 1.
+  // The hard state's commit is raised to at least snap.meta.index(). Further preconditions (abort):
+  // in the second case hard_state().commit() < snap.meta.index(), since a committed entry is never
+  // discarded (§5.4) and a committed entry at that index would have matched the snapshot's term.
+  // Every earlier store/truncate/save_hard_state becomes durable with the snapshot, as if sync() ran
+  // first (the WAL's one fsync covers them; MemoryStorage does the same so both crash alike).
+  virtual void save_snapshot(const Snapshot& snap) = 0;
 
   // Appends entries. Precondition: entries are contiguous, and entries.front().index ==
   // last_index() + 1 (call truncate first to overwrite a suffix). Not durable until sync().
@@ -53,15 +82,23 @@ class Storage {
 
   // Records the hard state. Term and vote changes must reach the disk before sync() returns (a vote
   // must never be forgotten, §5.2); the commit index may be recorded more cheaply, in the log.
+  // Precondition: snapshot_metadata().index() <= hs.commit() <= last_index() (a snapshot holds only
+  // committed state, so the commit index never goes below it).
   virtual void save_hard_state(const HardState& hs) = 0;
 
   // Makes every earlier store/truncate/save_hard_state durable (one fsync group for a WAL).
   virtual void sync() = 0;
 };
 
-// Persists what a Ready asks to persist, in order: truncate the overwritten suffix if the first new
-// entry is at or below last_index(), store the entries, save the hard state, then sync(). The driver
-// calls this before it sends any of the Ready's messages.
+// Persists what a Ready asks to persist, in order: save the snapshot (if any; durable on return,
+// see save_snapshot), truncate the overwritten suffix if the first new entry is at or below
+// last_index(), store the entries, save the hard state, then sync() once. The snapshot goes first
+// because the entries that follow it start at its index + 1 and the hard state's commit may point
+// into it. The driver calls this before it sends any of the Ready's messages.
+void persist(Storage& storage, const std::optional<Snapshot>& snapshot,
+             const std::optional<HardState>& hard_state, std::span<const Entry> entries);
+
+// The same without a snapshot (most Ready batches carry none).
 void persist(Storage& storage, const std::optional<HardState>& hard_state,
              std::span<const Entry> entries);
 
