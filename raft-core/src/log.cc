@@ -8,27 +8,39 @@ namespace raftbgp::raft {
 RaftLog::RaftLog(const Storage& storage, Index applied)
     : storage_(storage),
       unstable_offset_(storage.last_index() + 1),
-      committed_(storage.hard_state().commit()),
+      committed_(std::max(storage.hard_state().commit(), storage.snapshot_metadata().index())),
       applied_(applied) {
   RAFT_ASSERT(committed_ <= storage.last_index());
+  // Entries below the snapshot are gone: the driver restores its state machine from the snapshot before
+  // it builds the node, and says so with Config.applied.
+  if (applied_ < storage.snapshot_metadata().index()) {
+    RAFT_PANIC("Config.applied is below the storage's snapshot: restore the state machine from it first");
+  }
   // The state machine may be ahead of the durable commit index (commit is recorded lazily); it is
   // never ahead of the log itself.
   RAFT_ASSERT(applied_ <= storage.last_index());
   if (applied_ > committed_) committed_ = applied_;
 }
 
-Index RaftLog::first_index() const { return storage_.first_index(); }
+Index RaftLog::first_index() const {
+  return pending_snapshot_ ? pending_snapshot_->index() + 1 : storage_.first_index();
+}
 
 Index RaftLog::last_index() const {
   if (!unstable_.empty()) return unstable_offset_ + unstable_.size() - 1;
-  return storage_.last_index();
+  return pending_snapshot_ ? pending_snapshot_->index() : storage_.last_index();
 }
 
 Term RaftLog::last_term() const { return term_or_zero(last_index()); }
 
 std::optional<Term> RaftLog::term(Index i) const {
   if (i + 1 < first_index() || i > last_index()) return std::nullopt;
-  if (i >= unstable_offset_) return unstable_[i - unstable_offset_].term();
+  if (pending_snapshot_ && i == pending_snapshot_->index()) return pending_snapshot_->term();
+  if (i >= unstable_offset_) {
+    // The unstable tail starts right after what storage holds; past its end there is nothing.
+    RAFT_ASSERT(i - unstable_offset_ < unstable_.size());
+    return unstable_[i - unstable_offset_].term();
+  }
   return storage_.term(i);
 }
 
@@ -139,7 +151,25 @@ void RaftLog::stable_to(Index i, Term t) {
   unstable_offset_ = i + 1;
 }
 
-bool RaftLog::has_next_committed_entries() const { return committed_ > applied_; }
+void RaftLog::restore(const SnapshotMetadata& meta) {
+  RAFT_ASSERT(meta.index() > committed_);
+  pending_snapshot_ = meta;
+  unstable_.clear();
+  unstable_offset_ = meta.index() + 1;
+  committed_ = meta.index();
+}
+
+void RaftLog::stable_snapshot_to(Index index) {
+  if (!pending_snapshot_ || pending_snapshot_->index() != index) return;
+  pending_snapshot_.reset();
+  // The state machine now holds everything up to the snapshot.
+  applied_ = std::max(applied_, index);
+}
+
+bool RaftLog::has_next_committed_entries() const {
+  // Nothing is applied from the log while a snapshot waits to be installed: it comes first.
+  return !pending_snapshot_ && committed_ > applied_;
+}
 
 std::vector<Entry> RaftLog::next_committed_entries() const {
   if (!has_next_committed_entries()) return {};

@@ -59,6 +59,7 @@ Node::Node(const Config& c, const Storage& storage)
       max_inflight_bytes_(c.max_inflight_bytes),
       pre_vote_(c.pre_vote),
       check_quorum_(c.check_quorum),
+      storage_(storage),
       log_(storage, c.applied),
       rng_(c.seed) {
   if (id_ == kNoNode) RAFT_PANIC("Config.id must be non-zero");
@@ -67,7 +68,15 @@ Node::Node(const Config& c, const Storage& storage)
   if (max_inflight_msgs_ == 0 || max_msg_bytes_ < 2 * kMessageOverhead)
     RAFT_PANIC("Config needs max_inflight_msgs > 0 and max_msg_bytes >= 192");
   learners_ = c.learners;
-  for (std::vector<NodeId>* set : {&voters_, &learners_}) {
+  if (const SnapshotMetadata snap = storage.snapshot_metadata(); snap.index() > 0) {
+    // The snapshot's configuration replaces the bootstrap list: the changes that led to it are gone.
+    const ConfState& cs = snap.conf_state();
+    voters_.assign(cs.voters().begin(), cs.voters().end());
+    learners_.assign(cs.learners().begin(), cs.learners().end());
+  }
+  committed_voters_ = voters_;
+  committed_learners_ = learners_;
+  for (std::vector<NodeId>* set : {&voters_, &learners_, &committed_voters_, &committed_learners_}) {
     std::sort(set->begin(), set->end());
     set->erase(std::unique(set->begin(), set->end()), set->end());
     if (std::find(set->begin(), set->end(), kNoNode) != set->end())
@@ -269,6 +278,10 @@ std::optional<DropReason> Node::validate(const Message& m) const {
     }
     if (m.index() == 0 && m.log_term() != 0) return DropReason::kMalformed;
   }
+  if (t == raftbgp::v1::MSG_SNAP &&
+      (m.snapshot().index() == 0 || m.snapshot().term() == 0 || m.snapshot().term() > m.term())) {
+    return DropReason::kMalformed;
+  }
   return std::nullopt;
 }
 
@@ -430,6 +443,10 @@ std::optional<DropReason> Node::step_candidate(const Message& m) {
       become_follower(m.term(), m.from());
       handle_heartbeat(m);
       return std::nullopt;
+    case raftbgp::v1::MSG_SNAP:
+      become_follower(m.term(), m.from());
+      handle_snapshot(m);
+      return std::nullopt;
     default:
       break;
   }
@@ -460,6 +477,11 @@ std::optional<DropReason> Node::step_follower(const Message& m) {
       election_elapsed_ = 0;
       lead_ = m.from();
       handle_heartbeat(m);
+      return std::nullopt;
+    case raftbgp::v1::MSG_SNAP:
+      election_elapsed_ = 0;
+      lead_ = m.from();
+      handle_snapshot(m);
       return std::nullopt;
     case raftbgp::v1::MSG_TIMEOUT_NOW:
       // Thesis §3.10: the leader asks us to start an election at once, bypassing PreVote and leases.
@@ -529,6 +551,7 @@ std::optional<DropReason> Node::step_leader(const Message& m) {
       return std::nullopt;
     case raftbgp::v1::MSG_APP_RESP:
     case raftbgp::v1::MSG_HEARTBEAT_RESP:
+    case raftbgp::v1::MSG_SNAP_RESP:
       break;
     default:
       return DropReason::kUnexpected;
@@ -543,6 +566,8 @@ std::optional<DropReason> Node::step_leader(const Message& m) {
   pr.ticks_since_contact = 0;
   if (m.type() == raftbgp::v1::MSG_APP_RESP) {
     handle_append_response(m, pr);
+  } else if (m.type() == raftbgp::v1::MSG_SNAP_RESP) {
+    handle_snapshot_response(m, pr);
   } else {
     handle_heartbeat_response(pr, m.from(), m.context());
   }
@@ -561,9 +586,10 @@ void Node::handle_append_response(const Message& m, Progress& pr) {
   }
   const bool was_paused = pr.is_paused();
   if (!pr.maybe_update(m.index())) return;
-  if (pr.state == Progress::State::kProbe) {
+  if (pr.state == Progress::State::kProbe ||
+      (pr.state == Progress::State::kSnapshot && pr.match >= pr.pending_snapshot)) {
     pr.become_replicate();
-  } else {
+  } else if (pr.state == Progress::State::kReplicate) {
     pr.inflights.free_le(m.index());
   }
   if (maybe_commit()) {
@@ -647,10 +673,8 @@ void Node::append_entries(std::vector<Entry> entries) {
 }
 
 bool Node::maybe_commit() {
-  if (voters_.empty() || !is_voter(id_)) {
-    // A leader that is no longer a voter (its removal committed) only steps down; it commits nothing.
-    return false;
-  }
+  // A leader whose own removal is in its log still leads (thesis §4.2.2) but no longer counts itself.
+  if (voters_.empty()) return false;
   std::vector<Index> match;
   match.reserve(voters_.size());
   for (NodeId v : voters_) match.push_back(progress_.at(v).match);
@@ -671,7 +695,11 @@ bool Node::send_append(NodeId to, bool send_if_empty) {
   if (pr.is_paused()) return false;
   const Index prev_index = pr.next - 1;
   const std::optional<Term> prev_term = log_.term(prev_index);
-  RAFT_ASSERT(prev_term.has_value());  // no log compaction yet: every index down to 0 is known
+  if (pr.state == Progress::State::kSnapshot || !prev_term) {
+    // The entries this follower needs were compacted away (§7).
+    send_snapshot_chunk(to, pr);
+    return true;
+  }
   Message m;
   m.set_type(raftbgp::v1::MSG_APP);
   m.set_to(to);
@@ -726,7 +754,7 @@ bool Node::has_ready() const {
   const HardState hs = hard_state();
   return hs.term() != prev_hard_state_.term() || hs.vote() != prev_hard_state_.vote() ||
          hs.commit() != prev_hard_state_.commit() || !log_.unstable_entries().empty() ||
-         !msgs_.empty() || log_.has_next_committed_entries() || !read_states_.empty() ||
+         !msgs_.empty() || log_.has_next_committed_entries() || !read_states_.empty() || ready_snapshot_ ||
          prev_soft_state_ != std::make_pair(lead_, role_);
 }
 
@@ -744,6 +772,8 @@ Ready Node::ready() {
   rd.committed_entries = log_.next_committed_entries();
   rd.read_states = std::move(read_states_);
   read_states_.clear();
+  rd.snapshot = std::move(ready_snapshot_);
+  ready_snapshot_.reset();
   const std::pair<NodeId, Role> soft{lead_, role_};
   if (soft != prev_soft_state_) {
     rd.soft_state = soft;
@@ -757,6 +787,7 @@ void Node::advance(const Ready& rd) {
   if (!ready_outstanding_) RAFT_PANIC("advance() without a ready()");
   ready_outstanding_ = false;
   if (rd.hard_state) prev_hard_state_ = *rd.hard_state;
+  if (rd.snapshot) log_.stable_snapshot_to(rd.snapshot->meta.index());
   if (!rd.entries.empty()) log_.stable_to(rd.entries.back().index(), rd.entries.back().term());
   if (!rd.committed_entries.empty()) log_.applied_to(rd.committed_entries.back().index());
 }

@@ -77,60 +77,83 @@ void Node::track_conf_entries(const std::vector<Entry>& appended) {
       ++it;
     }
   }
+  recompute_configuration();
 }
 
-void Node::apply_committed_conf_changes() {
-  while (!pending_conf_.empty() && pending_conf_.begin()->first <= log_.committed()) {
-    const ConfChange cc = pending_conf_.begin()->second.second;
-    pending_conf_.erase(pending_conf_.begin());
-    apply_conf_change(cc);
-  }
-}
+namespace {
 
-void Node::apply_conf_change(const ConfChange& cc) {
-  // Applied identically on every node when the entry commits. A change that no longer makes sense (a
-  // duplicate, say) is a no-op everywhere, so configurations never diverge.
+// Applies one change to a configuration. A change that no longer makes sense (a duplicate, say) is a
+// no-op, identically on every node, so configurations never diverge.
+void apply_change(std::vector<NodeId>& voters, std::vector<NodeId>& learners, const ConfChange& cc) {
   const NodeId n = cc.node_id();
-  auto erase = [](std::vector<NodeId>& set, NodeId id) { set.erase(std::remove(set.begin(), set.end(), id), set.end()); };
-  auto insert = [](std::vector<NodeId>& set, NodeId id) {
-    if (!std::binary_search(set.begin(), set.end(), id)) set.insert(std::upper_bound(set.begin(), set.end(), id), id);
+  auto erase = [n](std::vector<NodeId>& set) { set.erase(std::remove(set.begin(), set.end(), n), set.end()); };
+  auto insert = [n](std::vector<NodeId>& set) {
+    if (!std::binary_search(set.begin(), set.end(), n)) set.insert(std::upper_bound(set.begin(), set.end(), n), n);
   };
   switch (cc.type()) {
     case raftbgp::v1::CONF_ADD_LEARNER:
-      if (!is_voter(n)) insert(learners_, n);
+      if (!std::binary_search(voters.begin(), voters.end(), n)) insert(learners);
       break;
     case raftbgp::v1::CONF_PROMOTE:
     case raftbgp::v1::CONF_ADD_VOTER:
-      erase(learners_, n);
-      insert(voters_, n);
+      erase(learners);
+      insert(voters);
       break;
     case raftbgp::v1::CONF_REMOVE:
-      erase(learners_, n);
-      erase(voters_, n);
+      erase(learners);
+      erase(voters);
       break;
     default:
-      return;
+      break;
   }
-  const bool member = is_voter(n) || is_learner(n);
-  if (member) {
-    if (role_ == Role::kLeader) add_progress(n);
-  } else {
-    votes_.erase(n);
-    if (n != id_) progress_.erase(n);
-    if (lead_transferee_ == n) lead_transferee_ = kNoNode;
+}
+
+}  // namespace
+
+bool Node::promotable() const {
+  return is_voter(id_) || std::binary_search(committed_voters_.begin(), committed_voters_.end(), id_);
+}
+
+void Node::recompute_configuration() {
+  // Thesis §4.1: "a server always uses the latest configuration in its log, regardless of whether the
+  // entry is committed". Uncommitted changes are layered over the committed configuration, so an entry
+  // overwritten by a newer leader takes its change with it.
+  voters_ = committed_voters_;
+  learners_ = committed_learners_;
+  for (const auto& [index, change] : pending_conf_) apply_change(voters_, learners_, change.second);
+  for (auto it = votes_.begin(); it != votes_.end();) {
+    it = is_voter(it->first) ? std::next(it) : votes_.erase(it);
   }
+  if (lead_transferee_ != kNoNode && !is_voter(lead_transferee_)) lead_transferee_ = kNoNode;
   if (role_ != Role::kLeader) return;
-  if (!is_voter(id_)) {
-    // Thesis §4.2.2: a leader removed from the configuration steps down once the removal commits.
+  for (NodeId v : voters_) add_progress(v);
+  for (NodeId l : learners_) add_progress(l);
+  for (auto it = progress_.begin(); it != progress_.end();) {
+    const bool member = it->first == id_ || is_voter(it->first) || is_learner(it->first);
+    it = member ? std::next(it) : progress_.erase(it);
+  }
+  maybe_commit();  // the quorum changed
+}
+
+void Node::apply_committed_conf_changes() {
+  bool changed = false;
+  while (!pending_conf_.empty() && pending_conf_.begin()->first <= log_.committed()) {
+    apply_change(committed_voters_, committed_learners_, pending_conf_.begin()->second.second);
+    pending_conf_.erase(pending_conf_.begin());
+    changed = true;
+  }
+  if (!changed) return;
+  const Index before = log_.committed();
+  recompute_configuration();
+  if (role_ != Role::kLeader) return;
+  if (!std::binary_search(committed_voters_.begin(), committed_voters_.end(), id_)) {
+    // Thesis §4.2.2: a leader that is not part of the new configuration steps down once it commits.
+    // Tell the others the commit index first, so that one of them can win without our vote.
+    bcast_append();
     become_follower(term_, kNoNode);
     return;
   }
-  // The quorum changed: entries may now be committed, and new members need the log.
-  if (maybe_commit()) {
-    bcast_append();
-  } else if (member) {
-    send_append(n);
-  }
+  if (log_.committed() != before) bcast_append();
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -35,6 +35,8 @@ bool Progress::maybe_update(Index n) {
 }
 
 bool Progress::maybe_decr_to(Index rejected, Index match_hint) {
+  // While a snapshot is on its way, rejections of older AppendEntries say nothing new.
+  if (state == State::kSnapshot) return false;
   if (state == State::kReplicate) {
     // A rejection at or below match is stale (we already know the log matches there).
     if (rejected <= match) return false;
@@ -51,6 +53,14 @@ bool Progress::maybe_decr_to(Index rejected, Index match_hint) {
 void Progress::become_probe() {
   state = State::kProbe;
   next = match + 1;
+  probe_sent = false;
+  inflights.reset();
+}
+
+void Progress::become_snapshot(Index snapshot_index) {
+  state = State::kSnapshot;
+  pending_snapshot = snapshot_index;
+  snapshot_offset = 0;
   probe_sent = false;
   inflights.reset();
 }
@@ -74,9 +84,16 @@ void Progress::sent_entries(Index last, std::uint64_t bytes) {
 }
 
 bool Progress::is_paused() const {
-  return state == State::kProbe ? probe_sent : inflights.full();
+  return state == State::kReplicate ? inflights.full() : probe_sent;
 }
 
-const char* Progress::state_name() const { return state == State::kProbe ? "probe" : "replicate"; }
+const char* Progress::state_name() const {
+  switch (state) {
+    case State::kProbe: return "probe";
+    case State::kReplicate: return "replicate";
+    case State::kSnapshot: return "snapshot";
+  }
+  return "?";
+}
 
 }  // namespace raftbgp::raft

@@ -70,6 +70,7 @@ struct Peer {
   std::unique_ptr<Node> node;
   std::vector<Entry> applied;  // every committed entry handed out, in order
   std::vector<ReadState> reads;  // every ReadState handed out, in order
+  std::vector<Snapshot> installed;  // snapshots received from a leader, in order
 };
 
 // Builds a node whose durable state is `log` and hard state (term, vote, commit).
@@ -92,7 +93,8 @@ inline std::vector<Message> drain(Peer& p) {
   std::vector<Message> out;
   while (p.node->has_ready()) {
     Ready rd = p.node->ready();
-    persist(p.storage, rd.hard_state, rd.entries);
+    persist(p.storage, rd.snapshot, rd.hard_state, rd.entries);
+    if (rd.snapshot) p.installed.push_back(*rd.snapshot);
     for (Message& m : rd.messages) out.push_back(std::move(m));
     for (const Entry& e : rd.committed_entries) p.applied.push_back(e);
     for (ReadState& r : rd.read_states) p.reads.push_back(std::move(r));

@@ -24,7 +24,9 @@ struct SimNode {
   raft::MemoryStorage storage;  // survives crashes; loses only what was not synced
   std::unique_ptr<raft::Node> node;  // null while crashed
   int down_until = 0;
-  std::vector<std::string> applied;  // this incarnation's state machine: data of applied entries
+  // This incarnation's state machine: (index, data) of every applied client proposal. Its snapshot is
+  // the list itself, one "index data" line per proposal.
+  std::vector<std::pair<Index, std::string>> applied;
   Index last_applied = 0;
   Index last_commit = 0;
   std::uint64_t incarnation = 0;
@@ -50,6 +52,9 @@ class Cluster {
     // entries before it, which is what exposes commit-by-counting bugs (Figure 8).
     const std::uint64_t sizes[] = {256, 1024, 4096};
     max_msg_bytes_ = sizes[rand_below(3)];
+    // Compact often in some runs (many InstallSnapshot transfers), rarely in others.
+    const Index thresholds[] = {8, 30, 1000000};
+    compact_after_ = thresholds[rand_below(3)];
     for (int i = 1; i <= o.nodes; ++i) voters_.push_back(static_cast<NodeId>(i));
     all_ids_ = voters_;
     all_ids_.push_back(static_cast<NodeId>(o.nodes + 1));  // the spare router, not in the bootstrap list
@@ -88,6 +93,7 @@ class Cluster {
     res.max_commit = committed_.size();
     res.conf_changes = conf_changes_;
     res.reads_served = reads_served_;
+    res.snapshots_installed = snapshots_installed_;
     return res;
   }
 
@@ -114,9 +120,12 @@ class Cluster {
     c.seed = opts_.seed * 1000003 + n.id * 7919 + n.incarnation;
     c.max_msg_bytes = max_msg_bytes_;
     c.max_inflight_msgs = 8;
-    n.node = std::make_unique<raft::Node>(c, n.storage);
     n.applied.clear();
     n.last_applied = 0;
+    // A restarted state machine first loads the durable snapshot, then replays the log after it.
+    if (std::optional<raft::Snapshot> snap = n.storage.snapshot()) restore(n, *snap);
+    c.applied = n.last_applied;
+    n.node = std::make_unique<raft::Node>(c, n.storage);
     n.last_commit = n.node->commit_index();
     ++n.incarnation;
     drain(n);
@@ -321,21 +330,63 @@ class Cluster {
   void drain(SimNode& n) {
     while (n.node && n.node->has_ready()) {
       raft::Ready rd = n.node->ready();
-      if (faults_ && !rd.entries.empty() && chance(opts_.crash_per_tick / 4)) {
+      if (faults_ && !rd.entries.empty() && !rd.snapshot && chance(opts_.crash_per_tick / 4)) {
         // Power loss in the middle of persisting: the writes reached the page cache, not the disk.
         if (rd.entries.front().index() <= n.storage.last_index()) n.storage.truncate(rd.entries.front().index());
         n.storage.store(rd.entries);
         crash(n, true);
         return;
       }
-      raft::persist(n.storage, rd.hard_state, rd.entries);
+      raft::persist(n.storage, rd.snapshot, rd.hard_state, rd.entries);
+      if (rd.snapshot) {
+        trace("node " + std::to_string(n.id) + " installs snapshot at " + std::to_string(rd.snapshot->meta.index()));
+        ++snapshots_installed_;
+        restore(n, *rd.snapshot);
+      }
       if (!rd.entries.empty()) check_log_matching(n, rd.entries.front().index(), rd.entries.back().index());
       for (const Message& m : rd.messages) send(m);
       for (const Entry& e : rd.committed_entries) apply(n, e);
       for (const raft::ReadState& rs : rd.read_states) check_read(n, rs);
       n.node->advance(rd);
       check_commit(n);
+      maybe_compact(n);
     }
+  }
+
+  // Log compaction (§7): past a per-run threshold of applied entries, snapshot the state machine.
+  void maybe_compact(SimNode& n) {
+    if (!n.node || n.last_applied < n.storage.first_index() + compact_after_) return;
+    std::optional<raft::SnapshotMetadata> meta = n.node->snapshot_metadata_at_applied();
+    if (!meta || meta->index() <= n.storage.snapshot_metadata().index()) return;
+    std::string data;
+    for (const auto& [index, d] : n.applied) data += std::to_string(index) + " " + d + "\n";
+    n.storage.save_snapshot({*meta, data});
+    trace("node " + std::to_string(n.id) + " compacts to " + std::to_string(meta->index()));
+  }
+
+  // Replaces the state machine by a snapshot, checking every proposal in it against what was committed
+  // (State Machine Safety holds for snapshots too).
+  void restore(SimNode& n, const raft::Snapshot& snap) {
+    n.applied.clear();
+    std::size_t pos = 0;
+    while (pos < snap.data.size()) {
+      const std::size_t nl = snap.data.find('\n', pos);
+      const std::string line = snap.data.substr(pos, nl - pos);
+      pos = nl + 1;
+      const std::size_t sp = line.find(' ');
+      if (sp == std::string::npos || sp == 0 || line.find_first_not_of("0123456789") != sp) {
+        fail("snapshot at " + std::to_string(snap.meta.index()) + " is corrupt: line '" + line + "'");
+      }
+      const Index index = std::stoull(line.substr(0, sp));
+      const std::string data = line.substr(sp + 1);
+      auto it = committed_.find(index);
+      if (it == committed_.end() || it->second.data != data) {
+        fail("snapshot at " + std::to_string(snap.meta.index()) + " holds '" + data + "' at " + std::to_string(index) +
+             " which was never committed there");
+      }
+      n.applied.emplace_back(index, data);
+    }
+    n.last_applied = snap.meta.index();
   }
 
   // ---- invariants --------------------------------------------------------------------------------
@@ -356,7 +407,7 @@ class Cluster {
     }
     // Only client proposals carry unique data; no-ops and configuration changes may repeat.
     if (e.type() != raftbgp::v1::ENTRY_NORMAL || e.data().empty()) return;
-    n.applied.push_back(e.data());
+    n.applied.emplace_back(e.index(), e.data());
     auto p = pending_.find(e.data());
     if (p != pending_.end() && p->second.first == e.index() && p->second.second == e.term()) {
       acked_.insert(e.data());  // the proposer's entry committed where it was accepted
@@ -378,11 +429,14 @@ class Cluster {
   void check_log_matching(SimNode& n, Index lo, Index hi) {
     for (SimNode& o : nodes_) {
       if (o.id == n.id) continue;
-      for (Index i = lo; i <= hi && i <= o.storage.last_index(); ++i) {
+      for (Index i = std::max(lo, o.storage.first_index()); i <= hi && i <= o.storage.last_index(); ++i) {
         if (o.storage.term(i) != n.storage.term(i)) continue;
         const Entry a = n.storage.entries(i, i + 1, UINT64_MAX).front();
         const Entry b = o.storage.entries(i, i + 1, UINT64_MAX).front();
-        if (a.data() != b.data() || n.storage.term(i - 1) != o.storage.term(i - 1)) {
+        // Below a snapshot the predecessor's term is gone; the snapshot itself was checked on restore.
+        const auto pa = n.storage.term(i - 1);
+        const auto pb = o.storage.term(i - 1);
+        if (a.data() != b.data() || (pa && pb && *pa != *pb)) {
           fail("log matching: nodes " + std::to_string(n.id) + " and " + std::to_string(o.id) +
                " agree on the term at index " + std::to_string(i) + " but not on the entry or its predecessor");
         }
@@ -409,6 +463,7 @@ class Cluster {
   // Leader Completeness (§5.4): a new leader's log holds every entry any node has applied.
   void check_leader_completeness(SimNode& n) {
     for (const auto& [index, ce] : committed_) {
+      if (index + 1 < n.node->log().first_index()) continue;  // compacted into a checked snapshot
       if (n.node->log().term(index) != ce.term) {
         fail("leader completeness: leader " + std::to_string(n.id) + " of term " +
              std::to_string(n.node->term()) + " lacks committed entry " + std::to_string(index));
@@ -421,7 +476,17 @@ class Cluster {
     for (SimNode& n : nodes_) {
       if (n.node->role() == raft::Role::kLeader) leader = n.id;
     }
-    if (leader == 0) fail("liveness: no leader after " + std::to_string(opts_.heal_ticks) + " healed ticks");
+    if (leader == 0) {
+      std::string state;
+      for (SimNode& n : nodes_) {
+        const raft::Status st = n.node->status();
+        state += "\n  node " + std::to_string(n.id) + ": " + raft::role_name(st.role) + " term " +
+                 std::to_string(st.term) + " commit " + std::to_string(st.commit) + " last " +
+                 std::to_string(st.last_index) + " voters";
+        for (NodeId v : st.voters) state += " " + std::to_string(v);
+      }
+      fail("liveness: no leader after " + std::to_string(opts_.heal_ticks) + " healed ticks" + state);
+    }
     const Index commit = at(leader).node->commit_index();
     const raft::Status st = at(leader).node->status();
     for (SimNode& n : nodes_) {
@@ -436,7 +501,7 @@ class Cluster {
       }
       // Every acknowledged proposal applied exactly once on every node.
       std::set<std::string> seen;
-      for (const std::string& d : n.applied) {
+      for (const auto& [index, d] : n.applied) {
         if (!seen.insert(d).second) fail("node " + std::to_string(n.id) + " applied " + d + " twice");
       }
       for (const std::string& d : acked_) {
@@ -458,6 +523,8 @@ class Cluster {
   std::uint64_t reads_served_ = 0;
   std::uint64_t conf_changes_ = 0;
   Index max_applied_ = 0;
+  Index compact_after_ = 0;  // entries kept before a node compacts; drawn per run
+  std::uint64_t snapshots_installed_ = 0;
   std::vector<InFlight> network_;
   std::set<std::pair<NodeId, NodeId>> blocked_;
   int partition_until_ = -1;

@@ -3,7 +3,8 @@
 // reorders messages, partitions, and crashes that lose whatever was not synced. Every run is a pure
 // function of its seed, so a failing seed replays exactly with `raft_sim --nodes N --seed S`.
 //
-// Besides the N bootstrap voters there is one spare router outside the bootstrap list; random
+// Nodes compact their logs at a per-run threshold, so lagging or restarted nodes catch up through
+// InstallSnapshot chunks. Besides the N bootstrap voters there is one spare router outside the bootstrap list; random
 // membership changes (add learner, promote, remove, including the leader), leadership transfers and
 // ReadIndex requests run under the faults.
 //
@@ -57,6 +58,7 @@ struct SimResult {
   std::uint64_t max_commit = 0;
   std::uint64_t conf_changes = 0;  // membership changes accepted by a leader
   std::uint64_t reads_served = 0;
+  std::uint64_t snapshots_installed = 0;
 };
 
 SimResult run_simulation(const SimOptions& opts);

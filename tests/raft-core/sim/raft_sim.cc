@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
     }
   }
   if (o.nodes < 1 || o.nodes > 9 || first >= last) return usage();
-  std::uint64_t acked = 0, elections = 0, crashes = 0, delivered = 0, changes = 0, reads = 0;
+  std::uint64_t acked = 0, elections = 0, crashes = 0, delivered = 0, changes = 0, reads = 0, snaps = 0;
   for (std::uint64_t s = first; s < last; ++s) {
     o.seed = s;
     const raftbgp::sim::SimResult r = raftbgp::sim::run_simulation(o);
@@ -69,12 +69,15 @@ int main(int argc, char** argv) {
     delivered += r.messages_delivered;
     changes += r.conf_changes;
     reads += r.reads_served;
+    snaps += r.snapshots_installed;
   }
   std::printf("%llu seeds passed (%d nodes + 1 spare): %llu proposals acknowledged, %llu leaders elected, "
-              "%llu membership changes, %llu reads served, %llu crashes, %llu messages delivered\n",
+              "%llu membership changes, %llu reads served, %llu snapshots installed, %llu crashes, "
+              "%llu messages delivered\n",
               static_cast<unsigned long long>(last - first), o.nodes, static_cast<unsigned long long>(acked),
               static_cast<unsigned long long>(elections), static_cast<unsigned long long>(changes),
-              static_cast<unsigned long long>(reads), static_cast<unsigned long long>(crashes),
+              static_cast<unsigned long long>(reads), static_cast<unsigned long long>(snaps),
+              static_cast<unsigned long long>(crashes),
               static_cast<unsigned long long>(delivered));
   return 0;
 }

@@ -62,6 +62,15 @@ class RaftLog {
   bool maybe_commit(Index i, Term current_term);
   void applied_to(Index i);
 
+  // InstallSnapshot (§7): replaces the whole log by `meta` (entries up to meta.index are in the
+  // snapshot); commit and applied move to meta.index once the driver has persisted and restored it.
+  // Until then the log answers first_index/last_index/term from the pending snapshot, never from the
+  // storage's older entries.
+  void restore(const SnapshotMetadata& meta);
+  const std::optional<SnapshotMetadata>& pending_snapshot() const { return pending_snapshot_; }
+  // The driver persisted the pending snapshot (Ready::snapshot) and restored its state machine.
+  void stable_snapshot_to(Index index);
+
   // Unstable tail handling for Ready/advance.
   const std::vector<Entry>& unstable_entries() const { return unstable_; }
   // The driver persisted everything up to (i, t): drop it from the unstable tail (if still there).
@@ -71,6 +80,7 @@ class RaftLog {
 
  private:
   const Storage& storage_;
+  std::optional<SnapshotMetadata> pending_snapshot_;
   std::vector<Entry> unstable_;
   Index unstable_offset_;  // index of unstable_[0]
   Index committed_;

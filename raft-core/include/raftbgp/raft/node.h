@@ -9,7 +9,8 @@
 //     feed inputs: tick() every tick interval, step(m) for each message received, propose(data)
 //     if has_ready():
 //       Ready rd = ready();
-//       1. PERSIST: persist(storage, rd.hard_state, rd.entries)   -- fsync'd before anything leaves
+//       1. PERSIST: persist(storage, rd.snapshot, rd.hard_state, rd.entries)  -- fsync'd before
+//                   anything leaves; a snapshot also replaces the state machine (restore from its data)
 //       2. SEND:    rd.messages (any order, any loss: the core tolerates a lossy network)
 //       3. APPLY:   rd.committed_entries, in index order, to the state machine
 //       4. advance(rd)
@@ -134,6 +135,9 @@ struct Ready {
   std::optional<std::pair<NodeId, Role>> soft_state;
   // Answers to read_index() requests, in request order.
   std::vector<ReadState> read_states;
+  // A snapshot received from the leader (InstallSnapshot, §7): persist it first, then replace the state
+  // machine with its data. Committed entries after it come in later Readys.
+  std::optional<Snapshot> snapshot;
 };
 
 struct PeerStatus {
@@ -184,7 +188,8 @@ class Node {
   ProposeResult propose(std::string data);
 
   // Proposes one membership change (thesis §4.1, one server at a time): add a learner, promote a learner,
-  // add or remove a voter. The change takes effect on every node when its entry commits. The leader
+  // add or remove a voter. As in the thesis, a node uses the newest configuration in its log, committed
+  // or not (an overwritten change is undone with its entry). The leader
   // refuses a change while another is uncommitted, and until it has committed an entry of its own term:
   // the fix of Ongaro's 2015 raft-dev note, without which two one-at-a-time changes in consecutive terms
   // can lead to two disjoint majorities. Removing the leader makes it step down once committed.
@@ -200,8 +205,15 @@ class Node {
   // MSG_TIMEOUT_NOW. Abandoned after an election timeout if the target has not taken over.
   TransferResult transfer_leader(NodeId target);
 
-  // The configuration in force (committed changes applied over the bootstrap or snapshot base).
+  // The configuration in force: the bootstrap (or snapshot) base with every change in the log applied.
   ConfState conf_state() const;
+
+  // Log compaction (§7) is the driver's: when it decides the log is long enough, it serializes its state
+  // machine and calls storage.save_snapshot({metadata, data}) with the metadata this returns for the
+  // applied index. nullopt while a committed configuration change is ahead of the applied index (ask
+  // again after the next Ready). The leader sends followers that need compacted entries the newest
+  // snapshot in storage, in chunks of at most max_msg_bytes.
+  std::optional<SnapshotMetadata> snapshot_metadata_at_applied() const;
 
   // Starts an election now (as if the election timer fired). No-op on a leader.
   void campaign();
@@ -258,8 +270,14 @@ class Node {
   // Membership: conf-change entries seen in the log but not yet applied, by index.
   void track_conf_entries(const std::vector<Entry>& appended);
   void apply_committed_conf_changes();
-  void apply_conf_change(const raftbgp::v1::ConfChange& cc);
+  // voters_/learners_ = the committed configuration with every uncommitted change applied in log order;
+  // a leader's Progress follows.
+  void recompute_configuration();
   void add_progress(NodeId id);
+  // InstallSnapshot (§7), in chunks that each fit one message.
+  void send_snapshot_chunk(NodeId to, Progress& pr);
+  void handle_snapshot(const Message& m);
+  void handle_snapshot_response(const Message& m, Progress& pr);
   void handle_check_quorum();
 
   // Leader replication (§5.3).
@@ -278,11 +296,16 @@ class Node {
   std::size_t quorum() const { return voters_.size() / 2 + 1; }
   bool is_learner(NodeId id) const;
   bool is_voter(NodeId id) const;
-  bool promotable() const { return is_voter(id_); }
+  // A voter of the configuration in force may campaign, and so may a voter of the committed one whose
+  // removal is not committed yet: it may hold the newest log, and without it the remaining voters could
+  // wait forever for its vote (it then counts votes of the new configuration only).
+  bool promotable() const;
 
   NodeId id_;
-  std::vector<NodeId> voters_;    // sorted
+  std::vector<NodeId> voters_;    // sorted; the configuration in force (see propose_conf_change)
   std::vector<NodeId> learners_;  // sorted, disjoint from voters_
+  std::vector<NodeId> committed_voters_;    // the configuration as of the commit index
+  std::vector<NodeId> committed_learners_;
   std::map<Index, std::pair<Term, raftbgp::v1::ConfChange>> pending_conf_;  // uncommitted, in the log
   Index pending_conf_index_ = 0;  // leader: index of the last conf change it appended
   struct ReadRequest {
@@ -305,7 +328,11 @@ class Node {
   NodeId vote_ = kNoNode;
   NodeId lead_ = kNoNode;
   Role role_ = Role::kFollower;
+  const Storage& storage_;
   RaftLog log_;
+  std::optional<Snapshot> incoming_snapshot_;  // follower: chunks received so far
+  std::optional<Snapshot> ready_snapshot_;     // follower: complete, to hand out in the next Ready
+  std::optional<Snapshot> outgoing_snapshot_;  // leader: the storage snapshot being sent
   std::map<NodeId, Progress> progress_;  // leader only; ordered for determinism
   std::map<NodeId, bool> votes_;         // candidate only
   std::vector<Message> msgs_;

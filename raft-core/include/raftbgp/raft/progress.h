@@ -5,6 +5,8 @@
 //              interval and wait for the answer (the conflict hint moves `next` back quickly).
 //  kReplicate: the follower's log matches at `match`; stream entries optimistically (next = last sent
 //              + 1), bounded by Inflights in messages and in bytes.
+//  kSnapshot:  the entries the follower needs were compacted; send the snapshot (§7) in chunks, one at a
+//              time (probe_sent = a chunk is out), resuming at the offset the follower reports.
 #pragma once
 
 #include <cstdint>
@@ -38,7 +40,7 @@ class Inflights {
 };
 
 struct Progress {
-  enum class State { kProbe, kReplicate };
+  enum class State { kProbe, kReplicate, kSnapshot };
 
   Progress(Index next_index, std::size_t max_inflight_msgs, std::uint64_t max_inflight_bytes)
       : next(next_index), inflights(max_inflight_msgs, max_inflight_bytes) {}
@@ -48,6 +50,8 @@ struct Progress {
   State state = State::kProbe;
   bool probe_sent = false;      // kProbe: one AppendEntries is out, wait for its answer or a heartbeat
   bool recent_active = false;   // heard from within this election timeout (CheckQuorum)
+  Index pending_snapshot = 0;    // kSnapshot: index of the snapshot being sent
+  std::uint64_t snapshot_offset = 0;  // kSnapshot: bytes the follower has acknowledged
   std::uint64_t ticks_since_contact = 0;
   Inflights inflights;
 
@@ -58,6 +62,7 @@ struct Progress {
   bool maybe_decr_to(Index rejected, Index match_hint);
   void become_probe();
   void become_replicate();
+  void become_snapshot(Index snapshot_index);
   // Records that entries up to `last` (total `bytes`) were sent in one AppendEntries.
   void sent_entries(Index last, std::uint64_t bytes);
   bool is_paused() const;
