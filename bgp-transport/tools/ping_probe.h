@@ -1,0 +1,91 @@
+// The probe that raftbgp-ping carries (tools/ping.cc): a small fixed header followed by filler.
+//
+// Sealed mode: the probe is the `context` of a raftbgp::v1::Message (type MSG_UNKNOWN, so a Raft node that
+// receives one drops it) sent through the Transport. Raw mode: the probe is the attribute payload itself,
+// announced unsealed on a prefix outside the mailbox plan, so the two can be compared in one run.
+//
+// Layout, big-endian, kProbeHeaderBytes bytes, then filler up to `size`:
+//   0  4  magic "RBPG"
+//   4  1  kind (1 ping, 2 pong)
+//   5  1  mode (0 sealed, 1 raw)
+//   6  2  reserved (0)
+//   8  8  src: node that sent this probe
+//  16  8  dst: node it is for
+//  24  8  epoch of the ping's originator (ids restart with every epoch)
+//  32  8  id: per originator and epoch, unique; a pong repeats its ping's id
+//  40  8  t_send_ns: originator's CLOCK_REALTIME when it handed the ping to the transport (a pong repeats it)
+//  48  4  size: total probe bytes the originator asked for
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace raftbgp::ping {
+
+inline constexpr std::size_t kProbeHeaderBytes = 52;
+
+enum class Kind : std::uint8_t { kPing = 1, kPong = 2 };
+enum class Mode : std::uint8_t { kSealed = 0, kRaw = 1 };
+
+struct Probe {
+  Kind kind = Kind::kPing;
+  Mode mode = Mode::kSealed;
+  std::uint64_t src = 0;
+  std::uint64_t dst = 0;
+  std::uint64_t epoch = 0;
+  std::uint64_t id = 0;
+  std::uint64_t t_send_ns = 0;
+  std::uint32_t size = 0;
+};
+
+namespace detail {
+inline void put(std::string& s, std::size_t off, std::uint64_t v, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) s[off + i] = static_cast<char>((v >> (8 * (n - 1 - i))) & 0xff);
+}
+inline std::uint64_t get(std::string_view s, std::size_t off, std::size_t n) {
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < n; ++i) v = (v << 8) | static_cast<unsigned char>(s[off + i]);
+  return v;
+}
+}  // namespace detail
+
+// Encodes `p` padded to max(p.size, kProbeHeaderBytes) bytes. The filler depends on the id, so two probes
+// never share a payload (ExaBGP suppresses an identical re-announcement, facts §4.2).
+inline std::string encode_probe(const Probe& p) {
+  const std::size_t total = p.size > kProbeHeaderBytes ? p.size : kProbeHeaderBytes;
+  std::string s(total, '\0');
+  std::memcpy(s.data(), "RBPG", 4);
+  s[4] = static_cast<char>(p.kind);
+  s[5] = static_cast<char>(p.mode);
+  detail::put(s, 8, p.src, 8);
+  detail::put(s, 16, p.dst, 8);
+  detail::put(s, 24, p.epoch, 8);
+  detail::put(s, 32, p.id, 8);
+  detail::put(s, 40, p.t_send_ns, 8);
+  detail::put(s, 48, p.size, 4);
+  for (std::size_t i = kProbeHeaderBytes; i < total; ++i) s[i] = static_cast<char>((i * 7 + p.id) & 0xff);
+  return s;
+}
+
+// nullopt unless the bytes start with a well-formed header.
+inline std::optional<Probe> decode_probe(std::string_view s) {
+  if (s.size() < kProbeHeaderBytes || s.substr(0, 4) != "RBPG") return std::nullopt;
+  Probe p;
+  const auto kind = static_cast<unsigned char>(s[4]);
+  const auto mode = static_cast<unsigned char>(s[5]);
+  if ((kind != 1 && kind != 2) || mode > 1) return std::nullopt;
+  p.kind = static_cast<Kind>(kind);
+  p.mode = static_cast<Mode>(mode);
+  p.src = detail::get(s, 8, 8);
+  p.dst = detail::get(s, 16, 8);
+  p.epoch = detail::get(s, 24, 8);
+  p.id = detail::get(s, 32, 8);
+  p.t_send_ns = detail::get(s, 40, 8);
+  p.size = static_cast<std::uint32_t>(detail::get(s, 48, 4));
+  return p;
+}
+
+}  // namespace raftbgp::ping
