@@ -1,0 +1,163 @@
+// AgentCore: one raftbgp node without any IO loop (shared/DESIGN.md §4). It owns the Raft Node, its
+// WalStorage, the Transport, the replicated StateMachine, the RouteAnnouncer and the pending client
+// requests; raftbgpd's Asio shell (and the in-process tests) feed it and drain it:
+//
+//   inputs   on_exabgp_line(line)      every line ExaBGP writes on our stdin, in order, without '\n'
+//            tick()                    every tick_ms (the core counts ticks; it never reads a clock)
+//            on_client_request(r, cb)  a decoded control-socket request; cb is called exactly once,
+//                                      possibly before on_client_request returns
+//   output   take_output()             command lines for ExaBGP's stdin, in order (append '\n' each)
+//
+// Not thread-safe: one owner (the io_context thread). Deterministic: the same inputs on the same data dir
+// give the same outputs, except the epoch, which open() bumps on every start.
+//
+// The ready loop after every input (node.h's contract): PERSIST the Ready's hard state and entries to the
+// WAL with one fsync (WalStorage::sync) -> SEND its messages through the Transport (command lines into the
+// output) -> APPLY committed entries to the StateMachine, answering this node's waiting clients -> advance.
+// Then the RouteAnnouncer diffs the policy and queues the difference behind the AckRouter's window.
+// A StorageIoError from the WAL propagates out of every input: it is fatal (the shell exits non-zero and
+// the operator or ExaBGP restarts the agent, which reopens the WAL).
+//
+// Clients (DESIGN §4 "Clients talk to any node"): a write or a read becomes a Command entry. On the
+// leader it is proposed directly; on a follower it travels to the leader as MSG_FORWARD (context = the
+// Command). Whichever node the client talks to answers it when IT applies the entry carrying its
+// (origin_node, origin_request): every node applies the same log, so no answer has to travel back.
+// MSG_FORWARD_RESP carries only refusals (not leader, too large, invalid) back to the origin. Outcomes:
+//   no leader known when the request arrives -> error no_leader, nothing sent (definitely not applied)
+//   refused by the leader                     -> error not_leader / rejected (definitely not applied)
+//   no apply within the request's timeout     -> error timeout (outcome unknown: retry with the same seq)
+// Reads go through the log too (linearizable; ReadIndex will replace this).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "raftbgp/agent/ack_router.h"
+#include "raftbgp/agent/announcer.h"
+#include "raftbgp/agent/config.h"
+#include "raftbgp/agent/state_machine.h"
+#include "raftbgp/raft/node.h"
+#include "raftbgp/raft/wal_storage.h"
+#include "raftbgp/transport/transport.h"
+
+namespace raftbgp::agent {
+
+// One control request, decoded (control.h gives the wire schema).
+struct ClientRequest {
+  std::string op;  // status, debug.dump, kv.get, kv.list, kv.put, kv.delete, policy.show, policy.add, policy.remove
+  nlohmann::json args = nlohmann::json::object();
+  std::string client_id;          // writes: required, with seq >= 1
+  std::uint64_t seq = 0;
+  std::uint64_t timeout_ms = 5000;  // answer `timeout` after this long without an apply
+};
+
+struct ClientResponse {
+  bool ok = false;
+  // Errors: bad_request | not_found | no_leader | not_leader | rejected | stale_sequence | timeout |
+  // shutting_down | internal (README "Agent" lists what each means for exit codes).
+  std::string code;
+  std::string message;
+  nlohmann::json result = nlohmann::json::object();
+};
+using ReplyFn = std::function<void(ClientResponse)>;
+
+class AgentCore {
+ public:
+  struct Options {
+    std::uint64_t seed = 0;  // election RNG seed; 0 = derived from node id and epoch
+  };
+
+  // Opens the data dir (creating it 0700), bumps the boot counter, opens the WAL, builds the transport,
+  // loads the announced-routes record and replays the committed log into the state machine. The first
+  // output (after open) re-announces the applied policy routes and withdraws stale ones. Errors (one
+  // line, naming the file) come back as a string.
+  static std::variant<std::unique_ptr<AgentCore>, std::string> open(const AgentConfig& config,
+                                                                     transport::KeyRing keys, Options options);
+  static std::variant<std::unique_ptr<AgentCore>, std::string> open(const AgentConfig& config,
+                                                                     transport::KeyRing keys) {
+    return open(config, std::move(keys), Options{});
+  }
+  ~AgentCore();
+
+  void on_exabgp_line(std::string_view line);
+  void tick();
+  void on_client_request(ClientRequest request, ReplyFn reply);
+  std::vector<std::string> take_output();
+  bool has_output() const { return !output_.empty(); }
+
+  // Answers every pending request with shutting_down (outcome unknown) before the process exits.
+  void shutdown();
+
+  // Introspection (status, debug dump, tests).
+  nlohmann::json status_json() const;
+  nlohmann::json debug_json() const;
+  const AgentConfig& config() const { return config_; }
+  const raft::Node& node() const { return *node_; }
+  const StateMachine& state() const { return sm_; }
+  const RouteAnnouncer& announcer() const { return announcer_; }
+  const transport::Transport& transport() const { return *transport_; }
+  std::uint64_t epoch() const { return epoch_; }
+  std::uint64_t now_tick() const { return tick_; }
+  std::size_t pending_requests() const { return pending_.size(); }
+
+ private:
+  struct Pending {
+    ReplyFn reply;
+    v1::Command command;
+    std::uint64_t deadline_tick = 0;
+    raft::NodeId forwarded_to = 0;  // 0: proposed locally
+  };
+
+  AgentCore(const AgentConfig& config, std::unique_ptr<raft::WalStorage> storage, transport::Transport transport,
+            std::uint64_t epoch, std::uint64_t seed);
+
+  void run_ready();
+  void send_message(const raft::Message& m);
+  void apply_entry(const raft::Entry& e);
+  void answer_applied(const v1::Command& cmd, const v1::Result& result);
+  void reconcile_routes();
+  void flush_agent_lines();
+  void append_transport_lines(std::vector<std::string> lines);
+  void on_ack_line(std::string_view line, bool done);
+  void on_delivered(const raft::Message& m);
+  void handle_forward(const raft::Message& m);
+  void handle_forward_reject(const raft::Message& m);
+  void log_event(const transport::ExabgpLine& event);
+  void log_soft_state(const raft::Ready& rd);
+  void expire_requests();
+
+  // Client request handling (agent_requests in agent_core.cc).
+  std::optional<ClientResponse> build_command(const ClientRequest& req, v1::Command& cmd) const;
+  void submit(std::uint64_t request_id, Pending pending);
+  std::optional<std::string> propose_local(const v1::Command& cmd, std::string& code);
+  ClientResponse read_response(const v1::Read& read, raft::Index index) const;
+
+  AgentConfig config_;
+  std::unique_ptr<raft::WalStorage> storage_;
+  std::unique_ptr<raft::Node> node_;
+  std::optional<transport::Transport> transport_;
+  StateMachine sm_;
+  RouteAnnouncer announcer_;
+  AckRouter router_;
+  PolicyLimits limits_;
+  std::vector<std::string> output_;
+  std::uint64_t epoch_ = 0;
+  std::uint64_t tick_ = 0;
+  std::uint64_t next_request_ = 1;
+  std::map<std::uint64_t, Pending> pending_;
+  std::uint64_t announced_policy_version_ = ~std::uint64_t{0};
+  std::uint64_t forwarded_ = 0;        // MSG_FORWARD sent
+  std::uint64_t forward_rejects_ = 0;  // MSG_FORWARD_RESP sent
+  std::uint64_t policy_acks_error_ = 0;
+};
+
+}  // namespace raftbgp::agent

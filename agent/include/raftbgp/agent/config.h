@@ -1,0 +1,64 @@
+// raftbgpd's configuration: one YAML file per node (shared/DESIGN.md §4). The example in
+// configs/raftbgpd.example.yaml documents every key; the unit tests parse it, so it cannot drift.
+//
+// Validation happens in two steps, both returning a ConfigError that names the field and says why:
+//   parse_config()      the text alone: types, ranges, cross-field rules (node_id in members, next hop of
+//                       the mailbox family, heartbeat < election...). Unknown keys are errors (a typo must
+//                       not silently fall back to a default).
+//   check_environment() what the text points at: the key file loads (mode 0600) and holds active_key_id.
+// `raftbgpd --check-config FILE` runs both and exits 0, or 2 with "config error: <field>: <why>".
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "raftbgp/agent/log.h"
+#include "raftbgp/transport/crypto.h"
+#include "raftbgp/transport/mailbox.h"
+
+namespace raftbgp::agent {
+
+inline constexpr const char* kDefaultConfigPath = "/etc/raftbgp/raftbgpd.yaml";
+inline constexpr const char* kDefaultSocketPath = "/run/raftbgp/raftbgpd.sock";
+
+struct AgentConfig {
+  std::uint64_t node_id = 0;                 // 1..max node id of the mailbox layouts; in members
+  std::uint32_t cluster_id = 0;              // 1..2^32-1; frames of other clusters are rejected
+  std::vector<std::uint64_t> members;        // initial voters (sorted, unique), this node included
+  std::string data_dir;                      // absolute; WAL, boot counter, announced-routes record
+  std::string socket_path = kDefaultSocketPath;  // absolute, < 108 bytes (sun_path)
+  std::uint32_t socket_mode = 0660;          // permission bits of the control socket
+  std::string key_file;                      // absolute; format in crypto.h, mode 0600
+  std::uint32_t active_key_id = 1;
+  transport::Family mailbox_family = transport::Family::kIpv6;  // family of the mailboxes we announce
+  transport::MailboxLayout mailbox_ipv6 = transport::MailboxLayout::default_ipv6();
+  transport::MailboxLayout mailbox_ipv4 = transport::MailboxLayout::default_ipv4();
+  std::uint8_t attribute_code = 0xff;        // never 0xfe (BIRD), facts §1.8
+  std::size_t payload_budget = 2900;         // attribute bytes per announcement (BIRD's 3040 with margin)
+  std::string next_hop_ipv4 = "self";        // "self" or an IPv4 address
+  std::string next_hop_ipv6;                 // explicit IPv6 address; required for an IPv6 mailbox
+  std::string neighbor;                      // "" = all peers; else an address: commands get "neighbor <ip> "
+  std::uint32_t local_asn = 0;               // 0 = unknown (AS-path prepend then refused by this node)
+  std::uint32_t tick_ms = 100;
+  int election_ticks = 10;
+  int heartbeat_ticks = 1;
+  LogLevel log_level = LogLevel::kInfo;
+};
+
+struct ConfigError {
+  std::string field;    // dotted path, e.g. "mailbox.ipv6.base"
+  std::string message;  // why, in one line
+  std::string to_string() const { return field + ": " + message; }
+};
+
+// Parses and validates YAML text. Never throws.
+std::variant<AgentConfig, ConfigError> parse_config(std::string_view yaml_text);
+// Reads `path` and parses it; a read failure is reported under field "(file)".
+std::variant<AgentConfig, ConfigError> load_config(const std::string& path);
+// Loads the key ring named by the config and checks active_key_id is in it.
+std::variant<transport::KeyRing, ConfigError> check_environment(const AgentConfig& config);
+
+}  // namespace raftbgp::agent

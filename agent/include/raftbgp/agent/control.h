@@ -1,0 +1,72 @@
+// The control-socket protocol (shared/DESIGN.md §4): newline-delimited JSON over a Unix stream socket,
+// one response line per request line. Pure code: framing and (de)serialization, no sockets, so the
+// tests cover garbage without a socket (control_server.h does the IO).
+//
+// Request (one line, at most kMaxRequestBytes including the '\n'):
+//   {"id": 1, "op": "kv.put", "args": {"key": "k", "value": "v"}, "client_id": "ctl-3f2a", "seq": 1,
+//    "timeout_ms": 5000}
+//   id: any JSON scalar, echoed back (optional); op: required; args: object (optional, default {});
+//   client_id + seq: required for writes (kv.put, kv.delete, policy.add, policy.remove);
+//   timeout_ms: optional, 1..600000, default 5000.
+// Response (one line):
+//   {"id": 1, "ok": true, "result": {"index": 42}}
+//   {"id": 1, "ok": false, "error": {"code": "not_found", "message": "no key k"}, "result": {...}}
+// A line that is not such a request gets {"id": null or its id, "ok": false, "error": {"code":
+// "bad_request", ...}} and the server closes the connection; so does an oversize line, and a partial line
+// at end of stream (the half request is answered, then the connection closes).
+#pragma once
+
+#include <cstddef>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include <nlohmann/json.hpp>
+
+#include "raftbgp/agent/agent_core.h"
+
+namespace raftbgp::agent {
+
+inline constexpr std::size_t kMaxRequestBytes = 64 * 1024;
+inline constexpr std::uint64_t kMaxTimeoutMs = 600000;
+
+// Splits a byte stream into lines ('\n'; a trailing '\r' is dropped).
+class LineFramer {
+ public:
+  explicit LineFramer(std::size_t max_line = kMaxRequestBytes) : max_line_(max_line) {}
+  // Appends received bytes. Returns false once an unterminated line is longer than max_line: the stream
+  // is unusable (the caller answers with an error and closes).
+  bool append(std::string_view bytes);
+  // The next complete line, without its '\n'.
+  std::optional<std::string> next_line();
+  // Bytes of an unterminated line are buffered (a half request if the stream ends now).
+  bool has_partial() const { return !buffer_.empty(); }
+  bool overflowed() const { return overflowed_; }
+
+ private:
+  std::size_t max_line_;
+  std::string buffer_;
+  bool overflowed_ = false;
+};
+
+struct ParsedRequest {
+  nlohmann::json id;  // null when absent
+  ClientRequest request;
+};
+struct RequestError {
+  nlohmann::json id;  // the request's id when it could be read, else null
+  std::string message;
+};
+
+std::variant<ParsedRequest, RequestError> parse_request(std::string_view line);
+
+// One response line (no '\n'). Invalid UTF-8 in values is replaced, never thrown on.
+std::string format_response(const nlohmann::json& id, const ClientResponse& response);
+std::string format_error(const nlohmann::json& id, const std::string& code, const std::string& message);
+
+// Serializes `j` without throwing on invalid UTF-8 (replaced by U+FFFD).
+std::string dump_json(const nlohmann::json& j, int indent = -1);
+
+}  // namespace raftbgp::agent

@@ -1,0 +1,277 @@
+// raftbgpctl: the operator's CLI for raftbgpd's control socket (protocol: agent/include/raftbgp/agent/
+// control.h; README "Agent"). Habits of birdc / vtysh / gobgp: compact tables, --json for scripts,
+// a one-line reason and a meaningful exit code on failure.
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "raftbgp/agent/config.h"
+#include "raftbgp/agent/control.h"
+
+namespace {
+
+using nlohmann::json;
+using namespace raftbgp::agent;
+
+constexpr int kExitOk = 0, kExitUsage = 2, kExitNotFound = 3, kExitNotApplied = 4, kExitUnknown = 5;
+
+constexpr const char* kFooter =
+    "Exit codes: 0 ok; 2 usage or config error; 3 not found; 4 definitely not applied (rejected, or no\n"
+    "leader known before anything was sent); 5 outcome unknown (timed out after sending: retry with the\n"
+    "same --client-id and --seq to apply at most once).";
+
+struct Reply {
+  int exit_code = kExitOk;
+  json response;
+};
+
+long long ms_left(std::chrono::steady_clock::time_point deadline) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+}
+
+// Sends one request line and waits for its response line. Nothing sent -> exit 4; sent, no answer -> 5.
+Reply call(const std::string& socket_path, const json& request, std::uint64_t timeout_ms) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (fd < 0 || socket_path.size() >= sizeof addr.sun_path) {
+    std::fprintf(stderr, "raftbgpctl: bad socket path %s\n", socket_path.c_str());
+    return {kExitUsage, {}};
+  }
+  std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size());
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    std::fprintf(stderr, "raftbgpctl: cannot connect to %s: %s (nothing was sent)\n", socket_path.c_str(),
+                 std::strerror(errno));
+    ::close(fd);
+    return {kExitNotApplied, {}};
+  }
+  const std::string line = dump_json(request) + "\n";
+  if (::send(fd, line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) {
+    std::fprintf(stderr, "raftbgpctl: send failed: %s (outcome unknown)\n", std::strerror(errno));
+    ::close(fd);
+    return {kExitUnknown, {}};
+  }
+  // The agent answers `timeout` itself at timeout_ms; the extra second covers its tick granularity.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms + 1000);
+  std::string buf;
+  char chunk[65536];
+  while (buf.find('\n') == std::string::npos) {
+    const long long left = ms_left(deadline);
+    pollfd p{fd, POLLIN, 0};
+    if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) <= 0) {
+      std::fprintf(stderr, "raftbgpctl: no answer within %llu ms (outcome unknown)\n",
+                   static_cast<unsigned long long>(timeout_ms));
+      ::close(fd);
+      return {kExitUnknown, {}};
+    }
+    const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+    if (n <= 0) {
+      std::fprintf(stderr, "raftbgpctl: the agent closed the connection (outcome unknown)\n");
+      ::close(fd);
+      return {kExitUnknown, {}};
+    }
+    buf.append(chunk, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  json resp = json::parse(buf.substr(0, buf.find('\n')), nullptr, false);
+  if (resp.is_discarded() || !resp.is_object()) {
+    std::fprintf(stderr, "raftbgpctl: unreadable answer from the agent (outcome unknown)\n");
+    return {kExitUnknown, {}};
+  }
+  if (resp.value("ok", false)) return {kExitOk, resp};
+  const json err = resp.value("error", json::object());
+  const std::string code = err.value("code", "");
+  std::fprintf(stderr, "raftbgpctl: %s: %s\n", code.c_str(), err.value("message", "").c_str());
+  int rc = kExitUnknown;
+  if (code == "bad_request") rc = kExitUsage;
+  if (code == "not_found") rc = kExitNotFound;
+  if (code == "no_leader" || code == "not_leader" || code == "rejected" || code == "stale_sequence" ||
+      code == "too_large")
+    rc = kExitNotApplied;
+  return {rc, resp};
+}
+
+std::string default_socket() {
+  auto cfg = load_config(kDefaultConfigPath);
+  if (auto* c = std::get_if<AgentConfig>(&cfg)) return c->socket_path;
+  return kDefaultSocketPath;
+}
+
+std::string default_client_id() {
+  char host[64] = "host";
+  ::gethostname(host, sizeof host - 1);
+  std::random_device rd;
+  std::ostringstream s;
+  s << "ctl-" << host << "-" << ::getpid() << "-" << std::hex << rd();
+  return s.str();
+}
+
+std::string cell(const json& v) {
+  if (v.is_null()) return "-";
+  if (v.is_string()) return v.get<std::string>();
+  return v.dump();
+}
+
+void print_status(const json& s) {
+  std::printf("node %s  cluster %s  role %s  term %s  leader %s\n", cell(s["node_id"]).c_str(),
+              cell(s["cluster_id"]).c_str(), cell(s["role"]).c_str(), cell(s["term"]).c_str(),
+              cell(s["leader"]).c_str());
+  std::printf("commit %s  applied %s  last %s  epoch %s\n\n", cell(s["commit"]).c_str(), cell(s["applied"]).c_str(),
+              cell(s["last_index"]).c_str(), cell(s["epoch"]).c_str());
+  std::printf("%-8s %-6s %-10s %-8s %s\n", "Member", "Voter", "Match", "Contact", "Info");
+  for (const json& m : s["members"]) {
+    std::string info = m["id"] == s["node_id"] ? "self" : "";
+    if (m["id"] == s["leader"]) info += info.empty() ? "leader" : ",leader";
+    const std::string contact = m["last_contact_ms"].is_null() ? "-" : cell(m["last_contact_ms"]) + "ms";
+    std::printf("%-8s %-6s %-10s %-8s %s\n", cell(m["id"]).c_str(), m["voter"].get<bool>() ? "yes" : "no",
+                cell(m["match"]).c_str(), contact.c_str(), info.c_str());
+  }
+  const json& t = s["transport"];
+  std::string reasons;
+  for (const auto& [k, v] : t["rejected"].items())
+    if (v.get<std::uint64_t>() > 0) reasons += " " + k + "=" + v.dump();
+  std::printf("\nTransport: frames sent %s received %s rejected %s%s%s\n", cell(t["frames_sent"]).c_str(),
+              cell(t["frames_received"]).c_str(), cell(t["rejected_total"]).c_str(), reasons.empty() ? "" : " (",
+              reasons.empty() ? "" : (reasons.substr(1) + ")").c_str());
+  std::printf("           fragments pending %s  exabgp queue %s outstanding / %s waiting  dropped %s\n",
+              cell(t["fragments_pending"]).c_str(), cell(t["queue_outstanding"]).c_str(),
+              cell(t["queue_waiting"]).c_str(), cell(t["queue_dropped"]).c_str());
+}
+
+void print_policies(const json& routes) {
+  std::printf("%-24s %-16s %-6s %-6s %-4s %-24s %-24s %s\n", "Prefix", "Next-hop", "MED", "LPref", "Prep",
+              "Communities", "Large", "Nodes");
+  for (const json& r : routes) {
+    auto join = [](const json& a) {
+      std::string s;
+      for (const json& v : a) s += (s.empty() ? "" : ",") + cell(v);
+      return s.empty() ? std::string("-") : s;
+    };
+    const std::string nh = r["next_hop"].get<std::string>().empty() ? "(node's own)" : cell(r["next_hop"]);
+    std::printf("%-24s %-16s %-6s %-6s %-4s %-24s %-24s %s\n", cell(r["prefix"]).c_str(), nh.c_str(),
+                cell(r["med"]).c_str(), cell(r["local_pref"]).c_str(), cell(r["prepend"]).c_str(),
+                join(r["communities"]).c_str(), join(r["large_communities"]).c_str(),
+                r["nodes"].empty() ? "all" : join(r["nodes"]).c_str());
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"raftbgpctl: control a raftbgpd agent over its Unix socket"};
+  app.footer(kFooter);
+  app.require_subcommand(1);
+  app.fallthrough();
+  std::string socket_path;
+  std::uint64_t timeout_ms = 5000;
+  std::string client_id;
+  std::uint64_t seq = 1;
+  app.add_option("--socket", socket_path, std::string("control socket (default: from ") + kDefaultConfigPath +
+                                              ", else " + kDefaultSocketPath + ")");
+  app.add_option("--timeout", timeout_ms, "milliseconds to wait for the answer (default 5000)")
+      ->check(CLI::Range(std::uint64_t{1}, kMaxTimeoutMs));
+  app.add_option("--client-id", client_id, "client session id for writes (default: unique per run)");
+  app.add_option("--seq", seq, "sequence number for writes (default 1); retry with the same id and seq")
+      ->check(CLI::PositiveNumber);
+  bool as_json = false;
+  std::string key, value, prefix, next_hop;
+  std::vector<std::string> communities, large;
+  std::vector<std::uint64_t> nodes;
+  std::uint32_t med = 0, local_pref = 0, prepend = 0;
+
+  auto* status = app.add_subcommand("status", "role, term, leader, indexes, members, transport counters");
+  status->add_flag("--json", as_json, "JSON output");
+  auto* kv = app.add_subcommand("kv", "the replicated key-value store");
+  kv->require_subcommand(1);
+  auto* kv_get = kv->add_subcommand("get", "read KEY (linearizable; exit 3 if missing)");
+  kv_get->add_option("KEY", key)->required();
+  kv_get->add_flag("--json", as_json, "JSON output");
+  auto* kv_put = kv->add_subcommand("put", "set KEY to VALUE; prints the log index once applied");
+  kv_put->add_option("KEY", key)->required();
+  kv_put->add_option("VALUE", value)->required();
+  auto* kv_del = kv->add_subcommand("delete", "remove KEY (exit 3 if missing)");
+  kv_del->add_option("KEY", key)->required();
+  auto* kv_list = kv->add_subcommand("list", "every key and value");
+  kv_list->add_flag("--json", as_json, "JSON output");
+  auto* policy = app.add_subcommand("policy", "the cluster's route policy");
+  policy->require_subcommand(1);
+  auto* p_add = policy->add_subcommand("add", "announce PREFIX from every node (or --nodes)");
+  p_add->add_option("PREFIX", prefix)->required();
+  p_add->add_option("--next-hop", next_hop, "self (IPv4 only) or an address; default: each node's own");
+  p_add->add_option("--community", communities, "A:B or a well-known name; repeatable");
+  auto* o_med = p_add->add_option("--med", med, "MULTI_EXIT_DISC");
+  auto* o_lp = p_add->add_option("--local-pref", local_pref, "LOCAL_PREF (iBGP only)");
+  p_add->add_option("--large-community", large, "A:B:C; repeatable");
+  p_add->add_option("--prepend", prepend, "extra copies of the node's local ASN (0..16)");
+  p_add->add_option("--nodes", nodes, "comma-separated node ids that announce it (default all)")->delimiter(',');
+  auto* p_rm = policy->add_subcommand("remove", "withdraw PREFIX everywhere");
+  p_rm->add_option("PREFIX", prefix)->required();
+  auto* p_show = policy->add_subcommand("show", "the policy table");
+  p_show->add_flag("--json", as_json, "JSON output");
+  auto* debug = app.add_subcommand("debug", "internals");
+  debug->require_subcommand(1);
+  auto* dump = debug->add_subcommand("dump", "hard state, log, progress, pending requests, windows, routes");
+  dump->add_flag("--json", as_json, "JSON output (one line)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitUsage;
+  }
+  if (socket_path.empty()) socket_path = default_socket();
+  json req{{"id", 1}, {"timeout_ms", timeout_ms}, {"args", json::object()}};
+  bool write = false;
+  if (status->parsed()) req["op"] = "status";
+  if (dump->parsed()) req["op"] = "debug.dump";
+  if (kv_get->parsed()) req["op"] = "kv.get", req["args"]["key"] = key;
+  if (kv_list->parsed()) req["op"] = "kv.list";
+  if (p_show->parsed()) req["op"] = "policy.show";
+  if (kv_put->parsed()) write = true, req["op"] = "kv.put", req["args"] = {{"key", key}, {"value", value}};
+  if (kv_del->parsed()) write = true, req["op"] = "kv.delete", req["args"] = {{"key", key}};
+  if (p_rm->parsed()) write = true, req["op"] = "policy.remove", req["args"] = {{"prefix", prefix}};
+  if (p_add->parsed()) {
+    write = true;
+    req["op"] = "policy.add";
+    json a{{"prefix", prefix}, {"communities", communities}, {"large_communities", large}, {"prepend", prepend},
+           {"nodes", nodes}};
+    if (!next_hop.empty()) a["next_hop"] = next_hop;
+    if (o_med->count() > 0) a["med"] = med;
+    if (o_lp->count() > 0) a["local_pref"] = local_pref;
+    req["args"] = a;
+  }
+  if (write) {
+    req["client_id"] = client_id.empty() ? default_client_id() : client_id;
+    req["seq"] = seq;
+  }
+  Reply r = call(socket_path, req, timeout_ms);
+  if (r.exit_code != kExitOk) return r.exit_code;
+  const json& result = r.response["result"];
+  if (as_json) {
+    std::printf("%s\n", dump_json(result).c_str());
+  } else if (status->parsed()) {
+    print_status(result);
+  } else if (dump->parsed()) {
+    std::printf("%s\n", dump_json(result, 2).c_str());
+  } else if (kv_get->parsed()) {
+    std::printf("%s\n", result["value"].get<std::string>().c_str());
+  } else if (kv_list->parsed()) {
+    for (const auto& [k, v] : result["items"].items()) std::printf("%s\t%s\n", k.c_str(), cell(v).c_str());
+  } else if (p_show->parsed()) {
+    print_policies(result["routes"]);
+  } else {
+    std::printf("applied at index %s\n", cell(result["index"]).c_str());
+  }
+  return kExitOk;
+}

@@ -1,0 +1,266 @@
+// raftbgpd: the raftbgp agent, spawned by ExaBGP as a `process` (or run by hand against a pipe).
+// The thin Asio shell around AgentCore (agent_core.h): ONE thread, ONE io_context (DESIGN §4):
+//   stdin  (ExaBGP's JSON events and acks)  -> AgentCore::on_exabgp_line, read continuously
+//   stdout (ExaBGP commands ONLY)           <- AgentCore::take_output, written asynchronously
+//   a steady_timer every tick_ms            -> AgentCore::tick
+//   the control socket                      -> AgentCore::on_client_request
+//   SIGTERM/SIGINT: clean exit; SIGHUP: re-read log_level from the config file.
+// Exit codes: 0 clean stop (stdin EOF, SIGTERM), 1 runtime failure (WAL IO error, data dir), 2 config.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "raftbgp/agent/agent_core.h"
+#include "raftbgp/agent/config.h"
+#include "raftbgp/agent/control_server.h"
+#include "raftbgp/agent/log.h"
+#include "raftbgp/raft/wal_storage.h"
+#include "raftbgp/transport/exabgp.h"
+
+namespace {
+
+namespace asio = boost::asio;
+using namespace raftbgp::agent;
+
+constexpr const char* kUsage =
+    "usage: raftbgpd [--config FILE] [--check-config FILE] [--help]\n"
+    "  --config FILE        node configuration (default /etc/raftbgp/raftbgpd.yaml)\n"
+    "  --check-config FILE  validate FILE (and its key file), print the result, exit\n"
+    "Runs under ExaBGP:  process raftbgp { run /usr/bin/raftbgpd --config FILE; encoder json; }\n"
+    "stdout carries ExaBGP commands only; logs go to stderr.\n"
+    "Exit codes: 0 clean stop (stdin EOF, SIGTERM); 1 runtime failure; 2 usage or config error.\n";
+
+// The Asio shell. Every handler runs on the one thread; AgentCore is never touched concurrently.
+class Shell {
+ public:
+  Shell(asio::io_context& io, std::unique_ptr<AgentCore> core, std::string config_path)
+      : io_(io),
+        core_(std::move(core)),
+        config_path_(std::move(config_path)),
+        in_(io, ::dup(STDIN_FILENO)),
+        out_(io, ::dup(STDOUT_FILENO)),
+        timer_(io),
+        signals_(io, SIGTERM, SIGINT, SIGHUP),
+        tick_(std::chrono::milliseconds(core_->config().tick_ms)) {}
+
+  int run() {
+    auto server = ControlServer::create(io_, core_->config().socket_path, core_->config().socket_mode,
+                                        [this](ClientRequest req, ReplyFn reply) {
+                                          guarded([&] { core_->on_client_request(std::move(req), std::move(reply)); });
+                                        });
+    if (auto* e = std::get_if<std::string>(&server)) {
+      LOG_ERROR(*e);
+      return 1;
+    }
+    server_ = std::move(std::get<std::unique_ptr<ControlServer>>(server));
+    LOG_INFO("control socket " + core_->config().socket_path);
+    read_stdin();
+    next_tick_ = std::chrono::steady_clock::now() + tick_;
+    arm_timer();
+    wait_signal();
+    flush();
+    io_.run();
+    return exit_code_;
+  }
+
+ private:
+  // Runs one AgentCore input and writes what it produced. A WAL IO failure is fatal (wal_storage.h).
+  template <class F>
+  void guarded(F&& f) {
+    if (stopping_) return;
+    try {
+      f();
+    } catch (const raftbgp::raft::StorageIoError& e) {
+      LOG_ERROR(std::string("wal: ") + e.what() + "; exiting (restart reopens the WAL)");
+      return stop(1);
+    }
+    flush();
+  }
+
+  void read_stdin() {
+    in_.async_read_some(asio::buffer(buf_), [this](boost::system::error_code ec, std::size_t n) {
+      if (ec) {
+        if (ec != asio::error::operation_aborted) LOG_INFO("stdin closed (" + ec.message() + "); exiting");
+        return stop(0);
+      }
+      guarded([&] { split_lines(std::string_view(buf_.data(), n)); });
+      // Re-armed at once: ExaBGP blocks on a full pipe and its BGP sessions then die (facts §4.5).
+      if (!stopping_) read_stdin();
+    });
+  }
+
+  void split_lines(std::string_view chunk) {
+    while (!chunk.empty()) {
+      const std::size_t nl = chunk.find('\n');
+      const std::string_view part = chunk.substr(0, nl);
+      if (!discarding_) partial_.append(part);
+      if (partial_.size() > raftbgp::transport::kMaxLineBytes + 1024) {
+        // Longer than any line ExaBGP writes for us: drop it up to its newline (the parser would too).
+        partial_.clear();
+        discarding_ = true;
+      }
+      if (nl == std::string_view::npos) return;
+      if (!discarding_) core_->on_exabgp_line(partial_);
+      if (discarding_) LOG_WARN("dropped an over-long line from ExaBGP");
+      partial_.clear();
+      discarding_ = false;
+      chunk.remove_prefix(nl + 1);
+    }
+  }
+
+  void arm_timer() {
+    timer_.expires_at(next_tick_);
+    timer_.async_wait([this](boost::system::error_code ec) {
+      if (ec || stopping_) return;
+      guarded([&] { core_->tick(); });
+      // Fixed-rate ticks; after a stall (e.g. a slow fsync) skip ahead instead of bursting.
+      next_tick_ += tick_;
+      const auto now = std::chrono::steady_clock::now();
+      if (next_tick_ + tick_ < now) next_tick_ = now + tick_;
+      arm_timer();
+    });
+  }
+
+  void wait_signal() {
+    signals_.async_wait([this](boost::system::error_code ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        reload_log_level();
+        return wait_signal();
+      }
+      LOG_INFO(std::string("signal ") + ::strsignal(sig) + "; exiting");
+      stop(0);
+    });
+  }
+
+  void reload_log_level() {
+    auto cfg = load_config(config_path_);
+    if (auto* e = std::get_if<ConfigError>(&cfg)) {
+      LOG_WARN("SIGHUP: config not reloaded: " + e->to_string());
+      return;
+    }
+    set_log_level(std::get<AgentConfig>(cfg).log_level);
+    LOG_INFO(std::string("SIGHUP: log level ") + log_level_name(std::get<AgentConfig>(cfg).log_level) +
+             " (other changes need a restart)");
+  }
+
+  void flush() {
+    for (std::string& line : core_->take_output()) {
+      pending_ += line;
+      pending_ += '\n';
+    }
+    if (writing_ || pending_.empty() || stopping_) return;
+    writing_ = true;
+    inflight_.swap(pending_);
+    asio::async_write(out_, asio::buffer(inflight_), [this](boost::system::error_code ec, std::size_t) {
+      writing_ = false;
+      inflight_.clear();
+      if (ec) {
+        LOG_ERROR("stdout: " + ec.message() + "; exiting");
+        return stop(0);
+      }
+      flush();
+    });
+  }
+
+  void stop(int code) {
+    if (stopping_) return;
+    stopping_ = true;
+    exit_code_ = code;
+    core_->shutdown();  // pending clients learn the outcome is unknown
+    if (server_) server_->close();
+    boost::system::error_code ignored;
+    timer_.cancel();
+    signals_.cancel(ignored);
+    in_.cancel(ignored);
+    // Give the replies a moment to reach their sockets, then stop the loop. The WAL needs nothing: every
+    // Ready was fsync'd before its messages left, and every small file is replaced atomically.
+    io_.post([this] { io_.stop(); });
+  }
+
+  asio::io_context& io_;
+  std::unique_ptr<AgentCore> core_;
+  std::string config_path_;
+  asio::posix::stream_descriptor in_;
+  asio::posix::stream_descriptor out_;
+  asio::steady_timer timer_;
+  asio::signal_set signals_;
+  std::chrono::milliseconds tick_;
+  std::chrono::steady_clock::time_point next_tick_;
+  std::unique_ptr<ControlServer> server_;
+  std::array<char, 64 * 1024> buf_{};
+  std::string partial_;
+  bool discarding_ = false;
+  std::string pending_;
+  std::string inflight_;
+  bool writing_ = false;
+  bool stopping_ = false;
+  int exit_code_ = 0;
+};
+
+int check_config(const std::string& path, bool quiet) {
+  auto cfg = load_config(path);
+  if (auto* e = std::get_if<ConfigError>(&cfg)) {
+    std::fprintf(stderr, "config error: %s: %s\n", path.c_str(), e->to_string().c_str());
+    return 2;
+  }
+  auto env = check_environment(std::get<AgentConfig>(cfg));
+  if (auto* e = std::get_if<ConfigError>(&env)) {
+    std::fprintf(stderr, "config error: %s: %s\n", path.c_str(), e->to_string().c_str());
+    return 2;
+  }
+  if (!quiet) std::fprintf(stderr, "config ok: %s\n", path.c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string config_path = kDefaultConfigPath;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      std::fputs(kUsage, stderr);
+      return 0;
+    }
+    if ((a == "--check-config" || a == "--config") && i + 1 < argc) {
+      if (a == "--check-config") return check_config(argv[i + 1], false);
+      config_path = argv[++i];
+      continue;
+    }
+    std::fprintf(stderr, "raftbgpd: unknown or incomplete argument \"%s\"\n%s", a.c_str(), kUsage);
+    return 2;
+  }
+  std::signal(SIGPIPE, SIG_IGN);  // a closed stdout or socket is an error value, not a death
+  if (int rc = check_config(config_path, true); rc != 0) return rc;
+  const AgentConfig config = std::get<AgentConfig>(load_config(config_path));
+  set_log_level(config.log_level);
+  set_log_tag("raftbgpd[" + std::to_string(config.node_id) + "]");
+  auto keys = std::get<raftbgp::transport::KeyRing>(check_environment(config));
+  std::unique_ptr<AgentCore> core;
+  try {
+    auto opened = AgentCore::open(config, std::move(keys));
+    if (auto* e = std::get_if<std::string>(&opened)) {
+      LOG_ERROR("start: " + *e);
+      return 1;
+    }
+    core = std::move(std::get<std::unique_ptr<AgentCore>>(opened));
+  } catch (const raftbgp::raft::StorageIoError& e) {
+    LOG_ERROR(std::string("wal: ") + e.what());
+    return 1;
+  }
+  asio::io_context io(1);
+  Shell shell(io, std::move(core), config_path);
+  return shell.run();
+}

@@ -1,0 +1,252 @@
+#include "raftbgp/agent/agent_core.h"
+
+#include <algorithm>
+
+#include "raftbgp/agent/log.h"
+
+namespace raftbgp::agent {
+namespace {
+
+// One AppendEntries must fit one transport message (DESIGN §2); 16 KiB is at most ~6 announcements of
+// the default 2,900-byte budget, leaves room for an 8 KiB value plus the Command envelope, and needs far
+// fewer fragments than any mailbox ring has slots (64 for the default IPv4 layout).
+constexpr std::uint64_t kMaxMsgBytes = 16 * 1024;
+// Pipelining caps: ExaBGP moves ~1.5 MB/s at best (facts §3.3), so more in flight only queues in pipes.
+constexpr std::size_t kMaxInflightMsgs = 8;
+constexpr std::uint64_t kMaxInflightBytes = 128 * 1024;
+
+transport::TransportConfig transport_config(const AgentConfig& c, transport::KeyRing keys, std::uint64_t epoch) {
+  transport::TransportConfig t;
+  t.cluster_id = c.cluster_id;
+  t.my_id = c.node_id;
+  t.members = c.members;
+  t.family = c.mailbox_family;
+  t.ipv6 = c.mailbox_ipv6;
+  t.ipv4 = c.mailbox_ipv4;
+  t.next_hop_ipv4 = c.next_hop_ipv4;
+  t.next_hop_ipv6 = c.next_hop_ipv6;
+  t.neighbor = c.neighbor;
+  t.attribute_code = c.attribute_code;
+  t.payload_budget = c.payload_budget;
+  t.keys = std::move(keys);
+  t.active_key_id = c.active_key_id;
+  t.epoch = epoch;
+  return t;
+}
+
+raft::Config node_config(const AgentConfig& c, std::uint64_t seed) {
+  raft::Config r;
+  r.id = c.node_id;
+  r.voters = c.members;
+  r.election_ticks = c.election_ticks;
+  r.heartbeat_ticks = c.heartbeat_ticks;
+  r.seed = seed;
+  r.max_msg_bytes = kMaxMsgBytes;
+  r.max_inflight_msgs = kMaxInflightMsgs;
+  r.max_inflight_bytes = kMaxInflightBytes;
+  return r;
+}
+
+bool is_ack(std::string_view line, bool& done) {
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+  if (line == "done") return done = true;
+  if (line == "error") return !(done = false);
+  return false;
+}
+
+}  // namespace
+
+std::variant<std::unique_ptr<AgentCore>, std::string> AgentCore::open(const AgentConfig& config,
+                                                                     transport::KeyRing keys, Options options) {
+  if (auto e = ensure_dir(config.data_dir)) return e->message;
+  auto epoch = bump_epoch(config.data_dir);
+  if (auto* e = std::get_if<FileError>(&epoch)) return e->message;
+  const std::uint64_t ep = std::get<std::uint64_t>(epoch);
+  auto tx = transport::Transport::create(transport_config(config, std::move(keys), ep));
+  if (auto* e = std::get_if<std::string>(&tx)) return "transport: " + *e;
+  auto wal = raft::WalStorage::open(config.data_dir + "/wal");
+  if (!wal.ok()) return "wal: " + wal.error().message();
+  if (wal.report().torn_bytes > 0)
+    LOG_WARN("wal: cut a torn tail of " + std::to_string(wal.report().torn_bytes) + " bytes from " +
+             wal.report().torn_path);
+  const std::uint64_t seed = options.seed != 0 ? options.seed : (config.node_id * 0x9e3779b97f4a7c15ULL) ^ ep;
+  std::unique_ptr<AgentCore> core(
+      new AgentCore(config, wal.take(), std::move(std::get<transport::Transport>(tx)), ep, seed));
+  if (auto e = core->announcer_.load()) return e->message;
+  LOG_INFO("started node " + std::to_string(config.node_id) + " cluster " + std::to_string(config.cluster_id) +
+           " epoch " + std::to_string(ep) + " log " + std::to_string(core->storage_->first_index()) + ".." +
+           std::to_string(core->storage_->last_index()) + " commit " +
+           std::to_string(core->storage_->hard_state().commit()));
+  // Replays the committed log (Config.applied = 0: no state machine snapshot yet) and announces.
+  core->run_ready();
+  core->reconcile_routes();
+  core->flush_agent_lines();
+  return core;
+}
+
+AgentCore::AgentCore(const AgentConfig& config, std::unique_ptr<raft::WalStorage> storage,
+                     transport::Transport transport, std::uint64_t epoch, std::uint64_t seed)
+    : config_(config),
+      storage_(std::move(storage)),
+      transport_(std::move(transport)),
+      announcer_(NodeRouteContext{config.node_id, config.next_hop_ipv4, config.next_hop_ipv6, config.local_asn},
+                 config.neighbor, {config.mailbox_ipv6.base, config.mailbox_ipv4.base}, config.data_dir + "/announced"),
+      epoch_(epoch),
+      next_request_((epoch << 32) | 1) {
+  limits_.reserved = {config.mailbox_ipv6.base, config.mailbox_ipv4.base};
+  limits_.members = config.members;
+  node_ = std::make_unique<raft::Node>(node_config(config, seed), *storage_);
+}
+
+AgentCore::~AgentCore() = default;
+
+std::vector<std::string> AgentCore::take_output() {
+  std::vector<std::string> out;
+  out.swap(output_);
+  return out;
+}
+
+void AgentCore::tick() {
+  ++tick_;
+  node_->tick();
+  transport_->tick(tick_);
+  expire_requests();
+  run_ready();
+  append_transport_lines(transport_->take_ready());
+}
+
+void AgentCore::on_exabgp_line(std::string_view line) {
+  bool done = false;
+  if (is_ack(line, done)) {
+    on_ack_line(line, done);
+    return;
+  }
+  transport::Transport::Received r = transport_->on_line(line, tick_);
+  append_transport_lines(std::move(r.lines));
+  log_event(r.event);
+  for (const raft::Message& m : r.messages) on_delivered(m);
+  run_ready();
+}
+
+void AgentCore::on_ack_line(std::string_view line, bool done) {
+  std::optional<AckRouter::Acked> acked = router_.on_ack();
+  if (!acked || acked->owner == LineOwner::kTransport) {
+    transport::Transport::Received r = transport_->on_line(line, tick_);
+    append_transport_lines(std::move(r.lines));
+    if (!done) LOG_WARN("exabgp refused a mailbox command: " + transport_->last_error_command().substr(0, 120));
+    return;
+  }
+  if (!done) {
+    ++policy_acks_error_;
+    LOG_ERROR("exabgp refused policy command: " + acked->line);
+  }
+  announcer_.on_ack(acked->line, done);
+  flush_agent_lines();
+}
+
+void AgentCore::on_delivered(const raft::Message& m) {
+  if (m.type() == raft::MessageType::MSG_FORWARD) return handle_forward(m);
+  if (m.type() == raft::MessageType::MSG_FORWARD_RESP) return handle_forward_reject(m);
+  if (auto reason = node_->step(m))
+    LOG_DEBUG("raft dropped " + std::string(raftbgp::v1::MessageType_Name(m.type())) + " from " +
+              std::to_string(m.from()) + ": " + raft::drop_reason_name(*reason));
+}
+
+void AgentCore::run_ready() {
+  const std::uint64_t before = sm_.policy_version();
+  while (node_->has_ready()) {
+    raft::Ready rd = node_->ready();
+    raft::persist(*storage_, rd.hard_state, rd.entries);  // fsync before anything leaves (§5.1)
+    for (const raft::Message& m : rd.messages) send_message(m);
+    for (const raft::Entry& e : rd.committed_entries) apply_entry(e);
+    log_soft_state(rd);
+    node_->advance(rd);
+  }
+  if (sm_.policy_version() != before) reconcile_routes();
+  flush_agent_lines();
+}
+
+void AgentCore::send_message(const raft::Message& m) {
+  const std::uint64_t to = m.to();
+  append_transport_lines(transport_->send(m, std::span<const std::uint64_t>(&to, 1)));
+}
+
+void AgentCore::append_transport_lines(std::vector<std::string> lines) {
+  for (std::string& l : lines) {
+    router_.transport_written();
+    output_.push_back(std::move(l));
+  }
+}
+
+void AgentCore::flush_agent_lines() {
+  for (std::string& l : router_.take_agent_ready()) output_.push_back(std::move(l));
+}
+
+void AgentCore::apply_entry(const raft::Entry& e) {
+  if (e.type() != raftbgp::v1::ENTRY_NORMAL || e.data().empty()) return;  // no-op or conf change
+  v1::Command cmd;
+  if (!cmd.ParseFromString(e.data())) {
+    // Every node skips the same bytes, so the state machines stay identical.
+    LOG_ERROR("entry " + std::to_string(e.index()) + " is not a Command; skipped");
+    return;
+  }
+  const v1::Result result = sm_.apply(e.index(), cmd);
+  if (cmd.origin_node() == config_.node_id) answer_applied(cmd, result);
+}
+
+void AgentCore::reconcile_routes() {
+  if (sm_.policy_version() == announced_policy_version_) return;
+  RouteAnnouncer::Diff diff = announcer_.reconcile(sm_.policies());
+  if (diff.error) {
+    LOG_ERROR("route record: " + diff.error->message + "; policy routes not updated yet");
+    return;
+  }
+  announced_policy_version_ = sm_.policy_version();
+  for (std::string& l : diff.lines) {
+    LOG_INFO("policy: " + l);
+    router_.queue_agent(std::move(l));
+  }
+}
+
+void AgentCore::handle_forward(const raft::Message& m) {
+  v1::Command cmd;
+  v1::ForwardReject reject;
+  if (!cmd.ParseFromString(m.context())) {
+    LOG_WARN("malformed MSG_FORWARD from " + std::to_string(m.from()));
+    return;
+  }
+  reject.set_origin_request(cmd.origin_request());
+  std::string code;
+  if (auto err = propose_local(cmd, code)) {
+    reject.set_reason(code == "not_leader"   ? v1::ForwardReject::NOT_LEADER
+                      : code == "too_large" ? v1::ForwardReject::TOO_LARGE
+                                            : v1::ForwardReject::INVALID);
+    reject.set_leader(node_->leader());
+    reject.set_message(*err);
+    raft::Message resp;
+    resp.set_type(raft::MessageType::MSG_FORWARD_RESP);
+    resp.set_from(config_.node_id);
+    resp.set_to(m.from());
+    resp.set_context(reject.SerializeAsString());
+    ++forward_rejects_;
+    send_message(resp);
+  }
+}
+
+void AgentCore::log_soft_state(const raft::Ready& rd) {
+  if (!rd.soft_state) return;
+  LOG_INFO(std::string("role ") + raft::role_name(rd.soft_state->second) + " term " + std::to_string(node_->term()) +
+           " leader " + std::to_string(rd.soft_state->first));
+}
+
+void AgentCore::log_event(const transport::ExabgpLine& event) {
+  if (const auto* err = std::get_if<transport::LineError>(&event)) {
+    LOG_DEBUG("exabgp line not understood: " + std::string(transport::to_string(*err)));
+  } else if (const auto* st = std::get_if<transport::StateEvent>(&event)) {
+    LOG_INFO("bgp peer " + st->peer + " " + st->state + (st->reason.empty() ? "" : " (" + st->reason + ")"));
+  } else if (const auto* n = std::get_if<transport::NotificationEvent>(&event)) {
+    LOG_INFO("exabgp notification: " + n->notification);
+  }
+}
+
+}  // namespace raftbgp::agent

@@ -1,0 +1,124 @@
+// AgentCore's `status` and `debug dump` views (raftbgpctl status / debug dump).
+#include "raftbgp/agent/agent_core.h"
+
+namespace raftbgp::agent {
+namespace {
+
+using nlohmann::json;
+
+const char* op_name(const v1::Command& c) {
+  switch (c.op_case()) {
+    case v1::Command::kKvPut: return "kv.put";
+    case v1::Command::kKvDelete: return "kv.delete";
+    case v1::Command::kPolicyAdd: return "policy.add";
+    case v1::Command::kPolicyRemove: return "policy.remove";
+    case v1::Command::kRead:
+      return c.read().kind() == v1::Read::KV_GET ? "kv.get" : c.read().kind() == v1::Read::KV_LIST ? "kv.list"
+                                                                                              : "policy.show";
+    default: return "?";
+  }
+}
+
+json transport_json(const transport::Counters& c) {
+  json rejected = json::object();
+  for (std::size_t i = 0; i < transport::kRejectReasonCount; ++i)
+    rejected[std::string(transport::to_string(static_cast<transport::RejectReason>(i)))] = c.rejected[i];
+  json line_errors = json::object();
+  for (std::size_t i = 0; i < transport::kLineErrorCount; ++i)
+    line_errors[std::string(transport::to_string(static_cast<transport::LineError>(i)))] = c.line_errors[i];
+  return json{{"messages_sent", c.messages_sent},
+              {"frames_sent", c.frames_sent},
+              {"frame_bytes_sent", c.frame_bytes_sent},
+              {"withdrawals_sent", c.withdrawals_sent},
+              {"send_refused", c.send_refused},
+              {"queue_dropped", c.queue_dropped},
+              {"queue_waiting", c.queue_waiting},
+              {"queue_outstanding", c.queue_outstanding},
+              {"acks_done", c.acks_done},
+              {"acks_error", c.acks_error},
+              {"acks_unexpected", c.acks_unexpected},
+              {"lines", c.lines},
+              {"line_errors", line_errors},
+              {"updates", c.updates},
+              {"frames_received", c.frames_received},
+              {"rejected", rejected},
+              {"rejected_total", c.rejected_total()},
+              {"messages_delivered", c.messages_delivered},
+              {"fragments_pending", c.fragments_pending},
+              {"reassembly_bytes", c.reassembly_bytes},
+              {"reassembly_expired", c.reassembly_expired},
+              {"reassembly_evicted", c.reassembly_evicted_count},
+              {"fragment_duplicates", c.fragment_duplicates},
+              {"not_mailbox", c.not_mailbox},
+              {"peer_up", c.peer_up},
+              {"peer_down", c.peer_down},
+              {"notifications", c.notifications}};
+}
+
+}  // namespace
+
+json AgentCore::status_json() const {
+  const raft::Status st = node_->status();
+  json members = json::array();
+  for (std::uint64_t id : config_.members) {
+    json m{{"id", id}, {"voter", true}, {"match", nullptr}, {"last_contact_ms", nullptr}};
+    for (const raft::PeerStatus& p : st.peers) {
+      if (p.id != id) continue;
+      m["voter"] = p.voter;
+      if (st.role == raft::Role::kLeader || id == config_.node_id) {
+        m["match"] = id == config_.node_id ? st.last_index : p.match;
+        m["last_contact_ms"] = p.ticks_since_contact * config_.tick_ms;
+      }
+    }
+    members.push_back(std::move(m));
+  }
+  return json{{"node_id", config_.node_id},
+              {"cluster_id", config_.cluster_id},
+              {"role", raft::role_name(st.role)},
+              {"term", st.term},
+              {"leader", st.leader},
+              {"commit", st.commit},
+              {"applied", sm_.applied_index() > st.applied ? sm_.applied_index() : st.applied},
+              {"last_index", st.last_index},
+              {"epoch", epoch_},
+              {"tick_ms", config_.tick_ms},
+              {"members", members},
+              {"transport", transport_json(transport_->counters())}};
+}
+
+json AgentCore::debug_json() const {
+  const raft::Status st = node_->status();
+  json progress = json::array();
+  for (const raft::PeerStatus& p : st.peers)
+    progress.push_back(json{{"id", p.id}, {"voter", p.voter}, {"match", p.match}, {"next", p.next},
+                            {"state", p.state}, {"ticks_since_contact", p.ticks_since_contact}});
+  json dropped = json::object();
+  for (int i = 0; i < static_cast<int>(raft::DropReason::kCount_); ++i)
+    dropped[raft::drop_reason_name(static_cast<raft::DropReason>(i))] = st.dropped[i];
+  json pending = json::array();
+  for (const auto& [id, p] : pending_)
+    pending.push_back(json{{"request", id}, {"op", op_name(p.command)}, {"client_id", p.command.client_id()},
+                           {"seq", p.command.seq()}, {"deadline_tick", p.deadline_tick},
+                           {"forwarded_to", p.forwarded_to}});
+  const raft::HardState hs = storage_->hard_state();
+  return json{
+      {"status", status_json()},
+      {"hard_state", {{"term", hs.term()}, {"vote", hs.vote()}, {"commit", hs.commit()}}},
+      {"log", {{"first_index", storage_->first_index()}, {"last_index", storage_->last_index()},
+               {"commit", st.commit}, {"applied", sm_.applied_index()}}},
+      {"progress", progress},
+      {"raft_dropped", dropped},
+      {"pending_requests", pending},
+      {"forwarded", forwarded_},
+      {"forward_rejects_sent", forward_rejects_},
+      {"exabgp_window", {{"outstanding", router_.outstanding()}, {"agent_outstanding", router_.agent_outstanding()},
+                         {"agent_waiting", router_.agent_waiting()}, {"policy_acks_error", policy_acks_error_}}},
+      {"announced_policy_routes", announcer_.announced()},
+      {"withdrawing", announcer_.withdrawing()},
+      {"route_problems", announcer_.problems()},
+      {"state_machine", {{"kv_keys", sm_.kv().size()}, {"policies", sm_.policies().size()},
+                         {"sessions", sm_.sessions().size()}, {"policy_version", sm_.policy_version()}}},
+      {"tick", tick_}};
+}
+
+}  // namespace raftbgp::agent

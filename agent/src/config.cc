@@ -1,0 +1,238 @@
+#include "raftbgp/agent/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <sstream>
+
+#include "raftbgp/transport/exabgp.h"
+#include "raftbgp/transport/frame.h"
+
+namespace raftbgp::agent {
+namespace {
+
+using transport::Family;
+using transport::IpPrefix;
+using transport::MailboxLayout;
+using transport::MailboxPlan;
+
+// Internal only: parse_config catches it and returns it as a value.
+struct Fail {
+  ConfigError error;
+};
+[[noreturn]] void fail(std::string field, std::string why) { throw Fail{{std::move(field), std::move(why)}}; }
+
+std::string join(const std::string& parent, const std::string& key) {
+  return parent.empty() ? key : parent + "." + key;
+}
+
+// Unsigned integer scalar in [lo, hi]. yaml-cpp's own as<> accepts "1.5" for integers in some versions
+// and wraps negatives, so the text is parsed here.
+std::uint64_t read_uint(const YAML::Node& n, const std::string& field, std::uint64_t lo, std::uint64_t hi) {
+  if (!n.IsScalar()) fail(field, "must be an integer");
+  const std::string s = n.Scalar();
+  std::uint64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size() || s.empty())
+    fail(field, "must be an integer, got \"" + s + "\"");
+  if (v < lo || v > hi) fail(field, "must be in " + std::to_string(lo) + ".." + std::to_string(hi) + ", got " + s);
+  return v;
+}
+
+std::string read_string(const YAML::Node& n, const std::string& field) {
+  if (!n.IsScalar()) fail(field, "must be a string");
+  return n.Scalar();
+}
+
+std::string read_abs_path(const YAML::Node& n, const std::string& field) {
+  std::string s = read_string(n, field);
+  if (s.empty() || s.front() != '/') fail(field, "must be an absolute path, got \"" + s + "\"");
+  return s;
+}
+
+// Checks that `map` has only keys in `known`.
+void only_keys(const YAML::Node& map, const std::string& parent, std::initializer_list<const char*> known) {
+  if (!map.IsMap()) fail(parent.empty() ? "(document)" : parent, "must be a mapping");
+  for (const auto& kv : map) {
+    const std::string key = kv.first.Scalar();
+    if (std::none_of(known.begin(), known.end(), [&](const char* k) { return key == k; }))
+      fail(join(parent, key), "unknown key");
+  }
+}
+
+std::uint32_t read_mode(const YAML::Node& n, const std::string& field) {
+  const std::string s = read_string(n, field);
+  std::uint32_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v, 8);
+  if (s.size() < 2 || s.front() != '0' || ec != std::errc() || end != s.data() + s.size() || v > 0777)
+    fail(field, "must be an octal mode like \"0660\", got \"" + s + "\"");
+  if ((v & 0600) != 0600) fail(field, "the owner needs read and write (at least 0600)");
+  return v;
+}
+
+MailboxLayout read_layout(const YAML::Node& n, const std::string& field, MailboxLayout layout, Family family) {
+  only_keys(n, field, {"base", "src_bits", "dst_bits", "slot_bits"});
+  if (n["base"]) {
+    const std::string text = read_string(n["base"], field + ".base");
+    auto p = IpPrefix::parse(text);
+    if (!p || p->family != family)
+      fail(field + ".base", "must be an " + std::string(family == Family::kIpv6 ? "IPv6" : "IPv4") +
+                                " prefix without host bits, got \"" + text + "\"");
+    layout.base = *p;
+  }
+  if (n["src_bits"]) layout.src_bits = static_cast<std::uint8_t>(read_uint(n["src_bits"], field + ".src_bits", 1, 32));
+  if (n["dst_bits"]) layout.dst_bits = static_cast<std::uint8_t>(read_uint(n["dst_bits"], field + ".dst_bits", 1, 32));
+  if (n["slot_bits"])
+    layout.slot_bits = static_cast<std::uint8_t>(read_uint(n["slot_bits"], field + ".slot_bits", 1, 16));
+  auto plan = MailboxPlan::create(layout);
+  if (auto* e = std::get_if<std::string>(&plan)) fail(field, *e);
+  return layout;
+}
+
+void read_mailbox(const YAML::Node& n, AgentConfig& c) {
+  only_keys(n, "mailbox", {"family", "ipv6", "ipv4"});
+  if (n["family"]) {
+    const std::string f = read_string(n["family"], "mailbox.family");
+    if (f != "ipv6" && f != "ipv4") fail("mailbox.family", "must be ipv6 or ipv4, got \"" + f + "\"");
+    c.mailbox_family = f == "ipv6" ? Family::kIpv6 : Family::kIpv4;
+  }
+  if (n["ipv6"]) c.mailbox_ipv6 = read_layout(n["ipv6"], "mailbox.ipv6", c.mailbox_ipv6, Family::kIpv6);
+  if (n["ipv4"]) c.mailbox_ipv4 = read_layout(n["ipv4"], "mailbox.ipv4", c.mailbox_ipv4, Family::kIpv4);
+}
+
+void read_members(const YAML::Node& n, AgentConfig& c) {
+  if (!n.IsSequence() || n.size() == 0) fail("members", "must be a non-empty list of node ids");
+  std::set<std::uint64_t> seen;
+  for (std::size_t i = 0; i < n.size(); ++i) {
+    const std::string field = "members[" + std::to_string(i) + "]";
+    const std::uint64_t id = read_uint(n[i], field, 1, std::numeric_limits<std::uint32_t>::max());
+    if (!seen.insert(id).second) fail(field, "duplicate id " + std::to_string(id));
+  }
+  c.members.assign(seen.begin(), seen.end());
+}
+
+void read_next_hops(const YAML::Node& n, AgentConfig& c) {
+  only_keys(n, "next_hop", {"ipv4", "ipv6"});
+  if (n["ipv4"]) {
+    c.next_hop_ipv4 = read_string(n["ipv4"], "next_hop.ipv4");
+    if (auto e = transport::validate_next_hop(Family::kIpv4, c.next_hop_ipv4)) fail("next_hop.ipv4", *e);
+  }
+  if (n["ipv6"]) {
+    c.next_hop_ipv6 = read_string(n["ipv6"], "next_hop.ipv6");
+    if (auto e = transport::validate_next_hop(Family::kIpv6, c.next_hop_ipv6)) fail("next_hop.ipv6", *e);
+  }
+}
+
+void read_control_socket(const YAML::Node& n, AgentConfig& c) {
+  only_keys(n, "control_socket", {"path", "mode"});
+  if (n["path"]) c.socket_path = read_abs_path(n["path"], "control_socket.path");
+  if (c.socket_path.size() >= 108) fail("control_socket.path", "longer than 107 bytes (sun_path)");
+  if (n["mode"]) c.socket_mode = read_mode(n["mode"], "control_socket.mode");
+}
+
+void read_scalars(const YAML::Node& root, AgentConfig& c) {
+  if (!root["node_id"]) fail("node_id", "required");
+  c.node_id = read_uint(root["node_id"], "node_id", 1, std::numeric_limits<std::uint32_t>::max());
+  if (!root["cluster_id"]) fail("cluster_id", "required");
+  c.cluster_id = static_cast<std::uint32_t>(
+      read_uint(root["cluster_id"], "cluster_id", 1, std::numeric_limits<std::uint32_t>::max()));
+  if (!root["data_dir"]) fail("data_dir", "required");
+  c.data_dir = read_abs_path(root["data_dir"], "data_dir");
+  if (!root["key_file"]) fail("key_file", "required");
+  c.key_file = read_abs_path(root["key_file"], "key_file");
+  if (root["active_key_id"])
+    c.active_key_id = static_cast<std::uint32_t>(
+        read_uint(root["active_key_id"], "active_key_id", 0, std::numeric_limits<std::uint32_t>::max()));
+  if (root["attribute_code"]) {
+    c.attribute_code = static_cast<std::uint8_t>(read_uint(root["attribute_code"], "attribute_code", 1, 255));
+    if (auto e = transport::validate_attribute(c.attribute_code, 0xc0)) fail("attribute_code", *e);
+  }
+  if (root["payload_budget"])
+    c.payload_budget = read_uint(root["payload_budget"], "payload_budget", 512, transport::kMaxFrameBytes);
+  if (root["neighbor"]) {
+    c.neighbor = read_string(root["neighbor"], "neighbor");
+    if (!c.neighbor.empty() && !transport::parse_address(c.neighbor))
+      fail("neighbor", "must be an IPv4 or IPv6 address, got \"" + c.neighbor + "\"");
+  }
+  if (root["local_asn"])
+    c.local_asn = static_cast<std::uint32_t>(
+        read_uint(root["local_asn"], "local_asn", 1, std::numeric_limits<std::uint32_t>::max()));
+  if (root["log_level"]) {
+    const std::string s = read_string(root["log_level"], "log_level");
+    auto l = parse_log_level(s);
+    if (!l) fail("log_level", "must be error, warn, info or debug, got \"" + s + "\"");
+    c.log_level = *l;
+  }
+}
+
+void read_timing(const YAML::Node& root, AgentConfig& c) {
+  if (root["tick_ms"]) c.tick_ms = static_cast<std::uint32_t>(read_uint(root["tick_ms"], "tick_ms", 10, 10000));
+  if (root["election_ticks"])
+    c.election_ticks = static_cast<int>(read_uint(root["election_ticks"], "election_ticks", 2, 1000));
+  if (root["heartbeat_ticks"])
+    c.heartbeat_ticks = static_cast<int>(read_uint(root["heartbeat_ticks"], "heartbeat_ticks", 1, 1000));
+  if (c.heartbeat_ticks >= c.election_ticks)
+    fail("heartbeat_ticks", "must be less than election_ticks (" + std::to_string(c.election_ticks) + ")");
+}
+
+// Rules that involve several fields.
+void cross_check(AgentConfig& c) {
+  if (!std::binary_search(c.members.begin(), c.members.end(), c.node_id))
+    fail("members", "must include node_id " + std::to_string(c.node_id));
+  const MailboxLayout& send = c.mailbox_family == Family::kIpv6 ? c.mailbox_ipv6 : c.mailbox_ipv4;
+  const MailboxPlan plan = std::get<MailboxPlan>(MailboxPlan::create(send));
+  for (std::uint64_t m : c.members)
+    if (!plan.fits(m))
+      fail(m == c.node_id ? "node_id" : "members",
+           "id " + std::to_string(m) + " exceeds the mailbox layout's maximum " + std::to_string(plan.max_node_id()));
+  if (c.mailbox_family == Family::kIpv6 && c.next_hop_ipv6.empty())
+    fail("next_hop.ipv6", "required when mailbox.family is ipv6 (never `self` for IPv6 routes, DESIGN §3)");
+}
+
+}  // namespace
+
+std::variant<AgentConfig, ConfigError> parse_config(std::string_view yaml_text) {
+  AgentConfig c;
+  try {
+    YAML::Node root = YAML::Load(std::string(yaml_text));
+    only_keys(root, "", {"node_id", "cluster_id", "members", "data_dir", "control_socket", "key_file",
+                         "active_key_id", "mailbox", "attribute_code", "payload_budget", "next_hop", "neighbor",
+                         "local_asn", "tick_ms", "election_ticks", "heartbeat_ticks", "log_level"});
+    read_scalars(root, c);
+    if (!root["members"]) fail("members", "required");
+    read_members(root["members"], c);
+    if (root["control_socket"]) read_control_socket(root["control_socket"], c);
+    if (root["mailbox"]) read_mailbox(root["mailbox"], c);
+    if (root["next_hop"]) read_next_hops(root["next_hop"], c);
+    read_timing(root, c);
+    cross_check(c);
+  } catch (const Fail& f) {
+    return f.error;
+  } catch (const YAML::Exception& e) {
+    return ConfigError{"(yaml)", "line " + std::to_string(e.mark.line + 1) + ": " + e.msg};
+  }
+  return c;
+}
+
+std::variant<AgentConfig, ConfigError> load_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return ConfigError{"(file)", "cannot read " + path};
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str());
+}
+
+std::variant<transport::KeyRing, ConfigError> check_environment(const AgentConfig& config) {
+  auto ring = transport::load_key_file(config.key_file);
+  if (auto* e = std::get_if<transport::KeyFileError>(&ring)) return ConfigError{"key_file", e->message};
+  auto& keys = std::get<transport::KeyRing>(ring);
+  if (!keys.contains(config.active_key_id))
+    return ConfigError{"active_key_id", std::to_string(config.active_key_id) + " is not in " + config.key_file};
+  return std::move(keys);
+}
+
+}  // namespace raftbgp::agent

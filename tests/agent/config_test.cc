@@ -1,0 +1,137 @@
+// Config validation (issue 4): the shipped example parses, and every field's error names the field.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "raftbgp/agent/config.h"
+#include "test_util.h"
+
+namespace raftbgp::agent::test {
+namespace {
+
+const char* kMinimal = R"(node_id: 2
+cluster_id: 7
+members: [1, 2, 3]
+data_dir: /var/lib/raftbgp
+key_file: /etc/raftbgp/cluster.keys
+next_hop: { ipv6: "fd00::2" }
+)";
+
+std::string error_field(const std::string& yaml) {
+  auto r = parse_config(yaml);
+  if (auto* e = std::get_if<ConfigError>(&r)) return e->field;
+  return "(ok)";
+}
+
+TEST(Config, example_config_in_configs_validates) {
+  std::ifstream in(std::string(RAFTBGP_CONFIGS_DIR) + "/raftbgpd.example.yaml");
+  ASSERT_TRUE(in) << "configs/raftbgpd.example.yaml missing";
+  std::stringstream text;
+  text << in.rdbuf();
+  auto r = parse_config(text.str());
+  ASSERT_TRUE(std::holds_alternative<AgentConfig>(r)) << std::get<ConfigError>(r).to_string();
+  const AgentConfig& c = std::get<AgentConfig>(r);
+  EXPECT_EQ(c.node_id, 1u);
+  EXPECT_EQ(c.members, (std::vector<std::uint64_t>{1, 2, 3}));
+  EXPECT_EQ(c.socket_mode, 0660u);
+  EXPECT_EQ(c.tick_ms, 100u);
+  EXPECT_EQ(c.election_ticks, 10);
+  EXPECT_EQ(c.heartbeat_ticks, 1);
+  EXPECT_EQ(c.next_hop_ipv6, "fd00:255:1::1");
+  EXPECT_EQ(c.local_asn, 65001u);
+}
+
+TEST(Config, minimal_config_takes_defaults) {
+  auto r = parse_config(kMinimal);
+  ASSERT_TRUE(std::holds_alternative<AgentConfig>(r)) << std::get<ConfigError>(r).to_string();
+  const AgentConfig& c = std::get<AgentConfig>(r);
+  EXPECT_EQ(c.socket_path, kDefaultSocketPath);
+  EXPECT_EQ(c.attribute_code, 0xff);
+  EXPECT_EQ(c.payload_budget, 2900u);
+  EXPECT_EQ(c.log_level, LogLevel::kInfo);
+}
+
+struct Case {
+  const char* extra;     // appended to (or replacing keys of) the minimal config
+  const char* field;     // expected error field
+};
+
+TEST(Config, every_field_error_names_the_field) {
+  const Case cases[] = {
+      {"node_id: 0\n", "node_id"},
+      {"node_id: abc\n", "node_id"},
+      {"node_id: 9\n", "members"},
+      {"cluster_id: 0\n", "cluster_id"},
+      {"cluster_id: -1\n", "cluster_id"},
+      {"members: []\n", "members"},
+      {"members: [1, 1, 2]\n", "members[1]"},
+      {"members: [1, x]\n", "members[1]"},
+      {"data_dir: relative/dir\n", "data_dir"},
+      {"key_file: keys\n", "key_file"},
+      {"active_key_id: -3\n", "active_key_id"},
+      {"control_socket: { path: sock }\n", "control_socket.path"},
+      {"control_socket: { mode: \"660\" }\n", "control_socket.mode"},
+      {"control_socket: { mode: \"0999\" }\n", "control_socket.mode"},
+      {"control_socket: { mode: \"0060\" }\n", "control_socket.mode"},
+      {"control_socket: { bogus: 1 }\n", "control_socket.bogus"},
+      {"mailbox: { family: ipx }\n", "mailbox.family"},
+      {"mailbox: { ipv6: { base: 10.0.0.0/8 } }\n", "mailbox.ipv6.base"},
+      {"mailbox: { ipv4: { base: 10.200.0.1/16 } }\n", "mailbox.ipv4.base"},
+      {"mailbox: { ipv6: { src_bits: 0 } }\n", "mailbox.ipv6.src_bits"},
+      {"mailbox: { ipv6: { slot_bits: 40 } }\n", "mailbox.ipv6.slot_bits"},
+      {"mailbox: { ipv4: { src_bits: 20, dst_bits: 20 } }\n", "mailbox.ipv4"},
+      {"mailbox: { family: ipv4, ipv4: { src_bits: 1, dst_bits: 1 } }\n", "node_id"},
+      {"attribute_code: 254\n", "attribute_code"},
+      {"attribute_code: 256\n", "attribute_code"},
+      {"payload_budget: 100\n", "payload_budget"},
+      {"payload_budget: 70000\n", "payload_budget"},
+      {"next_hop: { ipv4: fd00::1 }\n", "next_hop.ipv4"},
+      {"next_hop: { ipv6: self }\n", "next_hop.ipv6"},
+      {"next_hop: { ipv4: self }\n", "next_hop.ipv6"},
+      {"neighbor: not-an-ip\n", "neighbor"},
+      {"local_asn: 0\n", "local_asn"},
+      {"tick_ms: 5\n", "tick_ms"},
+      {"election_ticks: 1\n", "election_ticks"},
+      {"heartbeat_ticks: 0\n", "heartbeat_ticks"},
+      {"election_ticks: 3\nheartbeat_ticks: 3\n", "heartbeat_ticks"},
+      {"log_level: loud\n", "log_level"},
+      {"colour: blue\n", "colour"},
+      {"node_id: [1\n", "(yaml)"},
+  };
+  for (const Case& c : cases) {
+    // Later keys replace earlier ones: rebuild the minimal config without the keys the case sets.
+    std::string base = kMinimal;
+    std::istringstream extra(c.extra);
+    std::string line;
+    while (std::getline(extra, line)) {
+      const std::string key = line.substr(0, line.find(':') + 1);
+      const std::size_t at = base.find("\n" + key);
+      if (at != std::string::npos) base.erase(at + 1, base.find('\n', at + 1) - at);
+      else if (base.rfind(key, 0) == 0) base.erase(0, base.find('\n') + 1);
+    }
+    EXPECT_EQ(error_field(base + c.extra), c.field) << "case: " << c.extra;
+  }
+  EXPECT_EQ(error_field("cluster_id: 7\nmembers: [1]\ndata_dir: /d\nkey_file: /k\n"), "node_id");
+  EXPECT_EQ(error_field("node_id: 1\nmembers: [1]\ndata_dir: /d\nkey_file: /k\n"), "cluster_id");
+  EXPECT_EQ(error_field("node_id: 1\ncluster_id: 7\ndata_dir: /d\nkey_file: /k\nnext_hop: {ipv6: \"fd00::1\"}\n"),
+            "members");
+}
+
+TEST(Config, check_environment_loads_the_key_file_and_finds_the_active_key) {
+  TempDir dir;
+  AgentConfig c = std::get<AgentConfig>(parse_config(kMinimal));
+  c.key_file = dir.path() + "/missing.keys";
+  auto missing = check_environment(c);
+  ASSERT_TRUE(std::holds_alternative<ConfigError>(missing));
+  EXPECT_EQ(std::get<ConfigError>(missing).field, "key_file");
+  c.key_file = write_key_file(dir.path());
+  EXPECT_TRUE(std::holds_alternative<transport::KeyRing>(check_environment(c)));
+  c.active_key_id = 9;
+  auto wrong = check_environment(c);
+  ASSERT_TRUE(std::holds_alternative<ConfigError>(wrong));
+  EXPECT_EQ(std::get<ConfigError>(wrong).field, "active_key_id");
+}
+
+}  // namespace
+}  // namespace raftbgp::agent::test
