@@ -18,6 +18,7 @@
 
 #include "raftbgp/agent/config.h"
 #include "raftbgp/agent/control.h"
+#include "raftbgp/agent/keygen.h"
 
 namespace {
 
@@ -27,9 +28,10 @@ using namespace raftbgp::agent;
 constexpr int kExitOk = 0, kExitUsage = 2, kExitNotFound = 3, kExitNotApplied = 4, kExitUnknown = 5;
 
 constexpr const char* kFooter =
-    "Exit codes: 0 ok; 2 usage or config error; 3 not found; 4 definitely not applied (rejected, or no\n"
-    "leader known before anything was sent); 5 outcome unknown (timed out after sending: retry with the\n"
-    "same --client-id and --seq to apply at most once).";
+    "Exit codes: 0 ok; 1 keygen could not write the file; 2 usage or config error; 3 not found; 4 definitely\n"
+    "not applied (rejected, no leader known before anything was sent, another membership change pending,\n"
+    "leader not ready); 5 outcome unknown (timed out after sending: retry with the same --client-id and\n"
+    "--seq to apply at most once; transfer-leader: the target did not take over in time).";
 
 struct Reply {
   int exit_code = kExitOk;
@@ -97,7 +99,7 @@ Reply call(const std::string& socket_path, const json& request, std::uint64_t ti
   if (code == "bad_request") rc = kExitUsage;
   if (code == "not_found") rc = kExitNotFound;
   if (code == "no_leader" || code == "not_leader" || code == "rejected" || code == "stale_sequence" ||
-      code == "too_large")
+      code == "too_large" || code == "conf_change_pending" || code == "not_ready")
     rc = kExitNotApplied;
   return {rc, resp};
 }
@@ -123,20 +125,34 @@ std::string cell(const json& v) {
   return v.dump();
 }
 
+void print_members(const json& s);
+void print_transport(const json& s);
+
 void print_status(const json& s) {
   std::printf("node %s  cluster %s  role %s  term %s  leader %s\n", cell(s["node_id"]).c_str(),
               cell(s["cluster_id"]).c_str(), cell(s["role"]).c_str(), cell(s["term"]).c_str(),
               cell(s["leader"]).c_str());
-  std::printf("commit %s  applied %s  last %s  epoch %s\n\n", cell(s["commit"]).c_str(), cell(s["applied"]).c_str(),
-              cell(s["last_index"]).c_str(), cell(s["epoch"]).c_str());
-  std::printf("%-8s %-6s %-10s %-8s %s\n", "Member", "Voter", "Match", "Contact", "Info");
+  std::printf("commit %s  applied %s  log %s..%s  epoch %s\n", cell(s["commit"]).c_str(), cell(s["applied"]).c_str(),
+              cell(s["first_index"]).c_str(), cell(s["last_index"]).c_str(), cell(s["epoch"]).c_str());
+  const json& snap = s["snapshot"];
+  std::printf("snapshot last %s  taken %s  installed %s  transfers %zu\n\n", cell(snap["last_index"]).c_str(),
+              cell(snap["taken"]).c_str(), cell(snap["installed"]).c_str(), snap["transfers"].size());
+  print_members(s);
+  print_transport(s);
+}
+
+void print_members(const json& s) {
+  std::printf("%-8s %-8s %-10s %-10s %-8s %s\n", "Member", "Role", "Match", "State", "Contact", "Info");
   for (const json& m : s["members"]) {
     std::string info = m["id"] == s["node_id"] ? "self" : "";
     if (m["id"] == s["leader"]) info += info.empty() ? "leader" : ",leader";
     const std::string contact = m["last_contact_ms"].is_null() ? "-" : cell(m["last_contact_ms"]) + "ms";
-    std::printf("%-8s %-6s %-10s %-8s %s\n", cell(m["id"]).c_str(), m["voter"].get<bool>() ? "yes" : "no",
-                cell(m["match"]).c_str(), contact.c_str(), info.c_str());
+    std::printf("%-8s %-8s %-10s %-10s %-8s %s\n", cell(m["id"]).c_str(), m["voter"].get<bool>() ? "voter" : "learner",
+                cell(m["match"]).c_str(), cell(m["state"]).c_str(), contact.c_str(), info.c_str());
   }
+}
+
+void print_transport(const json& s) {
   const json& t = s["transport"];
   std::string reasons;
   for (const auto& [k, v] : t["rejected"].items())
@@ -166,112 +182,188 @@ void print_policies(const json& routes) {
   }
 }
 
+// Every option and subcommand, filled by CLI11.
+struct Cli {
+  CLI::App app{"raftbgpctl: control a raftbgpd agent over its Unix socket"};
+  std::string socket_path, client_id;
+  std::uint64_t timeout_ms = 5000, seq = 1, member_id = 0;
+  bool as_json = false, learner = false, force = false, aes = false;
+  std::string key, value, prefix, next_hop, key_out;
+  std::vector<std::string> communities, large;
+  std::vector<std::uint64_t> nodes;
+  std::uint32_t med = 0, local_pref = 0, prepend = 0, key_id = 1;
+  CLI::App *status, *kv_get, *kv_put, *kv_del, *kv_list, *p_add, *p_rm, *p_show, *dump, *snapshot, *members,
+      *m_add, *m_promote, *m_remove, *transfer, *keygen;
+  CLI::Option *o_med, *o_lp;
+
+  Cli() {
+    app.footer(kFooter);
+    app.require_subcommand(1);
+    app.fallthrough();
+    app.add_option("--socket", socket_path, std::string("control socket (default: from ") + kDefaultConfigPath +
+                                                ", else " + kDefaultSocketPath + ")");
+    app.add_option("--timeout", timeout_ms, "milliseconds to wait for the answer (default 5000)")
+        ->check(CLI::Range(std::uint64_t{1}, kMaxTimeoutMs));
+    app.add_option("--client-id", client_id, "client session id for writes (default: unique per run)");
+    app.add_option("--seq", seq, "sequence number for writes (default 1); retry with the same id and seq")
+        ->check(CLI::PositiveNumber);
+    status = app.add_subcommand("status", "role, term, leader, indexes, voters/learners, snapshots, transport");
+    status->add_flag("--json", as_json, "JSON output");
+    add_kv();
+    add_policy();
+    auto* debug = app.add_subcommand("debug", "internals");
+    debug->require_subcommand(1);
+    dump = debug->add_subcommand("dump", "hard state, log, snapshots, progress, pending requests, windows, routes");
+    dump->add_flag("--json", as_json, "JSON output (one line)");
+    add_admin();
+  }
+
+  void add_kv() {
+    auto* kv = app.add_subcommand("kv", "the replicated key-value store");
+    kv->require_subcommand(1);
+    kv_get = kv->add_subcommand("get", "read KEY (linearizable, ReadIndex; exit 3 if missing)");
+    kv_get->add_option("KEY", key)->required();
+    kv_get->add_flag("--json", as_json, "JSON output");
+    kv_put = kv->add_subcommand("put", "set KEY to VALUE; prints the log index once applied");
+    kv_put->add_option("KEY", key)->required();
+    kv_put->add_option("VALUE", value)->required();
+    kv_del = kv->add_subcommand("delete", "remove KEY (exit 3 if missing)");
+    kv_del->add_option("KEY", key)->required();
+    kv_list = kv->add_subcommand("list", "every key and value (linearizable, ReadIndex)");
+    kv_list->add_flag("--json", as_json, "JSON output");
+  }
+
+  void add_policy() {
+    auto* policy = app.add_subcommand("policy", "the cluster's route policy");
+    policy->require_subcommand(1);
+    p_add = policy->add_subcommand("add", "announce PREFIX from every node (or --nodes)");
+    p_add->add_option("PREFIX", prefix)->required();
+    p_add->add_option("--next-hop", next_hop, "self (IPv4 only) or an address; default: each node's own");
+    p_add->add_option("--community", communities, "A:B or a well-known name; repeatable");
+    o_med = p_add->add_option("--med", med, "MULTI_EXIT_DISC");
+    o_lp = p_add->add_option("--local-pref", local_pref, "LOCAL_PREF (iBGP only)");
+    p_add->add_option("--large-community", large, "A:B:C; repeatable");
+    p_add->add_option("--prepend", prepend, "extra copies of the node's local ASN (0..16)");
+    p_add->add_option("--nodes", nodes, "comma-separated node ids that announce it (default all)")->delimiter(',');
+    p_rm = policy->add_subcommand("remove", "withdraw PREFIX everywhere");
+    p_rm->add_option("PREFIX", prefix)->required();
+    p_show = policy->add_subcommand("show", "the policy table (linearizable, ReadIndex)");
+    p_show->add_flag("--json", as_json, "JSON output");
+  }
+
+  void add_admin() {
+    snapshot = app.add_subcommand("snapshot", "compact this node's log now (prints the snapshot index)");
+    members = app.add_subcommand("members", "the configuration: voters and learners (changes go to the leader)");
+    members->add_flag("--json", as_json, "JSON output");
+    members->require_subcommand(0, 1);
+    m_add = members->add_subcommand("add", "add ID as a voter (CONF_ADD_VOTER), or as a learner with --learner");
+    m_add->add_option("ID", member_id)->required()->check(CLI::PositiveNumber);
+    m_add->add_flag("--learner", learner, "add as a non-voting learner (promote it once caught up)");
+    m_promote = members->add_subcommand("promote", "make learner ID a voter");
+    m_promote->add_option("ID", member_id)->required()->check(CLI::PositiveNumber);
+    m_remove = members->add_subcommand("remove", "remove ID (a leader removing itself steps down)");
+    m_remove->add_option("ID", member_id)->required()->check(CLI::PositiveNumber);
+    transfer = app.add_subcommand("transfer-leader", "hand leadership to voter ID; waits until it leads (exit 5: it did not)");
+    transfer->add_option("ID", member_id)->required()->check(CLI::PositiveNumber);
+    keygen = app.add_subcommand("keygen", "write a new cluster key file (mode 0600; no socket needed)");
+    keygen->add_option("--out", key_out, "the key file to create")->required();
+    keygen->add_option("--key-id", key_id, "key id (default 1); rotation uses a new id");
+    keygen->add_flag("--force", force, "replace an existing file (atomically)");
+    keygen->add_flag("--aes", aes, "AES-256-GCM instead of ChaCha20-Poly1305");
+  }
+
+  // The control request for the parsed command line.
+  json request() const {
+    json req{{"id", 1}, {"timeout_ms", timeout_ms}, {"args", json::object()}};
+    bool write = false;
+    if (status->parsed()) req["op"] = "status";
+    if (dump->parsed()) req["op"] = "debug.dump";
+    if (kv_get->parsed()) req["op"] = "kv.get", req["args"]["key"] = key;
+    if (kv_list->parsed()) req["op"] = "kv.list";
+    if (p_show->parsed()) req["op"] = "policy.show";
+    if (snapshot->parsed()) req["op"] = "snapshot";
+    if (members->parsed()) req["op"] = "members";
+    if (m_add->parsed()) req["op"] = "members.add", req["args"] = {{"id", member_id}, {"learner", learner}};
+    if (m_promote->parsed()) req["op"] = "members.promote", req["args"] = {{"id", member_id}};
+    if (m_remove->parsed()) req["op"] = "members.remove", req["args"] = {{"id", member_id}};
+    if (transfer->parsed()) req["op"] = "transfer_leader", req["args"] = {{"id", member_id}};
+    if (kv_put->parsed()) write = true, req["op"] = "kv.put", req["args"] = {{"key", key}, {"value", value}};
+    if (kv_del->parsed()) write = true, req["op"] = "kv.delete", req["args"] = {{"key", key}};
+    if (p_rm->parsed()) write = true, req["op"] = "policy.remove", req["args"] = {{"prefix", prefix}};
+    if (p_add->parsed()) {
+      write = true;
+      req["op"] = "policy.add";
+      json a{{"prefix", prefix}, {"communities", communities}, {"large_communities", large}, {"prepend", prepend},
+             {"nodes", nodes}};
+      if (!next_hop.empty()) a["next_hop"] = next_hop;
+      if (o_med->count() > 0) a["med"] = med;
+      if (o_lp->count() > 0) a["local_pref"] = local_pref;
+      req["args"] = a;
+    }
+    if (write) {
+      req["client_id"] = client_id.empty() ? default_client_id() : client_id;
+      req["seq"] = seq;
+    }
+    return req;
+  }
+
+  void print(const json& result) const {
+    const bool admin = m_add->parsed() || m_promote->parsed() || m_remove->parsed() || transfer->parsed();
+    if (as_json) {
+      std::printf("%s\n", dump_json(result).c_str());
+    } else if (status->parsed()) {
+      print_status(result);
+    } else if (dump->parsed()) {
+      std::printf("%s\n", dump_json(result, 2).c_str());
+    } else if (kv_get->parsed()) {
+      std::printf("%s\n", result["value"].get<std::string>().c_str());
+    } else if (kv_list->parsed()) {
+      for (const auto& [k, v] : result["items"].items()) std::printf("%s\t%s\n", k.c_str(), cell(v).c_str());
+    } else if (p_show->parsed()) {
+      print_policies(result["routes"]);
+    } else if (snapshot->parsed()) {
+      std::printf("%s at index %s; log starts at %s\n", result.value("unchanged", false) ? "no new entries: snapshot"
+                                                                                          : "snapshot taken",
+                  cell(result["index"]).c_str(), cell(result["first_index"]).c_str());
+    } else if (transfer->parsed()) {
+      std::printf("node %s is the leader\n", cell(result["leader"]).c_str());
+    } else if (admin) {
+      std::printf("%s at index %s\n", result.value("unchanged", false) ? "already in effect" : "applied",
+                  cell(result["index"]).c_str());
+    } else if (members->parsed()) {
+      std::printf("voters %s  learners %s  leader %s\n", result["voters"].dump().c_str(),
+                  result["learners"].dump().c_str(), cell(result["leader"]).c_str());
+      print_members(result);
+    } else {
+      std::printf("applied at index %s\n", cell(result["index"]).c_str());
+    }
+  }
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"raftbgpctl: control a raftbgpd agent over its Unix socket"};
-  app.footer(kFooter);
-  app.require_subcommand(1);
-  app.fallthrough();
-  std::string socket_path;
-  std::uint64_t timeout_ms = 5000;
-  std::string client_id;
-  std::uint64_t seq = 1;
-  app.add_option("--socket", socket_path, std::string("control socket (default: from ") + kDefaultConfigPath +
-                                              ", else " + kDefaultSocketPath + ")");
-  app.add_option("--timeout", timeout_ms, "milliseconds to wait for the answer (default 5000)")
-      ->check(CLI::Range(std::uint64_t{1}, kMaxTimeoutMs));
-  app.add_option("--client-id", client_id, "client session id for writes (default: unique per run)");
-  app.add_option("--seq", seq, "sequence number for writes (default 1); retry with the same id and seq")
-      ->check(CLI::PositiveNumber);
-  bool as_json = false;
-  std::string key, value, prefix, next_hop;
-  std::vector<std::string> communities, large;
-  std::vector<std::uint64_t> nodes;
-  std::uint32_t med = 0, local_pref = 0, prepend = 0;
-
-  auto* status = app.add_subcommand("status", "role, term, leader, indexes, members, transport counters");
-  status->add_flag("--json", as_json, "JSON output");
-  auto* kv = app.add_subcommand("kv", "the replicated key-value store");
-  kv->require_subcommand(1);
-  auto* kv_get = kv->add_subcommand("get", "read KEY (linearizable; exit 3 if missing)");
-  kv_get->add_option("KEY", key)->required();
-  kv_get->add_flag("--json", as_json, "JSON output");
-  auto* kv_put = kv->add_subcommand("put", "set KEY to VALUE; prints the log index once applied");
-  kv_put->add_option("KEY", key)->required();
-  kv_put->add_option("VALUE", value)->required();
-  auto* kv_del = kv->add_subcommand("delete", "remove KEY (exit 3 if missing)");
-  kv_del->add_option("KEY", key)->required();
-  auto* kv_list = kv->add_subcommand("list", "every key and value");
-  kv_list->add_flag("--json", as_json, "JSON output");
-  auto* policy = app.add_subcommand("policy", "the cluster's route policy");
-  policy->require_subcommand(1);
-  auto* p_add = policy->add_subcommand("add", "announce PREFIX from every node (or --nodes)");
-  p_add->add_option("PREFIX", prefix)->required();
-  p_add->add_option("--next-hop", next_hop, "self (IPv4 only) or an address; default: each node's own");
-  p_add->add_option("--community", communities, "A:B or a well-known name; repeatable");
-  auto* o_med = p_add->add_option("--med", med, "MULTI_EXIT_DISC");
-  auto* o_lp = p_add->add_option("--local-pref", local_pref, "LOCAL_PREF (iBGP only)");
-  p_add->add_option("--large-community", large, "A:B:C; repeatable");
-  p_add->add_option("--prepend", prepend, "extra copies of the node's local ASN (0..16)");
-  p_add->add_option("--nodes", nodes, "comma-separated node ids that announce it (default all)")->delimiter(',');
-  auto* p_rm = policy->add_subcommand("remove", "withdraw PREFIX everywhere");
-  p_rm->add_option("PREFIX", prefix)->required();
-  auto* p_show = policy->add_subcommand("show", "the policy table");
-  p_show->add_flag("--json", as_json, "JSON output");
-  auto* debug = app.add_subcommand("debug", "internals");
-  debug->require_subcommand(1);
-  auto* dump = debug->add_subcommand("dump", "hard state, log, progress, pending requests, windows, routes");
-  dump->add_flag("--json", as_json, "JSON output (one line)");
-
+  Cli cli;
   try {
-    app.parse(argc, argv);
+    cli.app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    const int rc = app.exit(e);
+    const int rc = cli.app.exit(e);
     return rc == 0 ? kExitOk : kExitUsage;
   }
-  if (socket_path.empty()) socket_path = default_socket();
-  json req{{"id", 1}, {"timeout_ms", timeout_ms}, {"args", json::object()}};
-  bool write = false;
-  if (status->parsed()) req["op"] = "status";
-  if (dump->parsed()) req["op"] = "debug.dump";
-  if (kv_get->parsed()) req["op"] = "kv.get", req["args"]["key"] = key;
-  if (kv_list->parsed()) req["op"] = "kv.list";
-  if (p_show->parsed()) req["op"] = "policy.show";
-  if (kv_put->parsed()) write = true, req["op"] = "kv.put", req["args"] = {{"key", key}, {"value", value}};
-  if (kv_del->parsed()) write = true, req["op"] = "kv.delete", req["args"] = {{"key", key}};
-  if (p_rm->parsed()) write = true, req["op"] = "policy.remove", req["args"] = {{"prefix", prefix}};
-  if (p_add->parsed()) {
-    write = true;
-    req["op"] = "policy.add";
-    json a{{"prefix", prefix}, {"communities", communities}, {"large_communities", large}, {"prepend", prepend},
-           {"nodes", nodes}};
-    if (!next_hop.empty()) a["next_hop"] = next_hop;
-    if (o_med->count() > 0) a["med"] = med;
-    if (o_lp->count() > 0) a["local_pref"] = local_pref;
-    req["args"] = a;
+  if (cli.keygen->parsed()) {
+    KeygenOptions o{cli.key_out, cli.key_id, cli.force,
+                    cli.aes ? raftbgp::transport::AeadAlgorithm::kAes256Gcm
+                            : raftbgp::transport::AeadAlgorithm::kChaCha20Poly1305};
+    if (auto err = generate_key_file(o)) {
+      std::fprintf(stderr, "raftbgpctl: keygen: %s\n", err->c_str());
+      return 1;
+    }
+    std::printf("wrote key id %u to %s (mode 0600)\n", cli.key_id, cli.key_out.c_str());
+    return kExitOk;
   }
-  if (write) {
-    req["client_id"] = client_id.empty() ? default_client_id() : client_id;
-    req["seq"] = seq;
-  }
-  Reply r = call(socket_path, req, timeout_ms);
+  if (cli.socket_path.empty()) cli.socket_path = default_socket();
+  Reply r = call(cli.socket_path, cli.request(), cli.timeout_ms);
   if (r.exit_code != kExitOk) return r.exit_code;
-  const json& result = r.response["result"];
-  if (as_json) {
-    std::printf("%s\n", dump_json(result).c_str());
-  } else if (status->parsed()) {
-    print_status(result);
-  } else if (dump->parsed()) {
-    std::printf("%s\n", dump_json(result, 2).c_str());
-  } else if (kv_get->parsed()) {
-    std::printf("%s\n", result["value"].get<std::string>().c_str());
-  } else if (kv_list->parsed()) {
-    for (const auto& [k, v] : result["items"].items()) std::printf("%s\t%s\n", k.c_str(), cell(v).c_str());
-  } else if (p_show->parsed()) {
-    print_policies(result["routes"]);
-  } else {
-    std::printf("applied at index %s\n", cell(result["index"]).c_str());
-  }
+  cli.print(r.response["result"]);
   return kExitOk;
 }

@@ -10,6 +10,8 @@ namespace {
 // One AppendEntries must fit one transport message (DESIGN §2); 16 KiB is at most ~6 announcements of
 // the default 2,900-byte budget, leaves room for an 8 KiB value plus the Command envelope, and needs far
 // fewer fragments than any mailbox ring has slots (64 for the default IPv4 layout).
+// InstallSnapshot chunks (MSG_SNAP) obey the same cap. The transport refuses a message above its
+// reassembly limit (ReassemblyLimits::max_message_bytes, 1 MiB by default): open() checks the fit.
 constexpr std::uint64_t kMaxMsgBytes = 16 * 1024;
 // Pipelining caps: ExaBGP moves ~1.5 MB/s at best (facts §3.3), so more in flight only queues in pipes.
 constexpr std::size_t kMaxInflightMsgs = 8;
@@ -34,8 +36,9 @@ transport::TransportConfig transport_config(const AgentConfig& c, transport::Key
   return t;
 }
 
-raft::Config node_config(const AgentConfig& c, std::uint64_t seed) {
+raft::Config node_config(const AgentConfig& c, std::uint64_t seed, raft::Index applied) {
   raft::Config r;
+  r.applied = applied;
   r.id = c.node_id;
   r.voters = c.members;
   r.election_ticks = c.election_ticks;
@@ -69,15 +72,23 @@ std::variant<std::unique_ptr<AgentCore>, std::string> AgentCore::open(const Agen
   if (wal.report().torn_bytes > 0)
     LOG_WARN("wal: cut a torn tail of " + std::to_string(wal.report().torn_bytes) + " bytes from " +
              wal.report().torn_path);
+  if (std::get<transport::Transport>(tx).config().reassembly.max_message_bytes < kMaxMsgBytes)
+    return "transport: reassembly.max_message_bytes is below the Raft message cap";
   const std::uint64_t seed = options.seed != 0 ? options.seed : (config.node_id * 0x9e3779b97f4a7c15ULL) ^ ep;
   std::unique_ptr<AgentCore> core(
-      new AgentCore(config, wal.take(), std::move(std::get<transport::Transport>(tx)), ep, seed));
+      new AgentCore(config, wal.take(), std::move(std::get<transport::Transport>(tx)), ep));
+  raft::Index applied = 0;
+  if (auto e = core->restore_from_storage(applied)) return *e;
+  core->node_ = std::make_unique<raft::Node>(node_config(config, seed, applied), *core->storage_);
+  if (config.joining)
+    LOG_INFO("node " + std::to_string(config.node_id) + " is not in members: it waits to be added "
+             "(raftbgpctl members add " + std::to_string(config.node_id) + " on a member)");
   if (auto e = core->announcer_.load()) return e->message;
   LOG_INFO("started node " + std::to_string(config.node_id) + " cluster " + std::to_string(config.cluster_id) +
            " epoch " + std::to_string(ep) + " log " + std::to_string(core->storage_->first_index()) + ".." +
            std::to_string(core->storage_->last_index()) + " commit " +
            std::to_string(core->storage_->hard_state().commit()));
-  // Replays the committed log (Config.applied = 0: no state machine snapshot yet) and announces.
+  // Replays the committed log above the snapshot (Config.applied) and announces.
   core->run_ready();
   core->reconcile_routes();
   core->flush_agent_lines();
@@ -85,7 +96,7 @@ std::variant<std::unique_ptr<AgentCore>, std::string> AgentCore::open(const Agen
 }
 
 AgentCore::AgentCore(const AgentConfig& config, std::unique_ptr<raft::WalStorage> storage,
-                     transport::Transport transport, std::uint64_t epoch, std::uint64_t seed)
+                     transport::Transport transport, std::uint64_t epoch)
     : config_(config),
       storage_(std::move(storage)),
       transport_(std::move(transport)),
@@ -95,7 +106,7 @@ AgentCore::AgentCore(const AgentConfig& config, std::unique_ptr<raft::WalStorage
       next_request_((epoch << 32) | 1) {
   limits_.reserved = {config.mailbox_ipv6.base, config.mailbox_ipv4.base};
   limits_.members = config.members;
-  node_ = std::make_unique<raft::Node>(node_config(config, seed), *storage_);
+  // The Node is built by open(), once the snapshot has given the applied index.
 }
 
 AgentCore::~AgentCore() = default;
@@ -111,6 +122,7 @@ void AgentCore::tick() {
   node_->tick();
   transport_->tick(tick_);
   expire_requests();
+  retry_reads();
   run_ready();
   append_transport_lines(transport_->take_ready());
 }
@@ -156,12 +168,18 @@ void AgentCore::run_ready() {
   const std::uint64_t before = sm_.policy_version();
   while (node_->has_ready()) {
     raft::Ready rd = node_->ready();
-    raft::persist(*storage_, rd.hard_state, rd.entries);  // fsync before anything leaves (§5.1)
+    // fsync before anything leaves (§5.1); a snapshot first, then it replaces the state machine.
+    raft::persist(*storage_, rd.snapshot, rd.hard_state, rd.entries);
+    if (rd.snapshot) install_snapshot(*rd.snapshot);
     for (const raft::Message& m : rd.messages) send_message(m);
     for (const raft::Entry& e : rd.committed_entries) apply_entry(e);
+    on_read_states(rd.read_states);
     log_soft_state(rd);
     node_->advance(rd);
   }
+  serve_reads();
+  answer_admin();
+  maybe_compact();
   if (sm_.policy_version() != before) reconcile_routes();
   flush_agent_lines();
 }
@@ -183,12 +201,15 @@ void AgentCore::flush_agent_lines() {
 }
 
 void AgentCore::apply_entry(const raft::Entry& e) {
-  if (e.type() != raftbgp::v1::ENTRY_NORMAL || e.data().empty()) return;  // no-op or conf change
+  if (e.index() <= sm_.applied_index()) return;  // reflected by the snapshot already
+  bytes_since_snapshot_ += e.ByteSizeLong();
+  if (e.type() == raftbgp::v1::ENTRY_CONF_CHANGE) return apply_conf_change(e);
+  if (e.type() != raftbgp::v1::ENTRY_NORMAL || e.data().empty()) return sm_.skip(e.index());  // no-op
   v1::Command cmd;
   if (!cmd.ParseFromString(e.data())) {
     // Every node skips the same bytes, so the state machines stay identical.
     LOG_ERROR("entry " + std::to_string(e.index()) + " is not a Command; skipped");
-    return;
+    return sm_.skip(e.index());
   }
   const v1::Result result = sm_.apply(e.index(), cmd);
   if (cmd.origin_node() == config_.node_id) answer_applied(cmd, result);
@@ -217,10 +238,13 @@ void AgentCore::handle_forward(const raft::Message& m) {
   }
   reject.set_origin_request(cmd.origin_request());
   std::string code;
-  if (auto err = propose_local(cmd, code)) {
-    reject.set_reason(code == "not_leader"   ? v1::ForwardReject::NOT_LEADER
-                      : code == "too_large" ? v1::ForwardReject::TOO_LARGE
-                                            : v1::ForwardReject::INVALID);
+  const bool admin = cmd.has_conf_change() || cmd.has_transfer_leader();
+  if (auto err = admin ? propose_admin(cmd, code) : propose_local(cmd, code)) {
+    reject.set_reason(code == "not_leader"            ? v1::ForwardReject::NOT_LEADER
+                      : code == "too_large"           ? v1::ForwardReject::TOO_LARGE
+                      : code == "conf_change_pending" ? v1::ForwardReject::CONF_CHANGE_PENDING
+                      : code == "not_ready"           ? v1::ForwardReject::NOT_READY
+                                                      : v1::ForwardReject::INVALID);
     reject.set_leader(node_->leader());
     reject.set_message(*err);
     raft::Message resp;

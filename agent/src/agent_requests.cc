@@ -152,7 +152,7 @@ std::optional<ClientResponse> AgentCore::build_command(const ClientRequest& req,
     if (auto e = arg_string(a, "key", true, s)) return e;
     cmd.mutable_kv_delete()->set_key(s);
   } else if (req.op == "policy.add") {
-    if (auto e = build_policy(a, limits_, *cmd.mutable_policy_add()->mutable_route())) return e;
+    if (auto e = build_policy(a, current_limits(), *cmd.mutable_policy_add()->mutable_route())) return e;
   } else if (req.op == "policy.remove") {
     if (auto e = arg_string(a, "prefix", true, s)) return e;
     auto p = transport::IpPrefix::parse(s);
@@ -165,6 +165,16 @@ std::optional<ClientResponse> AgentCore::build_command(const ClientRequest& req,
   return std::nullopt;
 }
 
+PolicyLimits AgentCore::current_limits() const {
+  // `nodes` may name any bootstrap member and any member added since.
+  PolicyLimits l = limits_;
+  for (const std::vector<raft::NodeId>* ids : {&applied_voters_, &applied_learners_})
+    l.members.insert(l.members.end(), ids->begin(), ids->end());
+  std::sort(l.members.begin(), l.members.end());
+  l.members.erase(std::unique(l.members.begin(), l.members.end()), l.members.end());
+  return l;
+}
+
 void AgentCore::on_client_request(ClientRequest req, ReplyFn reply_fn) {
   if (req.op == "status" || req.op == "debug.dump") {
     ClientResponse r;
@@ -172,32 +182,41 @@ void AgentCore::on_client_request(ClientRequest req, ReplyFn reply_fn) {
     r.result = req.op == "status" ? status_json() : debug_json();
     return reply_fn(std::move(r));
   }
+  if (handle_admin_request(req, reply_fn)) return;
   v1::Command cmd;
   if (auto e = build_command(req, cmd)) return reply_fn(std::move(*e));
-  if (!cmd.has_read()) {
-    // A retry of what this node has already applied is answered from the session table: that state is
-    // committed, so the answer is the one the first attempt got (thesis §6.3).
-    if (const StateMachine::Session* s = sm_.session(cmd.client_id()); s && cmd.seq() <= s->seq) {
-      v1::Result cached = s->result;
-      if (cmd.seq() < s->seq) {
-        cached.set_code(v1::Result::STALE_SEQUENCE);
-        cached.set_message("stale sequence: client " + cmd.client_id() + " is at seq " + std::to_string(s->seq));
-      }
-      return reply_fn(write_response(cached));
+  const std::uint64_t ticks = (req.timeout_ms + config_.tick_ms - 1) / config_.tick_ms;
+  const std::uint64_t deadline = tick_ + std::max<std::uint64_t>(ticks, 1);
+  if (cmd.has_read()) {
+    PendingRead read;
+    read.reply = std::move(reply_fn);
+    read.read = cmd.read();
+    read.deadline_tick = deadline;
+    return start_read(next_request_++, std::move(read));
+  }
+  // A retry of what this node has already applied is answered from the session table: that state is
+  // committed, so the answer is the one the first attempt got (thesis §6.3).
+  if (const StateMachine::Session* s = sm_.session(cmd.client_id()); s && cmd.seq() <= s->seq) {
+    v1::Result cached = s->result;
+    if (cmd.seq() < s->seq) {
+      cached.set_code(v1::Result::STALE_SEQUENCE);
+      cached.set_message("stale sequence: client " + cmd.client_id() + " is at seq " + std::to_string(s->seq));
     }
+    return reply_fn(write_response(cached));
   }
   const std::uint64_t id = next_request_++;
   cmd.set_origin_node(config_.node_id);
   cmd.set_origin_request(id);
-  const std::uint64_t ticks = (req.timeout_ms + config_.tick_ms - 1) / config_.tick_ms;
-  submit(id, Pending{std::move(reply_fn), std::move(cmd), tick_ + std::max<std::uint64_t>(ticks, 1), 0});
+  submit(id, Pending{std::move(reply_fn), std::move(cmd), deadline, 0});
 }
 
 void AgentCore::submit(std::uint64_t id, Pending p) {
   const raft::NodeId leader = node_->leader();
   if (leader == config_.node_id) {
     std::string code;
-    if (auto err = propose_local(p.command, code)) return reply_error(p.reply, code, *err);
+    const bool admin = p.command.has_conf_change() || p.command.has_transfer_leader();
+    if (auto err = admin ? propose_admin(p.command, code) : propose_local(p.command, code))
+      return reply_error(p.reply, code, *err);
   } else if (leader == raft::kNoNode) {
     return reply_error(p.reply, "no_leader", "no leader known (election in progress?); nothing was sent");
   } else {
@@ -251,9 +270,11 @@ void AgentCore::handle_forward_reject(const raft::Message& m) {
   if (it == pending_.end()) return;  // already answered (timeout)
   ReplyFn fn = std::move(it->second.reply);
   pending_.erase(it);
-  const char* code = reject.reason() == v1::ForwardReject::NOT_LEADER     ? "not_leader"
-                     : reject.reason() == v1::ForwardReject::TRANSFERRING ? "not_leader"
-                                                                           : "rejected";
+  const char* code = reject.reason() == v1::ForwardReject::NOT_LEADER            ? "not_leader"
+                     : reject.reason() == v1::ForwardReject::TRANSFERRING        ? "not_leader"
+                     : reject.reason() == v1::ForwardReject::CONF_CHANGE_PENDING ? "conf_change_pending"
+                     : reject.reason() == v1::ForwardReject::NOT_READY           ? "not_ready"
+                                                                                  : "rejected";
   fn(error(code, "node " + std::to_string(m.from()) + ": " + reject.message()));
 }
 
@@ -303,8 +324,12 @@ void AgentCore::expire_requests() {
 void AgentCore::shutdown() {
   std::map<std::uint64_t, Pending> pending;
   pending.swap(pending_);
+  std::map<std::uint64_t, PendingRead> reads;
+  reads.swap(reads_);
+  read_contexts_.clear();
   for (auto& [id, p] : pending)
     p.reply(error("shutting_down", "the agent is stopping; the outcome is unknown: retry with the same client_id and seq"));
+  for (auto& [id, r] : reads) r.reply(error("shutting_down", "the agent is stopping; retry the read"));
 }
 
 }  // namespace raftbgp::agent

@@ -1,4 +1,6 @@
 // AgentCore's `status` and `debug dump` views (raftbgpctl status / debug dump).
+#include <string_view>
+
 #include "raftbgp/agent/agent_core.h"
 
 namespace raftbgp::agent {
@@ -12,6 +14,8 @@ const char* op_name(const v1::Command& c) {
     case v1::Command::kKvDelete: return "kv.delete";
     case v1::Command::kPolicyAdd: return "policy.add";
     case v1::Command::kPolicyRemove: return "policy.remove";
+    case v1::Command::kConfChange: return "members";
+    case v1::Command::kTransferLeader: return "transfer_leader";
     case v1::Command::kRead:
       return c.read().kind() == v1::Read::KV_GET ? "kv.get" : c.read().kind() == v1::Read::KV_LIST ? "kv.list"
                                                                                               : "policy.show";
@@ -59,19 +63,11 @@ json transport_json(const transport::Counters& c) {
 
 json AgentCore::status_json() const {
   const raft::Status st = node_->status();
-  json members = json::array();
-  for (std::uint64_t id : config_.members) {
-    json m{{"id", id}, {"voter", true}, {"match", nullptr}, {"last_contact_ms", nullptr}};
-    for (const raft::PeerStatus& p : st.peers) {
-      if (p.id != id) continue;
-      m["voter"] = p.voter;
-      if (st.role == raft::Role::kLeader || id == config_.node_id) {
-        m["match"] = id == config_.node_id ? st.last_index : p.match;
-        m["last_contact_ms"] = p.ticks_since_contact * config_.tick_ms;
-      }
-    }
-    members.push_back(std::move(m));
-  }
+  const json members = members_json();
+  json transfers = json::array();  // InstallSnapshot in progress (leader only)
+  for (const raft::PeerStatus& p : st.peers)
+    if (st.role == raft::Role::kLeader && std::string_view(p.state) == "snapshot")
+      transfers.push_back(json{{"to", p.id}, {"match", p.match}, {"next", p.next}});
   return json{{"node_id", config_.node_id},
               {"cluster_id", config_.cluster_id},
               {"role", raft::role_name(st.role)},
@@ -79,10 +75,18 @@ json AgentCore::status_json() const {
               {"leader", st.leader},
               {"commit", st.commit},
               {"applied", sm_.applied_index() > st.applied ? sm_.applied_index() : st.applied},
+              {"first_index", storage_->first_index()},
               {"last_index", st.last_index},
               {"epoch", epoch_},
               {"tick_ms", config_.tick_ms},
-              {"members", members},
+              {"voters", st.voters},
+              {"learners", st.learners},
+              {"members", members["members"]},
+              {"snapshot", {{"last_index", storage_->snapshot_metadata().index()},
+                            {"taken", snapshots_taken_},
+                            {"installed", snapshots_installed_},
+                            {"bytes_since", bytes_since_snapshot_},
+                            {"transfers", transfers}}},
               {"transport", transport_json(transport_->counters())}};
 }
 
@@ -109,6 +113,9 @@ json AgentCore::debug_json() const {
       {"progress", progress},
       {"raft_dropped", dropped},
       {"pending_requests", pending},
+      {"pending_reads", reads_.size()},
+      {"reads", {{"served", reads_served_}, {"read_index_retries", read_index_retries_}}},
+      {"members", members_json()},
       {"forwarded", forwarded_},
       {"forward_rejects_sent", forward_rejects_},
       {"exabgp_window", {{"outstanding", router_.outstanding()}, {"agent_outstanding", router_.agent_outstanding()},

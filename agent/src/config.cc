@@ -169,6 +169,19 @@ void read_scalars(const YAML::Node& root, AgentConfig& c) {
   }
 }
 
+bool read_bool(const YAML::Node& n, const std::string& field) {
+  const std::string s = read_string(n, field);
+  if (s != "true" && s != "false") fail(field, "must be true or false, got \"" + s + "\"");
+  return s == "true";
+}
+
+void read_snapshot(const YAML::Node& n, AgentConfig& c) {
+  only_keys(n, "snapshot", {"log_entries", "log_bytes"});
+  if (n["log_entries"]) c.snapshot_log_entries = read_uint(n["log_entries"], "snapshot.log_entries", 16, 100000000);
+  if (n["log_bytes"])
+    c.snapshot_log_bytes = read_uint(n["log_bytes"], "snapshot.log_bytes", 65536, std::uint64_t{1} << 40);
+}
+
 void read_timing(const YAML::Node& root, AgentConfig& c) {
   if (root["tick_ms"]) c.tick_ms = static_cast<std::uint32_t>(read_uint(root["tick_ms"], "tick_ms", 10, 10000));
   if (root["election_ticks"])
@@ -181,11 +194,16 @@ void read_timing(const YAML::Node& root, AgentConfig& c) {
 
 // Rules that involve several fields.
 void cross_check(AgentConfig& c) {
-  if (!std::binary_search(c.members.begin(), c.members.end(), c.node_id))
-    fail("members", "must include node_id " + std::to_string(c.node_id));
+  const bool listed = std::binary_search(c.members.begin(), c.members.end(), c.node_id);
+  if (!listed && !c.joining)
+    fail("members", "must include node_id " + std::to_string(c.node_id) +
+                        " (or set joining: true for a router that joins a running cluster)");
+  if (listed && c.joining) fail("joining", "node_id " + std::to_string(c.node_id) + " is already in members");
   const MailboxLayout& send = c.mailbox_family == Family::kIpv6 ? c.mailbox_ipv6 : c.mailbox_ipv4;
   const MailboxPlan plan = std::get<MailboxPlan>(MailboxPlan::create(send));
-  for (std::uint64_t m : c.members)
+  std::vector<std::uint64_t> ids = c.members;
+  ids.push_back(c.node_id);
+  for (std::uint64_t m : ids)
     if (!plan.fits(m))
       fail(m == c.node_id ? "node_id" : "members",
            "id " + std::to_string(m) + " exceeds the mailbox layout's maximum " + std::to_string(plan.max_node_id()));
@@ -201,13 +219,16 @@ std::variant<AgentConfig, ConfigError> parse_config(std::string_view yaml_text) 
     YAML::Node root = YAML::Load(std::string(yaml_text));
     only_keys(root, "", {"node_id", "cluster_id", "members", "data_dir", "control_socket", "key_file",
                          "active_key_id", "mailbox", "attribute_code", "payload_budget", "next_hop", "neighbor",
-                         "local_asn", "tick_ms", "election_ticks", "heartbeat_ticks", "log_level"});
+                         "local_asn", "tick_ms", "election_ticks", "heartbeat_ticks", "log_level", "joining",
+                         "snapshot"});
     read_scalars(root, c);
     if (!root["members"]) fail("members", "required");
     read_members(root["members"], c);
     if (root["control_socket"]) read_control_socket(root["control_socket"], c);
     if (root["mailbox"]) read_mailbox(root["mailbox"], c);
     if (root["next_hop"]) read_next_hops(root["next_hop"], c);
+    if (root["joining"]) c.joining = read_bool(root["joining"], "joining");
+    if (root["snapshot"]) read_snapshot(root["snapshot"], c);
     read_timing(root, c);
     cross_check(c);
   } catch (const Fail& f) {

@@ -93,6 +93,55 @@ v1::Result StateMachine::apply_write(raft::Index index, const v1::Command& cmd) 
   }
 }
 
+void StateMachine::skip(raft::Index index) {
+  RAFT_ASSERT(index > applied_);
+  applied_ = index;
+}
+
+std::string StateMachine::serialize() const {
+  v1::StateSnapshot snap;
+  snap.set_version(1);
+  snap.set_applied(applied_);
+  for (const auto& [prefix, route] : policies_) *snap.add_policies() = route;
+  for (const auto& [key, value] : kv_) {
+    auto* kv = snap.add_kv();
+    kv->set_key(key);
+    kv->set_value(value);
+  }
+  for (const auto& [id, s] : sessions_) {
+    auto* rec = snap.add_sessions();
+    rec->set_client_id(id);
+    rec->set_seq(s.seq);
+    *rec->mutable_result() = s.result;
+    rec->set_last_index(s.last_index);
+  }
+  // No protobuf maps are involved, so field order alone makes the bytes deterministic.
+  return snap.SerializeAsString();
+}
+
+std::optional<std::string> StateMachine::restore(const std::string& data, raft::Index index) {
+  v1::StateSnapshot snap;
+  if (!snap.ParseFromString(data)) return "snapshot data is not a StateSnapshot";
+  if (snap.version() != 1) return "snapshot version " + std::to_string(snap.version()) + " is not 1";
+  if (snap.applied() != index)
+    return "snapshot data reflects index " + std::to_string(snap.applied()) + ", metadata says " +
+           std::to_string(index);
+  StateMachine next;
+  for (const auto& r : snap.policies()) next.policies_[r.prefix()] = r;
+  for (const auto& kv : snap.kv()) next.kv_[kv.key()] = kv.value();
+  for (const auto& rec : snap.sessions()) {
+    Session& s = next.sessions_[rec.client_id()];
+    s.seq = rec.seq();
+    s.result = rec.result();
+    s.last_index = rec.last_index();
+    next.session_by_index_[rec.last_index()] = rec.client_id();
+  }
+  next.applied_ = index;
+  next.policy_version_ = policy_version_ + 1;
+  *this = std::move(next);
+  return std::nullopt;
+}
+
 void StateMachine::record_session(raft::Index index, const v1::Command& cmd, const v1::Result& result) {
   auto [it, inserted] = sessions_.try_emplace(cmd.client_id());
   if (!inserted) session_by_index_.erase(it->second.last_index);

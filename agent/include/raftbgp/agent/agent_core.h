@@ -18,15 +18,41 @@
 // A StorageIoError from the WAL propagates out of every input: it is fatal (the shell exits non-zero and
 // the operator or ExaBGP restarts the agent, which reopens the WAL).
 //
-// Clients (DESIGN §4 "Clients talk to any node"): a write or a read becomes a Command entry. On the
-// leader it is proposed directly; on a follower it travels to the leader as MSG_FORWARD (context = the
-// Command). Whichever node the client talks to answers it when IT applies the entry carrying its
-// (origin_node, origin_request): every node applies the same log, so no answer has to travel back.
-// MSG_FORWARD_RESP carries only refusals (not leader, too large, invalid) back to the origin. Outcomes:
+// Clients (DESIGN §4 "Clients talk to any node"): a write becomes a Command entry. On the leader it is
+// proposed directly; on a follower it travels to the leader as MSG_FORWARD (context = the Command).
+// Whichever node the client talks to answers it when IT applies the entry carrying its (origin_node,
+// origin_request): every node applies the same log, so no answer has to travel back. MSG_FORWARD_RESP
+// carries only refusals (not leader, too large, invalid, change pending, not ready) back to the origin:
 //   no leader known when the request arrives -> error no_leader, nothing sent (definitely not applied)
-//   refused by the leader                     -> error not_leader / rejected (definitely not applied)
+//   refused by the leader                     -> error not_leader / rejected / conf_change_pending /
+//                                                not_ready (definitely not applied)
 //   no apply within the request's timeout     -> error timeout (outcome unknown: retry with the same seq)
-// Reads go through the log too (linearizable; ReadIndex will replace this).
+//
+// Reads (kv.get, kv.list, policy.show) are linearizable through ReadIndex (thesis §6.4), never through
+// the log: the node calls Node::read_index(context), with a context unique per attempt
+// ("<node>/<request>/<attempt>"); the leader confirms its leadership with one heartbeat round (a follower
+// asks the leader with MSG_READ_INDEX, which the core sends), and the read is served from the local state
+// machine once it has applied ReadState.index. A refused ReadState or kNotReady/kNotLeader is retried every
+// tick, and a request that got no ReadState within an election timeout is re-issued with a new context,
+// until the request's timeout: then error not_ready / no_leader / timeout (a read changes nothing, so any
+// error is safe to retry). Lease reads are not implemented.
+//
+// Administration (agent_admin.cc):
+//   snapshot         compacts this node's log now (each node compacts its own log; not forwarded).
+//   members.*        one configuration change (CONF_ADD_VOTER, CONF_ADD_LEARNER, CONF_PROMOTE,
+//                    CONF_REMOVE), proposed by the leader (forwarded from a follower as
+//                    Command.conf_change). The origin answers once ITS applied configuration shows the
+//                    change (add: the id is a voter/learner; remove: it is neither), so a follower needs no
+//                    answer from the leader beyond refusals.
+//   transfer_leader  Node::transfer_leader on the leader (forwarded from a follower as
+//                    Command.transfer_leader); answered when this node sees the target as leader, else
+//                    `timeout` at the request's deadline (the core abandons a transfer after an election
+//                    timeout and the old leader resumes).
+// Snapshots (Raft §7): at open the state machine is restored from storage.snapshot() and the Node starts
+// with Config.applied = its index; after every ready loop the log applied since the last snapshot is
+// compacted when it passes config.snapshot_log_entries / snapshot_log_bytes. A Ready::snapshot (installed
+// from the leader's chunks) is persisted with the Ready, then replaces the state machine, and the
+// announcer re-diffs the policy routes.
 #pragma once
 
 #include <cstdint>
@@ -53,7 +79,9 @@ namespace raftbgp::agent {
 
 // One control request, decoded (control.h gives the wire schema).
 struct ClientRequest {
-  std::string op;  // status, debug.dump, kv.get, kv.list, kv.put, kv.delete, policy.show, policy.add, policy.remove
+  // status, debug.dump, kv.get, kv.list, kv.put, kv.delete, policy.show, policy.add, policy.remove,
+  // snapshot, members, members.add, members.promote, members.remove, transfer_leader
+  std::string op;
   nlohmann::json args = nlohmann::json::object();
   std::string client_id;          // writes: required, with seq >= 1
   std::uint64_t seq = 0;
@@ -62,8 +90,9 @@ struct ClientRequest {
 
 struct ClientResponse {
   bool ok = false;
-  // Errors: bad_request | not_found | no_leader | not_leader | rejected | stale_sequence | timeout |
-  // shutting_down | internal (README "Agent" lists what each means for exit codes).
+  // Errors: bad_request | not_found | no_leader | not_leader | rejected | stale_sequence | too_large |
+  // conf_change_pending | not_ready | timeout | shutting_down | internal (README "Agent" lists what each
+  // means for exit codes).
   std::string code;
   std::string message;
   nlohmann::json result = nlohmann::json::object();
@@ -107,7 +136,15 @@ class AgentCore {
   const transport::Transport& transport() const { return *transport_; }
   std::uint64_t epoch() const { return epoch_; }
   std::uint64_t now_tick() const { return tick_; }
-  std::size_t pending_requests() const { return pending_.size(); }
+  std::size_t pending_requests() const { return pending_.size() + reads_.size(); }
+  // The configuration as of the applied index (the one membership requests wait for).
+  const std::vector<raft::NodeId>& applied_voters() const { return applied_voters_; }
+  const std::vector<raft::NodeId>& applied_learners() const { return applied_learners_; }
+  std::uint64_t snapshots_taken() const { return snapshots_taken_; }
+  std::uint64_t snapshots_installed() const { return snapshots_installed_; }
+  // Compacts the log now; returns the snapshot's index, or why not (nothing new since the last
+  // snapshot, or a configuration change committed but not applied yet).
+  std::variant<raft::Index, std::string> take_snapshot();
 
  private:
   struct Pending {
@@ -116,9 +153,21 @@ class AgentCore {
     std::uint64_t deadline_tick = 0;
     raft::NodeId forwarded_to = 0;  // 0: proposed locally
   };
+  // A ReadIndex read in flight (see "Reads" above).
+  struct PendingRead {
+    ReplyFn reply;
+    v1::Read read;
+    std::uint64_t deadline_tick = 0;
+    std::string context;            // of the current attempt; empty: (re)issue at the next tick
+    std::uint64_t issued_tick = 0;
+    std::uint64_t attempts = 0;
+    std::optional<raft::Index> index;  // ReadState.index once known: serve when applied >= it
+    std::string last_error;            // why the last attempt failed (answered at the deadline)
+    std::string last_code = "timeout";
+  };
 
   AgentCore(const AgentConfig& config, std::unique_ptr<raft::WalStorage> storage, transport::Transport transport,
-            std::uint64_t epoch, std::uint64_t seed);
+            std::uint64_t epoch);
 
   void run_ready();
   void send_message(const raft::Message& m);
@@ -140,6 +189,26 @@ class AgentCore {
   void submit(std::uint64_t request_id, Pending pending);
   std::optional<std::string> propose_local(const v1::Command& cmd, std::string& code);
   ClientResponse read_response(const v1::Read& read, raft::Index index) const;
+  PolicyLimits current_limits() const;
+
+  // ReadIndex reads (agent_reads.cc).
+  void start_read(std::uint64_t request_id, PendingRead read);
+  void issue_read(std::uint64_t request_id, PendingRead& read);
+  void on_read_states(const std::vector<raft::ReadState>& states);
+  void serve_reads();
+  void retry_reads();
+
+  // Snapshots, membership, leadership transfer (agent_admin.cc).
+  std::optional<std::string> restore_from_storage(raft::Index& applied);
+  void install_snapshot(const raft::Snapshot& snap);
+  void maybe_compact();
+  void apply_conf_change(const raft::Entry& e);
+  bool handle_admin_request(ClientRequest& req, ReplyFn& reply);
+  std::optional<ClientResponse> build_admin_command(const ClientRequest& req, v1::Command& cmd) const;
+  std::optional<std::string> propose_admin(const v1::Command& cmd, std::string& code);
+  bool admin_done(const v1::Command& cmd) const;
+  void answer_admin();
+  nlohmann::json members_json() const;
 
   AgentConfig config_;
   std::unique_ptr<raft::WalStorage> storage_;
@@ -154,6 +223,15 @@ class AgentCore {
   std::uint64_t tick_ = 0;
   std::uint64_t next_request_ = 1;
   std::map<std::uint64_t, Pending> pending_;
+  std::map<std::uint64_t, PendingRead> reads_;             // by request id
+  std::map<std::string, std::uint64_t> read_contexts_;     // context of the current attempt -> request
+  std::vector<raft::NodeId> applied_voters_;    // sorted; the configuration as of the applied index
+  std::vector<raft::NodeId> applied_learners_;
+  std::uint64_t bytes_since_snapshot_ = 0;      // entry bytes applied since the last snapshot or start
+  std::uint64_t snapshots_taken_ = 0;
+  std::uint64_t snapshots_installed_ = 0;
+  std::uint64_t reads_served_ = 0;
+  std::uint64_t read_index_retries_ = 0;
   std::uint64_t announced_policy_version_ = ~std::uint64_t{0};
   std::uint64_t forwarded_ = 0;        // MSG_FORWARD sent
   std::uint64_t forward_rejects_ = 0;  // MSG_FORWARD_RESP sent

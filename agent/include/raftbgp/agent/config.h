@@ -27,7 +27,12 @@ inline constexpr const char* kDefaultSocketPath = "/run/raftbgp/raftbgpd.sock";
 struct AgentConfig {
   std::uint64_t node_id = 0;                 // 1..max node id of the mailbox layouts; in members
   std::uint32_t cluster_id = 0;              // 1..2^32-1; frames of other clusters are rejected
-  std::vector<std::uint64_t> members;        // initial voters (sorted, unique), this node included
+  // The bootstrap configuration (Raft Config.voters): the initial voters, sorted, unique, identical on
+  // every node, including routers added later. This node is in it unless `joining`.
+  std::vector<std::uint64_t> members;
+  // true: this node is not in `members`; it starts as a non-member (neither votes nor campaigns) and
+  // joins when an operator adds it (raftbgpctl members add). Guards against a typo in node_id.
+  bool joining = false;
   std::string data_dir;                      // absolute; WAL, boot counter, announced-routes record
   std::string socket_path = kDefaultSocketPath;  // absolute, < 108 bytes (sun_path)
   std::uint32_t socket_mode = 0660;          // permission bits of the control socket
@@ -46,6 +51,11 @@ struct AgentConfig {
   int election_ticks = 10;
   int heartbeat_ticks = 1;
   LogLevel log_level = LogLevel::kInfo;
+  // Log compaction (Raft §7): snapshot the state machine once the log applied since the last snapshot
+  // holds at least this many entries, or this many bytes of entries (bytes are counted since the last
+  // snapshot or start, whichever is later). `raftbgpctl snapshot` compacts on demand.
+  std::uint64_t snapshot_log_entries = 10000;
+  std::uint64_t snapshot_log_bytes = std::uint64_t{8} << 20;
 };
 
 struct ConfigError {

@@ -14,7 +14,14 @@
 // from an evicted client applies again: clients must not pause for longer than kMaxSessions other
 // clients' commands between a timeout and their retry.
 //
-// Reads (Command.read) never touch sessions or state; the caller answers them from read_* at apply time.
+// Reads are served by ReadIndex (agent_core.h) and never enter the log; a Command.read found in a log
+// written by an older agent applies as a no-op.
+//
+// Snapshots (Raft §7). serialize() writes the whole replicated state (policy, KV, sessions, applied
+// index) as a v1::StateSnapshot with every table in key order: the same state always gives the same
+// bytes. restore() replaces the state with a snapshot's; it bumps policy_version() so the announcer
+// re-diffs. Entries that change nothing (no-ops, configuration changes) still advance applied_index()
+// through skip(), so that applied_index() is the index the snapshot metadata names.
 #pragma once
 
 #include <cstddef>
@@ -47,6 +54,15 @@ class StateMachine {
   // Applies the write in `cmd` at log index `index` (see the session rules above). Precondition: index
   // is larger than every index applied before. A read command returns OK without changing anything.
   v1::Result apply(raft::Index index, const v1::Command& cmd);
+  // Records that the entry at `index` changes nothing here (no-op, configuration change, unparseable).
+  // Precondition: index > applied_index().
+  void skip(raft::Index index);
+
+  // The deterministic serialization of the state (see above).
+  std::string serialize() const;
+  // Replaces the state with `data` (from serialize()), which must reflect exactly `index`. On error
+  // (data that does not parse, version or index mismatch) the state is unchanged and the reason returned.
+  std::optional<std::string> restore(const std::string& data, raft::Index index);
 
   const std::map<std::string, std::string>& kv() const { return kv_; }
   const std::map<std::string, v1::PolicyRoute>& policies() const { return policies_; }
