@@ -26,14 +26,14 @@ std::uint64_t get_bits(const std::array<std::uint8_t, 16>& a, unsigned offset, u
   std::uint64_t v = 0;
   for (unsigned i = 0; i < count; ++i) {
     const unsigned bit = offset + i;
-    v = (v << 1) | ((a[bit / 8] >> (7 - bit % 8)) & 1U);
+    v = (v << 1) | ((static_cast<unsigned>(a[bit / 8]) >> (7 - bit % 8)) & 1U);
   }
   return v;
 }
 
 bool bits_zero_from(const std::array<std::uint8_t, 16>& a, unsigned from, unsigned to) {
   for (unsigned bit = from; bit < to; ++bit)
-    if ((a[bit / 8] >> (7 - bit % 8)) & 1U) return false;
+    if ((static_cast<unsigned>(a[bit / 8]) >> (7 - bit % 8)) & 1U) return false;
   return true;
 }
 
