@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "raftbgp/agent/log.h"
+#include "raftbgp/agent/send_groups.h"
 
 namespace raftbgp::agent {
 namespace {
@@ -171,7 +172,7 @@ void AgentCore::run_ready() {
     // fsync before anything leaves (§5.1); a snapshot first, then it replaces the state machine.
     raft::persist(*storage_, rd.snapshot, rd.hard_state, rd.entries);
     if (rd.snapshot) install_snapshot(*rd.snapshot);
-    for (const raft::Message& m : rd.messages) send_message(m);
+    send_messages(rd.messages);
     for (const raft::Entry& e : rd.committed_entries) apply_entry(e);
     on_read_states(rd.read_states);
     log_soft_state(rd);
@@ -186,7 +187,19 @@ void AgentCore::run_ready() {
 
 void AgentCore::send_message(const raft::Message& m) {
   const std::uint64_t to = m.to();
+  ++raft_messages_sent_;
+  ++transport_sends_;
   append_transport_lines(transport_->send(m, std::span<const std::uint64_t>(&to, 1)));
+}
+
+// One frame for all destinations of identical messages (DESIGN §3 broadcast); the transport rewrites
+// `to` to the receiver on delivery, so every follower sees the message the core addressed to it.
+void AgentCore::send_messages(const std::vector<raft::Message>& messages) {
+  for (const SendGroup& g : group_for_send(messages, config_.node_id, transport::kMaxDestinations)) {
+    raft_messages_sent_ += g.to.size();
+    ++transport_sends_;
+    append_transport_lines(transport_->send(messages[g.first], g.to));
+  }
 }
 
 void AgentCore::append_transport_lines(std::vector<std::string> lines) {

@@ -87,7 +87,20 @@ json AgentCore::status_json() const {
                             {"installed", snapshots_installed_},
                             {"bytes_since", bytes_since_snapshot_},
                             {"transfers", transfers}}},
-              {"transport", transport_json(transport_->counters())}};
+              {"transport", transport_json(transport_->counters())},
+              {"send", send_json()}};
+}
+
+// The broadcast saving (DESIGN §3): Raft messages (one per destination) against the transport sends and
+// the announcements (frames, fragments included) that carried them.
+json AgentCore::send_json() const {
+  const transport::Counters& c = transport_->counters();
+  return json{{"raft_messages", raft_messages_sent_},
+              {"transport_sends", transport_sends_},
+              {"frames", c.frames_sent},
+              {"messages_per_send", transport_sends_ == 0 ? 0.0
+                                                          : static_cast<double>(raft_messages_sent_) /
+                                                                static_cast<double>(transport_sends_)}};
 }
 
 json AgentCore::debug_json() const {

@@ -2,6 +2,7 @@
 // ExaBGP lines carried by SimFabric (acks, loss, coalescing, session reset, echo), driven by ticks.
 #include <gtest/gtest.h>
 
+#include <iostream>
 #include <memory>
 #include <optional>
 
@@ -222,6 +223,41 @@ TEST(AgentCluster, restarted_agent_recovers_from_its_wal_and_reannounces) {
   c.fabric().write_from(victim, out);
   c.settle(100);
   ASSERT_TRUE(c.request(victim, "kv.put", {{"key", "b"}, {"value", "2"}}, "ops", 3).ok);
+}
+
+// DESIGN §3 broadcast: in steady state the leader's heartbeats (and appends to caught-up followers) are
+// identical but for `to`, so each round goes out as one frame to both followers.
+TEST(AgentCluster, leader_sends_one_frame_per_round_to_caught_up_followers) {
+  Cluster c(4);
+  const int lead_i = c.wait_leader();
+  ASSERT_GE(lead_i, 0);
+  const auto lead = static_cast<std::size_t>(lead_i);
+  ASSERT_TRUE(c.request(lead, "kv.put", {{"key", "warm"}, {"value", "up"}}, "w", 1).ok);
+  c.settle();
+  const json idle0 = c.core(lead).send_json();
+  c.settle(60);  // heartbeats only
+  const json idle1 = c.core(lead).send_json();
+  const auto delta = [](const json& a, const json& b, const char* k) {
+    return b[k].get<std::uint64_t>() - a[k].get<std::uint64_t>();
+  };
+  ASSERT_GT(delta(idle0, idle1, "raft_messages"), 0u);
+  EXPECT_EQ(delta(idle0, idle1, "raft_messages"), 2 * delta(idle0, idle1, "transport_sends"));
+  EXPECT_LT(delta(idle0, idle1, "frames"), delta(idle0, idle1, "raft_messages"));
+
+  // Writes: commands written to ExaBGP (all three nodes) per committed write.
+  constexpr std::uint64_t kWrites = 40;
+  std::uint64_t commands0 = 0;
+  for (std::size_t i = 0; i < 3; ++i) commands0 += c.fabric().commands(i);
+  const json w0 = c.core(lead).send_json();
+  for (std::uint64_t n = 1; n <= kWrites; ++n)
+    ASSERT_TRUE(c.request(lead, "kv.put", {{"key", "k" + std::to_string(n)}, {"value", "v"}}, "w", n + 1).ok);
+  const json w1 = c.core(lead).send_json();
+  std::uint64_t commands1 = 0;
+  for (std::size_t i = 0; i < 3; ++i) commands1 += c.fabric().commands(i);
+  EXPECT_LT(delta(w0, w1, "frames"), delta(w0, w1, "raft_messages"));
+  std::cout << "[ broadcast ] leader raft_messages " << delta(w0, w1, "raft_messages") << " frames "
+            << delta(w0, w1, "frames") << "; exabgp commands per committed write "
+            << static_cast<double>(commands1 - commands0) / kWrites << '\n';
 }
 
 }  // namespace

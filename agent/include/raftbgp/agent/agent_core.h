@@ -129,6 +129,8 @@ class AgentCore {
   // Introspection (status, debug dump, tests).
   nlohmann::json status_json() const;
   nlohmann::json debug_json() const;
+  // {raft_messages, transport_sends, frames, messages_per_send}: the broadcast saving (also in status).
+  nlohmann::json send_json() const;
   const AgentConfig& config() const { return config_; }
   const raft::Node& node() const { return *node_; }
   const StateMachine& state() const { return sm_; }
@@ -171,6 +173,7 @@ class AgentCore {
 
   void run_ready();
   void send_message(const raft::Message& m);
+  void send_messages(const std::vector<raft::Message>& messages);
   void apply_entry(const raft::Entry& e);
   void answer_applied(const v1::Command& cmd, const v1::Result& result);
   void reconcile_routes();
@@ -236,6 +239,8 @@ class AgentCore {
   std::uint64_t forwarded_ = 0;        // MSG_FORWARD sent
   std::uint64_t forward_rejects_ = 0;  // MSG_FORWARD_RESP sent
   std::uint64_t policy_acks_error_ = 0;
+  std::uint64_t raft_messages_sent_ = 0;  // Raft messages handed to the transport, one per destination
+  std::uint64_t transport_sends_ = 0;     // Transport::send calls (one per destination set)
 };
 
 }  // namespace raftbgp::agent
