@@ -139,6 +139,131 @@ void parse_attributes(const json& attributes, std::uint8_t code, ElidedValues& e
   }
 }
 
+// ---- The pruned DOM -----------------------------------------------------------------------------------
+//
+// nlohmann's DOM of a whole update line costs more than everything else per frame (allocating and freeing
+// ~40 values, most of which the schema walk never reads: time, host, pid, counter, asn, origin, as-path...).
+// PrunedDom is a SAX handler that builds the same DOM nlohmann would, minus the subtrees the walk above
+// cannot reach; what it keeps it builds exactly as json_sax_dom_parser does (a repeated key overwrites:
+// the last one wins), so every reachable value, and so every outcome, is the same. The lexer and its
+// errors are nlohmann's own (sax_parse, strict, no comments, as json::parse).
+//   kept  root: exabgp, type, notification, neighbor; neighbor: address, direction, state, reason, message;
+//         address: peer; message: eor, update; eor: afi, safi; update: attribute, announce, withdraw
+//         (whole); attribute: every key of the form attribute-0xHH-0xHH (whole values).
+// A kept leaf (e.g. "peer") whose value is a container keeps the container's type but not its contents:
+// the walk reads only strings there.
+class PrunedDom {
+ public:
+  using number_integer_t = json::number_integer_t;
+  using number_unsigned_t = json::number_unsigned_t;
+  using number_float_t = json::number_float_t;
+  using string_t = json::string_t;
+  using binary_t = json::binary_t;
+
+  explicit PrunedDom(json& root) : root_(root) {}
+
+  bool null() { return put(nullptr); }
+  bool boolean(bool v) { return put(v); }
+  bool number_integer(number_integer_t v) { return put(v); }
+  bool number_unsigned(number_unsigned_t v) { return put(v); }
+  bool number_float(number_float_t v, const string_t& /*text*/) { return put(v); }
+  bool string(string_t& v) { return put(v); }
+  bool binary(binary_t& v) { return put(std::move(v)); }
+  bool start_object(std::size_t /*len*/) { return open(json::value_t::object); }
+  bool start_array(std::size_t /*len*/) { return open(json::value_t::array); }
+  bool end_object() { return close(); }
+  bool end_array() { return close(); }
+  bool key(string_t& k) {
+    const Frame& f = stack_.back();
+    json::object_t* object = f.node == nullptr ? nullptr : f.node->get_ptr<json::object_t*>();
+    element_kind_ = object == nullptr ? Kind::kSkip : child_kind(f.kind, k);
+    element_ = element_kind_ == Kind::kSkip || object == nullptr ? nullptr : &(*object)[k];
+    return true;
+  }
+  template <class Exception>
+  bool parse_error(std::size_t /*position*/, const std::string& /*token*/, const Exception& /*e*/) {
+    errored_ = true;
+    return false;
+  }
+  bool errored() const { return errored_; }
+
+ private:
+  // Where a value sits, as far as the schema walk is concerned.
+  enum class Kind : std::uint8_t { kSkip, kLeaf, kWhole, kRoot, kNeighbor, kAddress, kMessage, kEor, kUpdate,
+                                   kAttribute };
+  struct Frame {
+    json* node;  // nullptr: a skipped subtree
+    Kind kind;
+  };
+
+  static Kind child_kind(Kind parent, std::string_view k) {
+    switch (parent) {
+      case Kind::kWhole: return Kind::kWhole;
+      case Kind::kRoot:
+        return k == "neighbor" ? Kind::kNeighbor
+               : (k == "exabgp" || k == "type" || k == "notification") ? Kind::kLeaf : Kind::kSkip;
+      case Kind::kNeighbor:
+        return k == "address"   ? Kind::kAddress
+               : k == "message" ? Kind::kMessage
+               : (k == "direction" || k == "state" || k == "reason") ? Kind::kLeaf : Kind::kSkip;
+      case Kind::kAddress: return k == "peer" ? Kind::kLeaf : Kind::kSkip;
+      case Kind::kMessage: return k == "eor" ? Kind::kEor : k == "update" ? Kind::kUpdate : Kind::kSkip;
+      case Kind::kEor: return (k == "afi" || k == "safi") ? Kind::kLeaf : Kind::kSkip;
+      case Kind::kUpdate:
+        return k == "attribute" ? Kind::kAttribute : (k == "announce" || k == "withdraw") ? Kind::kWhole : Kind::kSkip;
+      case Kind::kAttribute: return attribute_key_code(k) >= 0 ? Kind::kWhole : Kind::kSkip;
+      default: return Kind::kSkip;
+    }
+  }
+
+  // Where the next value goes (nullptr: nowhere) and what it is, as json_sax_dom_parser::handle_value.
+  json* slot(Kind& kind) {
+    if (stack_.empty()) {
+      kind = Kind::kRoot;
+      return &root_;
+    }
+    const Frame& f = stack_.back();
+    if (f.node == nullptr) return nullptr;
+    if (auto* array = f.node->get_ptr<json::array_t*>()) {
+      // Only whole subtrees read array elements (announce/withdraw lists).
+      if (f.kind != Kind::kWhole) return nullptr;
+      kind = Kind::kWhole;
+      return &array->emplace_back();
+    }
+    kind = element_kind_;
+    return element_;
+  }
+  template <class Value>
+  bool put(Value&& v) {
+    Kind kind = Kind::kSkip;
+    if (json* target = slot(kind)) *target = json(std::forward<Value>(v));
+    return true;
+  }
+  bool open(json::value_t type) {
+    Kind kind = Kind::kSkip;
+    json* target = slot(kind);
+    if (target != nullptr) *target = json(type);
+    stack_.push_back({kind == Kind::kLeaf ? nullptr : target, kind});
+    return true;
+  }
+  bool close() {
+    stack_.pop_back();
+    return true;
+  }
+
+  json& root_;
+  std::vector<Frame> stack_;
+  json* element_ = nullptr;  // the value slot of the last key read in a kept object
+  Kind element_kind_ = Kind::kSkip;
+  bool errored_ = false;
+};
+
+// json::parse(line, nullptr, false) minus the unread subtrees; false where that returns a discarded value.
+bool parse_pruned(std::string_view line, json& root) {
+  PrunedDom dom(root);
+  return json::sax_parse(line.begin(), line.end(), &dom) && !dom.errored();
+}
+
 ExabgpLine parse_update(const json& root, std::uint8_t code, ElidedValues& elided) {
   const json& neighbor = require(root, "neighbor");
   UpdateEvent ev;
@@ -167,8 +292,8 @@ ExabgpLine parse_state(const json& root) {
 }
 
 ExabgpLine parse_json(std::string_view line, std::uint8_t code, ElidedValues& elided) {
-  json root = json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
-  if (root.is_discarded() || !root.is_object()) return LineError::kBadJson;
+  json root;
+  if (!parse_pruned(line, root) || !root.is_object()) return LineError::kBadJson;
   const json* version = member(root, "exabgp");
   if (version == nullptr || !version->is_string() || *version != "4.0.1") return LineError::kWrongApiVersion;
   const std::string type = require_string(root, "type");

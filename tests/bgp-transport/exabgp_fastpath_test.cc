@@ -341,6 +341,49 @@ TEST(ExabgpFastPath, Corpus_and_golden_lines_match_the_plain_parser) {
   EXPECT_GT(n, 100u);
 }
 
+// The pruned DOM (src/exabgp_parse.cc PrunedDom) keeps only what the schema walk reads. Insert members
+// named like the kept and skipped keys, holding every kind of value, at random object openings of real
+// lines (updates, end-of-RIB, state, notification): the outcome must always be the full DOM's.
+TEST(ExabgpFastPath, Pruned_dom_matches_the_full_dom_under_random_member_insertions) {
+  const std::string cmd = format_announce("", *IpPrefix::parse("fd72:6166:10:203::/64"), "fd00::1", 0xff, 0xc0,
+                                          Bytes(24, 0xab));
+  const std::vector<std::string> bases = {
+      exabgp_json_for(cmd), testing::state_line("down"), update_with(R"("attribute-0xFF-0xF0": "0x0102")"),
+      R"({ "exabgp": "4.0.1", "time": 1.5, "type": "update", )" + testing::neighbor_header("10.255.3.1") +
+          R"("direction": "receive", "message": { "eor": { "afi" : "ipv6", "safi" : "unicast" } } } })",
+      R"({ "exabgp": "4.0.1", "time": 1.5, "type": "notification", "notification": "shutdown" })"};
+  const std::vector<std::string> keys = {"exabgp", "type", "notification", "neighbor", "address", "peer", "direction",
+                                         "state", "reason", "message", "eor", "afi", "safi", "update", "attribute",
+                                         "announce", "withdraw", "attribute-0xFF-0xF0", "attribute-0xFF-0xE0",
+                                         "attribute-0x01-0x40", "nlri", "ipv6 unicast", "fe80::1", "time", "x"};
+  const std::vector<std::string> values = {
+      R"("4.0.1")", R"("update")", R"("state")", R"("receive")", R"("send")", R"("0x0304")", R"("0xzz")", "7", "-1.5",
+      "null", "true", "{}", "[]", R"([ "0x0506" ])", R"({ "peer": "1.2.3.4" })", R"({ "afi": "ipv4", "safi": "x" })",
+      R"({ "ipv4 unicast": [ { "nlri": "10.0.0.0/8" } ] })", R"({ "ipv6 unicast": { "fe80::2": [ { "nlri": "fd00::/8" } ] } })",
+      R"({ "update": { "attribute": { "attribute-0xFF-0xF0": "0x0708" } } })", R"([ { "nlri": "bad" } ])"};
+  std::uint64_t rng = 0x9e3779b97f4a7c15ULL;
+  auto next = [&](std::size_t n) {
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return static_cast<std::size_t>(rng % n);
+  };
+  for (int round = 0; round < 6000; ++round) {
+    std::string line = bases[next(bases.size())];
+    for (int k = 1 + static_cast<int>(next(3)); k > 0; --k) {
+      std::vector<std::size_t> opens;
+      for (std::size_t i = 0; i < line.size(); ++i)
+        if (line[i] == '{') opens.push_back(i);
+      const std::string member = " \"" + keys[next(keys.size())] + "\": " + values[next(values.size())] + ",";
+      // Inserted first in the object (an earlier duplicate) or, at the closing of the root, last.
+      if (next(4) == 0) {
+        line.insert(line.size() - 1, "," + member.substr(0, member.size() - 1));
+      } else {
+        line.insert(opens[next(opens.size())] + 1, member);
+      }
+    }
+    ASSERT_EQ(parsed(line), expected(line)) << line;
+  }
+}
+
 // ---- decode_hex ----------------------------------------------------------------------------------------
 
 int digit_value(int c) {
