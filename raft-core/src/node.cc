@@ -593,7 +593,7 @@ void Node::handle_append_response(const Message& m, Progress& pr) {
     pr.inflights.free_le(m.index());
   }
   if (maybe_commit()) {
-    bcast_append();  // carries the new commit index to every follower
+    bcast_pending_ = true;  // the new commit index goes to every follower with the next Ready
   } else if (was_paused) {
     send_append(m.from());
   }
@@ -650,7 +650,7 @@ ProposeResult Node::propose(std::string data) {
     return res;
   }
   append_entries({std::move(e)});
-  bcast_append();
+  bcast_pending_ = true;
   res.status = ProposeResult::Status::kAccepted;
   res.index = log_.last_index();
   res.term = term_;

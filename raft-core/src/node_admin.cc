@@ -53,7 +53,7 @@ ProposeResult Node::propose_conf_change(const ConfChange& cc) {
   e.set_data(cc.SerializeAsString());
   append_entries({std::move(e)});
   pending_conf_index_ = log_.last_index();
-  bcast_append();
+  bcast_pending_ = true;
   res.status = S::kAccepted;
   res.index = log_.last_index();
   res.term = term_;
@@ -153,7 +153,7 @@ void Node::apply_committed_conf_changes() {
     become_follower(term_, kNoNode);
     return;
   }
-  if (log_.committed() != before) bcast_append();
+  if (log_.committed() != before) bcast_pending_ = true;
 }
 
 // ---------------------------------------------------------------------------------------------

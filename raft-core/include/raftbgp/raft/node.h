@@ -346,6 +346,9 @@ class Node {
   HardState prev_hard_state_;
   std::pair<NodeId, Role> prev_soft_state_{kNoNode, Role::kFollower};
   bool ready_outstanding_ = false;
+  // Leader: new entries or a new commit index wait to be broadcast at the next ready(), so that every
+  // proposal and acknowledgement handled in between shares one AppendEntries per follower.
+  bool bcast_pending_ = false;
   std::uint64_t dropped_[static_cast<int>(DropReason::kCount_)] = {};
 };
 
