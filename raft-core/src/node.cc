@@ -220,7 +220,10 @@ void Node::tick_heartbeat() {
   ++heartbeat_elapsed_;
   ++election_elapsed_;
   for (auto& [id, pr] : progress_) {
-    if (id != id_) ++pr.ticks_since_contact;
+    if (id != id_) {
+      ++pr.ticks_since_contact;
+      ++pr.ticks_since_chunk;
+    }
   }
   if (election_elapsed_ >= election_ticks_) {
     election_elapsed_ = 0;
@@ -610,6 +613,15 @@ void Node::handle_append_response(const Message& m, Progress& pr) {
 
 void Node::handle_heartbeat_response(Progress& pr, NodeId from, const std::string& context) {
   if (!context.empty()) ack_read(from, context);
+  if (pr.state == Progress::State::kSnapshot) {
+    // A chunk in flight is re-sent only after a retransmission timeout: heartbeats come far more often
+    // than a chunk's round trip through a loaded ExaBGP queue, and re-sending on each of them would
+    // multiply the transfer until the queue, and then the heartbeats, drown.
+    if (pr.probe_sent && pr.ticks_since_chunk < snapshot_retry_ticks()) return;
+    pr.probe_sent = false;
+    send_append(from);
+    return;
+  }
   pr.probe_sent = false;
   // A heartbeat answer proves the follower is alive; if the window is full because answers were lost,
   // free one slot so that replication cannot stall forever on a lossy transport.

@@ -50,12 +50,18 @@ void Node::send_snapshot_chunk(NodeId to, Progress& pr) {
   m.set_snapshot_data(snap.data.substr(offset, len));
   m.set_snapshot_done(offset + len == snap.data.size());
   pr.probe_sent = true;  // one chunk in flight
+  pr.ticks_since_chunk = 0;
   send(std::move(m));
 }
 
 void Node::handle_snapshot_response(const Message& m, Progress& pr) {
   if (pr.state != Progress::State::kSnapshot || m.index() != pr.pending_snapshot) return;  // stale
-  // The follower's byte count is the truth: it resumes after loss and skips what duplicates re-sent.
+  // While a chunk is in flight, an answer that reports the offset we already know is an echo of an
+  // earlier chunk (a duplicate, or a re-send after a session reset): acting on it would start a second
+  // stream of chunks, and every duplicate would breed more.
+  if (pr.probe_sent && m.snapshot_offset() == pr.snapshot_offset) return;
+  // Otherwise the follower's byte count is the truth: it resumes after loss and restarts at 0 after a
+  // restart of the follower.
   pr.snapshot_offset = m.snapshot_offset();
   pr.probe_sent = false;
   send_append(m.from());

@@ -22,6 +22,12 @@ std::string pattern(std::size_t n) {
   return s;
 }
 
+// How many chunks the leader cuts `size` bytes into (mirrors send_snapshot_chunk's room computation).
+std::size_t chunks_of(std::size_t size, const SnapshotMetadata& meta) {
+  const std::size_t room = kMaxMsg - 96 - meta.ByteSizeLong();
+  return (size + room - 1) / room;
+}
+
 // Leader 1 compacts its log while node 3 is cut off, so node 3 can only catch up by snapshot.
 struct Compacted {
   Network net{3, small_config};
@@ -68,8 +74,12 @@ TEST(InstallSnapshot, a_lost_chunk_is_resent_after_the_next_heartbeat) {
   c.net.intercept = [&](Message& m) { return m.type() == raftbgp::v1::MSG_SNAP && ++seen == 3; };
   c.net.tick(1);
   EXPECT_TRUE(c.net.peer(3).installed.empty()) << "the transfer stalls on the lost chunk";
-  c.net.tick(1);  // the heartbeat answer unpauses the leader, which re-sends the chunk
-  c.net.tick(1);
+  // Heartbeat answers keep coming, but the chunk is re-sent only after the retransmission timeout
+  // (half an election timeout), not on every answer.
+  c.net.tick(1, 2);
+  EXPECT_TRUE(c.net.peer(3).installed.empty());
+  EXPECT_EQ(seen, 3);
+  c.net.tick(1, 5);
   ASSERT_EQ(c.net.peer(3).installed.size(), 1u);
   EXPECT_EQ(c.net.peer(3).installed[0].data, c.data);
 }
@@ -89,13 +99,20 @@ TEST(InstallSnapshot, duplicated_and_replayed_chunks_do_not_corrupt_the_data) {
   EXPECT_EQ(c.net.peer(3).installed.size(), 1u);
   // And a transfer where every chunk arrives twice.
   Compacted d;
+  std::size_t sends = 0;
   d.net.intercept = [&](Message& m) {
-    if (m.type() == raftbgp::v1::MSG_SNAP && m.to() == 3) d.net.peer(3).node->step(m);
+    if (m.type() == raftbgp::v1::MSG_SNAP && m.to() == 3) {
+      ++sends;
+      d.net.peer(3).node->step(m);
+    }
     return false;
   };
   d.net.tick(1);
   ASSERT_EQ(d.net.peer(3).installed.size(), 1u);
   EXPECT_EQ(d.net.peer(3).installed[0].data, d.data);
+  // Each duplicate draws a second answer with the same offset; the leader must not treat it as a cue
+  // to send again, or every duplicate would start another stream of chunks.
+  EXPECT_EQ(sends, chunks_of(d.data.size(), d.net.peer(1).storage.snapshot()->meta));
 }
 
 TEST(InstallSnapshot, a_follower_restart_mid_transfer_starts_over) {
@@ -105,8 +122,7 @@ TEST(InstallSnapshot, a_follower_restart_mid_transfer_starts_over) {
   c.net.tick(1);
   c.net.restart(3, small_config(3, ids(3)));
   c.net.intercept = nullptr;
-  c.net.tick(1);
-  c.net.tick(1);
+  c.net.tick(1, 6);  // the lost chunk's retransmission timeout; the restarted follower answers offset 0
   ASSERT_EQ(c.net.peer(3).installed.size(), 1u);
   EXPECT_EQ(c.net.peer(3).installed[0].data, c.data);
 }

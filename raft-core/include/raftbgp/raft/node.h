@@ -19,6 +19,7 @@
 // stable storage before responding to RPCs"). Calling ready() twice without advance() aborts.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -295,6 +296,8 @@ class Node {
   HardState hard_state() const;
   std::size_t quorum() const { return voters_.size() / 2 + 1; }
   bool is_learner(NodeId id) const;
+  // Ticks after which an unanswered snapshot chunk is sent again.
+  std::uint64_t snapshot_retry_ticks() const { return static_cast<std::uint64_t>(std::max(2, election_ticks_ / 2)); }
   bool is_voter(NodeId id) const;
   // A voter of the configuration in force may campaign, and so may a voter of the committed one whose
   // removal is not committed yet: it may hold the newest log, and without it the remaining voters could
