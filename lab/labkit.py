@@ -1,0 +1,218 @@
+"""labkit: drive a raftbgp lab (lab/clab-netns) from Python: lab/demo, tests/lab and bench/lab use it.
+
+  lab = Lab("lab/star3.clab.yml", bin_dirs=[...], run_root=..., ns_prefix=...)
+  lab.up(); lab.wait_leader(); lab.call("r1", "kv.put", {"key": "k", "value": "v"}, client_id="c", seq=1)
+
+`call` speaks the control socket's newline JSON (README "Agent") directly; the socket is a file in the run
+dir, reachable from the host namespace. `ctl` runs the real raftbgpctl through `clab-netns exec`.
+"""
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CLAB = os.path.join(HERE, "clab-netns")
+T0 = time.monotonic()
+
+
+class Failed(Exception):
+    pass
+
+
+def say(msg):
+    print("[%6.2fs] %s" % (time.monotonic() - T0, msg), flush=True)
+
+
+def wait_until(what, pred, timeout, every=0.2):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise Failed("timed out after %ss waiting for %s" % (timeout, what))
+        time.sleep(every)
+
+
+def check(cond, msg):
+    if not cond:
+        raise Failed(msg)
+    say("ok: " + msg)
+
+
+class Lab:
+    def __init__(self, file, bin_dirs, run_root=None, ns_prefix=None, quiet=False):
+        self.file = os.path.abspath(file)
+        import yaml
+        with open(self.file) as f:
+            doc = yaml.safe_load(f)
+        self.name = doc["name"]
+        self.nodes = doc["topology"]["nodes"]
+        self.routers = {n: int((v.get("labels") or {}).get("raftbgp.node-id", 0))
+                        for n, v in self.nodes.items() if (v.get("labels") or {}).get("raftbgp.role") == "router"}
+        self.by_id = {i: n for n, i in self.routers.items()}
+        self.asn = {}  # router -> local_asn of its raftbgpd.yaml
+        for n in self.routers:
+            for b in self.nodes[n].get("binds") or []:
+                src = str(b).split(":")[0]
+                if src.endswith("raftbgpd.yaml"):
+                    with open(os.path.join(os.path.dirname(self.file), src)) as f:
+                        self.asn[n] = str(yaml.safe_load(f).get("local_asn"))
+        self.transits = {n: (v.get("labels") or {}).get("raftbgp.role") for n, v in self.nodes.items()
+                         if str((v.get("labels") or {}).get("raftbgp.role", "")).startswith("transit-")}
+        self.env = dict(os.environ)
+        if run_root:
+            self.env["RAFTBGP_LAB_RUN"] = run_root
+        if ns_prefix:
+            self.env["RAFTBGP_LAB_NS_PREFIX"] = ns_prefix
+        self.run_dir = os.path.join(self.env.get("RAFTBGP_LAB_RUN", os.path.join(HERE, "run")), self.name)
+        self.bin_dirs = [os.path.abspath(d) for d in bin_dirs]
+        self.quiet = quiet
+
+    # -- the runner ----------------------------------------------------------------------------------
+    def clab(self, *args, timeout=90, check=True):
+        p = subprocess.run([sys.executable, CLAB] + list(args), env=self.env, timeout=timeout,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if not self.quiet:
+            for line in p.stdout.splitlines():
+                say("  | " + line)
+        if check and p.returncode != 0:
+            raise Failed("clab-netns %s failed (%d)" % (" ".join(args), p.returncode))
+        return p
+
+    def up(self, wait=40):
+        self.clab("down", self.file, check=False)  # leftovers of a killed earlier run (only what it recorded)
+        args = ["up", self.file, "--wait", str(wait)]
+        for d in self.bin_dirs:
+            args += ["--bin-dir", d]
+        self.clab(*args, timeout=wait + 60)
+
+    def down(self):
+        return self.clab("down", self.file, timeout=60, check=False)
+
+    def exec(self, node, *cmd, timeout=20):
+        p = subprocess.run([sys.executable, CLAB, "exec", self.file, node] + list(cmd), env=self.env,
+                           timeout=timeout, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return p.returncode, p.stdout, p.stderr
+
+    def ctl(self, node, *args, timeout=20):
+        """raftbgpctl through `clab-netns exec NODE raftbgpctl ...` (the socket is added by the runner)."""
+        return self.exec(node, "raftbgpctl", *args, timeout=timeout)
+
+    def ns(self, node):
+        return "%s-%s-%s" % (self.env.get("RAFTBGP_LAB_NS_PREFIX", "rbgp"), self.name, node)
+
+    # -- the control socket --------------------------------------------------------------------------
+    def sock(self, node):
+        return os.path.join(self.run_dir, node, "run", "raftbgpd.sock")
+
+    def call(self, node, op, args=None, client_id=None, seq=None, timeout_ms=3000):
+        """One request; returns the response dict, or {"ok": False, "error": {"code": "unreachable"|
+        "no_answer"}} (unreachable: nothing sent, like exit 4; no_answer: outcome unknown, like exit 5)."""
+        req = {"id": 1, "op": op, "args": args or {}, "timeout_ms": timeout_ms}
+        if client_id is not None:
+            req["client_id"], req["seq"] = client_id, seq
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(timeout_ms / 1000 + 1.5)
+        try:
+            s.connect(self.sock(node))
+        except OSError as e:
+            s.close()
+            return {"ok": False, "error": {"code": "unreachable", "message": str(e)}}
+        try:
+            s.sendall((json.dumps(req) + "\n").encode())
+            buf = b""
+            while b"\n" not in buf:
+                chunk = s.recv(65536)
+                if not chunk:
+                    return {"ok": False, "error": {"code": "no_answer", "message": "closed"}}
+                buf += chunk
+            return json.loads(buf.split(b"\n", 1)[0])
+        except (OSError, ValueError) as e:
+            return {"ok": False, "error": {"code": "no_answer", "message": str(e)}}
+        finally:
+            s.close()
+
+    def status(self, node):
+        r = self.call(node, "status", timeout_ms=1000)
+        return r.get("result") if r.get("ok") else None
+
+    def leader(self, nodes=None):
+        """The leader's node name if every reachable router in `nodes` names the same live leader."""
+        nodes = nodes or list(self.routers)
+        seen = set()
+        for n in nodes:
+            s = self.status(n)
+            if not s:
+                return None
+            seen.add(s.get("leader"))
+        if len(seen) != 1:
+            return None
+        lid = seen.pop()
+        if not lid or lid not in self.by_id or self.by_id[lid] not in nodes:
+            return None
+        s = self.status(self.by_id[lid])
+        return self.by_id[lid] if s and s.get("role") == "leader" else None
+
+    def wait_leader(self, nodes=None, timeout=30):
+        return wait_until("one leader agreed by %s" % ",".join(nodes or self.routers), lambda: self.leader(nodes),
+                          timeout)
+
+    # -- processes -------------------------------------------------------------------------------------
+    def pids(self, node, comm):
+        p = subprocess.run(["ip", "netns", "pids", self.ns(node)], stdout=subprocess.PIPE, text=True)
+        out = []
+        for pid in p.stdout.split():
+            try:
+                with open("/proc/%s/comm" % pid) as f:
+                    if f.read().strip() == comm:
+                        out.append(int(pid))
+            except OSError:
+                pass
+        return out
+
+    def rss_kb(self, node, comm="raftbgpd"):
+        for pid in self.pids(node, comm):
+            with open("/proc/%d/status" % pid) as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1])
+        return None
+
+    # -- transit RIBs ----------------------------------------------------------------------------------
+    def rib_paths(self, transit, prefix):
+        """The origin AS (last AS of the path) of every path the transit holds for `prefix`."""
+        role = self.transits[transit]
+        if role == "transit-bird":
+            rc, out, _ = self.exec(transit, "birdc", "show", "route", "all", "for", prefix)
+            ases = [line.split(":", 1)[1].split()[-1] for line in out.splitlines() if "BGP.as_path:" in line
+                    and line.split(":", 1)[1].split()]
+            # `for PREFIX` returns the best match; make sure it is this prefix
+            return ases if prefix.split("/")[0] in out else []
+        if role == "transit-frr":
+            rc, out, _ = self.exec(transit, "vtysh", "-c", "show bgp ipv4 unicast %s json" % prefix)
+            try:
+                doc = json.loads(out)
+            except ValueError:
+                return []
+            return [str(p.get("aspath", {}).get("string", "?")).split()[-1] for p in doc.get("paths", [])
+                    if p.get("aspath", {}).get("string")]
+        if role == "transit-gobgp":
+            rc, out, _ = self.exec(transit, "gobgp", "-j", "global", "rib", "-a", "ipv4", prefix)
+            try:
+                doc = json.loads(out)
+            except ValueError:
+                return []
+            ases = []
+            for paths in (doc.values() if isinstance(doc, dict) else []):
+                for p in paths:
+                    for a in p.get("attrs", []):
+                        if a.get("type") == 2:
+                            segs = a.get("as_paths") or []
+                            if segs and segs[-1].get("asns"):
+                                ases.append(str(segs[-1]["asns"][-1]))
+            return ases
+        return []

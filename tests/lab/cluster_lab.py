@@ -1,0 +1,432 @@
+#!/usr/bin/env python3
+"""End-to-end tests of the raftbgp agent in a real lab (issue 5), label `lab`.
+
+  cluster_lab.py SCENARIO --topology star3|ring5 --bin-dir DIR [--run-root DIR] [--ns-prefix P]
+
+Brings the topology up with lab/clab-netns (routers = ExaBGP spawning raftbgpd, transits = BIRD/FRR/GoBGP,
+no IP route between routers), runs one scenario, and always brings it down (finally + SIGALRM/SIGTERM),
+within a deadline. Namespaces use a unique prefix (default rt<pid>) so a developer's lab can stay up.
+Exit 77 (CTest SKIP_RETURN_CODE) when not root or without `ip netns`.
+
+Scenarios (what each asserts is in its docstring): election, policy, leader_kill, agent_restart, wrong_key,
+transit_restart, partition, cut, linearizable.
+"""
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(REPO, "lab"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from labkit import Failed, Lab, check, say, wait_until  # noqa: E402
+import linearizability  # noqa: E402
+
+SKIP = 77
+DEADLINE_S = 110
+
+
+def put(lab, node, key, value, cid, seq, timeout_ms=3000):
+    return lab.call(node, "kv.put", {"key": key, "value": value}, client_id=cid, seq=seq, timeout_ms=timeout_ms)
+
+
+def must_put(lab, node, key, value, cid, seq, timeout=15):
+    """Retries the SAME (cid, seq) until applied (exactly once by the agent's session table)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = put(lab, node, key, value, cid, seq)
+        if r.get("ok"):
+            return r["result"]["index"]
+        if time.monotonic() > deadline:
+            raise Failed("%s: kv put %s (%s/%d) never applied: %s" % (node, key, cid, seq, r.get("error")))
+        time.sleep(0.3)
+
+
+def kv_items(lab, node):
+    r = lab.call(node, "kv.list", timeout_ms=3000)
+    return r["result"]["items"] if r.get("ok") else None
+
+
+def agree(lab, nodes, timeout=20):
+    """Every node in `nodes` applies the same kv store and policy (read through the log on each)."""
+    def same():
+        views = [kv_items(lab, n) for n in nodes]
+        return views[0] if None not in views and all(v == views[0] for v in views) else None
+    items = wait_until("%s to agree on the kv store" % ",".join(nodes), same, timeout, every=0.5)
+    check(True, "%s agree on %d kv items" % (",".join(nodes), len(items)))
+    return items
+
+
+def policy_prefixes(lab, node):
+    rc, out, err = lab.ctl(node, "policy", "show", "--json")
+    if rc != 0:
+        return None
+    return {r["prefix"] for r in json.loads(out)["routes"]}
+
+
+# ---------------------------------------------------------------------------------------------- scenarios
+
+def election(lab):
+    """One leader that every router names; one `leader` role; all in the same term; a no-op commits."""
+    t0 = time.monotonic()
+    leader = lab.wait_leader(timeout=30)
+    st = {n: lab.status(n) for n in lab.routers}
+    check(sum(s["role"] == "leader" for s in st.values()) == 1, "exactly one leader (%s) after %.1f s" %
+          (leader, time.monotonic() - t0))
+    check(len({s["term"] for s in st.values()}) == 1, "all in term %d" % st[leader]["term"])
+    wait_until("every router to apply the leader's no-op",
+               lambda: all((lab.status(n) or {}).get("applied", 0) >= 1 for n in lab.routers), 10)
+    check(True, "every router applied index >= 1")
+
+
+def policy(lab):
+    """A policy written on a follower (raftbgpctl) is in every router's policy table, announced by every
+    router's ExaBGP (one path per router AS in each transit's RIB), and withdrawn everywhere on removal."""
+    leader = lab.wait_leader(timeout=30)
+    f = next(n for n in sorted(lab.routers) if n != leader)
+    pfx = "10.255.100.0/24"
+    rc, out, err = lab.ctl(f, "policy", "add", pfx, "--community", "65000:100", "--med", "7")
+    check(rc == 0, "raftbgpctl policy add on follower %s: exit 0 (%s)" % (f, (out + err).strip()))
+    for n in lab.routers:
+        wait_until("%s's policy table to hold %s" % (n, pfx), lambda n=n: pfx in (policy_prefixes(lab, n) or ()), 10)
+    check(True, "policy show on every router lists %s" % pfx)
+    for t in lab.transits:
+        paths = wait_until("%s (%s) to hold %s" % (t, lab.transits[t], pfx), lambda t=t: lab.rib_paths(t, pfx), 20)
+        check(True, "%s RIB: %s with origin AS %s" % (t, pfx, ",".join(sorted(set(paths)))))
+    # every router's ExaBGP announced it: each router's own transit holds a path it originated
+    want = set(lab.asn.values())
+    seen = wait_until("the transits to hold %s originated by every router (%s)" % (pfx, ",".join(sorted(want))),
+                      lambda: (lambda u: u if u >= want else None)(
+                          {a for t in lab.transits for a in lab.rib_paths(t, pfx)}), 20)
+    check(True, "%s originated by AS %s (every router's ExaBGP announces it)" % (pfx, ",".join(sorted(seen))))
+    rc, out, err = lab.ctl(f, "policy", "remove", pfx)
+    check(rc == 0, "policy remove on %s: exit 0" % f)
+    for t in lab.transits:
+        wait_until("%s to withdraw %s" % (t, pfx), lambda t=t: not lab.rib_paths(t, pfx), 20)
+    check(True, "%s withdrawn from every transit's RIB" % pfx)
+
+
+def leader_kill(lab):
+    """Kill the leader's ExaBGP + agent: the survivors elect a new leader within 10 s, writes commit on both
+    survivors, and the old leader, started again, catches up from its WAL and the new leader."""
+    leader = lab.wait_leader(timeout=30)
+    must_put(lab, leader, "before", "1", "lk", 1)
+    t0 = time.monotonic()
+    lab.clab("kill", lab.file, leader)
+    rest = [n for n in sorted(lab.routers) if n != leader]
+    new = lab.wait_leader(rest, timeout=10)
+    check(new != leader, "new leader %s %.1f s after killing %s" % (new, time.monotonic() - t0, leader))
+    for i, n in enumerate(rest):
+        must_put(lab, n, "after-%s" % n, str(i), "lk", 2 + i)
+    check(True, "writes on %s commit" % ",".join(rest))
+    lab.clab("start", lab.file, leader)
+    agree(lab, sorted(lab.routers), timeout=30)
+    check(kv_items(lab, leader).get("after-%s" % rest[0]) == "0", "restarted %s has the writes it missed" % leader)
+
+
+def agent_restart(lab):
+    """SIGKILL raftbgpd on a follower and on the leader: ExaBGP respawns it, it reopens its WAL (epoch + 1,
+    applied state kept, log not empty on start), rejoins, and later writes reach it."""
+    leader = lab.wait_leader(timeout=30)
+    for i in range(1, 6):
+        must_put(lab, leader, "k%d" % i, "v%d" % i, "ar", i)
+    f = next(n for n in sorted(lab.routers) if n != leader)
+    seq = 6
+    for victim in (f, leader):
+        before = lab.status(victim)
+        pids = lab.pids(victim, "raftbgpd")
+        check(len(pids) == 1, "%s runs one raftbgpd (pid %s)" % (victim, pids))
+        os.kill(pids[0], signal.SIGKILL)
+        wait_until("ExaBGP to respawn raftbgpd on %s" % victim,
+                   lambda: (lambda p: p and p != pids)(lab.pids(victim, "raftbgpd")), 15)
+        after = wait_until("%s's new agent to answer" % victim, lambda: lab.status(victim), 10)
+        check(after["epoch"] == before["epoch"] + 1, "%s: epoch %d -> %d (boot counter from its data dir)" %
+              (victim, before["epoch"], after["epoch"]))
+        check(after["last_index"] >= before["applied"] and after["term"] >= before["term"],
+              "%s: log kept across the restart (last %d >= applied %d before)" %
+              (victim, after["last_index"], before["applied"]))
+        lab.wait_leader(timeout=15)
+        must_put(lab, victim, "after-%s" % victim, "x", "ar", seq)
+        seq += 1
+        items = agree(lab, sorted(lab.routers))
+        check(all(items.get("k%d" % i) == "v%d" % i for i in range(1, 6)), "%s still has k1..k5" % victim)
+    with open(os.path.join(lab.run_dir, f, "exabgp.out"), errors="replace") as fh:
+        starts = [l for l in fh if "info: started node" in l]
+    check(len(starts) >= 2 and " log 1..0 " not in starts[-1],
+          "%s's respawned agent started from its WAL: %s" % (f, starts[-1].split("info: ")[-1].strip()))
+
+
+def wrong_key(lab):
+    """r3 restarted with another cluster's key: the others reject its frames (transport.rejected.bad_tag
+    rises on r1 and r2, and on r3 for theirs), r3 takes no part (its writes fail with exit 4 or 5, its
+    commit does not move), r1+r2 still commit; with the right key back, r3 catches up."""
+    lab.wait_leader(timeout=30)
+    bad = "r3"
+    good = [n for n in sorted(lab.routers) if n != bad]
+    lab.clab("kill", lab.file, bad)
+    key = os.path.join(lab.run_dir, bad, "files", "etc", "raftbgp", "cluster.key")
+    shutil.copy(key, key + ".good")
+    shutil.copy(os.path.join(REPO, "lab", "star3", "wrong.key"), key)
+    os.chmod(key, 0o600)
+    rej0 = {n: lab.status(n)["transport"]["rejected"].get("bad_tag", 0) for n in good}
+    lab.clab("start", lab.file, bad)
+    leader = lab.wait_leader(good, timeout=15)
+    for i in range(1, 4):
+        must_put(lab, good[i % 2], "wk%d" % i, str(i), "wk", i)
+    check(True, "%s commit writes while %s has the wrong key" % (",".join(good), bad))
+    wait_until("r1/r2 to count bad_tag rejections from %s" % bad,
+               lambda: all(lab.status(n)["transport"]["rejected"].get("bad_tag", 0) > rej0[n] for n in good), 15)
+    st = {n: lab.status(n) for n in lab.routers}
+    check(all(st[n]["transport"]["rejected"].get("bad_tag", 0) > rej0[n] for n in good),
+          "bad_tag counted: %s" % {n: st[n]["transport"]["rejected"].get("bad_tag") for n in lab.routers})
+    check(st[bad]["transport"]["rejected"].get("bad_tag", 0) > 0, "%s rejects the cluster's frames too" % bad)
+    r = put(lab, bad, "from-bad", "x", "wk-bad", 1, timeout_ms=2000)
+    check(not r.get("ok"), "a write on %s is not applied (%s)" % (bad, (r.get("error") or {}).get("code")))
+    check(st[bad]["commit"] < st[leader]["commit"], "%s commit %d < leader's %d" %
+          (bad, st[bad]["commit"], st[leader]["commit"]))
+    lab.clab("kill", lab.file, bad)
+    shutil.copy(key + ".good", key)
+    lab.clab("start", lab.file, bad)
+    items = agree(lab, sorted(lab.routers), timeout=30)
+    check("from-bad" not in items and all(items.get("wk%d" % i) == str(i) for i in range(1, 4)),
+          "with the right key %s caught up (has wk1..wk3; its refused write was never applied)" % bad)
+
+
+def transit_restart(lab):
+    """Two clients on two routers write numbered keys while a transit restarts; a write whose outcome is
+    unknown is retried with the same (client id, seq). Afterwards every key exists once with its value, and
+    replaying every (client id, seq) returns the index of the first application (no duplicate application)."""
+    lab.wait_leader(timeout=30)
+    transit = sorted(lab.transits)[0]
+    writers = sorted(lab.routers)[:2]
+    first = {}
+    stop = threading.Event()
+    errors = []
+    retries = [0]
+
+    def client(node, cid):
+        seq = 0
+        while not stop.is_set() and seq < 60:
+            seq += 1
+            t_end = time.monotonic() + 40
+            while True:
+                r = put(lab, node, "%s/%d" % (cid, seq), str(seq), cid, seq, timeout_ms=2000)
+                if r.get("ok"):
+                    first[(cid, seq)] = (node, r["result"]["index"])
+                    break
+                if time.monotonic() > t_end:
+                    errors.append("%s/%d: %s" % (cid, seq, r.get("error")))
+                    return
+                retries[0] += 1
+                time.sleep(0.2)
+            time.sleep(0.05)
+
+    ths = [threading.Thread(target=client, args=(n, "tr-%s" % n)) for n in writers]
+    for t in ths:
+        t.start()
+    time.sleep(1.5)
+    lab.clab("restart", lab.file, transit, "--wait", "30")
+    time.sleep(3)
+    stop.set()
+    for t in ths:
+        t.join(60)
+    check(not errors, "every write applied eventually (%d writes)" % len(first))
+    items = agree(lab, sorted(lab.routers), timeout=30)
+    last = {}
+    for (cid, seq), (node, idx) in sorted(first.items()):
+        if items.get("%s/%d" % (cid, seq)) != str(seq):
+            raise Failed("key %s/%d missing or wrong: %r" % (cid, seq, items.get("%s/%d" % (cid, seq))))
+        last[cid] = (seq, node, idx)
+    n_keys = sum(1 for k in items if k.startswith("tr-"))
+    check(n_keys == len(first), "%d keys for %d acknowledged writes (%d retries of the same (client, seq))" %
+          (n_keys, len(first), retries[0]))
+    for cid, (seq, node, idx) in sorted(last.items()):
+        r = put(lab, node, "%s/%d" % (cid, seq), "dup", cid, seq)
+        check(r.get("ok") and r["result"]["index"] == idx,
+              "replaying %s's last (client, seq) = %d returns its first index %d, not a new one" % (cid, seq, idx))
+        r = put(lab, node, "%s/1" % cid, "dup", cid, 1)
+        check((r.get("error") or {}).get("code") == "stale_sequence", "replaying %s seq 1 is stale_sequence" % cid)
+    check(all(v != "dup" for v in agree(lab, sorted(lab.routers)).values()), "no replay changed a value")
+
+
+def minority_majority(lab):
+    """ring5 with the leader's side a minority of two."""
+    ring = sorted(lab.transits)  # t1..t5 in ring order
+    leader = lab.wait_leader(timeout=30)
+    li = sorted(lab.routers).index(leader)
+    mi = [li, (li + 1) % 5]
+    minority_t = [ring[i] for i in mi]
+    minority_r = [sorted(lab.routers)[i] for i in mi]
+    return leader, minority_r, minority_t
+
+
+def partition(lab):
+    """ring5: partition the ring so the leader and one more router are a minority. The minority commits
+    nothing (writes there end with no_leader/not_leader/timeout: exit 4 or 5), the majority elects a leader
+    and commits, and after healing all five routers agree (the minority's pending writes never applied
+    twice)."""
+    leader, min_r, min_t = minority_majority(lab)
+    maj_r = [n for n in sorted(lab.routers) if n not in min_r]
+    maj_t = [t for t in sorted(lab.transits) if t not in min_t]
+    must_put(lab, leader, "pre", "1", "pt", 1)
+    lab.clab("partition", lab.file, ",".join(min_t + min_r), ",".join(maj_t + maj_r))
+    t0 = time.monotonic()
+    new = lab.wait_leader(maj_r, timeout=20)
+    check(new in maj_r, "majority %s elected %s %.1f s after the partition" % (",".join(maj_r), new,
+                                                                             time.monotonic() - t0))
+    codes = []
+    for i, n in enumerate(min_r):
+        r = put(lab, n, "minority-%s" % n, "x", "pt-min-%s" % n, 1, timeout_ms=2000)
+        check(not r.get("ok"), "write on minority %s not committed (%s)" % (n, (r.get("error") or {}).get("code")))
+        codes.append((r.get("error") or {}).get("code"))
+    check(all(c in ("no_leader", "not_leader", "rejected", "timeout", "shutting_down", "no_answer")
+              for c in codes), "minority answers are exit-4/5 kinds: %s" % codes)
+    commits = {n: lab.status(n)["commit"] for n in min_r}
+    for i in range(3):
+        must_put(lab, maj_r[i % len(maj_r)], "majority-%d" % i, str(i), "pt", 2 + i)
+    check(True, "majority commits 3 writes")
+    time.sleep(1)
+    check(all(lab.status(n)["commit"] == commits[n] for n in min_r), "minority commit indexes did not move")
+    lab.clab("heal", lab.file, "--all")
+    items = agree(lab, sorted(lab.routers), timeout=45)
+    check(all(items.get("majority-%d" % i) == str(i) for i in range(3)), "healed: all five have the majority's"
+          " writes")
+    leaders = {lab.status(n)["leader"] for n in lab.routers}
+    check(len(leaders) == 1, "one leader after healing: %s" % leaders)
+
+
+def cut(lab):
+    """ring5: cut one ring link (two paths between any two routers): the cluster keeps its leader or elects
+    one and keeps committing; heal: all agree."""
+    lab.wait_leader(timeout=30)
+    ring = sorted(lab.transits)
+    lab.clab("cut", lab.file, ring[0], ring[1])
+    for i in range(5):
+        must_put(lab, sorted(lab.routers)[i], "cut-%d" % i, str(i), "ct", i + 1, timeout=30)
+    check(True, "writes from all five routers commit with %s--%s cut" % (ring[0], ring[1]))
+    time.sleep(10)  # past the ring sessions' 9 s hold time: the cut session's paths are gone by now
+    for i in range(5):
+        must_put(lab, sorted(lab.routers)[i], "cut2-%d" % i, str(i), "ct", i + 6, timeout=30)
+    check(True, "and again after the cut session's hold timer expired (traffic on the long way round)")
+    lab.clab("heal", lab.file, "--all")
+    agree(lab, sorted(lab.routers), timeout=30)
+
+
+def linearizable(lab):
+    """Three clients, one per router, read and write one register (unique value per write) while the
+    leader is killed; the history (exit-5-like unknown outcomes = possibly applied) must be linearizable."""
+    leader = lab.wait_leader(timeout=30)
+    nodes = sorted(lab.routers)[:3]
+    hist = []
+    lock = threading.Lock()
+    stop = threading.Event()
+    must_put(lab, leader, "reg", "init", "lin-init", 1)
+
+    def client(node, cid):
+        seq, rnd = 0, random.Random(cid)
+        while not stop.is_set():
+            if rnd.random() < 0.5:
+                seq += 1
+                val = "%s-%d" % (cid, seq)
+                t0 = time.monotonic()
+                r = put(lab, node, "reg", val, cid, seq, timeout_ms=1500)
+                t1 = time.monotonic()
+                code = "ok" if r.get("ok") else (r.get("error") or {}).get("code")
+                with lock:
+                    hist.append({"client": cid, "op": "w", "value": val, "start": t0, "end": t1, "code": code})
+            else:
+                t0 = time.monotonic()
+                r = lab.call(node, "kv.get", {"key": "reg"}, timeout_ms=1500)
+                t1 = time.monotonic()
+                code = "ok" if r.get("ok") else (r.get("error") or {}).get("code")
+                with lock:
+                    hist.append({"client": cid, "op": "r", "value": (r.get("result") or {}).get("value"),
+                                 "start": t0, "end": t1, "code": code})
+            time.sleep(0.5 if code == "unreachable" else 0.02)
+
+    ths = [threading.Thread(target=client, args=(n, "lin-%s" % n)) for n in nodes]
+    for t in ths:
+        t.start()
+    time.sleep(3)
+    lab.clab("kill", lab.file, leader)
+    time.sleep(6)
+    stop.set()
+    for t in ths:
+        t.join(30)
+    with open(os.path.join(lab.run_dir, "history.json"), "w") as f:
+        json.dump(hist, f, indent=0)
+    n_ok = sum(h["code"] == "ok" for h in hist)
+    n_unk = sum(h["code"] in linearizability.UNKNOWN for h in hist)
+    check(n_ok >= 10, "%d operations, %d ok, %d unknown outcome (history in %s/history.json)" %
+          (len(hist), n_ok, n_unk, lab.run_dir))
+    ok, why = linearizability.check_register(hist, initial="init")
+    check(ok, "history is linearizable (%s)" % why)
+
+
+SCENARIOS = {"election": election, "policy": policy, "leader_kill": leader_kill, "agent_restart": agent_restart,
+             "wrong_key": wrong_key, "transit_restart": transit_restart, "partition": partition, "cut": cut,
+             "linearizable": linearizable}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("scenario", choices=sorted(SCENARIOS))
+    ap.add_argument("--topology", default="star3")
+    ap.add_argument("--bin-dir", action="append", required=True)
+    ap.add_argument("--run-root", default=None)
+    ap.add_argument("--ns-prefix", default="rt%d" % (os.getpid() % 10 ** 7))
+    ap.add_argument("--deadline", type=int, default=DEADLINE_S)
+    o = ap.parse_args()
+    if os.geteuid() != 0 or not shutil.which("ip") or subprocess.run(["ip", "netns", "list"],
+                                                                      capture_output=True).returncode != 0:
+        print("SKIP: needs root and `ip netns`")
+        return SKIP
+    for tool in ("exabgp", "bird"):
+        if not shutil.which(tool) and not os.path.exists("/usr/sbin/" + tool):
+            print("SKIP: %s not installed" % tool)
+            return SKIP
+    run_root = o.run_root or os.path.join(REPO, "lab", "run")
+    run_root = os.path.join(os.path.abspath(run_root), "%s-%s" % (o.scenario, o.topology))
+    lab = Lab(os.path.join(REPO, "lab", "%s.clab.yml" % o.topology), o.bin_dir, run_root=run_root,
+              ns_prefix=o.ns_prefix)
+
+    def bail(signum, _frame):
+        raise Failed("deadline of %d s reached" % o.deadline if signum == signal.SIGALRM else "signal %d" % signum)
+    signal.signal(signal.SIGALRM, bail)
+    signal.signal(signal.SIGTERM, bail)
+    signal.alarm(o.deadline)
+    rc = 1
+    try:
+        say("%s on %s (namespaces %s-%s-*, run dir %s)" % (o.scenario, o.topology, o.ns_prefix, lab.name,
+                                                           lab.run_dir))
+        lab.up(wait=40)
+        SCENARIOS[o.scenario](lab)
+        say("PASS %s on %s" % (o.scenario, o.topology))
+        rc = 0
+    except Failed as e:
+        say("FAIL: %s (logs: %s)" % (e, lab.run_dir))
+        for n in lab.routers:
+            try:
+                with open(os.path.join(lab.run_dir, n, "exabgp.out"), errors="replace") as f:
+                    say("--- %s exabgp.out (tail)\n%s" % (n, "".join(f.readlines()[-8:])))
+            except OSError:
+                pass
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGALRM, signal.SIG_IGN)
+        p = lab.down()
+        if p.returncode != 0:
+            say("FAIL: down did not clean up")
+            rc = 1
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
