@@ -128,7 +128,7 @@ void parse_attributes(const json& attributes, std::uint8_t code, ElidedValues& e
       ++ev.other_attribute_codes;
       continue;
     }
-    auto it = std::find_if(elided.begin(), elided.end(), [&](const ElidedValue& e) { return e.key == key; });
+    auto it = std::find_if(elided.begin(), elided.end(), [&key = key](const ElidedValue& e) { return e.key == key; });
     if (it == elided.end()) {
       parse_payload(value, ev);
       continue;
