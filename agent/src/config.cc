@@ -58,9 +58,11 @@ std::string read_abs_path(const YAML::Node& n, const std::string& field) {
 void only_keys(const YAML::Node& map, const std::string& parent, std::initializer_list<const char*> known) {
   if (!map.IsMap()) fail(parent.empty() ? "(document)" : parent, "must be a mapping");
   for (const auto& kv : map) {
+    // A complex or empty key would otherwise give an error naming no field.
+    if (!kv.first.IsScalar()) fail(parent.empty() ? "(document)" : parent, "has a key that is not a string");
     const std::string key = kv.first.Scalar();
     if (std::none_of(known.begin(), known.end(), [&](const char* k) { return key == k; }))
-      fail(join(parent, key), "unknown key");
+      fail(join(parent, key.empty() ? "\"\"" : key), "unknown key");
   }
 }
 

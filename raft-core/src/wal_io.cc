@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 namespace raftbgp::raft::wal {
@@ -96,5 +97,15 @@ int make_dir(const std::string& dir, std::string& failed_path) {
   close_fd(fd);
   return err;
 }
+
+int write_file(const std::string& path, std::string_view bytes) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, kFileMode);
+  if (fd < 0) return errno;
+  const int err = write_all(fd, bytes);
+  const int close_err = close_fd(fd);
+  return err != 0 ? err : close_err;
+}
+
+int remove_path(const std::string& path) { return std::remove(path.c_str()) == 0 ? 0 : errno; }
 
 }  // namespace raftbgp::raft::wal

@@ -29,4 +29,9 @@ int close_fd(int& fd);
 // Sets `failed_path` to the path of the failing call.
 int make_dir(const std::string& dir, std::string& failed_path);
 
+// For tests and fuzz targets, which may not do file IO themselves (tests/check_layering.sh): create or
+// replace the file at `path` (mode 0600) with `bytes`, without syncing; remove a file or empty directory.
+int write_file(const std::string& path, std::string_view bytes);
+int remove_path(const std::string& path);
+
 }  // namespace raftbgp::raft::wal

@@ -1,0 +1,7 @@
+// libFuzzer target: fuzz_control in fuzz_entry.h.
+#include "fuzz_entry.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  raftbgp::agent::fuzz::fuzz_control(data, size);
+  return 0;
+}
