@@ -52,7 +52,9 @@ class Shell {
         out_(io, ::dup(STDOUT_FILENO)),
         timer_(io),
         signals_(io, SIGTERM, SIGINT, SIGHUP),
-        tick_(std::chrono::milliseconds(core_->config().tick_ms)) {}
+        tick_(std::chrono::milliseconds(core_->config().tick_ms)) {
+    core_->set_batching(true);
+  }
 
   int run() {
     auto server = ControlServer::create(io_, core_->config().socket_path, core_->config().socket_mode,
@@ -86,6 +88,19 @@ class Shell {
       return stop(1);
     }
     flush();
+    schedule_ready();
+  }
+
+  // One ready loop for everything that arrived in this burst of handlers: the posted handler runs
+  // after the ones already queued (other stdin chunks, control requests, the timer). Not part of the
+  // template above: a lambda calling guarded() from inside guarded() would instantiate it without end.
+  void schedule_ready() {
+    if (!core_->ready_wanted() || ready_posted_) return;
+    ready_posted_ = true;
+    asio::post(io_, [this] {
+      ready_posted_ = false;
+      guarded([this] { core_->flush_ready(); });
+    });
   }
 
   void read_stdin() {
@@ -206,6 +221,7 @@ class Shell {
   std::string inflight_;
   bool writing_ = false;
   bool stopping_ = false;
+  bool ready_posted_ = false;  // a flush_ready() handler is queued
   int exit_code_ = 0;
 };
 

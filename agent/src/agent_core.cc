@@ -124,7 +124,7 @@ void AgentCore::tick() {
   transport_->tick(tick_);
   expire_requests();
   retry_reads();
-  run_ready();
+  request_ready();
   append_transport_lines(transport_->take_ready());
 }
 
@@ -138,7 +138,7 @@ void AgentCore::on_exabgp_line(std::string_view line) {
   append_transport_lines(std::move(r.lines));
   log_event(r.event);
   for (const raft::Message& m : r.messages) on_delivered(m);
-  run_ready();
+  request_ready();
 }
 
 void AgentCore::on_ack_line(std::string_view line, bool done) {
@@ -163,6 +163,20 @@ void AgentCore::on_delivered(const raft::Message& m) {
   if (auto reason = node_->step(m))
     LOG_DEBUG("raft dropped " + std::string(raftbgp::v1::MessageType_Name(m.type())) + " from " +
               std::to_string(m.from()) + ": " + raft::drop_reason_name(*reason));
+}
+
+void AgentCore::request_ready() {
+  if (batching_) {
+    ready_wanted_ = true;
+    return;
+  }
+  run_ready();
+}
+
+void AgentCore::flush_ready() {
+  if (!ready_wanted_) return;
+  ready_wanted_ = false;
+  run_ready();
 }
 
 void AgentCore::run_ready() {

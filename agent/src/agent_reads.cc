@@ -20,7 +20,7 @@ void AgentCore::start_read(std::uint64_t request_id, PendingRead read) {
   auto [it, inserted] = reads_.emplace(request_id, std::move(read));
   RAFT_ASSERT(inserted);
   issue_read(request_id, it->second);
-  run_ready();
+  request_ready();
 }
 
 void AgentCore::issue_read(std::uint64_t request_id, PendingRead& read) {

@@ -233,7 +233,7 @@ void AgentCore::submit(std::uint64_t id, Pending p) {
     p.forwarded_to = leader;
   }
   pending_.emplace(id, std::move(p));
-  run_ready();
+  request_ready();
 }
 
 std::optional<std::string> AgentCore::propose_local(const v1::Command& cmd, std::string& code) {

@@ -120,6 +120,15 @@ class AgentCore {
   void on_exabgp_line(std::string_view line);
   void tick();
   void on_client_request(ClientRequest request, ReplyFn reply);
+
+  // Batching: by default every input above runs the ready loop at once. With batching on, inputs only
+  // mark it wanted and the driver calls flush_ready() once for everything that arrived together
+  // (raftbgpd posts it after each burst of handlers). Every proposal and acknowledgement in between then
+  // shares one AppendEntries per follower, i.e. one ExaBGP announcement instead of one per request: over
+  // BGP that is the throughput. The ready loop's order (persist, send, apply, advance) is unchanged.
+  void set_batching(bool on) { batching_ = on; }
+  void flush_ready();
+  bool ready_wanted() const { return ready_wanted_; }
   std::vector<std::string> take_output();
   bool has_output() const { return !output_.empty(); }
 
@@ -172,6 +181,8 @@ class AgentCore {
             std::uint64_t epoch);
 
   void run_ready();
+  // run_ready() now, or at the next flush_ready() when batching.
+  void request_ready();
   void send_message(const raft::Message& m);
   void send_messages(const std::vector<raft::Message>& messages);
   void apply_entry(const raft::Entry& e);
@@ -241,6 +252,8 @@ class AgentCore {
   std::uint64_t policy_acks_error_ = 0;
   std::uint64_t raft_messages_sent_ = 0;  // Raft messages handed to the transport, one per destination
   std::uint64_t transport_sends_ = 0;     // Transport::send calls (one per destination set)
+  bool batching_ = false;
+  bool ready_wanted_ = false;
 };
 
 }  // namespace raftbgp::agent

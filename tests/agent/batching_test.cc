@@ -1,0 +1,64 @@
+// Batching (agent_core.h): raftbgpd runs one ready loop per burst of inputs, so concurrent client
+// writes share one AppendEntries per follower, i.e. one ExaBGP announcement instead of one per write.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent_net.h"
+
+namespace raftbgp::agent::test {
+namespace {
+
+using nlohmann::json;
+
+TEST(AgentBatching, a_burst_of_writes_goes_out_in_one_append_and_all_of_them_commit) {
+  AgentNet net(3, {1, 2, 3});
+  net.start_all();
+  const int lead_i = net.wait_leader();
+  ASSERT_GE(lead_i, 0);
+  const auto lead = static_cast<std::size_t>(lead_i);
+  net.settle(10);
+  AgentCore& leader = net.core(lead);
+  const std::uint64_t sends_before = leader.send_json()["transport_sends"].get<std::uint64_t>();
+  const std::uint64_t last_before = leader.node().status().last_index;
+
+  // Twenty clients' writes arrive in one burst, as raftbgpd sees them between two ready loops.
+  constexpr int kWrites = 20;
+  auto answers = std::make_shared<std::vector<std::optional<ClientResponse>>>(kWrites);
+  leader.set_batching(true);
+  for (int k = 0; k < kWrites; ++k) {
+    ClientRequest req{"kv.put", json{{"key", "k" + std::to_string(k)}, {"value", "v"}}, "client" + std::to_string(k), 1,
+                      3000};
+    leader.on_client_request(std::move(req), [answers, k](ClientResponse r) { (*answers)[static_cast<std::size_t>(k)] = r; });
+  }
+  EXPECT_TRUE(leader.ready_wanted());
+  EXPECT_EQ(leader.send_json()["transport_sends"].get<std::uint64_t>(), sends_before) << "nothing leaves before the flush";
+  leader.flush_ready();
+  EXPECT_FALSE(leader.ready_wanted());
+  EXPECT_EQ(leader.node().status().last_index, last_before + kWrites);
+  // One AppendEntries carrying all twenty entries, to both followers in one frame (destination set).
+  EXPECT_EQ(leader.send_json()["transport_sends"].get<std::uint64_t>(), sends_before + 1);
+
+  leader.set_batching(false);
+  net.fabric().run_until([&] {
+    for (const auto& a : *answers)
+      if (!a) return false;
+    return true;
+  }, 400);
+  for (int k = 0; k < kWrites; ++k) {
+    const auto& a = (*answers)[static_cast<std::size_t>(k)];
+    ASSERT_TRUE(a.has_value()) << "write " << k << " never answered";
+    EXPECT_TRUE(a->ok) << a->code << " " << a->message;
+  }
+  net.settle(10);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(net.request(i, "kv.list", json::object()).result["items"].size(), static_cast<std::size_t>(kWrites))
+        << "node " << i + 1;
+  }
+}
+
+}  // namespace
+}  // namespace raftbgp::agent::test
