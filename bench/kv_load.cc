@@ -1,0 +1,250 @@
+// kv_load: a closed-loop load generator for raftbgpd's control socket (issue 5's "sustained committed
+// writes per second with several concurrent clients"). Not a Google Benchmark program: it drives a live
+// cluster (bench/lab/cluster_bench.py runs it inside a lab router's namespace).
+//
+//   kv_load --socket PATH [--socket PATH ...] [--clients N] [--seconds S | --count C] [--value-bytes B]
+//           [--client-prefix P] [--timeout-ms T]
+//
+// Each client keeps one persistent connection to one socket (clients are spread round-robin over the
+// sockets) and has exactly one `kv.put` outstanding: it sends the next only after the answer to the
+// previous one (a closed loop, so the figure is committed writes/s at that concurrency, not an offered
+// load). Every put carries client_id/seq, so a retried or duplicated request can never count twice.
+// One thread and poll(): the generator must cost far less CPU than the cluster it measures.
+//
+// Prints one JSON object: ok, errors (by code), writes_per_s (ok answers / wall time), latency
+// p50/p90/p99/max in ms of the ok answers.
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "raftbgp/agent/control.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::vector<std::string> sockets;
+  int clients = 8;
+  double seconds = 10;
+  long count = 0;  // total puts; 0: run for `seconds`
+  std::size_t value_bytes = 256;
+  std::string client_prefix = "kvload";
+  int timeout_ms = 5000;
+};
+
+struct Client {
+  int fd = -1;
+  std::string id;
+  std::uint64_t seq = 0;
+  Clock::time_point sent;
+  bool waiting = false;
+  std::string out;  // unsent bytes of the current request
+  raftbgp::agent::LineFramer framer;
+};
+
+[[noreturn]] void usage(const char* why) {
+  std::fprintf(stderr,
+               "kv_load: %s\nusage: kv_load --socket PATH [--socket PATH ...] [--clients N] "
+               "[--seconds S | --count C] [--value-bytes B] [--client-prefix P] [--timeout-ms T]\n",
+               why);
+  std::exit(2);
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) usage(("missing value for " + a).c_str());
+      return argv[++i];
+    };
+    try {
+      if (a == "--socket") {
+        o.sockets.push_back(value());
+      } else if (a == "--clients") {
+        o.clients = std::stoi(value());
+      } else if (a == "--seconds") {
+        o.seconds = std::stod(value());
+      } else if (a == "--count") {
+        o.count = std::stol(value());
+      } else if (a == "--value-bytes") {
+        o.value_bytes = static_cast<std::size_t>(std::stoul(value()));
+      } else if (a == "--client-prefix") {
+        o.client_prefix = value();
+      } else if (a == "--timeout-ms") {
+        o.timeout_ms = std::stoi(value());
+      } else {
+        usage(("unknown argument " + a).c_str());
+      }
+    } catch (const std::logic_error&) {
+      usage(("bad number for " + a).c_str());
+    }
+  }
+  if (o.sockets.empty()) usage("at least one --socket");
+  if (o.clients < 1 || o.clients > 4096) usage("--clients must be 1..4096");
+  if (o.seconds <= 0 && o.count <= 0) usage("--seconds or --count must be positive");
+  if (o.value_bytes > 60000) usage("--value-bytes must be at most 60000");
+  return o;
+}
+
+int connect_unix(const std::string& path) {
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(sa.sun_path)) return -1;
+  std::memcpy(sa.sun_path, path.data(), path.size());
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+double ms_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+double percentile(std::vector<double>& sorted, double q) {
+  if (sorted.empty()) return 0;
+  auto i = static_cast<std::size_t>(q * static_cast<double>(sorted.size() - 1) + 0.5);
+  return sorted[std::min(i, sorted.size() - 1)];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options o = parse(argc, argv);
+  const std::string value(o.value_bytes, 'v');
+  std::vector<Client> clients(static_cast<std::size_t>(o.clients));
+  for (std::size_t i = 0; i < clients.size(); ++i) {
+    const std::string& path = o.sockets[i % o.sockets.size()];
+    clients[i].fd = connect_unix(path);
+    if (clients[i].fd < 0) {
+      std::fprintf(stderr, "kv_load: cannot connect to %s: %s\n", path.c_str(), std::strerror(errno));
+      return 1;
+    }
+    clients[i].id = o.client_prefix + "-" + std::to_string(::getpid()) + "-" + std::to_string(i);
+  }
+
+  std::vector<double> latencies;
+  std::map<std::string, long> errors;
+  long sent = 0;
+  long ok = 0;
+  const auto start = Clock::now();
+  const auto stop_sending = start + std::chrono::duration_cast<Clock::duration>(
+                                        std::chrono::duration<double>(o.count > 0 ? 1e9 : o.seconds));
+  auto may_send = [&](Clock::time_point now) { return o.count > 0 ? sent < o.count : now < stop_sending; };
+  auto send_next = [&](Client& c, Clock::time_point now) {
+    ++c.seq;
+    ++sent;
+    nlohmann::json req = {{"id", c.seq},
+                          {"op", "kv.put"},
+                          {"args", {{"key", c.id}, {"value", value}}},
+                          {"client_id", c.id},
+                          {"seq", c.seq},
+                          {"timeout_ms", o.timeout_ms}};
+    c.out = req.dump() + "\n";
+    c.sent = now;
+    c.waiting = true;
+  };
+  for (auto& c : clients) {
+    if (may_send(start)) send_next(c, start);
+  }
+
+  std::vector<pollfd> pfds(clients.size());
+  char buf[65536];
+  for (;;) {
+    std::size_t live = 0;
+    for (std::size_t i = 0; i < clients.size(); ++i) {
+      Client& c = clients[i];
+      pfds[i] = {c.fd, 0, 0};
+      if (c.fd < 0 || !c.waiting) {
+        pfds[i].fd = -1;
+        continue;
+      }
+      ++live;
+      pfds[i].events = static_cast<short>(POLLIN | (c.out.empty() ? 0 : POLLOUT));
+    }
+    if (live == 0) break;
+    if (::poll(pfds.data(), pfds.size(), 1000) < 0 && errno != EINTR) {
+      std::perror("kv_load: poll");
+      return 1;
+    }
+    const auto now = Clock::now();
+    for (std::size_t i = 0; i < clients.size(); ++i) {
+      Client& c = clients[i];
+      if (pfds[i].fd < 0) continue;
+      if (ms_between(c.sent, now) > o.timeout_ms + 2000.0) {  // the agent never answered: count and drop
+        ++errors["no_answer"];
+        ::close(c.fd);
+        c.fd = -1;
+        continue;
+      }
+      if ((pfds[i].revents & POLLOUT) && !c.out.empty()) {
+        ssize_t n = ::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL);
+        if (n > 0) c.out.erase(0, static_cast<std::size_t>(n));
+      }
+      if (!(pfds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      ssize_t n = ::recv(c.fd, buf, sizeof(buf), 0);
+      if (n <= 0) {
+        ++errors["closed"];
+        ::close(c.fd);
+        c.fd = -1;
+        continue;
+      }
+      if (!c.framer.append(std::string_view(buf, static_cast<std::size_t>(n)))) {
+        ++errors["overlong_answer"];
+        ::close(c.fd);
+        c.fd = -1;
+        continue;
+      }
+      while (auto line = c.framer.next_line()) {
+        auto doc = nlohmann::json::parse(*line, nullptr, false);
+        if (doc.is_discarded() || !doc.is_object()) {
+          ++errors["bad_json"];
+        } else if (doc.value("ok", false)) {
+          ++ok;
+          latencies.push_back(ms_between(c.sent, now));
+        } else {
+          std::string code = "unknown";
+          if (doc.contains("error") && doc["error"].is_object()) code = doc["error"].value("code", code);
+          ++errors[code];
+        }
+        c.waiting = false;
+        if (may_send(now)) send_next(c, now);
+      }
+    }
+  }
+  const double wall_s = std::chrono::duration<double>(Clock::now() - start).count();
+  for (auto& c : clients) {
+    if (c.fd >= 0) ::close(c.fd);
+  }
+  std::sort(latencies.begin(), latencies.end());
+  nlohmann::json out = {{"clients", o.clients},
+                        {"sockets", o.sockets.size()},
+                        {"value_bytes", o.value_bytes},
+                        {"sent", sent},
+                        {"ok", ok},
+                        {"errors", errors},
+                        {"wall_s", wall_s},
+                        {"writes_per_s", wall_s > 0 ? static_cast<double>(ok) / wall_s : 0.0},
+                        {"p50_ms", percentile(latencies, 0.50)},
+                        {"p90_ms", percentile(latencies, 0.90)},
+                        {"p99_ms", percentile(latencies, 0.99)},
+                        {"max_ms", latencies.empty() ? 0.0 : latencies.back()}};
+  std::printf("%s\n", out.dump().c_str());
+  return ok > 0 ? 0 : 1;
+}
