@@ -12,8 +12,17 @@ void persist(Storage& storage, const std::optional<Snapshot>& snapshot,
     if (entries.front().index() <= storage.last_index()) storage.truncate(entries.front().index());
     storage.store(entries);
   }
-  if (hard_state) storage.save_hard_state(*hard_state);
-  storage.sync();
+  // A Ready that only moves the commit index needs no fsync (etcd's MustSync rule): commit is not needed
+  // for safety (raft.proto), a crash that loses it only sends the node back to max(older commit,
+  // snapshot index) and the leader tells it again. It is written and made durable by the next sync;
+  // a vote or a term must be durable before any message of that term leaves.
+  bool must_sync = snapshot.has_value() || !entries.empty();
+  if (hard_state) {
+    const HardState before = storage.hard_state();
+    must_sync = must_sync || hard_state->term() != before.term() || hard_state->vote() != before.vote();
+    storage.save_hard_state(*hard_state);
+  }
+  if (must_sync) storage.sync();
 }
 
 void persist(Storage& storage, const std::optional<HardState>& hard_state,

@@ -31,6 +31,35 @@ TEST(Persist_truncates_overwritten_suffix_then_syncs_once, when_entries_start_in
   EXPECT_EQ(s.sync_count(), 2u);
 }
 
+// The leader's commit-only Ready (the step that lets it answer a client) costs no fsync; a term or a vote
+// is durable before the Ready's messages leave; a crash that loses the commit loses nothing else.
+TEST(Persist_syncs_a_term_or_vote_change, but_not_a_commit_only_change) {
+  MemoryStorage s;
+  HardState hs;
+  hs.set_term(2);
+  persist(s, hs, std::vector<Entry>{make_entry(1, 2), make_entry(2, 2)});
+  ASSERT_EQ(s.sync_count(), 1u);
+  hs.set_commit(1);
+  persist(s, hs, {});
+  EXPECT_EQ(s.sync_count(), 1u);
+  EXPECT_EQ(s.hard_state().commit(), 1u);  // written, readable at once
+  s.drop_unsynced();                       // a crash now
+  EXPECT_EQ(s.hard_state().commit(), 0u);
+  EXPECT_EQ(s.last_index(), 2u);  // the entries were synced before
+  hs.set_commit(2);
+  persist(s, hs, {});
+  hs.set_vote(3);
+  persist(s, hs, {});
+  EXPECT_EQ(s.sync_count(), 2u);
+  s.drop_unsynced();
+  EXPECT_EQ(s.hard_state().vote(), 3u);
+  EXPECT_EQ(s.hard_state().commit(), 2u);  // the vote's sync carried the commit along
+  hs.set_term(3);
+  hs.set_vote(0);
+  persist(s, hs, {});
+  EXPECT_EQ(s.sync_count(), 3u);
+}
+
 TEST(MemoryStorage_drop_unsynced_forgets_writes, after_the_last_sync) {
   MemoryStorage s;
   std::vector<Entry> one{make_entry(1, 1)};

@@ -92,7 +92,9 @@ class Storage {
 
 // Persists what a Ready asks to persist, in order: save the snapshot (if any; durable on return,
 // see save_snapshot), truncate the overwritten suffix if the first new entry is at or below
-// last_index(), store the entries, save the hard state, then sync() once. The snapshot goes first
+// last_index(), store the entries, save the hard state, then sync() once, unless the Ready changes
+// nothing but the commit index (no entries, no snapshot, same term and vote): the commit index need not
+// be durable, and it rides along with the next sync. The snapshot goes first
 // because the entries that follow it start at its index + 1 and the hard state's commit may point
 // into it. The driver calls this before it sends any of the Ready's messages.
 void persist(Storage& storage, const std::optional<Snapshot>& snapshot,
