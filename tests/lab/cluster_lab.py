@@ -83,6 +83,19 @@ def election(lab):
     wait_until("every router to apply the leader's no-op",
                lambda: all((lab.status(n) or {}).get("applied", 0) >= 1 for n in lab.routers), 10)
     check(True, "every router applied index >= 1")
+    # The topology's exec lines give every router's transit link TCP quick ACKs (lab/README.md, Nagle +
+    # delayed ACK); a cut takes the IPv4 prefix route away and `heal` must put the attribute back.
+    def quickack_routes(n):
+        return [line for fam in ("-4", "-6") for line in subprocess.run(
+            ["ip", "-n", lab.ns(n), fam, "route", "show", "dev", "eth1", "proto", "kernel"], stdout=subprocess.PIPE,
+            text=True).stdout.splitlines() if not line.startswith("fe80") and "quickack 1" in line]
+    check(all(len(quickack_routes(n)) == 2 for n in lab.routers), "every router's IPv4 and IPv6 transit routes "
+          "carry quickack 1")
+    r = sorted(lab.routers)[0]
+    t = sorted(lab.transits)[0]
+    lab.clab("cut", lab.file, r, t)
+    lab.clab("heal", lab.file, r, t)
+    check(len(quickack_routes(r)) == 2, "and still after cut + heal of %s--%s" % (r, t))
 
 
 def policy(lab):
