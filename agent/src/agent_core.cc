@@ -15,12 +15,7 @@ namespace {
 // reassembly limit (ReassemblyLimits::max_message_bytes, 1 MiB by default): open() checks the fit.
 constexpr std::uint64_t kMaxMsgBytes = 16 * 1024;
 // Pipelining caps: ExaBGP moves ~1.5 MB/s at best (facts §3.3), so more in flight only queues in pipes.
-// Two AppendEntries in flight per follower: while they travel, new proposals pile up in the leader's log
-// and leave as one larger AppendEntries (fewer announcements and fewer acks for the leader's ExaBGP to
-// parse, its CPU being the bottleneck). star3 with quick ACKs, kv_load 64 clients on the leader:
-// 8 in flight 694-728 writes/s, 4: 913-943, 2: 868-1136, 1: 676 (16 KiB per message then caps the batch).
-// 2 x 16 KiB per round trip still exceeds ExaBGP's rate at any lab round trip under ~20 ms.
-constexpr std::size_t kMaxInflightMsgs = 2;
+constexpr std::size_t kMaxInflightMsgs = 8;
 constexpr std::uint64_t kMaxInflightBytes = 128 * 1024;
 
 transport::TransportConfig transport_config(const AgentConfig& c, transport::KeyRing keys, std::uint64_t epoch) {
