@@ -3,7 +3,7 @@
 // cluster (bench/lab/cluster_bench.py runs it inside a lab router's namespace).
 //
 //   kv_load --socket PATH [--socket PATH ...] [--clients N] [--seconds S | --count C] [--value-bytes B]
-//           [--client-prefix P] [--timeout-ms T]
+//           [--client-prefix P] [--timeout-ms T] [--latencies FILE]
 //
 // Each client keeps one persistent connection to one socket (clients are spread round-robin over the
 // sockets) and has exactly one `kv.put` outstanding: it sends the next only after the answer to the
@@ -12,7 +12,8 @@
 // One thread and poll(): the generator must cost far less CPU than the cluster it measures.
 //
 // Prints one JSON object: ok, errors (by code), writes_per_s (ok answers / wall time), latency
-// p50/p90/p99/max in ms of the ok answers.
+// p50/p90/p99/max in ms of the ok answers; --latencies FILE also writes every ok latency (ms, one a line,
+// in completion order) for a distribution plot.
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -42,6 +43,7 @@ struct Options {
   std::size_t value_bytes = 256;
   std::string client_prefix = "kvload";
   int timeout_ms = 5000;
+  std::string latencies_file;
 };
 
 struct Client {
@@ -57,7 +59,8 @@ struct Client {
 [[noreturn]] void usage(const char* why) {
   std::fprintf(stderr,
                "kv_load: %s\nusage: kv_load --socket PATH [--socket PATH ...] [--clients N] "
-               "[--seconds S | --count C] [--value-bytes B] [--client-prefix P] [--timeout-ms T]\n",
+               "[--seconds S | --count C] [--value-bytes B] [--client-prefix P] [--timeout-ms T] "
+               "[--latencies FILE]\n",
                why);
   std::exit(2);
 }
@@ -83,6 +86,8 @@ Options parse(int argc, char** argv) {
         o.value_bytes = static_cast<std::size_t>(std::stoul(value()));
       } else if (a == "--client-prefix") {
         o.client_prefix = value();
+      } else if (a == "--latencies") {
+        o.latencies_file = value();
       } else if (a == "--timeout-ms") {
         o.timeout_ms = std::stoi(value());
       } else {
@@ -231,6 +236,15 @@ int main(int argc, char** argv) {
   const double wall_s = std::chrono::duration<double>(Clock::now() - start).count();
   for (auto& c : clients) {
     if (c.fd >= 0) ::close(c.fd);
+  }
+  if (!o.latencies_file.empty()) {
+    std::FILE* f = std::fopen(o.latencies_file.c_str(), "w");
+    if (f == nullptr) {
+      std::fprintf(stderr, "kv_load: cannot write %s: %s\n", o.latencies_file.c_str(), std::strerror(errno));
+      return 1;
+    }
+    for (double ms : latencies) std::fprintf(f, "%.3f\n", ms);
+    std::fclose(f);
   }
   std::sort(latencies.begin(), latencies.end());
   nlohmann::json out = {{"clients", o.clients},
