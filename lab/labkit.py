@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLAB = os.path.join(HERE, "clab-netns")
@@ -185,20 +186,24 @@ class Lab:
     # -- transit RIBs ----------------------------------------------------------------------------------
     def rib_paths(self, transit, prefix):
         """The origin AS (last AS of the path) of every path the transit holds for `prefix`."""
+        return [p[-1] for p in self.rib_as_paths(transit, prefix) if p]
+
+    def rib_as_paths(self, transit, prefix):
+        """The AS path (a list of ASN strings) of every path the transit holds for `prefix`."""
         role = self.transits[transit]
         if role == "transit-bird":
             rc, out, _ = self.exec(transit, "birdc", "show", "route", "all", "for", prefix)
-            ases = [line.split(":", 1)[1].split()[-1] for line in out.splitlines() if "BGP.as_path:" in line
-                    and line.split(":", 1)[1].split()]
+            paths = [line.split(":", 1)[1].split() for line in out.splitlines() if "BGP.as_path:" in line
+                     and line.split(":", 1)[1].split()]
             # `for PREFIX` returns the best match; make sure it is this prefix
-            return ases if prefix.split("/")[0] in out else []
+            return paths if prefix.split("/")[0] in out else []
         if role == "transit-frr":
             rc, out, _ = self.exec(transit, "vtysh", "-c", "show bgp ipv4 unicast %s json" % prefix)
             try:
                 doc = json.loads(out)
             except ValueError:
                 return []
-            return [str(p.get("aspath", {}).get("string", "?")).split()[-1] for p in doc.get("paths", [])
+            return [str(p["aspath"]["string"]).split() for p in doc.get("paths", [])
                     if p.get("aspath", {}).get("string")]
         if role == "transit-gobgp":
             rc, out, _ = self.exec(transit, "gobgp", "-j", "global", "rib", "-a", "ipv4", prefix)
@@ -206,13 +211,26 @@ class Lab:
                 doc = json.loads(out)
             except ValueError:
                 return []
-            ases = []
+            out = []
             for paths in (doc.values() if isinstance(doc, dict) else []):
                 for p in paths:
                     for a in p.get("attrs", []):
                         if a.get("type") == 2:
-                            segs = a.get("as_paths") or []
-                            if segs and segs[-1].get("asns"):
-                                ases.append(str(segs[-1]["asns"][-1]))
-            return ases
+                            asns = [str(x) for seg in (a.get("as_paths") or []) for x in (seg.get("asns") or [])]
+                            if asns:
+                                out.append(asns)
+            return out
         return []
+
+    def gobgp_asns(self):
+        """The ASNs of the lab's GoBGP transits (from their bound gobgpd.conf, TOML)."""
+        out = set()
+        for n, role in self.transits.items():
+            if role != "transit-gobgp":
+                continue
+            for b in self.nodes[n].get("binds") or []:
+                src = str(b).split(":")[0]
+                if src.endswith("gobgpd.conf"):
+                    with open(os.path.join(os.path.dirname(self.file), src), "rb") as f:
+                        out.add(str(tomllib.load(f)["global"]["config"]["as"]))
+        return out
