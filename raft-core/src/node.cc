@@ -512,6 +512,7 @@ void Node::handle_append_entries(const Message& m) {
   const std::vector<Entry> entries(m.entries().begin(), m.entries().end());
   if (std::optional<Index> last_new = log_.maybe_append(m.index(), m.log_term(), m.commit(), entries)) {
     track_conf_entries(entries);
+    if (m.commit_only() && entries.empty()) return;  // nothing the leader does not know (raft.proto)
     r.set_index(*last_new);
     send(std::move(r));
     return;
@@ -695,14 +696,14 @@ bool Node::maybe_commit() {
 }
 
 void Node::bcast_append() {
-  for (NodeId id : replication_targets()) send_append(id);
+  for (NodeId id : replication_targets()) send_append(id, true, true);
 }
 
 void Node::bcast_heartbeat(const std::string& context) {
   for (NodeId id : replication_targets()) send_heartbeat(id, context);
 }
 
-bool Node::send_append(NodeId to, bool send_if_empty) {
+bool Node::send_append(NodeId to, bool send_if_empty, bool commit_news) {
   Progress& pr = progress_.at(to);
   if (pr.is_paused()) return false;
   const Index prev_index = pr.next - 1;
@@ -726,6 +727,10 @@ bool Node::send_append(NodeId to, bool send_if_empty) {
     while (m.entries_size() > 1 && m.ByteSizeLong() > max_msg_bytes_) m.mutable_entries()->RemoveLast();
   }
   if (m.entries().empty() && !send_if_empty) return false;
+  // A replicating follower has been sent everything up to prev_index: this is only news of the commit
+  // index. Its answer would repeat an acknowledgement it sends (or sent) for the entries; if that one is
+  // lost, the next heartbeat answer makes the leader send an unmarked AppendEntries, which is answered.
+  if (commit_news && m.entries().empty() && pr.state == Progress::State::kReplicate) m.set_commit_only(true);
   std::uint64_t bytes = 0;
   for (const Entry& e : m.entries()) bytes += e.ByteSizeLong();
   pr.sent_entries(m.entries().empty() ? 0 : m.entries().rbegin()->index(), bytes);

@@ -283,9 +283,13 @@ class Node {
 
   // Leader replication (§5.3).
   void append_entries(std::vector<Entry> entries);  // leader-local append in the current term
+  // New entries, or else the news of the commit index (commit-only to replicating followers), to all.
   void bcast_append();
   void bcast_heartbeat(const std::string& context = {});
-  bool send_append(NodeId to, bool send_if_empty = true);
+  // The next AppendEntries for `to`. Empty ones only if send_if_empty; commit_news marks an empty one to a
+  // replicating follower commit-only (no answer wanted). Never for a send that exists to draw an answer
+  // (a probe, or the recovery after a heartbeat answer when acknowledgements were lost).
+  bool send_append(NodeId to, bool send_if_empty = true, bool commit_news = false);
   void send_heartbeat(NodeId to, const std::string& context);
   // Followers and learners: every member but this node.
   std::vector<NodeId> replication_targets() const;
