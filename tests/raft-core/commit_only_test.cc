@@ -13,19 +13,13 @@ using namespace raftbgp::raft::test;
 using raftbgp::v1::MSG_APP;
 using raftbgp::v1::MSG_APP_RESP;
 
-Message ack(NodeId from, NodeId to, Term term, Index index) {
-  Message m = msg(MSG_APP_RESP, from, to, term);
-  m.set_index(index);
-  return m;
-}
-
 // A three-node leader whose no-op both followers acknowledged; then "x" proposed and sent to both.
 struct Settled {
   std::unique_ptr<Peer> p = make_peer(config(1, ids(3)));
   Index x = 0;
   Settled() {
     make_leader(*p, ids(3));
-    for (NodeId v : {NodeId{2}, NodeId{3}}) p->node->step(ack(v, 1, p->node->term(), p->node->log().last_index()));
+    for (NodeId v : {NodeId{2}, NodeId{3}}) p->node->step(append_ack(v, 1, p->node->term(), p->node->log().last_index()));
     drain(*p);
     x = p->node->propose("x").index;
     drain(*p);
@@ -34,7 +28,7 @@ struct Settled {
 
 TEST(CommitOnly, leader_marks_the_commit_news_to_replicating_followers) {
   Settled s;
-  s.p->node->step(ack(2, 1, s.p->node->term(), s.x));  // quorum: x commits
+  s.p->node->step(append_ack(2, 1, s.p->node->term(), s.x));  // quorum: x commits
   std::vector<Message> apps = filter_type(drain(*s.p), MSG_APP);
   ASSERT_EQ(s.p->node->commit_index(), s.x);
   ASSERT_EQ(apps.size(), 2u);  // 2 acknowledged x, 3 has x in flight: both are only told the commit
@@ -56,14 +50,14 @@ TEST(CommitOnly, leader_marks_the_commit_news_to_replicating_followers) {
 // AppendEntries, so the leader still learns that 3 holds x.
 TEST(CommitOnly, a_lost_acknowledgement_is_recovered_through_the_heartbeat_not_the_commit_news) {
   Settled s;
-  s.p->node->step(ack(2, 1, s.p->node->term(), s.x));
+  s.p->node->step(append_ack(2, 1, s.p->node->term(), s.x));
   drain(*s.p);
   s.p->node->step(msg(raftbgp::v1::MSG_HEARTBEAT_RESP, 3, 1, s.p->node->term()));
   std::vector<Message> apps = filter_type(drain(*s.p), MSG_APP);
   ASSERT_EQ(apps.size(), 1u);
   EXPECT_EQ(apps[0].to(), 3u);
   EXPECT_FALSE(apps[0].commit_only());
-  s.p->node->step(ack(3, 1, s.p->node->term(), s.x));  // the answer to it
+  s.p->node->step(append_ack(3, 1, s.p->node->term(), s.x));  // the answer to it
   for (const PeerStatus& ps : s.p->node->status().peers) {
     if (ps.id == 3) {
       EXPECT_EQ(ps.match, s.x);

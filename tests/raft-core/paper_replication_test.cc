@@ -14,19 +14,13 @@ using namespace raftbgp::raft::test;
 using raftbgp::v1::MSG_APP;
 using raftbgp::v1::MSG_APP_RESP;
 
-Message ack(NodeId from, NodeId to, Term term, Index index) {
-  Message m = msg(MSG_APP_RESP, from, to, term);
-  m.set_index(index);
-  return m;
-}
-
 // A leader of ids(n) whose no-op (index last_index) every follower acknowledged: all followers are in
 // the replicate state and the no-op is committed.
 std::unique_ptr<Peer> settled_leader(const Config& c, NodeId n, const std::vector<Entry>& log = {},
                                      Term term = 0) {
   auto p = make_peer(c, log, term);
   make_leader(*p, ids(n));
-  for (NodeId v = 2; v <= n; ++v) p->node->step(ack(v, 1, p->node->term(), p->node->log().last_index()));
+  for (NodeId v = 2; v <= n; ++v) p->node->step(append_ack(v, 1, p->node->term(), p->node->log().last_index()));
   drain(*p);
   EXPECT_EQ(p->node->commit_index(), p->node->log().last_index());
   return p;
@@ -93,7 +87,7 @@ TEST(Replication, leader_commits_only_after_majority_acknowledges) {
     const Index noop = p->node->log().last_index();
     ProposeResult r = p->node->propose("x");
     drain(*p);
-    for (NodeId v : acc) p->node->step(ack(v, 1, p->node->term(), r.index));
+    for (NodeId v : acc) p->node->step(append_ack(v, 1, p->node->term(), r.index));
     drain(*p);
     const bool majority = acc.size() + 1 >= 3;
     EXPECT_EQ(p->node->commit_index(), majority ? r.index : noop - 1) << "acceptors " << acc.size();
@@ -110,8 +104,8 @@ TEST(Replication, leader_commit_includes_preceding_entries) {
     make_leader(*p, ids(3));
     ProposeResult r = p->node->propose("some data");
     drain(*p);
-    p->node->step(ack(2, 1, p->node->term(), r.index));
-    p->node->step(ack(3, 1, p->node->term(), r.index));
+    p->node->step(append_ack(2, 1, p->node->term(), r.index));
+    p->node->step(append_ack(3, 1, p->node->term(), r.index));
     drain(*p);
     std::vector<Entry> want = log;
     want.push_back(entry(log.size() + 1, 3));                  // the leader's no-op (§8)
@@ -320,7 +314,7 @@ TEST(Replication, leader_caps_unacknowledged_append_entries_per_follower) {
   EXPECT_EQ(to2, c.max_inflight_msgs);
   EXPECT_LT(last_sent_to2, p->node->log().last_index());
   // Acknowledging the first message frees exactly one slot: one more message goes out, with the rest.
-  p->node->step(ack(2, 1, p->node->term(), first_ack));
+  p->node->step(append_ack(2, 1, p->node->term(), first_ack));
   std::vector<Message> more;
   for (const Message& m : filter_type(drain(*p), MSG_APP)) {
     if (m.to() == 2 && !m.entries().empty()) more.push_back(m);
@@ -329,7 +323,7 @@ TEST(Replication, leader_caps_unacknowledged_append_entries_per_follower) {
   EXPECT_EQ(more[0].entries(0).index(), last_sent_to2 + 1);
   EXPECT_EQ(more[0].entries(more[0].entries_size() - 1).index(), p->node->log().last_index());
   // A duplicate acknowledgement frees nothing more.
-  p->node->step(ack(2, 1, p->node->term(), first_ack));
+  p->node->step(append_ack(2, 1, p->node->term(), first_ack));
   ASSERT_EQ(p->node->propose("late").status, ProposeResult::Status::kAccepted);
   for (const Message& m : filter_type(drain(*p), MSG_APP)) {
     EXPECT_FALSE(m.to() == 2 && !m.entries().empty()) << "window overrun";

@@ -120,6 +120,13 @@ inline Message msg(MessageType type, NodeId from, NodeId to, Term term) {
   return m;
 }
 
+// A follower's acceptance of AppendEntries up to `index`.
+inline Message append_ack(NodeId from, NodeId to, Term term, Index index) {
+  Message m = msg(raftbgp::v1::MSG_APP_RESP, from, to, term);
+  m.set_index(index);
+  return m;
+}
+
 inline Message local(MessageType type) {
   Message m;
   m.set_type(type);
