@@ -1,4 +1,4 @@
-"""labkit: drive a raftbgp lab (lab/clab-netns) from Python: lab/demo, tests/lab and bench/lab use it.
+"""labkit: drive a raftbgp lab (lab/clab-netns) from Python: lab/demo, tests/lab, tests/lab-admin, bench/lab.
 
   lab = Lab("lab/star3.clab.yml", bin_dirs=[...], run_root=..., ns_prefix=...)
   lab.up(); lab.wait_leader(); lab.call("r1", "kv.put", {"key": "k", "value": "v"}, client_id="c", seq=1)
@@ -8,6 +8,8 @@ dir, reachable from the host namespace. `ctl` runs the real raftbgpctl through `
 """
 import json
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -42,6 +44,136 @@ def check(cond, msg):
     if not cond:
         raise Failed(msg)
     say("ok: " + msg)
+
+
+def request(sock_path, op, args=None, client_id=None, seq=None, timeout_ms=3000):
+    """One request on a fresh connection; returns the response dict, or {"ok": False, "error": {"code":
+    "unreachable"|"no_answer"}} (unreachable: nothing sent, like exit 4; no_answer: outcome unknown, like
+    exit 5)."""
+    c = Conn(sock_path, timeout_ms / 1000 + 1.5)
+    try:
+        return c.call(op, args, client_id, seq, timeout_ms)
+    finally:
+        c.close()
+
+
+class Conn:
+    """A persistent control-socket connection: one JSON line out, one JSON line back, repeatedly."""
+
+    def __init__(self, sock_path, timeout_s=10):
+        self.path, self.timeout_s, self.s, self.buf, self.n = sock_path, timeout_s, None, b"", 0
+
+    def close(self):
+        if self.s:
+            self.s.close()
+        self.s, self.buf = None, b""
+
+    def call(self, op, args=None, client_id=None, seq=None, timeout_ms=3000):
+        self.n += 1
+        req = {"id": self.n, "op": op, "args": args or {}, "timeout_ms": timeout_ms}
+        if client_id is not None:
+            req["client_id"], req["seq"] = client_id, seq
+        if self.s is None:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(self.timeout_s)
+            try:
+                s.connect(self.path)
+            except OSError as e:
+                s.close()
+                return {"ok": False, "error": {"code": "unreachable", "message": str(e)}}
+            self.s = s
+        try:
+            self.s.sendall((json.dumps(req) + "\n").encode())
+            while b"\n" not in self.buf:
+                chunk = self.s.recv(65536)
+                if not chunk:
+                    self.close()
+                    return {"ok": False, "error": {"code": "no_answer", "message": "closed"}}
+                self.buf += chunk
+            line, self.buf = self.buf.split(b"\n", 1)
+            return json.loads(line)
+        except (OSError, ValueError) as e:
+            self.close()
+            return {"ok": False, "error": {"code": "no_answer", "message": str(e)}}
+
+
+# -- scenario helpers shared by tests/lab and tests/lab-admin ---------------------------------------------
+
+def put(lab, node, key, value, cid, seq, timeout_ms=3000):
+    return lab.call(node, "kv.put", {"key": key, "value": value}, client_id=cid, seq=seq, timeout_ms=timeout_ms)
+
+
+def must_put(lab, node, key, value, cid, seq, timeout=15):
+    """Retries the SAME (cid, seq) until applied (at most once, by the agent's session table)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = put(lab, node, key, value, cid, seq)
+        if r.get("ok"):
+            return r["result"]["index"]
+        if time.monotonic() > deadline:
+            raise Failed("%s: kv put %s (%s/%d) never applied: %s" % (node, key, cid, seq, r.get("error")))
+        time.sleep(0.3)
+
+
+def kv_items(lab, node):
+    r = lab.call(node, "kv.list", timeout_ms=3000)
+    return r["result"]["items"] if r.get("ok") else None
+
+
+def agree(lab, nodes, timeout=20):
+    """Every node in `nodes` reads the same kv store (ReadIndex on each); returns it."""
+    def same():
+        views = [kv_items(lab, n) for n in nodes]
+        return views[0] if None not in views and all(v == views[0] for v in views) else None
+    items = wait_until("%s to agree on the kv store" % ",".join(nodes), same, timeout, every=0.5)
+    check(True, "%s read the same kv store (%d items)" % (",".join(nodes), len(items)))
+    return items
+
+
+def lab_unavailable(tools):
+    """Why this machine cannot run a lab test (CTest SKIP), or None: root, `ip netns`, the daemons."""
+    if os.geteuid() != 0 or not shutil.which("ip") or subprocess.run(["ip", "netns", "list"],
+                                                                      capture_output=True).returncode != 0:
+        return "needs root and `ip netns`"
+    for tool in tools:
+        if not shutil.which(tool) and not os.path.exists("/usr/sbin/" + tool):
+            return "%s not installed" % tool
+    return None
+
+
+def run_scenario(lab, name, scenario, deadline):
+    """Brings the lab up, runs scenario(lab), and always brings it down: on return, on Failed, at SIGALRM after
+    `deadline` seconds and on SIGTERM. Returns 0 on a pass, 1 otherwise (also when `down` left anything)."""
+    def bail(signum, _frame):
+        raise Failed("deadline of %d s reached" % deadline if signum == signal.SIGALRM else "signal %d" % signum)
+    signal.signal(signal.SIGALRM, bail)
+    signal.signal(signal.SIGTERM, bail)
+    signal.alarm(deadline)
+    rc = 1
+    t0 = time.monotonic()
+    try:
+        say("%s on %s (namespaces %s-%s-*, run dir %s)" % (name, lab.name, lab.env.get("RAFTBGP_LAB_NS_PREFIX",
+                                                                                        "rbgp"), lab.name, lab.run_dir))
+        lab.up(wait=40)
+        scenario(lab)
+        say("PASS %s on %s (%.0f s)" % (name, lab.name, time.monotonic() - t0))
+        rc = 0
+    except Failed as e:
+        say("FAIL: %s (logs: %s)" % (e, lab.run_dir))
+        for n in lab.routers:
+            try:
+                with open(os.path.join(lab.run_dir, n, "exabgp.out"), errors="replace") as f:
+                    say("--- %s exabgp.out (tail)\n%s" % (n, "".join(f.readlines()[-8:])))
+            except OSError:
+                pass
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGALRM, signal.SIG_IGN)
+        if lab.down().returncode != 0:
+            say("FAIL: down did not clean up")
+            rc = 1
+    return rc
 
 
 class Lab:
@@ -103,6 +235,13 @@ class Lab:
         """raftbgpctl through `clab-netns exec NODE raftbgpctl ...` (the socket is added by the runner)."""
         return self.exec(node, "raftbgpctl", *args, timeout=timeout)
 
+    def kill(self, node):
+        """Stops the node's daemons (the runner's `kill`; for a router: ExaBGP and raftbgpd)."""
+        self.clab("kill", self.file, node)
+
+    def start(self, node):
+        self.clab("start", self.file, node)
+
     def ns(self, node):
         return "%s-%s-%s" % (self.env.get("RAFTBGP_LAB_NS_PREFIX", "rbgp"), self.name, node)
 
@@ -111,31 +250,8 @@ class Lab:
         return os.path.join(self.run_dir, node, "run", "raftbgpd.sock")
 
     def call(self, node, op, args=None, client_id=None, seq=None, timeout_ms=3000):
-        """One request; returns the response dict, or {"ok": False, "error": {"code": "unreachable"|
-        "no_answer"}} (unreachable: nothing sent, like exit 4; no_answer: outcome unknown, like exit 5)."""
-        req = {"id": 1, "op": op, "args": args or {}, "timeout_ms": timeout_ms}
-        if client_id is not None:
-            req["client_id"], req["seq"] = client_id, seq
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(timeout_ms / 1000 + 1.5)
-        try:
-            s.connect(self.sock(node))
-        except OSError as e:
-            s.close()
-            return {"ok": False, "error": {"code": "unreachable", "message": str(e)}}
-        try:
-            s.sendall((json.dumps(req) + "\n").encode())
-            buf = b""
-            while b"\n" not in buf:
-                chunk = s.recv(65536)
-                if not chunk:
-                    return {"ok": False, "error": {"code": "no_answer", "message": "closed"}}
-                buf += chunk
-            return json.loads(buf.split(b"\n", 1)[0])
-        except (OSError, ValueError) as e:
-            return {"ok": False, "error": {"code": "no_answer", "message": str(e)}}
-        finally:
-            s.close()
+        """One request on a fresh connection (see request())."""
+        return request(self.sock(node), op, args, client_id, seq, timeout_ms)
 
     def status(self, node):
         r = self.call(node, "status", timeout_ms=1000)

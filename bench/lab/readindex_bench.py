@@ -21,8 +21,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
-sys.path.insert(0, os.path.join(REPO, "tests", "lab-admin"))
-from adminkit import Conn, Failed, Lab, say, wait_until  # noqa: E402
+sys.path.insert(0, os.path.join(REPO, "lab"))
+from labkit import Conn, Failed, Lab, say, wait_until  # noqa: E402
 
 ORIG = ["r1", "r2", "r3", "r4", "r5"]
 

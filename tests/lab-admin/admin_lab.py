@@ -14,62 +14,31 @@ import argparse
 import json
 import os
 import re
-import shutil
-import signal
-import subprocess
 import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from adminkit import REPO, Failed, Lab, check, say, wait_until  # noqa: E402
+REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+sys.path.insert(0, os.path.join(REPO, "lab"))
+from labkit import (Failed, Lab, agree, check, kv_items, lab_unavailable, must_put, put,  # noqa: E402
+                    run_scenario, wait_until)
 
 SKIP = 77
 ORIG = ["r1", "r2", "r3", "r4", "r5"]
-
-
-def put(lab, node, key, value, cid, seq, timeout_ms=3000):
-    return lab.call(node, "kv.put", {"key": key, "value": value}, client_id=cid, seq=seq, timeout_ms=timeout_ms)
-
-
-def must_put(lab, node, key, value, cid, seq, timeout=20):
-    """Retries the SAME (cid, seq) until applied (at most once, by the agent's session table)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        r = put(lab, node, key, value, cid, seq)
-        if r.get("ok"):
-            return r["result"]["index"]
-        if time.monotonic() > deadline:
-            raise Failed("%s: kv put %s (%s/%d) never applied: %s" % (node, key, cid, seq, r.get("error")))
-        time.sleep(0.3)
-
-
-def kv_items(lab, node):
-    r = lab.call(node, "kv.list", timeout_ms=3000)
-    return r["result"]["items"] if r.get("ok") else None
-
-
-def agree(lab, nodes, timeout=30):
-    def same():
-        views = [kv_items(lab, n) for n in nodes]
-        return views[0] if None not in views and all(v == views[0] for v in views) else None
-    items = wait_until("%s to agree on the kv store" % ",".join(nodes), same, timeout, every=0.5)
-    check(True, "%s read the same kv store (%d items, ReadIndex on each)" % (",".join(nodes), len(items)))
-    return items
 
 
 def ctl_retry(lab, node, *args, timeout=30):
     """raftbgpctl, retried while it exits 4 (conf_change_pending / not_ready / no_leader: nothing applied)."""
     deadline = time.monotonic() + timeout
     while True:
-        rc, out, err = lab.ctl(node, *args)
+        rc, out, err = lab.ctl(node, *args, timeout=30)
         if rc != 4 or time.monotonic() > deadline:
             return rc, out, err
         time.sleep(0.5)
 
 
 def members_json(lab, node):
-    rc, out, err = lab.ctl(node, "members", "--json")
+    rc, out, err = lab.ctl(node, "members", "--json", timeout=30)
     if rc != 0:
         raise Failed("%s: raftbgpctl members --json exit %d: %s" % (node, rc, (out + err).strip()))
     return json.loads(out)
@@ -95,7 +64,7 @@ def membership(lab):
           "r6 starts as a non-member (voters %s, learners %s, bootstrap %s)" % (m6["voters"], m6["learners"],
                                                                                m6["bootstrap"]))
     for i in range(1, 6):
-        must_put(lab, leader, "pre%d" % i, "v%d" % i, "mem", i)
+        must_put(lab, leader, "pre%d" % i, "v%d" % i, "mem", i, timeout=20)
     f = next(n for n in ORIG if n != leader)
     t0 = time.monotonic()
     rc, out, err = ctl_retry(lab, f, "members", "add", "6", "--learner")
@@ -133,7 +102,7 @@ def membership(lab):
     check(new != leader, "with %s stopped, %s elected by 4 of 6 voters in %.1f s (term %d): r6's vote was needed" %
           (",".join(down), new, time.monotonic() - t0, st[new]["term"]))
     for i, n in enumerate(alive):
-        must_put(lab, n, "quorum4-%s" % n, str(i), "mem", 10 + i)
+        must_put(lab, n, "quorum4-%s" % n, str(i), "mem", 10 + i, timeout=20)
     s6 = lab.status("r6")
     check(s6["applied"] >= lab.status(new)["commit"] - 1,
           "writes on %s commit with 4 of 6 (r6 applied %d)" % (",".join(alive), s6["applied"]))
@@ -161,13 +130,13 @@ def membership(lab):
     check(True, "members --json on %s: voters %s, %d neither voter nor learner" % (",".join(rest), want, gid))
     term = lab.status(ldr)["term"]
     for i, n in enumerate(rest):
-        must_put(lab, n, "after-remove-%s" % n, str(i), "mem", 30 + i)
+        must_put(lab, n, "after-remove-%s" % n, str(i), "mem", 30 + i, timeout=20)
     time.sleep(3)
     lt = lab.leader(rest)
     check(lt == ldr and lab.status(ldr)["term"] == term,
           "writes commit on %s without %s; leader %s, term %d unchanged while the removed %s runs" %
           (",".join(rest), gone, lt, term, gone))
-    items = agree(lab, rest)
+    items = agree(lab, rest, timeout=30)
     g = kv_items(lab, gone)
     check(not g or "after-remove-r6" not in g,
           "the removed %s does not get the later writes (its kv.list: %s)" % (
@@ -197,10 +166,10 @@ def transfer(lab):
               "status on r1..r5: leader %d, terms %s, roles %s" % (lab.routers[target],
                                                                  sorted({s["term"] for s in st.values()}), roles))
         for n in (old, target):
-            must_put(lab, n, "t%d-%s" % (rnd, n), "x", "tr", seq)
+            must_put(lab, n, "t%d-%s" % (rnd, n), "x", "tr", seq, timeout=20)
             seq += 1
         check(True, "writes on old leader %s and new leader %s commit" % (old, target))
-    agree(lab, ORIG)
+    agree(lab, ORIG, timeout=30)
 
 
 def snapshot_catchup(lab):
@@ -213,7 +182,7 @@ def snapshot_catchup(lab):
     leader = lab.wait_leader(ORIG, timeout=40)
     f = next(n for n in ["r4", "r2", "r3", "r5", "r1"] if n != leader)
     for i in range(5):
-        must_put(lab, leader, "early%d" % i, "e%d" % i, "sc", i + 1)
+        must_put(lab, leader, "early%d" % i, "e%d" % i, "sc", i + 1, timeout=20)
     wait_until("%s to apply the early writes" % f,
                lambda: (lab.status(f) or {}).get("applied", 0) >= lab.status(leader)["commit"], 10)
     sf = lab.status(f)
@@ -226,7 +195,7 @@ def snapshot_catchup(lab):
         try:
             for j in range(15):
                 must_put(lab, leader, "bulk-%d-%02d" % (w, j),
-                         ("%d.%d:" % (w, j)) + "x" * 700, "sc-w%d" % w, j + 1)
+                         ("%d.%d:" % (w, j)) + "x" * 700, "sc-w%d" % w, j + 1, timeout=20)
         except Failed as e:
             errors.append(str(e))
     t0 = time.monotonic()
@@ -264,8 +233,8 @@ def snapshot_catchup(lab):
           "%d duplicates: %d continuation fragments >= %d for a %d-byte snapshot (> %d B budget per frame)" %
           (f, accepted, t["frames_received"], t["rejected_total"], {k: v for k, v in t["rejected"].items() if v},
            t["messages_delivered"], t["fragment_duplicates"], extra, need, nbytes, 2900))
-    must_put(lab, f, "after-catchup", "1", "sc", 100)
-    agree(lab, ORIG)
+    must_put(lab, f, "after-catchup", "1", "sc", 100, timeout=20)
+    agree(lab, ORIG, timeout=30)
 
 
 SCENARIOS = {"membership": membership, "transfer": transfer, "snapshot_catchup": snapshot_catchup}
@@ -279,46 +248,13 @@ def main():
     ap.add_argument("--ns-prefix", default="ra%d" % (os.getpid() % 10000))
     ap.add_argument("--deadline", type=int, default=170)
     o = ap.parse_args()
-    if os.geteuid() != 0 or not shutil.which("ip") or subprocess.run(["ip", "netns", "list"],
-                                                                      capture_output=True).returncode != 0:
-        print("SKIP: needs root and `ip netns`")
+    why = lab_unavailable(("exabgp", "bird", "gobgpd"))
+    if why:
+        print("SKIP: " + why)
         return SKIP
-    for tool in ("exabgp", "bird", "gobgpd"):
-        if not shutil.which(tool) and not os.path.exists("/usr/sbin/" + tool):
-            print("SKIP: %s not installed" % tool)
-            return SKIP
     run_root = os.path.join(os.path.abspath(o.run_root or os.path.join(REPO, "lab", "run")), "admin-" + o.scenario)
     lab = Lab(os.path.join(REPO, "lab", "ring5-admin.clab.yml"), o.bin_dir, run_root=run_root, ns_prefix=o.ns_prefix)
-
-    def bail(signum, _frame):
-        raise Failed("deadline of %d s reached" % o.deadline if signum == signal.SIGALRM else "signal %d" % signum)
-    signal.signal(signal.SIGALRM, bail)
-    signal.signal(signal.SIGTERM, bail)
-    signal.alarm(o.deadline)
-    rc = 1
-    t0 = time.monotonic()
-    try:
-        say("%s on ring5-admin (namespaces %s-%s-*, run dir %s)" % (o.scenario, o.ns_prefix, lab.name, lab.run_dir))
-        lab.up(wait=40)
-        SCENARIOS[o.scenario](lab)
-        say("PASS %s (%.0f s)" % (o.scenario, time.monotonic() - t0))
-        rc = 0
-    except Failed as e:
-        say("FAIL: %s (logs: %s)" % (e, lab.run_dir))
-        for n in lab.routers:
-            try:
-                with open(os.path.join(lab.run_dir, n, "exabgp.out"), errors="replace") as f:
-                    say("--- %s exabgp.out (tail)\n%s" % (n, "".join(f.readlines()[-6:])))
-            except OSError:
-                pass
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        signal.signal(signal.SIGALRM, signal.SIG_IGN)
-        if lab.down().returncode != 0:
-            say("FAIL: down did not clean up")
-            rc = 1
-    return rc
+    return run_scenario(lab, o.scenario, SCENARIOS[o.scenario], o.deadline)
 
 
 if __name__ == "__main__":

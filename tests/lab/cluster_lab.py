@@ -25,42 +25,12 @@ import time
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(REPO, "lab"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from labkit import Failed, Lab, check, say, wait_until  # noqa: E402
+from labkit import (Failed, Lab, agree, check, kv_items, lab_unavailable, must_put, put,  # noqa: E402
+                    run_scenario, wait_until)
 import linearizability  # noqa: E402
 
 SKIP = 77
 DEADLINE_S = 110
-
-
-def put(lab, node, key, value, cid, seq, timeout_ms=3000):
-    return lab.call(node, "kv.put", {"key": key, "value": value}, client_id=cid, seq=seq, timeout_ms=timeout_ms)
-
-
-def must_put(lab, node, key, value, cid, seq, timeout=15):
-    """Retries the SAME (cid, seq) until applied (exactly once by the agent's session table)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        r = put(lab, node, key, value, cid, seq)
-        if r.get("ok"):
-            return r["result"]["index"]
-        if time.monotonic() > deadline:
-            raise Failed("%s: kv put %s (%s/%d) never applied: %s" % (node, key, cid, seq, r.get("error")))
-        time.sleep(0.3)
-
-
-def kv_items(lab, node):
-    r = lab.call(node, "kv.list", timeout_ms=3000)
-    return r["result"]["items"] if r.get("ok") else None
-
-
-def agree(lab, nodes, timeout=20):
-    """Every node in `nodes` applies the same kv store and policy (read through the log on each)."""
-    def same():
-        views = [kv_items(lab, n) for n in nodes]
-        return views[0] if None not in views and all(v == views[0] for v in views) else None
-    items = wait_until("%s to agree on the kv store" % ",".join(nodes), same, timeout, every=0.5)
-    check(True, "%s agree on %d kv items" % (",".join(nodes), len(items)))
-    return items
 
 
 def policy_prefixes(lab, node):
@@ -410,49 +380,15 @@ def main():
     ap.add_argument("--ns-prefix", default="rt%d" % (os.getpid() % 10 ** 7))
     ap.add_argument("--deadline", type=int, default=DEADLINE_S)
     o = ap.parse_args()
-    if os.geteuid() != 0 or not shutil.which("ip") or subprocess.run(["ip", "netns", "list"],
-                                                                      capture_output=True).returncode != 0:
-        print("SKIP: needs root and `ip netns`")
+    why = lab_unavailable(("exabgp", "bird"))
+    if why:
+        print("SKIP: " + why)
         return SKIP
-    for tool in ("exabgp", "bird"):
-        if not shutil.which(tool) and not os.path.exists("/usr/sbin/" + tool):
-            print("SKIP: %s not installed" % tool)
-            return SKIP
     run_root = o.run_root or os.path.join(REPO, "lab", "run")
     run_root = os.path.join(os.path.abspath(run_root), "%s-%s" % (o.scenario, o.topology))
     lab = Lab(os.path.join(REPO, "lab", "%s.clab.yml" % o.topology), o.bin_dir, run_root=run_root,
               ns_prefix=o.ns_prefix)
-
-    def bail(signum, _frame):
-        raise Failed("deadline of %d s reached" % o.deadline if signum == signal.SIGALRM else "signal %d" % signum)
-    signal.signal(signal.SIGALRM, bail)
-    signal.signal(signal.SIGTERM, bail)
-    signal.alarm(o.deadline)
-    rc = 1
-    try:
-        say("%s on %s (namespaces %s-%s-*, run dir %s)" % (o.scenario, o.topology, o.ns_prefix, lab.name,
-                                                           lab.run_dir))
-        lab.up(wait=40)
-        SCENARIOS[o.scenario](lab)
-        say("PASS %s on %s" % (o.scenario, o.topology))
-        rc = 0
-    except Failed as e:
-        say("FAIL: %s (logs: %s)" % (e, lab.run_dir))
-        for n in lab.routers:
-            try:
-                with open(os.path.join(lab.run_dir, n, "exabgp.out"), errors="replace") as f:
-                    say("--- %s exabgp.out (tail)\n%s" % (n, "".join(f.readlines()[-8:])))
-            except OSError:
-                pass
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        signal.signal(signal.SIGALRM, signal.SIG_IGN)
-        p = lab.down()
-        if p.returncode != 0:
-            say("FAIL: down did not clean up")
-            rc = 1
-    return rc
+    return run_scenario(lab, o.scenario, SCENARIOS[o.scenario], o.deadline)
 
 
 if __name__ == "__main__":
