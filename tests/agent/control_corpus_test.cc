@@ -4,35 +4,24 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
 #include <string>
 
 #include "../../agent/fuzz/fuzz_entry.h"
+#include "../common/corpus_replay.h"
 
 namespace raftbgp::agent {
 namespace {
 
 const std::filesystem::path kCorpus = std::filesystem::path(__FILE__).parent_path() / "corpus";
 
-std::size_t replay(const std::string& target, void (*entry)(const std::uint8_t*, std::size_t)) {
-  std::size_t n = 0;
-  for (const auto& f : std::filesystem::directory_iterator(kCorpus / target)) {
-    if (!f.is_regular_file()) continue;
-    SCOPED_TRACE(f.path().string());
-    std::string bytes(static_cast<std::size_t>(f.file_size()), '\0');
-    std::ifstream(f.path(), std::ios::binary).read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    entry(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
-    ++n;
-  }
-  return n;
-}
+using raftbgp::test::replay_corpus;
 
 TEST(ControlCorpus, Control_corpus_replays_without_crashing) {
-  EXPECT_GT(replay("control", fuzz::fuzz_control), 0u);
+  EXPECT_GT(replay_corpus(kCorpus / "control", fuzz::fuzz_control), 0u);
 }
 
 TEST(ControlCorpus, Config_corpus_replays_without_crashing) {
-  EXPECT_GT(replay("config", fuzz::fuzz_config), 0u);
+  EXPECT_GT(replay_corpus(kCorpus / "config", fuzz::fuzz_config), 0u);
 }
 
 // Found by config_fuzz: a complex or empty mapping key gave a ConfigError with an empty field name

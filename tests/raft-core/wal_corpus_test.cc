@@ -4,43 +4,32 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
 #include <string>
 
 #include "../../raft-core/fuzz/fuzz_entry.h"
+#include "../common/corpus_replay.h"
 
 namespace raftbgp::raft {
 namespace {
 
 const std::filesystem::path kCorpus = std::filesystem::path(__FILE__).parent_path() / "corpus";
 
-std::size_t replay(const std::string& target, void (*entry)(const std::uint8_t*, std::size_t)) {
-  std::size_t n = 0;
-  for (const auto& f : std::filesystem::directory_iterator(kCorpus / target)) {
-    if (!f.is_regular_file()) continue;
-    SCOPED_TRACE(f.path().string());
-    std::string bytes(static_cast<std::size_t>(f.file_size()), '\0');
-    std::ifstream(f.path(), std::ios::binary).read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    entry(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
-    ++n;
-  }
-  return n;
-}
+using raftbgp::test::replay_corpus;
 
 TEST(WalCorpus, Wal_segment_corpus_replays_without_crashing) {
-  EXPECT_GT(replay("wal_segment", fuzz::fuzz_wal_segment), 0u);
+  EXPECT_GT(replay_corpus(kCorpus / "wal_segment", fuzz::fuzz_wal_segment), 0u);
 }
 
 TEST(WalCorpus, Hard_state_corpus_replays_without_crashing) {
-  EXPECT_GT(replay("hard_state", fuzz::fuzz_hard_state), 0u);
+  EXPECT_GT(replay_corpus(kCorpus / "hard_state", fuzz::fuzz_hard_state), 0u);
 }
 
 TEST(WalCorpus, Snapshot_file_corpus_replays_without_crashing) {
-  EXPECT_GT(replay("snapshot_file", fuzz::fuzz_snapshot_file), 0u);
+  EXPECT_GT(replay_corpus(kCorpus / "snapshot_file", fuzz::fuzz_snapshot_file), 0u);
 }
 
 TEST(WalCorpus, Wal_open_corpus_replays_without_crashing) {
-  EXPECT_GT(replay("wal_open", fuzz::fuzz_wal_open), 0u);
+  EXPECT_GT(replay_corpus(kCorpus / "wal_open", fuzz::fuzz_wal_open), 0u);
 }
 
 }  // namespace
