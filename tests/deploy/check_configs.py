@@ -155,7 +155,24 @@ def check_systemd(o):
         with open(staged, "w") as f:
             f.write(text)
         ok &= run([sa, "verify", "--man=no", staged])
+        ok &= check_exposure(sa, staged)
     return ok
+
+
+# The unit's sandboxing, as systemd itself rates it (0 = locked down, 10 = exposed). Above this the
+# hardening has regressed: a new directive removed, or a sandboxing option dropped.
+MAX_EXPOSURE = 3.0
+
+
+def check_exposure(sa, unit):
+    p = subprocess.run([sa, "security", "--offline=yes", "--no-pager", unit], capture_output=True, text=True)
+    m = re.search(r"Overall exposure level for \S+: ([0-9.]+)", p.stdout)
+    if not m:
+        print("systemd-analyze security gave no exposure level for %s:\n%s%s" % (unit, p.stdout, p.stderr))
+        return False
+    level = float(m.group(1))
+    print("%s: exposure %.1f (at most %.1f)" % (os.path.basename(unit), level, MAX_EXPOSURE))
+    return level <= MAX_EXPOSURE
 
 
 def check_install(o):
