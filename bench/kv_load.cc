@@ -1,5 +1,5 @@
-// kv_load: a closed-loop load generator for raftbgpd's control socket (issue 5's "sustained committed
-// writes per second with several concurrent clients"). Not a Google Benchmark program: it drives a live
+// kv_load: a closed-loop load generator for raftbgpd's control socket: sustained committed
+// writes per second with several concurrent clients. Not a Google Benchmark program: it drives a live
 // cluster (bench/lab/cluster_bench.py runs it inside a lab router's namespace).
 //
 //   kv_load --socket PATH [--socket PATH ...] [--clients N] [--seconds S | --count C] [--value-bytes B]

@@ -1,4 +1,4 @@
-// bgp-transport CPU cost per frame (issue 3 goal: well under 5% of ExaBGP's ~0.3-0.7 ms per command).
+// bgp-transport CPU cost per frame (goal, docs/architecture.md §7: well under 5% of ExaBGP's ~0.3-0.7 ms per command).
 //   SealFormat/N   : seal one frame of N attribute bytes and format its announce command line
 //   ParseOpen/N    : parse ExaBGP's JSON line for that frame, hex-decode, authenticate and decrypt
 //   OpenFrame/N    : authenticate and decrypt only (no JSON)

@@ -1,4 +1,4 @@
-# `cmake --install BUILD [--prefix P]` (issue 7): binaries, systemd units and the example configs, in the
+# `cmake --install BUILD [--prefix P]`: binaries, systemd units and the example configs, in the
 # usual places (GNUInstallDirs). Nothing is written to /etc: the examples are copied there by the operator
 # (docs/operator-guide.md), so an install never overwrites a router's configuration.
 #   bin/raftbgpd, bin/raftbgpctl, bin/raftbgp-ping

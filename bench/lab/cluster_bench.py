@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The agent's figures in a real lab, next to their physical floors (issue 5 measurements; not a timed test).
+"""The agent's figures in a real lab, next to their physical floors (not a timed test).
 
   bench/lab/cluster_bench.py --bin-dir build/agent --ping-bin-dir build/bgp-transport [--kv-load build/bench/kv_load]
                              [--variants star3,star3-frr] [--puts 200] [--kills 5] [--clients 8,64]
@@ -22,9 +22,9 @@ For each variant (star3: BIRD transit; star3-frr: FRR transit), in one run:
   no QA     commit latency again after `quickack 0` on every route: the lab's routers set `quickack 1` on
             their transit link (the topology's exec lines), since Nagle + delayed ACK on the BGP sessions
             costs up to ~40 ms per hop; this row shows what an operator loses without it.
-Floors: commit = 2 one-way + 1 fsync (DESIGN §7); election = the configured maximum election timeout
+Floors: commit = 2 one-way + 1 fsync (docs/architecture.md §7); election = the configured maximum election timeout
 (2 x election_ticks x tick_ms) + 3 one-way; writes/s: the issue's goal of 3,000/s, and the ceiling the
-leader's ExaBGP sets, ~1.5 MB/s of announced payload (facts §3.3) / frame bytes announced per write.
+leader's ExaBGP sets, ~1.5 MB/s of announced payload (docs/exabgp.md §3.3) / frame bytes announced per write.
 Prints a table, writes <out>/results.json, commit-latency CDFs <out>/commit_<variant>.dat and the PNG
 <out>/commit_latency.png (gnuplot).
 """

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""ReadIndex reads per second against log writes per second, in the lab (issue 6). Not a test.
+"""ReadIndex reads per second against log writes per second, in the lab. Not a test.
 
   bench/lab/readindex_bench.py --bin-dir build/agent [--concurrency 8] [--duration 8] [--run-root DIR]
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""One-way latency of a sealed raftbgp message next to a raw announcement, in one run (issue 3 bench).
+"""One-way latency of a sealed raftbgp message next to a raw announcement, in one run (a bench, not a test).
 
   bench/lab/transport_latency.py --bin-dir build/bgp-transport [--variant bird|frr] [--count 150]
                                  [--sizes 200,1000] [--interval-ms 50] [--json]
@@ -10,7 +10,7 @@ see the same machine state; each size runs twice, with raw probes of the same ap
 padded to the sealed frame's length (pad), which isolates our codec's CPU from the extra bytes ExaBGP parses.
 One-way = C's ping tool receiving the probe (after parsing, and for sealed after
 opening and reassembly) minus A's CLOCK_REALTIME just before it sealed/formatted it: both run on this host,
-so this is agent A stdout -> agent C stdin plus our own codec work, the figure of DESIGN.md §7. RTT/2 from A's
+so this is agent A stdout -> agent C stdin plus our own codec work, the figure of docs/architecture.md §7. RTT/2 from A's
 pongs is printed next to it as a cross-check. Needs root; the lab is always brought down.
 """
 import argparse

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks the shipped examples in configs/ with each daemon's own config checker (issue 7), label `unit`.
+"""Checks the shipped examples in configs/ with each daemon's own config checker, label `unit`.
 
   check_configs.py exabgp|agent|bird|frr|systemd --repo DIR --work DIR [--bin-dir DIR]
 

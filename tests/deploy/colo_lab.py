@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The co-located router lab (issue 7), label `lab`: the shipped configs/ run beside FRR at three sites.
+"""The co-located router lab, label `lab`: the shipped configs/ run beside FRR at three sites.
 
   colo_lab.py [--variant frr|bird] --bin-dir DIR [--bin-dir DIR] [--repo DIR] [--run-root DIR] [--keep]
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Lab proof of issue 6 (membership, leadership transfer, catch-up by snapshot) on lab/ring5-admin, label `lab`.
+"""Membership changes, leadership transfer and catch-up by snapshot on lab/ring5-admin, label `lab`.
 
   admin_lab.py SCENARIO --bin-dir DIR [--run-root DIR] [--ns-prefix P] [--deadline S]
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""End-to-end tests of the raftbgp agent in a real lab (issue 5), label `lab`.
+"""End-to-end tests of the raftbgp agent in a real lab, label `lab`.
 
   cluster_lab.py SCENARIO --topology star3|ring5 --bin-dir DIR [--run-root DIR] [--ns-prefix P]
 
