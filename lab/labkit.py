@@ -177,8 +177,9 @@ def run_scenario(lab, name, scenario, deadline):
 
 
 class Lab:
-    def __init__(self, file, bin_dirs, run_root=None, ns_prefix=None, quiet=False):
+    def __init__(self, file, bin_dirs, run_root=None, ns_prefix=None, quiet=False, runtime="netns"):
         self.file = os.path.abspath(file)
+        self.runtime = runtime  # clab-netns --runtime: netns, or docker (one container per node)
         import yaml
         with open(self.file) as f:
             doc = yaml.safe_load(f)
@@ -218,7 +219,7 @@ class Lab:
 
     def up(self, wait=40):
         self.clab("down", self.file, check=False)  # leftovers of a killed earlier run (only what it recorded)
-        args = ["up", self.file, "--wait", str(wait)]
+        args = ["up", self.file, "--wait", str(wait), "--runtime", self.runtime]
         for d in self.bin_dirs:
             args += ["--bin-dir", d]
         self.clab(*args, timeout=wait + 60)

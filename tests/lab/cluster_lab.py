@@ -379,15 +379,27 @@ def main():
     ap.add_argument("--run-root", default=None)
     ap.add_argument("--ns-prefix", default="rt%d" % (os.getpid() % 10 ** 7))
     ap.add_argument("--deadline", type=int, default=DEADLINE_S)
+    ap.add_argument("--runtime", choices=("netns", "docker"), default="netns",
+                    help="docker: one container per node from lab/docker-image's image (SKIP without dockerd)")
+    ap.add_argument("--build-dir", help="--runtime docker: the build tree whose binaries go into the image")
     o = ap.parse_args()
     why = lab_unavailable(("exabgp", "bird"))
     if why:
         print("SKIP: " + why)
         return SKIP
+    if o.runtime == "docker":
+        build = o.build_dir or os.path.dirname(os.path.abspath(o.bin_dir[0]))
+        p = subprocess.run([os.path.join(REPO, "lab", "docker-image"), "--build-dir", build], timeout=900)
+        if p.returncode == SKIP:
+            print("SKIP: no usable Docker (lab/docker-image exit 77)")
+            return SKIP
+        if p.returncode != 0:
+            print("FAIL: lab/docker-image exit %d" % p.returncode)
+            return 1
     run_root = o.run_root or os.path.join(REPO, "lab", "run")
-    run_root = os.path.join(os.path.abspath(run_root), "%s-%s" % (o.scenario, o.topology))
+    run_root = os.path.join(os.path.abspath(run_root), "%s-%s-%s" % (o.scenario, o.topology, o.runtime))
     lab = Lab(os.path.join(REPO, "lab", "%s.clab.yml" % o.topology), o.bin_dir, run_root=run_root,
-              ns_prefix=o.ns_prefix)
+              ns_prefix=o.ns_prefix, runtime=o.runtime)
     return run_scenario(lab, o.scenario, SCENARIOS[o.scenario], o.deadline)
 
 
