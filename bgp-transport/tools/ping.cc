@@ -28,7 +28,6 @@
 #include <cstring>
 #include <ctime>
 #include <deque>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -39,6 +38,7 @@
 #include <vector>
 
 #include "ping_probe.h"
+#include "raftbgp/agent/files.h"
 #include "raftbgp/transport/hex.h"
 #include "raftbgp/transport/transport.h"
 
@@ -559,24 +559,7 @@ nlohmann::json Pinger::results() const {
 }
 
 bool write_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::trunc);
-    if (!f) return false;
-    f << text;
-    if (!f.flush()) return false;
-  }
-  return std::rename(tmp.c_str(), path.c_str()) == 0;
-}
-
-// The persisted boot counter (crypto.h: a (key, nonce) pair must never repeat, so every start bumps it).
-std::uint64_t bump_epoch(const std::string& path) {
-  std::uint64_t epoch = 0;
-  if (std::ifstream f(path); f) f >> epoch;
-  ++epoch;
-  if (epoch > rt::kMaxEpoch) die(path + ": epoch exhausted");
-  if (!write_atomically(path, std::to_string(epoch) + "\n")) die(path + ": " + std::strerror(errno));
-  return epoch;
+  return !raftbgp::agent::atomic_write_file(path, text).has_value();
 }
 
 rt::TransportConfig make_config(const Options& o, std::uint64_t epoch) {
@@ -605,6 +588,7 @@ rt::TransportConfig make_config(const Options& o, std::uint64_t epoch) {
 }
 
 // The same node with a key nobody else has, under the same key id: receivers see bad_tag.
+// Precondition: the active key id is in the ring (main checks it first: a config error, exit 2).
 rt::TransportConfig wrong_key_config(rt::TransportConfig c) {
   const rt::KeyEntry* real = c.keys.find(c.active_key_id);
   rt::Key k = real->key;
@@ -753,8 +737,15 @@ int main(int argc, char** argv) {
     log = std::fopen(o.log.c_str(), "a");
     if (!log) die(o.log + ": " + std::strerror(errno));
   }
-  const std::uint64_t epoch = bump_epoch(o.epoch_file);
-  rt::TransportConfig config = make_config(o, epoch);
+  rt::TransportConfig config = make_config(o, 0);
+  if (!config.keys.contains(config.active_key_id))
+    die("--key-id " + std::to_string(config.active_key_id) + ": not in " + o.key_file);
+  // The agent's boot counter (agent/include/raftbgp/agent/files.h): locked for our lifetime, fsync'd
+  // bump; only once the rest of the configuration is known to be good.
+  auto lease = raftbgp::agent::bump_epoch_file(o.epoch_file);
+  if (auto* e = std::get_if<raftbgp::agent::FileError>(&lease)) die(e->message);
+  const std::uint64_t epoch = std::get<raftbgp::agent::EpochLease>(lease).epoch();
+  config.epoch = epoch;
   rt::TransportConfig wrong = wrong_key_config(config);
   auto created = rt::Transport::create(config);
   if (auto* e = std::get_if<std::string>(&created)) die("config: " + *e);
