@@ -39,6 +39,7 @@
 
 #include "ping_probe.h"
 #include "raftbgp/agent/files.h"
+#include "raftbgp/agent/replay_store.h"
 #include "raftbgp/transport/hex.h"
 #include "raftbgp/transport/transport.h"
 
@@ -218,6 +219,7 @@ class Pinger {
   }
 
   std::string& out() { return out_; }
+  const rt::Transport& transport() const { return tr_; }
   bool idle() const { return jobs_.empty(); }
   nlohmann::json results() const;
 
@@ -697,7 +699,9 @@ int main(int argc, char** argv) {
   app.add_option("--attribute-code", o.attribute_code, "Attribute type code of the frames")->capture_default_str();
   app.add_option("--raw-code", o.raw_code, "Attribute type code of raw (unsealed) probes")->capture_default_str();
   app.add_option("--budget", o.budget, "Attribute bytes per announcement (2900 fits BIRD)")->capture_default_str();
-  app.add_option("--state-dir", o.state_dir, "Directory for epoch, ping.json, ping.ctl (defaults for the next four)");
+  app.add_option("--state-dir", o.state_dir,
+                 "Directory for epoch, replay, ping.json, ping.ctl (defaults for the next four; replay: the "
+                 "replay windows, loaded at start, saved every second and at exit)");
   app.add_option("--epoch-file", o.epoch_file, "Persisted boot counter, bumped at every start (required: nonces)");
   app.add_option("--results", o.results, "JSON results file, rewritten every second and at exit");
   app.add_option("--control", o.control, "Control FIFO: one `ping ...`, `withdraw` or `dump` per line");
@@ -749,6 +753,13 @@ int main(int argc, char** argv) {
   rt::TransportConfig wrong = wrong_key_config(config);
   auto created = rt::Transport::create(config);
   if (auto* e = std::get_if<std::string>(&created)) die("config: " + *e);
+  // Replay windows across restarts, as raftbgpd keeps them (agent/include/raftbgp/agent/replay_store.h).
+  // Saved with the results (every second) and at exit: a crash may forget the last second's marks.
+  raftbgp::agent::ReplayStore replay_store;
+  if (!o.state_dir.empty()) {
+    replay_store = raftbgp::agent::ReplayStore(o.state_dir);
+    if (auto e = replay_store.load(std::get<rt::Transport>(created))) die(e->message);
+  }
   Pinger p(o, std::move(std::get<rt::Transport>(created)), std::move(wrong), epoch, log);
   p.set_raw(true, o.raw_code);
   p.logf("started: id %" PRIu64 " cluster %u epoch %" PRIu64 " family %s", o.id, o.cluster_id, epoch, o.family.c_str());
@@ -778,6 +789,7 @@ int main(int argc, char** argv) {
   set_nonblock(1);
 
   auto dump = [&] {
+    if (auto e = replay_store.save(p.transport())) p.logf("%s", e->message.c_str());
     if (!o.results.empty() && !write_atomically(o.results, p.results().dump(1) + "\n"))
       p.logf("cannot write %s: %s", o.results.c_str(), std::strerror(errno));
   };
