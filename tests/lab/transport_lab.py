@@ -30,6 +30,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lab"))
+from labkit import netns_pids  # noqa: E402
+
 SKIP = 77
 DEADLINE_S = 110
 IDS = {"a": 1, "c": 2}
@@ -128,17 +131,7 @@ def rejected(j, reason):
 
 def ns_pids(lab, node, comm):
     """PIDs of processes named `comm` in the node's namespace (the lab's own, by id)."""
-    ns = "%s-%s-%s" % (lab.env.get("RAFTBGP_LAB_NS_PREFIX", "rbgp"), lab.name, node)
-    out = subprocess.run(["ip", "netns", "pids", ns], stdout=subprocess.PIPE, text=True).stdout.split()
-    pids = []
-    for pid in out:
-        try:
-            with open("/proc/%s/comm" % pid) as f:
-                if f.read().strip() == comm:
-                    pids.append(int(pid))
-        except OSError:
-            pass
-    return pids
+    return netns_pids("%s-%s-%s" % (lab.env.get("RAFTBGP_LAB_NS_PREFIX", "rbgp"), lab.name, node), comm)
 
 
 def replay_after_receiver_restart(lab):
