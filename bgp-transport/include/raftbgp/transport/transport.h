@@ -11,7 +11,8 @@
 // Delivery contract: a delivered Message was sealed by a holder of a cluster key with (src, epoch,
 // sequence) never delivered before; its `from` equals the frame's source; `to` is rewritten to my_id (one
 // frame can name several destinations). Loss, reordering and coalescing are possible; duplicates are not
-// (see replay.h).
+// (see replay.h), within one process and across restarts as far as the owner persists the replay state
+// (export_replay_state below; raftbgpd saves it before every WAL sync and at shutdown).
 //
 // Session events: after `state: down` ExaBGP sends no withdrawals and, after `up`, re-sends every route
 // still announced (facts §4.4). The transport keeps its replay windows and its reassembly buffers across
