@@ -35,6 +35,7 @@ rt::FrameHeader header(std::uint64_t seq) {
   h.src = 1;
   h.epoch = 1;
   h.sequence = seq;
+  h.boot_id = 1;
   h.destinations = {2};
   return h;
 }
@@ -55,7 +56,7 @@ std::string json_for(const std::string& command) {
 
 void SealFormat(benchmark::State& state) {
   rt::KeyRing keys = ring();
-  const rt::KeyEntry key = *keys.sender_key(7, 1, 1);
+  const rt::KeyEntry key = *keys.sender_key(header(1).subkey_id());
   const rt::Bytes payload(static_cast<std::size_t>(state.range(0)) - kOverhead, 0x5a);
   const rt::IpPrefix prefix = *rt::IpPrefix::parse("fd72:6166:10:200::/64");
   std::uint64_t seq = 1;
@@ -69,7 +70,7 @@ void SealFormat(benchmark::State& state) {
 void ParseOpen(benchmark::State& state) {
   rt::KeyRing keys = ring();
   const rt::Bytes payload(static_cast<std::size_t>(state.range(0)) - kOverhead, 0x5a);
-  const rt::Bytes frame = rt::seal_frame(header(1), payload, *keys.sender_key(7, 1, 1));
+  const rt::Bytes frame = rt::seal_frame(header(1), payload, *keys.sender_key(header(1).subkey_id()));
   const std::string line =
       json_for(rt::format_announce("", *rt::IpPrefix::parse("fd72:6166:10:200::/64"), "fd00::1", 0xff, 0xc0, frame));
   for (auto _ : state) {
@@ -83,7 +84,7 @@ void ParseOpen(benchmark::State& state) {
 void OpenFrame(benchmark::State& state) {
   rt::KeyRing keys = ring();
   const rt::Bytes payload(static_cast<std::size_t>(state.range(0)) - kOverhead, 0x5a);
-  const rt::Bytes frame = rt::seal_frame(header(1), payload, *keys.sender_key(7, 1, 1));
+  const rt::Bytes frame = rt::seal_frame(header(1), payload, *keys.sender_key(header(1).subkey_id()));
   for (auto _ : state) benchmark::DoNotOptimize(rt::open_frame(frame, 7, 2, keys));
   state.SetItemsProcessed(state.iterations());
 }

@@ -29,6 +29,20 @@ def say(msg):
     print("[%6.2fs] %s" % (time.monotonic() - T0, msg), flush=True)
 
 
+def netns_pids(ns, comm):
+    """PIDs of the processes named `comm` (their /proc comm) in network namespace `ns`."""
+    p = subprocess.run(["ip", "netns", "pids", ns], stdout=subprocess.PIPE, text=True)
+    out = []
+    for pid in p.stdout.split():
+        try:
+            with open("/proc/%s/comm" % pid) as f:
+                if f.read().strip() == comm:
+                    out.append(int(pid))
+        except OSError:
+            pass
+    return out
+
+
 def wait_until(what, pred, timeout, every=0.2):
     deadline = time.monotonic() + timeout
     while True:
@@ -281,16 +295,7 @@ class Lab:
 
     # -- processes -------------------------------------------------------------------------------------
     def pids(self, node, comm):
-        p = subprocess.run(["ip", "netns", "pids", self.ns(node)], stdout=subprocess.PIPE, text=True)
-        out = []
-        for pid in p.stdout.split():
-            try:
-                with open("/proc/%s/comm" % pid) as f:
-                    if f.read().strip() == comm:
-                        out.append(int(pid))
-            except OSError:
-                pass
-        return out
+        return netns_pids(self.ns(node), comm)
 
     def rss_kb(self, node, comm="raftbgpd"):
         for pid in self.pids(node, comm):

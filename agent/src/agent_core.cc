@@ -63,11 +63,13 @@ bool is_ack(std::string_view line, bool& done) {
 std::variant<std::unique_ptr<AgentCore>, std::string> AgentCore::open(const AgentConfig& config,
                                                                      transport::KeyRing keys, Options options) {
   if (auto e = ensure_dir(config.data_dir)) return e->message;
-  auto epoch = bump_epoch(config.data_dir);
-  if (auto* e = std::get_if<FileError>(&epoch)) return e->message;
-  const std::uint64_t ep = std::get<std::uint64_t>(epoch);
+  auto lease = bump_epoch(config.data_dir);
+  if (auto* e = std::get_if<FileError>(&lease)) return e->message;
+  const std::uint64_t ep = std::get<EpochLease>(lease).epoch();
   auto tx = transport::Transport::create(transport_config(config, std::move(keys), ep));
   if (auto* e = std::get_if<std::string>(&tx)) return "transport: " + *e;
+  ReplayStore replay_store(config.data_dir);
+  if (auto e = replay_store.load(std::get<transport::Transport>(tx))) return e->message;
   auto wal = raft::WalStorage::open(config.data_dir + "/wal");
   if (!wal.ok()) return "wal: " + wal.error().message();
   if (wal.report().torn_bytes > 0)
@@ -78,6 +80,8 @@ std::variant<std::unique_ptr<AgentCore>, std::string> AgentCore::open(const Agen
   const std::uint64_t seed = options.seed != 0 ? options.seed : (config.node_id * 0x9e3779b97f4a7c15ULL) ^ ep;
   std::unique_ptr<AgentCore> core(
       new AgentCore(config, wal.take(), std::move(std::get<transport::Transport>(tx)), ep));
+  core->epoch_lease_ = std::move(std::get<EpochLease>(lease));
+  core->replay_store_ = std::move(replay_store);
   raft::Index applied = 0;
   if (auto e = core->restore_from_storage(applied)) return *e;
   core->node_ = std::make_unique<raft::Node>(node_config(config, seed, applied), *core->storage_);
@@ -110,7 +114,10 @@ AgentCore::AgentCore(const AgentConfig& config, std::unique_ptr<raft::WalStorage
   // The Node is built by open(), once the snapshot has given the applied index.
 }
 
-AgentCore::~AgentCore() = default;
+AgentCore::~AgentCore() {
+  // Clean shutdown: keep what was delivered since the last syncing Ready (replay_store.h).
+  if (auto e = replay_store_.save(*transport_)) LOG_ERROR(e->message);
+}
 
 std::vector<std::string> AgentCore::take_output() {
   std::vector<std::string> out;
@@ -183,6 +190,9 @@ void AgentCore::run_ready() {
   const std::uint64_t before = sm_.policy_version();
   while (node_->has_ready()) {
     raft::Ready rd = node_->ready();
+    // Replay marks become durable no later than anything the delivered messages caused (replay_store.h).
+    if (rd.hard_state || !rd.entries.empty() || rd.snapshot)
+      if (auto e = replay_store_.save(*transport_)) LOG_ERROR(e->message);
     // fsync before anything leaves (§5.1); a snapshot first, then it replaces the state machine.
     raft::persist(*storage_, rd.snapshot, rd.hard_state, rd.entries);
     if (rd.snapshot) install_snapshot(*rd.snapshot);

@@ -1,6 +1,7 @@
 #include "raftbgp/agent/files.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -83,8 +84,24 @@ std::variant<std::optional<std::string>, FileError> read_file(const std::string&
   return std::optional<std::string>(std::move(out));
 }
 
-std::variant<std::uint64_t, FileError> bump_epoch(const std::string& data_dir) {
-  const std::string path = data_dir + "/epoch";
+EpochLease& EpochLease::operator=(EpochLease&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    epoch_ = o.epoch_;
+    fd_ = o.fd_;
+    o.fd_ = -1;
+  }
+  return *this;
+}
+
+EpochLease::~EpochLease() {
+  if (fd_ >= 0) ::close(fd_);  // releases the flock
+}
+
+namespace {
+
+// Reads, increments and durably rewrites the counter. Caller holds the lock.
+std::variant<std::uint64_t, FileError> increment_counter(const std::string& path) {
   auto content = read_file(path);
   if (auto* e = std::get_if<FileError>(&content)) return *e;
   std::uint64_t epoch = 0;
@@ -99,6 +116,40 @@ std::variant<std::uint64_t, FileError> bump_epoch(const std::string& data_dir) {
   ++epoch;
   if (auto e = atomic_write_file(path, std::to_string(epoch) + "\n")) return *e;
   return epoch;
+}
+
+}  // namespace
+
+std::variant<EpochLease, FileError> bump_epoch_file(const std::string& path) {
+  // A separate lock file: the counter itself is replaced by rename, which would orphan a lock on it.
+  const std::string lock_path = path + ".lock";
+  const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return os_error("open", lock_path);
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    FileError e = errno == EWOULDBLOCK
+                      ? FileError{"boot counter " + path + " is in use by another process (lock " + lock_path +
+                                  "): two processes must never send with one counter; stop the other one"}
+                      : os_error("flock", lock_path);
+    ::close(fd);
+    return e;
+  }
+  auto epoch = increment_counter(path);
+  if (auto* e = std::get_if<FileError>(&epoch)) {
+    ::close(fd);
+    return *e;
+  }
+  return EpochLease(std::get<std::uint64_t>(epoch), fd);
+}
+
+std::variant<EpochLease, FileError> bump_epoch(const std::string& data_dir) {
+  const std::string path = data_dir + "/epoch", wal = data_dir + "/wal";
+  struct ::stat st {};
+  if (::stat(path.c_str(), &st) != 0 && errno == ENOENT && ::stat(wal.c_str(), &st) == 0)
+    return FileError{"boot counter " + path + " is missing but the WAL " + wal +
+                     " exists (restored without it, or deleted): starting over at epoch 1 would make peers "
+                     "refuse this node's frames as replays. Write an epoch above any this node used, e.g. "
+                     "`date +%s > " + path + "` (seconds since 1970 exceed any boot count), then start again"};
+  return bump_epoch_file(path);
 }
 
 }  // namespace raftbgp::agent

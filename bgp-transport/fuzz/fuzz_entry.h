@@ -3,6 +3,7 @@
 // Each must accept any bytes without crashing, throwing, or leaking.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -31,6 +32,17 @@ inline void fuzz_frame(const std::uint8_t* data, std::size_t size) {
     static std::uint64_t tick = 0;
     (void)reassembler.add(r.value().header, r.value().plaintext, ++tick);
     reassembler.expire(tick);
+  }
+}
+
+// The replay state file decoder (replay.h): any bytes give a guard or an error; a guard re-exports to
+// exactly the bytes it was read from (the format has one encoding per state).
+inline void fuzz_replay_state(const std::uint8_t* data, std::size_t size) {
+  auto r = ReplayGuard::import_state(ByteView(data, size));
+  if (auto* g = std::get_if<ReplayGuard>(&r)) {
+    const Bytes again = g->export_state();
+    if (again.size() != size || !std::equal(again.begin(), again.end(), data)) __builtin_trap();
+    (void)g->is_replay(1, 1, 1);
   }
 }
 

@@ -3,6 +3,7 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
+#include <openssl/rand.h>
 
 #include <memory>
 
@@ -90,13 +91,19 @@ std::optional<Bytes> aead_open(AeadAlgorithm algorithm, const Key& key, const No
   return out;
 }
 
-Key derive_sender_key(const Key& cluster_key, std::uint32_t cluster_id, std::uint32_t key_id,
-                      std::uint64_t sender_id) {
-  std::uint8_t info[16];
-  put_be(info, cluster_id, 4);
-  put_be(info + 4, key_id, 4);
-  put_be(info + 8, sender_id, 8);
-  static constexpr char kSalt[] = "raftbgp/v1";
+Key derive_sender_key(const Key& cluster_key, const SubkeyId& id) {
+  std::uint8_t info[24];
+  put_be(info, id.cluster_id, 4);
+  put_be(info + 4, id.key_id, 4);
+  put_be(info + 8, id.sender_id, 8);
+  put_be(info + 16, id.boot_id, 8);
+  // v1 (boot id 0) keeps its original salt and 16-byte info, so v1 frames still open.
+  const bool v1 = id.boot_id == 0;
+  const std::size_t info_bytes = v1 ? 16 : 24;
+  static constexpr char kSaltV1[] = "raftbgp/v1";
+  static constexpr char kSaltV2[] = "raftbgp/v2";
+  static_assert(sizeof kSaltV1 == sizeof kSaltV2);
+  const char* salt = v1 ? kSaltV1 : kSaltV2;
   EVP_KDF* kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
   if (kdf == nullptr) RAFT_PANIC("EVP_KDF_fetch(HKDF) failed");
   EVP_KDF_CTX* kctx = EVP_KDF_CTX_new(kdf);
@@ -108,8 +115,8 @@ Key derive_sender_key(const Key& cluster_key, std::uint32_t cluster_id, std::uin
       OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
       OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<std::uint8_t*>(cluster_key.data()),
                                         cluster_key.size()),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, const_cast<char*>(kSalt), sizeof kSalt - 1),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, sizeof info),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, const_cast<char*>(salt), sizeof kSaltV1 - 1),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, info_bytes),
       OSSL_PARAM_construct_end()};
   Key out{};
   const int rc = EVP_KDF_derive(kctx, out.data(), out.size(), params);
@@ -118,9 +125,19 @@ Key derive_sender_key(const Key& cluster_key, std::uint32_t cluster_id, std::uin
   return out;
 }
 
+std::uint64_t random_boot_id() {
+  for (;;) {
+    std::uint8_t b[8];
+    if (RAND_bytes(b, sizeof b) != 1) RAFT_PANIC("RAND_bytes failed: no boot id, refusing to seal");
+    std::uint64_t v = 0;
+    for (std::uint8_t x : b) v = (v << 8) | x;
+    if (v != 0) return v;
+  }
+}
+
 void KeyRing::add(std::uint32_t key_id, const Key& key, AeadAlgorithm algorithm) {
   keys_[key_id] = KeyEntry{key, algorithm};
-  std::erase_if(subkeys_, [key_id](const auto& kv) { return std::get<1>(kv.first) == key_id; });
+  std::erase_if(subkeys_, [key_id](const auto& kv) { return kv.first.key_id == key_id; });
 }
 
 const KeyEntry* KeyRing::find(std::uint32_t key_id) const {
@@ -128,17 +145,20 @@ const KeyEntry* KeyRing::find(std::uint32_t key_id) const {
   return it == keys_.end() ? nullptr : &it->second;
 }
 
-std::optional<KeyEntry> KeyRing::sender_key(std::uint32_t cluster_id, std::uint32_t key_id,
-                                            std::uint64_t sender_id) {
-  const KeyEntry* base = find(key_id);
+std::optional<KeyEntry> KeyRing::sender_key(const SubkeyId& id, bool cache) {
+  const KeyEntry* base = find(id.key_id);
   if (base == nullptr) return std::nullopt;
-  const auto id = std::make_tuple(cluster_id, key_id, sender_id);
-  auto it = subkeys_.find(id);
-  if (it == subkeys_.end()) {
-    if (subkeys_.size() >= kMaxCachedSubkeys) subkeys_.clear();
-    it = subkeys_.emplace(id, derive_sender_key(base->key, cluster_id, key_id, sender_id)).first;
-  }
-  return KeyEntry{it->second, base->algorithm};
+  if (auto it = subkeys_.find(id); it != subkeys_.end()) return KeyEntry{it->second, base->algorithm};
+  ++derivations_;
+  const Key subkey = derive_sender_key(base->key, id);
+  if (cache) remember(id, subkey);
+  return KeyEntry{subkey, base->algorithm};
+}
+
+void KeyRing::remember(const SubkeyId& id, const Key& subkey) {
+  if (subkeys_.contains(id)) return;
+  if (subkeys_.size() >= kMaxCachedSubkeys) subkeys_.clear();
+  subkeys_.emplace(id, subkey);
 }
 
 }  // namespace raftbgp::transport

@@ -18,9 +18,20 @@ std::vector<ByteView> split_message(ByteView message, std::size_t max_fragment_b
   return out;
 }
 
-void Reassembler::erase(std::map<Id, Pending>::iterator it) {
-  bytes_ -= it->second.bytes;
-  pending_.erase(it);
+std::map<Reassembler::Id, Reassembler::Pending>::iterator Reassembler::erase(std::map<Id, Pending>::iterator it) {
+  bytes_ -= it->second.bytes + it->second.slot_bytes;
+  return pending_.erase(it);
+}
+
+bool Reassembler::evict_for_bytes(const Id& self) {
+  while (bytes_ > limits_.max_bytes && !pending_.empty()) {
+    auto victim = oldest();
+    const bool is_self = victim->first == self;
+    erase(victim);
+    ++stats_.evicted_bytes;
+    if (is_self) return true;
+  }
+  return false;
 }
 
 std::map<Reassembler::Id, Reassembler::Pending>::iterator Reassembler::oldest() {
@@ -45,16 +56,21 @@ Reassembler::Outcome Reassembler::add(const FrameHeader& header, Bytes fragment,
   const Id id{header.src, header.epoch, header.sequence};
   auto it = pending_.find(id);
   if (it == pending_.end()) {
-    // A message that cannot fit max_message_bytes even with the smallest possible fragments is refused
-    // before it takes any buffer space.
-    if (header.fragment_count > limits_.max_message_bytes + 1) return {Status::kTooLarge, {}};
+    // A count no sender produces for a message within max_message_bytes (fragments are at least
+    // kMinFragmentBytes), or whose slot table alone exceeds the byte budget, is refused before it takes
+    // any buffer space.
+    const std::size_t slot_bytes = header.fragment_count * sizeof(std::optional<Bytes>);
+    if (header.fragment_count > max_fragment_count(limits_.max_message_bytes) || slot_bytes > limits_.max_bytes)
+      return {Status::kTooLarge, {}};
     while (pending_.size() >= limits_.max_messages && !pending_.empty()) {
       erase(oldest());
       ++stats_.evicted_count;
     }
     Pending p;
     p.first_tick = now_tick;
+    p.slot_bytes = slot_bytes;
     p.fragments.resize(header.fragment_count);
+    bytes_ += slot_bytes;
     it = pending_.emplace(id, std::move(p)).first;
   }
   Pending& p = it->second;
@@ -76,13 +92,7 @@ Reassembler::Outcome Reassembler::add(const FrameHeader& header, Bytes fragment,
   ++p.received;
   if (p.received == p.fragments.size()) return complete(it);
   // Over the byte bound: drop the oldest messages (possibly this one) until the buffers fit again.
-  while (bytes_ > limits_.max_bytes) {
-    auto victim = oldest();
-    const bool self = victim->first == id;
-    erase(victim);
-    ++stats_.evicted_bytes;
-    if (self) break;
-  }
+  evict_for_bytes(id);
   return {Status::kPending, {}};
 }
 
@@ -90,8 +100,7 @@ void Reassembler::expire(std::uint64_t now_tick) {
   for (auto it = pending_.begin(); it != pending_.end();) {
     if (now_tick > it->second.first_tick && now_tick - it->second.first_tick > limits_.max_age_ticks) {
       ++stats_.expired;
-      bytes_ -= it->second.bytes;
-      it = pending_.erase(it);
+      it = erase(it);
     } else {
       ++it;
     }
@@ -101,8 +110,7 @@ void Reassembler::expire(std::uint64_t now_tick) {
 void Reassembler::forget(std::uint64_t src) {
   for (auto it = pending_.begin(); it != pending_.end();) {
     if (std::get<0>(it->first) == src) {
-      bytes_ -= it->second.bytes;
-      it = pending_.erase(it);
+      it = erase(it);
     } else {
       ++it;
     }

@@ -18,6 +18,7 @@ std::uint64_t get(const std::uint8_t* p, int bytes) {
 }
 
 bool header_is_valid(const FrameHeader& h) {
+  if (h.version == kFrameVersion ? h.boot_id == 0 : (h.version != kFrameVersionV1 || h.boot_id != 0)) return false;
   if (h.destinations.empty() || h.destinations.size() > kMaxDestinations) return false;
   if (h.fragment_count == 0 || h.fragment_index >= h.fragment_count) return false;
   if (h.epoch == 0 || h.epoch > kMaxEpoch || h.sequence == 0 || h.sequence > kMaxSequence) return false;
@@ -60,15 +61,17 @@ void FrameHeader::encode(Bytes& out) const {
   put(out, src, 8);
   put(out, epoch, 8);
   put(out, sequence, 8);
+  if (version != kFrameVersionV1) put(out, boot_id, 8);
   for (std::uint64_t d : destinations) put(out, d, 8);
 }
 
 Result<Frame> Frame::parse(ByteView bytes) {
   if (bytes.empty()) return RejectReason::kMalformed;
   // The version byte comes first so a future layout is reported as such, not as garbage.
-  if (bytes[0] != kFrameVersion) return RejectReason::kWrongVersion;
+  if (bytes[0] != kFrameVersion && bytes[0] != kFrameVersionV1) return RejectReason::kWrongVersion;
   if (bytes.size() > kMaxFrameBytes) return RejectReason::kTooLarge;
-  if (bytes.size() < kFrameFixedHeaderBytes) return RejectReason::kMalformed;
+  const std::size_t fixed = bytes[0] == kFrameVersionV1 ? kFrameFixedHeaderBytesV1 : kFrameFixedHeaderBytes;
+  if (bytes.size() < fixed) return RejectReason::kMalformed;
   const std::uint8_t* p = bytes.data();
   Frame f;
   FrameHeader& h = f.header;
@@ -81,10 +84,11 @@ Result<Frame> Frame::parse(ByteView bytes) {
   h.src = get(p + 14, 8);
   h.epoch = get(p + 22, 8);
   h.sequence = get(p + 30, 8);
-  const std::size_t header_bytes = kFrameFixedHeaderBytes + 8 * n;
+  if (h.version != kFrameVersionV1) h.boot_id = get(p + 38, 8);
+  const std::size_t header_bytes = fixed + 8 * n;
   if (n == 0 || n > kMaxDestinations || bytes.size() < header_bytes + kTagBytes) return RejectReason::kMalformed;
   h.destinations.reserve(n);
-  for (std::size_t i = 0; i < n; ++i) h.destinations.push_back(get(p + kFrameFixedHeaderBytes + 8 * i, 8));
+  for (std::size_t i = 0; i < n; ++i) h.destinations.push_back(get(p + fixed + 8 * i, 8));
   if (!header_is_valid(h)) return RejectReason::kMalformed;
   f.aad = bytes.first(header_bytes);
   f.sealed = bytes.subspan(header_bytes);
@@ -92,6 +96,7 @@ Result<Frame> Frame::parse(ByteView bytes) {
 }
 
 Bytes seal_frame(const FrameHeader& header, ByteView fragment, const KeyEntry& sender_key) {
+  RAFT_ASSERT(header.version == kFrameVersion);  // never v1: see frame.h
   Bytes out;
   out.reserve(header.encoded_size() + fragment.size() + kTagBytes);
   header.encode(out);
@@ -102,18 +107,22 @@ Bytes seal_frame(const FrameHeader& header, ByteView fragment, const KeyEntry& s
   return out;
 }
 
-Result<OpenedFrame> open_frame(ByteView bytes, std::uint32_t cluster_id, std::uint64_t my_id, KeyRing& keys) {
+Result<OpenedFrame> open_frame(ByteView bytes, std::uint32_t cluster_id, std::uint64_t my_id, KeyRing& keys,
+                               std::optional<std::uint64_t> expected_src) {
   Result<Frame> parsed = Frame::parse(bytes);
   if (!parsed.ok()) return parsed.reason();
   Frame& f = parsed.value();
   if (f.header.cluster_id != cluster_id) return RejectReason::kWrongCluster;
   if (f.header.src == my_id) return RejectReason::kOwnEcho;
   if (!f.header.addressed_to(my_id)) return RejectReason::kNotForMe;
-  std::optional<KeyEntry> key = keys.sender_key(cluster_id, f.header.key_id, f.header.src);
-  if (!key) return RejectReason::kUnknownKey;
+  if (expected_src && f.header.src != *expected_src) return RejectReason::kMalformed;
+  if (!keys.contains(f.header.key_id)) return RejectReason::kUnknownKey;
+  const SubkeyId id = f.header.subkey_id();
+  const KeyEntry key = *keys.sender_key(id, /*cache=*/false);
   const Nonce nonce = derive_nonce(f.header.epoch, f.header.sequence, f.header.fragment_index);
-  std::optional<Bytes> plain = aead_open(key->algorithm, key->key, nonce, f.aad, f.sealed);
+  std::optional<Bytes> plain = aead_open(key.algorithm, key.key, nonce, f.aad, f.sealed);
   if (!plain) return RejectReason::kBadTag;
+  keys.remember(id, key.key);
   return OpenedFrame{std::move(f.header), std::move(*plain)};
 }
 

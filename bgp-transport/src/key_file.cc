@@ -11,6 +11,8 @@
 #include <cstring>
 #include <string>
 
+#include <openssl/crypto.h>
+
 #include "raftbgp/transport/crypto.h"
 #include "raftbgp/transport/hex.h"
 
@@ -54,7 +56,9 @@ std::optional<KeyFileError> parse_key_line(std::string_view line, KeyRing& ring)
   if (ring.contains(id)) return KeyFileError{"duplicate key id"};
   Key key{};
   std::copy(raw->begin(), raw->end(), key.begin());
+  OPENSSL_cleanse(raw->data(), raw->size());
   ring.add(id, key, a);
+  OPENSSL_cleanse(key.data(), key.size());
   return std::nullopt;
 }
 
@@ -77,41 +81,60 @@ std::variant<KeyRing, KeyFileError> parse_key_file(std::string_view text, const 
   return ring;
 }
 
-std::variant<KeyRing, KeyFileError> load_key_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return KeyFileError{path + ": " + std::strerror(errno)};
-  struct ::stat st {};
-  if (::fstat(fd, &st) != 0) {
-    const int e = errno;
-    ::close(fd);
-    return KeyFileError{path + ": fstat: " + std::strerror(e)};
+namespace {
+
+// Closes the descriptor and wipes the key text on every path out of load_key_file.
+struct KeyFileReader {
+  int fd = -1;
+  std::string text;
+  char buf[4096];
+  ~KeyFileReader() {
+    if (fd >= 0) ::close(fd);
+    OPENSSL_cleanse(text.data(), text.size());
+    OPENSSL_cleanse(buf, sizeof buf);
   }
-  // fstat on the opened descriptor, so the mode checked is the mode of the file we read.
+};
+
+std::optional<KeyFileError> check_key_file(const std::string& path, const struct ::stat& st) {
+  // fstat on the opened descriptor, so what is checked is the file we read.
+  if (!S_ISREG(st.st_mode)) return KeyFileError{path + ": not a regular file (a key file cannot be a FIFO or device)"};
+  if (st.st_uid != ::geteuid() && st.st_uid != 0)
+    return KeyFileError{path + ": owned by uid " + std::to_string(st.st_uid) + ", not by this user (uid " +
+                        std::to_string(::geteuid()) + ") or root; chown it"};
   if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-    ::close(fd);
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
     return KeyFileError{path + ": key file mode " + mode + " is accessible by group or other; use chmod 600"};
   }
-  std::string text;
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int e = errno;
-      ::close(fd);
-      return KeyFileError{path + ": read: " + std::strerror(e)};
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<std::size_t>(n));
-    if (text.size() > kMaxKeyFileBytes) {
-      ::close(fd);
-      return KeyFileError{path + ": larger than 1 MiB"};
-    }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::variant<KeyRing, KeyFileError> load_key_file(const std::string& path) {
+  KeyFileReader r;
+  // O_NOFOLLOW: a symlink is refused (ELOOP), so the checks below apply to the file named, not to
+  // whatever a link points at; O_NONBLOCK: opening a FIFO does not hang before fstat refuses it.
+  r.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (r.fd < 0) {
+    if (errno == ELOOP) return KeyFileError{path + ": is a symlink; name the key file itself"};
+    return KeyFileError{path + ": " + std::strerror(errno)};
   }
-  ::close(fd);
-  return parse_key_file(text, path);
+  struct ::stat st {};
+  if (::fstat(r.fd, &st) != 0) return KeyFileError{path + ": fstat: " + std::strerror(errno)};
+  if (auto e = check_key_file(path, st)) return *e;
+  r.text.reserve(static_cast<std::size_t>(std::min<off_t>(st.st_size, kMaxKeyFileBytes)) + sizeof r.buf);
+  for (;;) {
+    const ssize_t n = ::read(r.fd, r.buf, sizeof r.buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return KeyFileError{path + ": read: " + std::strerror(errno)};
+    if (n == 0) break;
+    // Appending within the reserved capacity never reallocates, so no unwiped copy of the key text is
+    // left behind in freed memory (a larger-than-stat file may still reallocate; it is refused anyway).
+    r.text.append(r.buf, static_cast<std::size_t>(n));
+    if (r.text.size() > kMaxKeyFileBytes) return KeyFileError{path + ": larger than 1 MiB"};
+  }
+  return parse_key_file(r.text, path);
 }
 
 }  // namespace raftbgp::transport

@@ -1,5 +1,9 @@
 #include "raftbgp/transport/replay.h"
 
+#include <openssl/evp.h>
+
+#include <algorithm>
+
 #include "raftbgp/raft/types.h"
 
 namespace raftbgp::transport {
@@ -52,6 +56,91 @@ bool ReplayGuard::is_replay(std::uint64_t src, std::uint64_t epoch, std::uint64_
 
 void ReplayGuard::mark(std::uint64_t src, std::uint64_t epoch, std::uint64_t sequence) {
   windows_[src].mark(epoch, sequence);
+  ++marks_;
+}
+
+ReplayWindow ReplayWindow::restored(std::uint64_t epoch, std::uint64_t highest, const Bits& bits) {
+  RAFT_ASSERT(epoch >= 1 && epoch <= kMaxEpoch && highest <= kMaxSequence);
+  ReplayWindow w;
+  w.epoch_ = epoch;
+  w.highest_ = highest;
+  w.bits_ = bits;
+  return w;
+}
+
+namespace {
+
+constexpr std::uint64_t kMagic = 0x5242475052504c59;  // "RBGPRPLY"
+constexpr std::size_t kPrefixBytes = 14;
+constexpr std::size_t kSenderBytes = 24 + 8 * (ReplayWindow::kWindowBits / 64);
+constexpr std::size_t kDigestBytes = 32;
+
+void put(Bytes& out, std::uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+}
+
+std::uint64_t get(const std::uint8_t* p, int bytes) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v = (v << 8) | p[i];
+  return v;
+}
+
+std::array<std::uint8_t, kDigestBytes> sha256(ByteView bytes) {
+  std::array<std::uint8_t, kDigestBytes> d{};
+  unsigned int n = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), d.data(), &n, EVP_sha256(), nullptr) != 1 || n != d.size())
+    RAFT_PANIC("EVP_Digest(SHA-256) failed");
+  return d;
+}
+
+}  // namespace
+
+Bytes ReplayGuard::export_state() const {
+  Bytes out;
+  out.reserve(kPrefixBytes + kSenderBytes * windows_.size() + kDigestBytes);
+  put(out, kMagic, 8);
+  put(out, kReplayStateVersion, 2);
+  put(out, windows_.size(), 4);
+  for (const auto& [src, w] : windows_) {
+    put(out, src, 8);
+    put(out, w.epoch(), 8);
+    put(out, w.highest(), 8);
+    for (std::uint64_t word : w.bits()) put(out, word, 8);
+  }
+  const auto digest = sha256(out);
+  out.insert(out.end(), digest.begin(), digest.end());
+  return out;
+}
+
+std::variant<ReplayGuard, std::string> ReplayGuard::import_state(ByteView bytes) {
+  if (bytes.size() < kPrefixBytes + kDigestBytes) return "truncated (" + std::to_string(bytes.size()) + " bytes)";
+  const std::uint8_t* p = bytes.data();
+  if (get(p, 8) != kMagic) return "not a replay state file (bad magic)";
+  if (get(p + 8, 2) != kReplayStateVersion)
+    return "unknown version " + std::to_string(get(p + 8, 2)) + " (this build reads version 1)";
+  const std::uint64_t n = get(p + 10, 4);
+  const std::uint64_t want = kPrefixBytes + kSenderBytes * n + kDigestBytes;
+  if (bytes.size() != want)
+    return "length " + std::to_string(bytes.size()) + " does not match " + std::to_string(n) + " senders (" +
+           std::to_string(want) + " bytes): truncated or corrupt";
+  const ByteView body = bytes.first(bytes.size() - kDigestBytes);
+  const auto digest = sha256(body);
+  if (!std::equal(digest.begin(), digest.end(), bytes.begin() + static_cast<std::ptrdiff_t>(body.size())))
+    return "checksum mismatch: corrupt";
+  ReplayGuard g;
+  std::uint64_t prev = 0;
+  for (std::uint64_t i = 0; i < n; ++i) {
+    const std::uint8_t* s = p + kPrefixBytes + kSenderBytes * i;
+    const std::uint64_t src = get(s, 8), epoch = get(s + 8, 8), highest = get(s + 16, 8);
+    if (src <= prev) return "sender ids not strictly ascending and non-zero at entry " + std::to_string(i);
+    if (epoch == 0 || epoch > kMaxEpoch || highest > kMaxSequence)
+      return "sender " + std::to_string(src) + ": epoch or sequence out of range";
+    ReplayWindow::Bits bits{};
+    for (std::size_t w = 0; w < bits.size(); ++w) bits[w] = get(s + 24 + 8 * w, 8);
+    g.windows_.emplace_hint(g.windows_.end(), src, ReplayWindow::restored(epoch, highest, bits));
+    prev = src;
+  }
+  return g;
 }
 
 }  // namespace raftbgp::transport

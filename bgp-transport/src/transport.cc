@@ -42,6 +42,7 @@ std::variant<Transport, std::string> Transport::create(TransportConfig config) {
   const MailboxPlan& plan4 = std::get<MailboxPlan>(v4);
   const MailboxPlan& plan6 = std::get<MailboxPlan>(v6);
   if (auto e = validate_config(config, config.family == Family::kIpv4 ? plan4 : plan6)) return *e;
+  if (config.boot_id == 0) config.boot_id = random_boot_id();
   return Transport(std::move(config), plan4, plan6);
 }
 
@@ -84,8 +85,9 @@ std::vector<std::string> Transport::send(const raftbgp::v1::Message& message,
   h.epoch = config_.epoch;
   h.sequence = next_sequence_++;
   h.fragment_count = static_cast<std::uint16_t>(pieces.size());
+  h.boot_id = config_.boot_id;
   h.destinations = std::move(dst);
-  const KeyEntry key = *config_.keys.sender_key(config_.cluster_id, config_.active_key_id, config_.my_id);
+  const KeyEntry key = *config_.keys.sender_key(h.subkey_id());
   const std::uint64_t mailbox_dst = h.destinations.size() == 1 ? h.destinations.front() : 0;
   for (std::size_t i = 0; i < pieces.size(); ++i) {
     h.fragment_index = static_cast<std::uint16_t>(i);
@@ -202,11 +204,11 @@ void Transport::receive_frame(const MailboxAddress& mailbox, ByteView frame, std
   // Our own announcements come back through FRR (facts §1.10): drop them before any crypto.
   if (mailbox.src == config_.my_id) return reject(RejectReason::kOwnEcho);
   ++counters_.frames_received;
-  Result<OpenedFrame> opened = open_frame(frame, config_.cluster_id, config_.my_id, config_.keys);
+  // The prefix is not authenticated, but a frame must travel in its sender's mailbox; checked before any
+  // key work so a forged source costs nothing.
+  Result<OpenedFrame> opened = open_frame(frame, config_.cluster_id, config_.my_id, config_.keys, mailbox.src);
   if (!opened.ok()) return reject(opened.reason());
   OpenedFrame& f = opened.value();
-  // The prefix is not authenticated, but a frame must travel in its sender's mailbox.
-  if (f.header.src != mailbox.src) return reject(RejectReason::kMalformed);
   if (replay_.is_replay(f.header.src, f.header.epoch, f.header.sequence)) return reject(RejectReason::kReplay);
   Reassembler::Outcome o = reassembler_.add(f.header, std::move(f.plaintext), now_tick);
   switch (o.status) {

@@ -1,6 +1,6 @@
 // The commands of the golden capture (tests/bgp-transport/golden/README.md): frames from node 1 of cluster 7,
 // sealed with the golden key (key id 1, bytes 0x00..0x1f), deterministic because the nonce is derived
-// from (epoch, sequence, fragment). Shared by tools/golden_commands.cc and the golden test, so the test
+// from (epoch, sequence, fragment) and each sender's boot id is fixed here (real senders draw one at random). Shared by tools/golden_commands.cc and the golden test, so the test
 // proves the formatter still prints exactly the lines ExaBGP 4.2.21 acknowledged with "done".
 #pragma once
 
@@ -27,6 +27,7 @@ inline rt::Transport make(rt::Family family, std::uint64_t epoch, std::uint8_t k
   c.keys.add(1, k);
   c.active_key_id = 1;
   c.epoch = epoch;
+  c.boot_id = 0x676f6c64656e0000 | (epoch << 8) | key_base;  // "golden", epoch, key: fixed for byte-exact output
   auto t = rt::Transport::create(c);
   if (auto* e = std::get_if<std::string>(&t)) {
     std::fprintf(stderr, "config: %s\n", e->c_str());

@@ -28,7 +28,6 @@
 #include <cstring>
 #include <ctime>
 #include <deque>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -39,6 +38,8 @@
 #include <vector>
 
 #include "ping_probe.h"
+#include "raftbgp/agent/files.h"
+#include "raftbgp/agent/replay_store.h"
 #include "raftbgp/transport/hex.h"
 #include "raftbgp/transport/transport.h"
 
@@ -218,6 +219,7 @@ class Pinger {
   }
 
   std::string& out() { return out_; }
+  const rt::Transport& transport() const { return tr_; }
   bool idle() const { return jobs_.empty(); }
   nlohmann::json results() const;
 
@@ -559,24 +561,7 @@ nlohmann::json Pinger::results() const {
 }
 
 bool write_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::trunc);
-    if (!f) return false;
-    f << text;
-    if (!f.flush()) return false;
-  }
-  return std::rename(tmp.c_str(), path.c_str()) == 0;
-}
-
-// The persisted boot counter (crypto.h: a (key, nonce) pair must never repeat, so every start bumps it).
-std::uint64_t bump_epoch(const std::string& path) {
-  std::uint64_t epoch = 0;
-  if (std::ifstream f(path); f) f >> epoch;
-  ++epoch;
-  if (epoch > rt::kMaxEpoch) die(path + ": epoch exhausted");
-  if (!write_atomically(path, std::to_string(epoch) + "\n")) die(path + ": " + std::strerror(errno));
-  return epoch;
+  return !raftbgp::agent::atomic_write_file(path, text).has_value();
 }
 
 rt::TransportConfig make_config(const Options& o, std::uint64_t epoch) {
@@ -605,6 +590,7 @@ rt::TransportConfig make_config(const Options& o, std::uint64_t epoch) {
 }
 
 // The same node with a key nobody else has, under the same key id: receivers see bad_tag.
+// Precondition: the active key id is in the ring (main checks it first: a config error, exit 2).
 rt::TransportConfig wrong_key_config(rt::TransportConfig c) {
   const rt::KeyEntry* real = c.keys.find(c.active_key_id);
   rt::Key k = real->key;
@@ -713,7 +699,9 @@ int main(int argc, char** argv) {
   app.add_option("--attribute-code", o.attribute_code, "Attribute type code of the frames")->capture_default_str();
   app.add_option("--raw-code", o.raw_code, "Attribute type code of raw (unsealed) probes")->capture_default_str();
   app.add_option("--budget", o.budget, "Attribute bytes per announcement (2900 fits BIRD)")->capture_default_str();
-  app.add_option("--state-dir", o.state_dir, "Directory for epoch, ping.json, ping.ctl (defaults for the next four)");
+  app.add_option("--state-dir", o.state_dir,
+                 "Directory for epoch, replay, ping.json, ping.ctl (defaults for the next four; replay: the "
+                 "replay windows, loaded at start, saved every second and at exit)");
   app.add_option("--epoch-file", o.epoch_file, "Persisted boot counter, bumped at every start (required: nonces)");
   app.add_option("--results", o.results, "JSON results file, rewritten every second and at exit");
   app.add_option("--control", o.control, "Control FIFO: one `ping ...`, `withdraw` or `dump` per line");
@@ -753,11 +741,25 @@ int main(int argc, char** argv) {
     log = std::fopen(o.log.c_str(), "a");
     if (!log) die(o.log + ": " + std::strerror(errno));
   }
-  const std::uint64_t epoch = bump_epoch(o.epoch_file);
-  rt::TransportConfig config = make_config(o, epoch);
+  rt::TransportConfig config = make_config(o, 0);
+  if (!config.keys.contains(config.active_key_id))
+    die("--key-id " + std::to_string(config.active_key_id) + ": not in " + o.key_file);
+  // The agent's boot counter (agent/include/raftbgp/agent/files.h): locked for our lifetime, fsync'd
+  // bump; only once the rest of the configuration is known to be good.
+  auto lease = raftbgp::agent::bump_epoch_file(o.epoch_file);
+  if (auto* e = std::get_if<raftbgp::agent::FileError>(&lease)) die(e->message);
+  const std::uint64_t epoch = std::get<raftbgp::agent::EpochLease>(lease).epoch();
+  config.epoch = epoch;
   rt::TransportConfig wrong = wrong_key_config(config);
   auto created = rt::Transport::create(config);
   if (auto* e = std::get_if<std::string>(&created)) die("config: " + *e);
+  // Replay windows across restarts, as raftbgpd keeps them (agent/include/raftbgp/agent/replay_store.h).
+  // Saved with the results (every second) and at exit: a crash may forget the last second's marks.
+  raftbgp::agent::ReplayStore replay_store;
+  if (!o.state_dir.empty()) {
+    replay_store = raftbgp::agent::ReplayStore(o.state_dir);
+    if (auto e = replay_store.load(std::get<rt::Transport>(created))) die(e->message);
+  }
   Pinger p(o, std::move(std::get<rt::Transport>(created)), std::move(wrong), epoch, log);
   p.set_raw(true, o.raw_code);
   p.logf("started: id %" PRIu64 " cluster %u epoch %" PRIu64 " family %s", o.id, o.cluster_id, epoch, o.family.c_str());
@@ -787,6 +789,7 @@ int main(int argc, char** argv) {
   set_nonblock(1);
 
   auto dump = [&] {
+    if (auto e = replay_store.save(p.transport())) p.logf("%s", e->message.c_str());
     if (!o.results.empty() && !write_atomically(o.results, p.results().dump(1) + "\n"))
       p.logf("cannot write %s: %s", o.results.c_str(), std::strerror(errno));
   };

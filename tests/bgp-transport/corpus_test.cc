@@ -20,5 +20,9 @@ TEST(Corpus, Exabgp_corpus_replays_without_crashing) {
   EXPECT_GT(replay_corpus(std::string(RAFTBGP_CORPUS_DIR) + "/exabgp", fuzz::fuzz_exabgp_line), 0u);
 }
 
+TEST(Corpus, Replay_state_corpus_replays_without_crashing) {
+  EXPECT_GT(replay_corpus(std::string(RAFTBGP_CORPUS_DIR) + "/replay_state", fuzz::fuzz_replay_state), 0u);
+}
+
 }  // namespace
 }  // namespace raftbgp::transport

@@ -50,14 +50,30 @@ TEST(Nonce, Derive_nonce_is_epoch_sequence_fragment_big_endian) {
 
 TEST(SenderKey, Subkeys_differ_per_sender_cluster_and_key_id) {
   const Key k = key_of(1);
-  EXPECT_NE(derive_sender_key(k, 7, 1, 1), derive_sender_key(k, 7, 1, 2));
-  EXPECT_NE(derive_sender_key(k, 7, 1, 1), derive_sender_key(k, 8, 1, 1));
-  EXPECT_NE(derive_sender_key(k, 7, 1, 1), derive_sender_key(k, 7, 2, 1));
-  EXPECT_EQ(derive_sender_key(k, 7, 1, 1), derive_sender_key(k, 7, 1, 1));
+  const SubkeyId a{7, 1, 1, 5};
+  EXPECT_NE(derive_sender_key(k, a), derive_sender_key(k, {7, 1, 2, 5}));
+  EXPECT_NE(derive_sender_key(k, a), derive_sender_key(k, {8, 1, 1, 5}));
+  EXPECT_NE(derive_sender_key(k, a), derive_sender_key(k, {7, 2, 1, 5}));
+  EXPECT_EQ(derive_sender_key(k, a), derive_sender_key(k, a));
   KeyRing ring;
   ring.add(1, k);
-  EXPECT_EQ(ring.sender_key(7, 1, 2)->key, derive_sender_key(k, 7, 1, 2));
-  EXPECT_FALSE(ring.sender_key(7, 9, 2));
+  EXPECT_EQ(ring.sender_key({7, 1, 2, 5})->key, derive_sender_key(k, {7, 1, 2, 5}));
+  EXPECT_FALSE(ring.sender_key({7, 9, 2, 5}));
+}
+
+// A rolled-back epoch repeats (epoch, sequence, fragment), hence the nonce; the boot id makes the key differ.
+TEST(SenderKey, Subkeys_differ_per_boot_id_so_a_repeated_epoch_never_reuses_a_key_nonce_pair) {
+  const Key k = key_of(1);
+  EXPECT_NE(derive_sender_key(k, {7, 1, 1, 5}), derive_sender_key(k, {7, 1, 1, 6}));
+  EXPECT_NE(derive_sender_key(k, {7, 1, 1, 5}), derive_sender_key(k, {7, 1, 1, 0}));  // v1 derivation
+  EXPECT_NE(random_boot_id(), random_boot_id());
+  EXPECT_NE(random_boot_id(), 0u);
+}
+
+// The v1 derivation is unchanged (HKDF-SHA256, salt "raftbgp/v1", info cluster||key id||sender), so v1
+// frames sealed by not yet upgraded nodes still open. Expected bytes computed with the released v1 code.
+TEST(SenderKey, V1_derivation_is_unchanged_for_rolling_upgrades) {
+  EXPECT_EQ(to_hex(derive_sender_key(key_of(1), {7, 1, 2, 0})), "6a8d9becec6c4e0d0435872ebd44bd45340a432abaeefc1e9fda3a7db2fb3261");
 }
 
 TEST(KeyFile, Parse_accepts_ids_hex_algorithms_and_comments) {
@@ -101,6 +117,47 @@ TEST(KeyFile, Load_rejects_a_file_readable_by_group_or_other) {
   auto missing = load_key_file(path);
   ASSERT_TRUE(std::holds_alternative<KeyFileError>(missing));
   EXPECT_NE(std::get<KeyFileError>(missing).message.find(path), std::string::npos);
+}
+
+// A key file must be the file itself: a symlink (which could point anywhere, checked or not), a FIFO (a
+// writer could feed keys, and open() would block) or a device is refused with the path in the error.
+TEST(KeyFile, Load_refuses_symlinks_fifos_and_devices) {
+  char dir[] = "/tmp/raftbgp-keydir-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string real = std::string(dir) + "/keys", link = std::string(dir) + "/link",
+                    fifo = std::string(dir) + "/fifo";
+  std::ofstream(real) << "5 " << std::string(64, 'c') << "\n";
+  ::chmod(real.c_str(), 0600);
+  ASSERT_TRUE(std::holds_alternative<KeyRing>(load_key_file(real)));
+  ASSERT_EQ(::symlink(real.c_str(), link.c_str()), 0);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  for (const std::string& bad : {link, fifo, std::string("/dev/null")}) {
+    auto r = load_key_file(bad);
+    ASSERT_TRUE(std::holds_alternative<KeyFileError>(r)) << bad;
+    EXPECT_NE(std::get<KeyFileError>(r).message.find(bad), std::string::npos) << std::get<KeyFileError>(r).message;
+  }
+  EXPECT_NE(std::get<KeyFileError>(load_key_file(link)).message.find("symlink"), std::string::npos);
+  EXPECT_NE(std::get<KeyFileError>(load_key_file(fifo)).message.find("regular file"), std::string::npos);
+  ::unlink(link.c_str());
+  ::unlink(fifo.c_str());
+  ::unlink(real.c_str());
+  ::rmdir(dir);
+}
+
+// Another user's key file is refused (it could swap the keys under us); root-owned is fine.
+TEST(KeyFile, Load_refuses_a_file_owned_by_another_user) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to chown the file to another user";
+  char path[] = "/tmp/raftbgp-keys-XXXXXX";
+  const int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  const std::string line = "5 " + std::string(64, 'c') + "\n";
+  ASSERT_EQ(::write(fd, line.data(), line.size()), static_cast<ssize_t>(line.size()));
+  ::close(fd);
+  ASSERT_EQ(::chown(path, 4242, 4242), 0);
+  auto r = load_key_file(path);
+  ASSERT_TRUE(std::holds_alternative<KeyFileError>(r));
+  EXPECT_NE(std::get<KeyFileError>(r).message.find("owned by uid 4242"), std::string::npos);
+  ::unlink(path);
 }
 
 TEST(Hex, Round_trips_and_rejects_odd_or_non_hex) {

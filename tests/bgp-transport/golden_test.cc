@@ -52,7 +52,7 @@ TEST(Golden, Formatter_prints_exactly_the_commands_exabgp_accepted) {
 }
 
 TEST(Golden, Every_line_exabgp_wrote_parses) {
-  for (const char* file : {"a_stdin.log", "c_stdin.log"})
+  for (const char* file : {"a_stdin.log", "c_stdin.log", "v1/c_stdin.log"})
     for (const auto& l : read_lines(file)) {
       const ExabgpLine p = parse_exabgp_line(l, 0xff);
       EXPECT_FALSE(std::holds_alternative<LineError>(p))
@@ -93,7 +93,8 @@ std::string describe(Transport& t, const std::string& line) {
   return o.str();
 }
 
-TEST(Golden, Stream_received_by_c_decodes_with_the_golden_key) {
+// Decodes `dir`c_stdin.log as node 2 and compares with `dir`c_stdin.expected.
+void check_stream_received_by_c(const std::string& dir) {
   TransportConfig c;
   c.cluster_id = 7;
   c.my_id = 2;
@@ -106,15 +107,21 @@ TEST(Golden, Stream_received_by_c_decodes_with_the_golden_key) {
   c.epoch = 1;
   Transport t = std::get<Transport>(Transport::create(c));
   std::string got;
-  for (const auto& l : read_lines("c_stdin.log")) got += describe(t, l) + "\n";
-  if (std::getenv("RAFTBGP_GOLDEN_REWRITE") != nullptr) std::ofstream(kDir + "/c_stdin.expected") << got;
-  EXPECT_EQ(got, read_text("c_stdin.expected"));
+  for (const auto& l : read_lines(dir + "c_stdin.log")) got += describe(t, l) + "\n";
+  if (std::getenv("RAFTBGP_GOLDEN_REWRITE") != nullptr) std::ofstream(kDir + "/" + dir + "c_stdin.expected") << got;
+  EXPECT_EQ(got, read_text(dir + "c_stdin.expected"));
   // Six messages (one in two fragments), one rejected for its key, none delivered twice after the reset.
   EXPECT_EQ(t.counters().messages_delivered, 5u);
   EXPECT_EQ(t.counters().rejected_for(RejectReason::kBadTag), 1u);
   EXPECT_EQ(t.counters().rejected_for(RejectReason::kReplay), 4u);
   EXPECT_EQ(t.counters().peer_down, 3u);
 }
+
+TEST(Golden, Stream_received_by_c_decodes_with_the_golden_key) { check_stream_received_by_c(""); }
+
+// The capture of frame version 1 (golden/v1, ExaBGP 4.2.21, 2026-11-26): a node already on v2 still opens
+// what a not yet upgraded node seals (frame.h, rolling upgrades).
+TEST(Golden, V1_stream_from_a_not_yet_upgraded_sender_still_decodes) { check_stream_received_by_c("v1/"); }
 
 }  // namespace
 }  // namespace raftbgp::transport

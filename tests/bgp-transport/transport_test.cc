@@ -99,6 +99,32 @@ TEST(Transport, Session_reset_resend_delivers_nothing_twice) {
   EXPECT_EQ(b.counters().peer_up, 1u);
 }
 
+// The reviewer's finding: a frame refused as a replay was delivered again once the receiver restarted with
+// empty windows. With the windows saved and restored, a new receiver process refuses it too.
+TEST(Transport, Replay_after_a_receiver_restart_is_refused_when_the_state_is_restored) {
+  Transport a = make_transport(config_for(1)), b = make_transport(config_for(2));
+  std::vector<std::string> json;
+  for (int i = 0; i < 5; ++i) {
+    auto lines = json_lines(a.send(app_message(1, 2, 100 + static_cast<std::size_t>(i) * 2000), ids({2})));
+    json.insert(json.end(), lines.begin(), lines.end());
+  }
+  EXPECT_EQ(feed(b, json).size(), 5u);
+  EXPECT_EQ(b.replay_marks(), 5u);
+  const Bytes saved = b.export_replay_state();
+
+  Transport forgetful = make_transport(config_for(2));  // the old behaviour: nothing restored
+  EXPECT_EQ(feed(forgetful, json).size(), 5u);          // every message delivered a second time
+
+  Transport restarted = make_transport(config_for(2));
+  auto state = ReplayGuard::import_state(saved);
+  ASSERT_TRUE(std::holds_alternative<ReplayGuard>(state)) << std::get<std::string>(state);
+  restarted.restore_replay_state(std::move(std::get<ReplayGuard>(state)));
+  EXPECT_EQ(restarted.replay_senders(), 1u);
+  EXPECT_EQ(feed(restarted, json).size(), 0u);
+  EXPECT_EQ(restarted.counters().rejected_for(RejectReason::kReplay), json.size());
+  EXPECT_EQ(feed(restarted, json_lines(a.send(app_message(1, 2, 10), ids({2})))).size(), 1u);  // new ones flow
+}
+
 TEST(Transport, Sender_reboot_with_a_higher_epoch_is_accepted_a_lower_one_is_replay) {
   Transport a = make_transport(config_for(1)), b = make_transport(config_for(2));
   for (int i = 0; i < 3; ++i) feed(b, json_lines(a.send(app_message(1, 2, 10), ids({2}))));
@@ -156,7 +182,7 @@ TEST(Transport, Malformed_wrong_version_and_too_large_frames_on_a_mailbox_are_co
   const std::string box = "fd72:6166:10:203::/64";  // src 1 -> dst 2, slot 3
   feed(b, {announce_on(box, "01020304")});
   EXPECT_EQ(b.counters().rejected_for(RejectReason::kMalformed), 1u);
-  feed(b, {announce_on(box, "02" + std::string(200, '0'))});
+  feed(b, {announce_on(box, "03" + std::string(200, '0'))});
   EXPECT_EQ(b.counters().rejected_for(RejectReason::kWrongVersion), 1u);
   feed(b, {announce_on(box, "01" + std::string(2 * kMaxFrameBytes, '0'))});
   EXPECT_EQ(b.counters().rejected_for(RejectReason::kTooLarge), 1u);
@@ -173,10 +199,11 @@ TEST(Transport, Malformed_wrong_version_and_too_large_frames_on_a_mailbox_are_co
   h.src = 3;
   h.epoch = 1;
   h.sequence = 1;
+  h.boot_id = 9;
   h.destinations = {2};
   const std::string claims_1 = app_message(1, 2, 10).SerializeAsString();
   KeyRing ring = ring_with(1, 0x10);
-  const Bytes frame = seal_frame(h, Bytes(claims_1.begin(), claims_1.end()), *ring.sender_key(7, 1, 3));
+  const Bytes frame = seal_frame(h, Bytes(claims_1.begin(), claims_1.end()), *ring.sender_key(h.subkey_id()));
   feed(b, {announce_on("fd72:6166:30:200::/64", to_hex(frame))});
   EXPECT_EQ(b.counters().rejected_for(RejectReason::kMalformed), 3u);
   EXPECT_EQ(b.counters().messages_delivered, 0u);

@@ -11,7 +11,12 @@ results the ping tools write:
   3. wrong key: 3 pings sealed with a key the receiver lacks are rejected as bad_tag, none delivered;
   4. session reset: `clab-netns restart T`; the sessions go down and come back, ExaBGP re-sends its
      adj-rib-out, the receiver's Transport counts the re-sent frames as replay (the counter rises) and the
-     application-level duplicate counter stays 0; then 5 more pings each way prove the path works again.
+     application-level duplicate counter stays 0; then 5 more pings each way prove the path works again;
+  6. replay after a receiver restart: C's raftbgp-ping gets SIGTERM (it saves its replay windows to
+     <state-dir>/replay) and ExaBGP respawns it (epoch + 1, counters from 0); the transit restarts, so real
+     ExaBGP re-sends C every frame A still announces, all delivered to the old process. The new process
+     refuses them as replay (counted) and delivers none. Against a build without the persisted windows
+     (e.g. --bin-dir of main's build) this step fails: the re-sent pings are delivered again.
 The lab is brought down in every case (finally + SIGALRM/SIGTERM), and the whole run is bounded (110 s).
 Exit 77 (CTest SKIP_RETURN_CODE) when not root or without `ip netns`.
 """
@@ -24,6 +29,9 @@ import signal
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lab"))
+from labkit import netns_pids  # noqa: E402
 
 SKIP = 77
 DEADLINE_S = 110
@@ -121,6 +129,33 @@ def rejected(j, reason):
     return j["transport"]["rejected"][reason]
 
 
+def ns_pids(lab, node, comm):
+    """PIDs of processes named `comm` in the node's namespace (the lab's own, by id)."""
+    return netns_pids("%s-%s-%s" % (lab.env.get("RAFTBGP_LAB_NS_PREFIX", "rbgp"), lab.name, node), comm)
+
+
+def replay_after_receiver_restart(lab):
+    before = lab.js("c")
+    pids = ns_pids(lab, "c", "raftbgp-ping")
+    check(len(pids) == 1, "c runs one raftbgp-ping (pid %s)" % pids)
+    os.kill(pids[0], signal.SIGTERM)
+    j = wait_until("ExaBGP to respawn raftbgp-ping on c (epoch %d -> %d)" % (before["epoch"], before["epoch"] + 1),
+                   lambda: (lambda j: j if j and j["epoch"] == before["epoch"] + 1 else None)(lab.js("c")), 20)
+    check(j["delivered"] == 0 and rejected(j, "replay") == 0, "c's new process starts with empty counters")
+    lab.cmd("restart", lab.file, "t", "--wait", "40", timeout=70)
+    wait_until("c's new process to see the re-send (frames refused as replay, or delivered)",
+               lambda: (lambda j: j and j["transport"]["peer_up"] >= 1 and
+                        rejected(j, "replay") + j["delivered"] > 0)(lab.js("c")), 40)
+    time.sleep(2)  # let the rest of the re-send arrive
+    j = lab.js("c")
+    check(rejected(j, "replay") >= 10,
+          "c's new process refused %d re-sent frames as replay (windows loaded from its state dir)" %
+          rejected(j, "replay"))
+    check(j["delivered"] == 0 and j["received"]["pings"] == 0,
+          "c's new process delivered nothing the old one had delivered (delivered %d, pings %d)" %
+          (j["delivered"], j["received"]["pings"]))
+
+
 def scenario(lab, variant):
     slow = variant == "frr"  # FRR holds its route queue 50 ms per hop (facts §3.2)
     lab.cmd("down", lab.file)  # leftovers of a killed earlier run (only what its state recorded)
@@ -209,6 +244,9 @@ def scenario(lab, variant):
               t_["send_refused"] == 0 and t_["queue_dropped"] == 0,
               "%s: end state: 0 duplicates, 0 acks_error, 0 line errors, 0 refused, 0 dropped "
               "(rejected %s)" % (node, {k: v for k, v in t_["rejected"].items() if v}))
+
+    # 6. Replay after a receiver restart (see the module docstring).
+    replay_after_receiver_restart(lab)
 
 
 def main():

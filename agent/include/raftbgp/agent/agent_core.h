@@ -70,6 +70,8 @@
 #include "raftbgp/agent/ack_router.h"
 #include "raftbgp/agent/announcer.h"
 #include "raftbgp/agent/config.h"
+#include "raftbgp/agent/files.h"
+#include "raftbgp/agent/replay_store.h"
 #include "raftbgp/agent/state_machine.h"
 #include "raftbgp/raft/node.h"
 #include "raftbgp/raft/wal_storage.h"
@@ -234,6 +236,8 @@ class AgentCore {
   PolicyLimits limits_;
   std::vector<std::string> output_;
   std::uint64_t epoch_ = 0;
+  EpochLease epoch_lease_;     // holds <data_dir>/epoch.lock for the life of the process
+  ReplayStore replay_store_;   // <data_dir>/replay (replay_store.h: when it is saved)
   std::uint64_t tick_ = 0;
   std::uint64_t next_request_ = 1;
   std::map<std::uint64_t, Pending> pending_;

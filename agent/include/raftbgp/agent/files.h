@@ -2,9 +2,16 @@
 // `path`, fsync the directory. A crash leaves either the old or the new content, never half of one; a
 // leftover .tmp is overwritten by the next write.
 //
-// Boot counter (`<data_dir>/epoch`): decimal text. bump_epoch() reads it (missing = 0), adds one and
-// writes it back atomically before returning, so every process start uses a sender epoch never used
-// before, and AEAD nonces (crypto.h) never repeat across restarts.
+// Boot counter (`<data_dir>/epoch`): decimal text. bump_epoch_file() takes an exclusive lock on
+// `<path>.lock` (flock, held by the returned EpochLease for the life of the process, so two processes can
+// never share a counter), reads the counter (missing = 0), adds one and writes it back atomically before
+// returning: every process start uses a sender epoch never used before. Senders' replay windows (replay.h)
+// refuse an epoch lower than one they have seen. Nonce uniqueness no longer rests on this file alone: each
+// process also seals under a subkey of its own random boot id (crypto.h).
+//
+// This is the one implementation of the boot counter: raftbgpd (via bump_epoch) and raftbgp-ping both use
+// it. It lives in the small `agent_files` library so raftbgp-ping need not link the agent; bgp_transport
+// itself stays free of file IO other than key loading.
 #pragma once
 
 #include <cstdint>
@@ -24,7 +31,31 @@ std::optional<FileError> ensure_dir(const std::string& dir);
 std::optional<FileError> atomic_write_file(const std::string& path, const std::string& content);
 // nullopt content: the file does not exist.
 std::variant<std::optional<std::string>, FileError> read_file(const std::string& path);
-// Reads, increments and durably rewrites the boot counter; returns the new epoch (1..2^32-1).
-std::variant<std::uint64_t, FileError> bump_epoch(const std::string& data_dir);
+// Holds the boot counter's lock; releases it when destroyed. Move-only.
+class EpochLease {
+ public:
+  EpochLease() = default;
+  EpochLease(std::uint64_t epoch, int lock_fd) : epoch_(epoch), fd_(lock_fd) {}
+  EpochLease(EpochLease&& o) noexcept : epoch_(o.epoch_), fd_(o.fd_) { o.fd_ = -1; }
+  EpochLease& operator=(EpochLease&& o) noexcept;
+  EpochLease(const EpochLease&) = delete;
+  EpochLease& operator=(const EpochLease&) = delete;
+  ~EpochLease();
+  std::uint64_t epoch() const { return epoch_; }
+
+ private:
+  std::uint64_t epoch_ = 0;
+  int fd_ = -1;
+};
+
+// Locks, reads, increments and durably rewrites the boot counter at `path`; the lease carries the new
+// epoch (1..2^32-1). Errors name the file: held by another process, corrupt text, exhausted, IO.
+std::variant<EpochLease, FileError> bump_epoch_file(const std::string& path);
+
+// raftbgpd's boot counter, `<data_dir>/epoch`. Refuses to start over at 1 when the file is missing but the
+// WAL (`<data_dir>/wal`) exists: the data dir was restored without it, or it was deleted, and peers would
+// refuse every frame of ours as a replay until the counter passed the epoch they last saw. The error says
+// how to recover (write an epoch above any used before, e.g. `date +%s`).
+std::variant<EpochLease, FileError> bump_epoch(const std::string& data_dir);
 
 }  // namespace raftbgp::agent

@@ -3,12 +3,19 @@
 // Keys are 32 bytes, shared by the whole cluster and named by a 32-bit key id, so a key can be rotated by
 // adding the new id on every node, switching the active id, then removing the old one.
 //
-// Nonce uniqueness. AEAD with ChaCha20-Poly1305 or AES-256-GCM is broken by one repeated (key, nonce). The
-// cluster key is shared, so frames are never sealed with it directly: each sender uses a subkey
-//   HKDF-SHA256(ikm = cluster key, salt = "raftbgp/v1", info = cluster id || key id || sender id)
-// and the 12-byte nonce is (epoch u32 || sequence u48 || fragment index u16), big-endian. For one subkey
-// that triple never repeats as long as the sender persists its epoch and bumps it on every boot, and its
-// sequence starts from 1 after each bump. Senders refuse epochs >= 2^32 and sequences >= 2^48.
+// Nonce uniqueness. AEAD with ChaCha20-Poly1305 or AES-256-GCM is broken by one repeated (key, nonce)
+// (for AES-GCM one repeat reveals the authentication key). The cluster key is shared, so frames are never
+// sealed with it directly: each sender process uses a subkey
+//   v2: HKDF-SHA256(ikm = cluster key, salt = "raftbgp/v2", info = cluster id || key id || sender id || boot id)
+//   v1: HKDF-SHA256(ikm = cluster key, salt = "raftbgp/v1", info = cluster id || key id || sender id)
+// and the 12-byte nonce is (epoch u32 || sequence u48 || fragment index u16), big-endian. The boot id is
+// 64 random bits drawn (RAND_bytes) at every process start and carried in the v2 frame header, so every
+// process seals with a subkey of its own: even if the persisted epoch is rolled back (a restored backup or
+// VM snapshot, a lost epoch file), a (key, nonce) pair repeats only if two starts draw the same boot id
+// (probability about n^2 / 2^65 after n starts). Within one process the (epoch, sequence, fragment) triple
+// never repeats: the sequence counts up from 1 and senders refuse epochs >= 2^32 and sequences >= 2^48.
+// The epoch still matters for replay protection (replay.h), so the caller persists and bumps it anyway.
+// v1 (no boot id) is only ever opened, never sealed (frame.h).
 //
 // No IO except load_key_file(), which reads one small file.
 #pragma once
@@ -55,17 +62,32 @@ Bytes aead_seal(AeadAlgorithm algorithm, const Key& key, const Nonce& nonce, Byt
 std::optional<Bytes> aead_open(AeadAlgorithm algorithm, const Key& key, const Nonce& nonce, ByteView aad,
                                ByteView sealed);
 
-// HKDF-SHA256 subkey for one sender (see the file comment).
-Key derive_sender_key(const Key& cluster_key, std::uint32_t cluster_id, std::uint32_t key_id,
-                      std::uint64_t sender_id);
+// Names one sender's subkey. boot_id 0 selects the v1 derivation (frames without a boot id); v2 frames
+// always carry a non-zero boot id.
+struct SubkeyId {
+  std::uint32_t cluster_id = 0;
+  std::uint32_t key_id = 0;
+  std::uint64_t sender_id = 0;
+  std::uint64_t boot_id = 0;
+  auto operator<=>(const SubkeyId&) const = default;
+};
+
+// HKDF-SHA256 subkey for one sender process (see the file comment).
+Key derive_sender_key(const Key& cluster_key, const SubkeyId& id);
+
+// 64 random bits from OpenSSL's CSPRNG, never 0: the boot id of this process. Aborts if the CSPRNG fails
+// (sealing without a fresh boot id could repeat nonces).
+std::uint64_t random_boot_id();
 
 struct KeyEntry {
   Key key{};
   AeadAlgorithm algorithm = AeadAlgorithm::kChaCha20Poly1305;
 };
 
-// Key id -> key. Also caches the per-sender subkeys (bounded: cleared when it would exceed
-// kMaxCachedSubkeys, so frames with arbitrary sender ids cannot grow it without bound).
+// Key id -> key. Also caches per-sender subkeys. Only subkeys the caller vouches for enter the cache: our
+// own sealing key, and a peer's once a frame sealed with it verified (open_frame). Frames with forged
+// sender or boot ids therefore cost one HKDF each but can never evict a good entry. The cache is still
+// bounded (cleared when it would exceed kMaxCachedSubkeys): only a key holder can fill it.
 class KeyRing {
  public:
   static constexpr std::size_t kMaxCachedSubkeys = 4096;
@@ -76,19 +98,28 @@ class KeyRing {
   const KeyEntry* find(std::uint32_t key_id) const;
   std::size_t size() const { return keys_.size(); }
 
-  // The subkey for (cluster, key id, sender); nullopt when the key id is unknown.
-  std::optional<KeyEntry> sender_key(std::uint32_t cluster_id, std::uint32_t key_id,
-                                     std::uint64_t sender_id);
+  // The subkey for `id`, from the cache or derived; nullopt when the key id is unknown. `cache`: keep a
+  // derived subkey (pass false for an unauthenticated id, then remember() it once a tag verified).
+  std::optional<KeyEntry> sender_key(const SubkeyId& id, bool cache = true);
+  // Caches `subkey` for `id` (no-op when present). Precondition: it is derive_sender_key(key of id, id).
+  void remember(const SubkeyId& id, const Key& subkey);
+
+  std::size_t cached_subkeys() const { return subkeys_.size(); }
+  // HKDF derivations run so far (tests and counters: a cache miss costs one).
+  std::uint64_t derivations() const { return derivations_; }
 
  private:
   std::map<std::uint32_t, KeyEntry> keys_;
-  std::map<std::tuple<std::uint32_t, std::uint32_t, std::uint64_t>, Key> subkeys_;
+  std::map<SubkeyId, Key> subkeys_;
+  std::uint64_t derivations_ = 0;
 };
 
 // Key file format (one key per line; '#' starts a comment; blank lines ignored):
 //   <key-id decimal u32> <64 hex chars> [chacha20-poly1305|aes-256-gcm]
-// The file must not be readable or writable by group or other (mode 0600 or 0400): a looser mode is an
-// error naming the path and its mode. Errors carry the path and the line number, or errno's text.
+// The file must be a regular file (a symlink, FIFO or device is refused: opened with O_NOFOLLOW and
+// checked with fstat), owned by the running user or root, and not readable or writable by group or other
+// (mode 0600 or 0400); each violation is an error naming the path. Errors carry the path and the line
+// number, or errno's text. The key text read from the file is wiped (OPENSSL_cleanse) once parsed.
 struct KeyFileError {
   std::string message;
 };

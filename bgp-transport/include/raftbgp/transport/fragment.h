@@ -27,9 +27,20 @@ constexpr std::size_t max_fragment_bytes(std::size_t budget, std::size_t n_desti
   return budget > frame_overhead(n_destinations) ? budget - frame_overhead(n_destinations) : 0;
 }
 
+// The smallest fragment a sender cuts (Transport::create refuses a payload budget that leaves less than
+// this for a fragment), so a message of at most M bytes never has more than ceil(M / kMinFragmentBytes)
+// fragments; a header claiming more is refused before anything is allocated for it.
+inline constexpr std::size_t kMinFragmentBytes = 256;
+
+constexpr std::size_t max_fragment_count(std::size_t max_message_bytes) {
+  return max_message_bytes == 0 ? 1 : (max_message_bytes + kMinFragmentBytes - 1) / kMinFragmentBytes;
+}
+
 struct ReassemblyLimits {
   std::size_t max_messages = 64;                   // incomplete messages buffered at once
-  std::size_t max_bytes = 4 * 1024 * 1024;         // fragment bytes buffered at once
+  // Bytes buffered at once: the fragments plus the per-message slot table (fragment count x a slot), so
+  // no header can make the reassembler allocate outside this budget.
+  std::size_t max_bytes = 4 * 1024 * 1024;
   std::uint64_t max_age_ticks = 50;                // an incomplete message older than this is dropped
   std::size_t max_message_bytes = 1024 * 1024;     // a reassembled message larger than this is kTooLarge
 };
@@ -53,6 +64,8 @@ class Reassembler {
 
   // Adds one authenticated fragment received at `now_tick`. A single-fragment message completes at once
   // without buffering. kInconsistent: the fragment count disagrees with earlier fragments of the message.
+  // kTooLarge: the message would exceed max_message_bytes, or its fragment count exceeds
+  // max_fragment_count(max_message_bytes) (nothing is allocated for it).
   Outcome add(const FrameHeader& header, Bytes fragment, std::uint64_t now_tick);
 
   // Drops incomplete messages first seen more than max_age_ticks before now_tick.
@@ -68,18 +81,22 @@ class Reassembler {
   using Id = std::tuple<std::uint64_t, std::uint64_t, std::uint64_t>;  // src, epoch, sequence
   struct Pending {
     std::uint64_t first_tick = 0;
-    std::size_t bytes = 0;
+    std::size_t bytes = 0;       // fragment bytes received
+    std::size_t slot_bytes = 0;  // the slot table's allocation, charged to bytes_ too
     std::size_t received = 0;
     std::vector<std::optional<Bytes>> fragments;
   };
 
-  void erase(std::map<Id, Pending>::iterator it);
+  // Erases `it`, releases its charge, returns the next iterator.
+  std::map<Id, Pending>::iterator erase(std::map<Id, Pending>::iterator it);
+  // Evicts the oldest messages until bytes_ fits max_bytes; true if `self` was among them.
+  bool evict_for_bytes(const Id& self);
   std::map<Id, Pending>::iterator oldest();  // precondition: !pending_.empty()
   Outcome complete(std::map<Id, Pending>::iterator it);
 
   ReassemblyLimits limits_;
   std::map<Id, Pending> pending_;
-  std::size_t bytes_ = 0;
+  std::size_t bytes_ = 0;  // sum of bytes + slot_bytes over pending_
   ReassemblyStats stats_;
 };
 

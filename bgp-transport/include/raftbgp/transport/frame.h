@@ -1,8 +1,8 @@
 // Transport frames: the bytes carried in one BGP attribute (shared/DESIGN.md §3 "Frames").
 //
-// Wire layout, all integers big-endian (network byte order), 38 + 8*n bytes of header:
+// Wire layout, version 2 (sealed), all integers big-endian (network byte order), 46 + 8*n bytes of header:
 //   off  size  field
-//     0     1  version (kFrameVersion)
+//     0     1  version (kFrameVersion = 2)
 //     1     1  destination count n, 1..kMaxDestinations
 //     2     2  fragment index, < fragment count
 //     4     2  fragment count, >= 1
@@ -11,9 +11,17 @@
 //    14     8  source node id
 //    22     8  sender epoch, 1..kMaxEpoch (persisted boot counter)
 //    30     8  sequence, 1..kMaxSequence (per epoch, per sender, one per message)
-//    38   8*n  destination node ids, strictly ascending, non-zero
+//    38     8  boot id, non-zero: random per sender process start, mixed into the subkey (crypto.h)
+//    46   8*n  destination node ids, strictly ascending, non-zero
 // followed by AEAD(ciphertext of the fragment bytes) || 16-byte tag, with the whole header as associated
 // data. Every header field is therefore authenticated.
+//
+// Version 1 is the same without the boot id (38 + 8*n bytes of header; destinations at offset 38) and
+// sealed with the v1 subkey. v1 frames are still opened, so a cluster can be upgraded one node at a time
+// (an upgraded node hears old ones; old nodes refuse v2 as wrong_version, so keep a quorum of either
+// version talking: upgrade a minority at a time or all at once). They are never sealed: sealing v1 is what
+// repeats nonces after a rolled-back epoch. Opening a v1 frame is as safe as before: its sequence and epoch
+// go through the same replay window.
 //
 // Why hand-written and not protobuf: the header is small and fixed, it must be byte-exact because it is
 // the AEAD's associated data (protobuf allows several encodings of one value), and a fixed layout lets a
@@ -22,6 +30,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <utility>
 #include <variant>
@@ -31,8 +40,10 @@
 
 namespace raftbgp::transport {
 
-inline constexpr std::uint8_t kFrameVersion = 1;
-inline constexpr std::size_t kFrameFixedHeaderBytes = 38;
+inline constexpr std::uint8_t kFrameVersion = 2;      // what seal_frame writes
+inline constexpr std::uint8_t kFrameVersionV1 = 1;    // still opened (see above)
+inline constexpr std::size_t kFrameFixedHeaderBytes = 46;
+inline constexpr std::size_t kFrameFixedHeaderBytesV1 = 38;
 inline constexpr std::size_t kMaxDestinations = 32;
 // RFC 8654 caps a BGP message at 65535 bytes; after the BGP header, the mandatory attributes and one
 // NLRI, 65000 is a safe ceiling for one attribute. No frame may exceed it.
@@ -41,7 +52,7 @@ inline constexpr std::size_t kMaxFrameBytes = 65000;
 // Why a frame (or a line carrying one) was not delivered. Values index Counters::rejected.
 enum class RejectReason : std::uint8_t {
   kMalformed,      // structurally invalid header, or the plaintext is not a valid Message from src
-  kWrongVersion,   // version byte other than kFrameVersion
+  kWrongVersion,   // version byte other than kFrameVersion or kFrameVersionV1
   kWrongCluster,   // another cluster id
   kNotForMe,       // my id is not in the destination set
   kOwnEcho,        // src == my id (FRR reflects a speaker's routes back to it, facts §1.10)
@@ -79,10 +90,15 @@ struct FrameHeader {
   std::uint64_t sequence = 0;
   std::uint16_t fragment_index = 0;
   std::uint16_t fragment_count = 1;
+  std::uint64_t boot_id = 0;                // v2: non-zero; v1: 0 (absent)
   std::vector<std::uint64_t> destinations;  // strictly ascending, non-zero
 
   bool addressed_to(std::uint64_t node) const;
-  std::size_t encoded_size() const { return kFrameFixedHeaderBytes + 8 * destinations.size(); }
+  std::size_t encoded_size() const {
+    return (version == kFrameVersionV1 ? kFrameFixedHeaderBytesV1 : kFrameFixedHeaderBytes) + 8 * destinations.size();
+  }
+  // The subkey this frame is sealed with (boot id 0 selects the v1 derivation).
+  SubkeyId subkey_id() const { return {cluster_id, key_id, src, boot_id}; }
   // Appends the wire form to `out`. Precondition: the header is valid (see the layout above).
   void encode(Bytes& out) const;
 };
@@ -103,8 +119,9 @@ struct Frame {
   static Result<Frame> parse(ByteView bytes);
 };
 
-// Seals one fragment. `sender_key` is the sender's subkey (KeyRing::sender_key). Preconditions: the header
-// is valid and the sealed frame fits kMaxFrameBytes.
+// Seals one fragment. `sender_key` is the sender's subkey (KeyRing::sender_key(header.subkey_id())).
+// Preconditions: the header is a valid v2 header (never v1, see above) and the sealed frame fits
+// kMaxFrameBytes.
 Bytes seal_frame(const FrameHeader& header, ByteView fragment, const KeyEntry& sender_key);
 
 struct OpenedFrame {
@@ -112,9 +129,13 @@ struct OpenedFrame {
   Bytes plaintext;  // the fragment bytes
 };
 
-// Parses and authenticates a frame for node `my_id` of `cluster_id`. The checks run cheapest first:
-// parse (kMalformed/kWrongVersion/kTooLarge), kWrongCluster, kOwnEcho, kNotForMe, kUnknownKey, kBadTag.
+// Parses and authenticates a frame for node `my_id` of `cluster_id`. The checks run cheapest first, and
+// all before any key work: parse (kMalformed/kWrongVersion/kTooLarge), kWrongCluster, kOwnEcho, kNotForMe,
+// kMalformed when `expected_src` is given and differs from the header's source (the mailbox prefix names
+// the sender), kUnknownKey; then the subkey (cached, or derived without caching) and kBadTag. A subkey
+// enters the key ring's cache only after its tag verified, so forged ids cannot churn it.
 // Replay is the caller's job (ReplayGuard), after authentication, so a forged frame cannot move a window.
-Result<OpenedFrame> open_frame(ByteView bytes, std::uint32_t cluster_id, std::uint64_t my_id, KeyRing& keys);
+Result<OpenedFrame> open_frame(ByteView bytes, std::uint32_t cluster_id, std::uint64_t my_id, KeyRing& keys,
+                               std::optional<std::uint64_t> expected_src = std::nullopt);
 
 }  // namespace raftbgp::transport

@@ -14,11 +14,29 @@
 //
 // Only authenticated frames may reach mark(), so the number of senders tracked is bounded by the
 // cluster's key holders.
+//
+// Restarts. The windows live in memory; a receiver that forgot them would deliver again every frame still
+// announced in BGP (ExaBGP re-sends the whole RIB when the new process's session comes up). So the agent
+// saves them (export_state) to its data dir before each Ready that syncs and at shutdown, and loads them
+// (import_state) at start. The state file (version 1, all integers big-endian):
+//   off  size  field
+//     0     8  magic "RBGPRPLY"
+//     8     2  version (kReplayStateVersion)
+//    10     4  sender count n
+//    14  152n  per sender, ascending non-zero src: src u64, epoch u64 (1..kMaxEpoch), highest sequence u64
+//              (<= kMaxSequence), bitmap 16 x u64 (word i holds the bits of sequences = 64i..64i+63 mod 1024)
+//  14+152n 32  SHA-256 of every byte before it
+// The checksum detects a torn or corrupt file (the writer replaces it atomically, so either is a storage
+// fault); it is not a MAC: whoever can write the data dir can rewrite the WAL too.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <map>
+#include <string>
+#include <variant>
+
+#include "raftbgp/transport/crypto.h"
 
 namespace raftbgp::transport {
 
@@ -32,6 +50,10 @@ class ReplayWindow {
 
   std::uint64_t epoch() const { return epoch_; }
   std::uint64_t highest() const { return highest_; }
+  using Bits = std::array<std::uint64_t, kWindowBits / 64>;
+  const Bits& bits() const { return bits_; }
+  // A window as exported. Precondition: 1 <= epoch <= kMaxEpoch, highest <= kMaxSequence.
+  static ReplayWindow restored(std::uint64_t epoch, std::uint64_t highest, const Bits& bits);
 
  private:
   bool test(std::uint64_t sequence) const;
@@ -39,17 +61,29 @@ class ReplayWindow {
 
   std::uint64_t epoch_ = 0;    // 0 = nothing seen yet (real epochs start at 1)
   std::uint64_t highest_ = 0;  // highest sequence delivered in epoch_
-  std::array<std::uint64_t, kWindowBits / 64> bits_{};  // bit (seq % kWindowBits) for seq in the window
+  Bits bits_{};  // bit (seq % kWindowBits) for seq in the window
 };
+
+inline constexpr std::uint16_t kReplayStateVersion = 1;
 
 class ReplayGuard {
  public:
   bool is_replay(std::uint64_t src, std::uint64_t epoch, std::uint64_t sequence) const;
   void mark(std::uint64_t src, std::uint64_t epoch, std::uint64_t sequence);
   std::size_t senders() const { return windows_.size(); }
+  // Number of mark() calls since construction: the state changed iff this moved (the agent saves then).
+  std::uint64_t marks() const { return marks_; }
+
+  // The state file's bytes (layout above).
+  Bytes export_state() const;
+  // Parses a state file. Any defect (short, long, bad magic, unknown version, checksum mismatch, unsorted
+  // or zero src, epoch or sequence out of range) is an error saying what is wrong; never throws, and
+  // allocates nothing before the length is known to match the sender count.
+  static std::variant<ReplayGuard, std::string> import_state(ByteView bytes);
 
  private:
   std::map<std::uint64_t, ReplayWindow> windows_;
+  std::uint64_t marks_ = 0;
 };
 
 }  // namespace raftbgp::transport

@@ -11,7 +11,8 @@
 // Delivery contract: a delivered Message was sealed by a holder of a cluster key with (src, epoch,
 // sequence) never delivered before; its `from` equals the frame's source; `to` is rewritten to my_id (one
 // frame can name several destinations). Loss, reordering and coalescing are possible; duplicates are not
-// (see replay.h).
+// (see replay.h), within one process and across restarts as far as the owner persists the replay state
+// (export_replay_state below; raftbgpd saves it before every WAL sync and at shutdown).
 //
 // Session events: after `state: down` ExaBGP sends no withdrawals and, after `up`, re-sends every route
 // still announced (facts §4.4). The transport keeps its replay windows and its reassembly buffers across
@@ -60,6 +61,9 @@ struct TransportConfig {
   KeyRing keys;
   std::uint32_t active_key_id = 0;         // must be in keys
   std::uint64_t epoch = 0;                 // 1..kMaxEpoch; persisted and bumped by the caller on every boot
+  // Mixed into our sealing subkey (crypto.h). 0 (the default): create() draws a fresh random one, which is
+  // what every real sender must do; a fixed value is for byte-exact test output only.
+  std::uint64_t boot_id = 0;
 };
 
 class Transport {
@@ -91,6 +95,14 @@ class Transport {
 
   // Lines the window lets out now (after a burst of send() calls larger than the window).
   std::vector<std::string> take_ready();
+
+  // Replay windows across restarts (replay.h "Restarts"). The owner saves export_replay_state() durably
+  // whenever replay_marks() moved, at the latest before it persists anything a delivered message caused,
+  // and at shutdown; after create() and before the first on_line() it hands a loaded state back.
+  Bytes export_replay_state() const { return replay_.export_state(); }
+  std::uint64_t replay_marks() const { return replay_.marks(); }
+  void restore_replay_state(ReplayGuard state) { replay_ = std::move(state); }
+  std::size_t replay_senders() const { return replay_.senders(); }
 
   const Counters& counters() const { return counters_; }
   // The command that the most recent "error" ack answered (empty if none yet).
