@@ -12,7 +12,8 @@
 // queue_agent() first, and a line containing '\n', '\r' or NUL is refused there (counted in
 // refused_unsafe(), never written, never recorded as outstanding). ExaBGP reads one command per line, so
 // such a line would smuggle extra commands past every validation (policy.h validate_policy_route keeps
-// them out of the log; this is the last line of defence).
+// them out of the log; this is the last line of defence). A refused transport line (the hex codec never
+// makes one) still holds a slot of the transport's own window until the watchdog below frees it.
 //
 // Watchdog: ticks_without_ack() counts ticks during which commands were outstanding and no ack came.
 // AgentCore resets the window (reset()) when it passes its limit: see agent_core.h "ExaBGP watchdog".
