@@ -300,7 +300,7 @@ struct Cli {
       if (o_lp->count() > 0) a["local_pref"] = local_pref;
       req["args"] = a;
     }
-    if (write) {
+    if (write || m_add->parsed() || m_promote->parsed() || m_remove->parsed() || transfer->parsed()) {
       req["client_id"] = client_id.empty() ? default_client_id() : client_id;
       req["seq"] = seq;
     }

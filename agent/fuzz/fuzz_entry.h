@@ -11,8 +11,11 @@
 #include <string_view>
 #include <variant>
 
+#include "raftbgp/agent/ack_router.h"
 #include "raftbgp/agent/config.h"
 #include "raftbgp/agent/control.h"
+#include "raftbgp/agent/policy.h"
+#include "raftbgp/agent/state_machine.h"
 
 namespace raftbgp::agent::fuzz {
 
@@ -91,6 +94,52 @@ inline void fuzz_config(const std::uint8_t* data, std::size_t size) {
   check(c.node_id >= 1 && c.cluster_id >= 1 && c.heartbeat_ticks < c.election_ticks);
   check(!c.data_dir.empty() && c.data_dir.front() == '/' && !c.key_file.empty() && c.key_file.front() == '/');
   check(c.socket_path.size() < 108 && c.socket_path.front() == '/');
+}
+
+// Policy route validation (policy.h validate_policy_route), the check every forwarded command, log
+// entry and snapshot passes before a route can reach ExaBGP. Input: a serialized PolicyRoute when the
+// first byte is even, else text fields separated by '|' (prefix|next_hop|community...|large...) so the
+// fuzzer reaches the text parsers directly. A route that validates must be a fixed point of
+// canonicalization and give one safe ExaBGP line; apply must agree with validation.
+inline void fuzz_policy(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return;
+  v1::PolicyRoute route;
+  const std::string_view rest(reinterpret_cast<const char*>(data) + 1, size - 1);
+  if (data[0] % 2 == 0) {
+    if (!route.ParseFromArray(rest.data(), static_cast<int>(rest.size()))) return;
+  } else {
+    std::size_t field = 0, start = 0;
+    for (std::size_t i = 0; i <= rest.size(); ++i) {
+      if (i < rest.size() && rest[i] != '|') continue;
+      const std::string part(rest.substr(start, i - start));
+      if (field == 0) route.set_prefix(part);
+      else if (field == 1) route.set_next_hop(part);
+      else if (part.find(':') != part.rfind(':')) route.add_large_communities(part);
+      else route.add_communities(part);
+      ++field;
+      start = i + 1;
+    }
+    route.set_prepend(data[0] % 20);
+  }
+  const auto err = validate_policy_route(route);
+  v1::Command cmd;
+  cmd.set_client_id("fuzz");
+  cmd.set_seq(1);
+  *cmd.mutable_policy_add()->mutable_route() = route;
+  StateMachine sm;
+  const v1::Result applied = sm.apply(1, cmd);
+  check((applied.code() == v1::Result::OK) == !err);
+  check(sm.policies().size() == (err ? 0u : 1u));
+  if (err) {
+    check(!err->field.empty() && !err->message.empty());
+    return;
+  }
+  for (const std::string* s : {&route.prefix(), &route.next_hop()}) check(command_text_ok(*s));
+  for (const auto& c : route.communities()) check(command_text_ok(c));
+  for (const auto& c : route.large_communities()) check(command_text_ok(c));
+  const auto line = format_policy_announce(route, NodeRouteContext{1, "self", "fd00::1", 65001}, "192.0.2.254");
+  if (line.index() == 0) check(AckRouter::line_is_safe(std::get<0>(line)));
+  check(sm.restore(sm.serialize(), 1) == std::nullopt);
 }
 
 }  // namespace raftbgp::agent::fuzz

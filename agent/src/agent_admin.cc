@@ -112,7 +112,8 @@ void AgentCore::apply_conf_change(const raft::Entry& e) {
   // members requests it answers. The transport needs no member list (it accepts any id its mailbox
   // layout fits), so nothing else changes.
   raftbgp::v1::ConfChange cc;
-  if (cc.ParseFromString(e.data())) {
+  if (!cc.ParseFromString(e.data())) return sm_.skip(e.index());
+  {
     const raft::NodeId id = cc.node_id();
     switch (cc.type()) {
       case raftbgp::v1::CONF_ADD_LEARNER:
@@ -134,7 +135,24 @@ void AgentCore::apply_conf_change(const raft::Entry& e) {
              " " + std::to_string(id) + " -> voters " + ids_text(applied_voters_) + " learners " +
              ids_text(applied_learners_));
   }
-  sm_.skip(e.index());
+  v1::Command session;
+  if (cc.context().empty() || !session.ParseFromString(cc.context())) return sm_.skip(e.index());  // older agent
+  cc.clear_context();
+  *session.mutable_conf_change() = cc;
+  const v1::Result r = sm_.apply_conf(e.index(), session);
+  if (r.index() != e.index())  // the leader's guard (admin_in_log) keeps duplicates out of the log
+    LOG_ERROR("configuration change at index " + std::to_string(e.index()) + " repeats client " +
+              session.client_id() + " seq " + std::to_string(session.seq()) + ": " + r.message());
+}
+
+void AgentCore::start_transfers() {
+  std::vector<raft::NodeId> targets;
+  targets.swap(transfers_to_start_);
+  for (raft::NodeId target : targets) {
+    const raft::TransferResult r = node_->transfer_leader(target);
+    if (r != raft::TransferResult::kStarted && r != raft::TransferResult::kAlreadyLeader)
+      LOG_WARN("transfer_leader to " + std::to_string(target) + " did not start (no longer leader?)");
+  }
 }
 
 bool AgentCore::handle_admin_request(ClientRequest& req, ReplyFn& reply) {
@@ -165,6 +183,10 @@ bool AgentCore::handle_admin_request(ClientRequest& req, ReplyFn& reply) {
     reply(std::move(*e));
     return true;
   }
+  if (auto answer = admin_session_answer(cmd)) {  // applied before: the first outcome
+    reply(std::move(*answer));
+    return true;
+  }
   if (admin_done(cmd)) {
     reply(ok(json{{"index", sm_.applied_index()}, {"unchanged", true}, {"leader", node_->leader()}}));
     return true;
@@ -178,6 +200,10 @@ bool AgentCore::handle_admin_request(ClientRequest& req, ReplyFn& reply) {
 }
 
 std::optional<ClientResponse> AgentCore::build_admin_command(const ClientRequest& req, v1::Command& cmd) const {
+  if (req.client_id.empty() || req.seq == 0)
+    return error("bad_request", req.op + " needs client_id and seq >= 1: admin commands apply exactly once, like writes");
+  cmd.set_client_id(req.client_id);
+  cmd.set_seq(req.seq);
   auto it = req.args.find("id");
   // nlohmann keeps parsed non-negative integers unsigned, but built ones signed.
   if (it == req.args.end() || !it->is_number_integer() || it->get<std::int64_t>() <= 0)
@@ -221,22 +247,22 @@ bool AgentCore::admin_done(const v1::Command& cmd) const {
 
 std::optional<std::string> AgentCore::propose_admin(const v1::Command& cmd, std::string& code) {
   using S = raft::ProposeResult::Status;
-  if (cmd.has_transfer_leader()) {
-    const raft::NodeId target = cmd.transfer_leader().target();
-    switch (node_->transfer_leader(target)) {
-      case raft::TransferResult::kStarted:
-      case raft::TransferResult::kAlreadyLeader:
-        return std::nullopt;
-      case raft::TransferResult::kNotVoter:
-        code = "rejected";
-        return "node " + std::to_string(target) + " is not a voter";
-      case raft::TransferResult::kNotLeader:
-        break;
-    }
-    code = "not_leader";
-    return "node " + std::to_string(config_.node_id) + " is not the leader";
+  if (cmd.has_transfer_leader()) return propose_local(cmd, code);  // a normal entry with its session
+  if (auto err = check_write(cmd)) {  // client_id, seq, node id
+    code = "rejected";
+    return *err;
   }
-  const raft::ProposeResult r = node_->propose_conf_change(cmd.conf_change());
+  if (node_->role() == raft::Role::kLeader && admin_in_log(cmd)) {
+    // Applied or in the log already: proposing again would change the configuration twice. No answer:
+    // the origin answers from its session table once it applies the first one.
+    LOG_INFO("not proposing client " + cmd.client_id() + " seq " + std::to_string(cmd.seq()) + " again");
+    return std::nullopt;
+  }
+  raftbgp::v1::ConfChange cc = cmd.conf_change();
+  v1::Command session = cmd;
+  session.clear_op();
+  cc.set_context(session.SerializeAsString());
+  const raft::ProposeResult r = node_->propose_conf_change(cc);
   switch (r.status) {
     case S::kAccepted:
       return std::nullopt;
@@ -260,16 +286,56 @@ std::optional<std::string> AgentCore::propose_admin(const v1::Command& cmd, std:
   return "node " + std::to_string(config_.node_id) + " is not the leader (leader: " + std::to_string(r.leader) + ")";
 }
 
+bool AgentCore::admin_in_log(const v1::Command& cmd) const {
+  if (const StateMachine::Session* s = sm_.session(cmd.client_id()); s && cmd.seq() <= s->seq) return true;
+  const raft::Index last = storage_->last_index();
+  if (sm_.applied_index() >= last) return false;
+  // Committed or not, not applied yet: rare and short (admin commands are rare), so a scan is fine.
+  for (const raft::Entry& e : storage_->entries(sm_.applied_index() + 1, last + 1, ~std::uint64_t{0})) {
+    raftbgp::v1::ConfChange cc;
+    v1::Command session;
+    if (e.type() != raftbgp::v1::ENTRY_CONF_CHANGE || !cc.ParseFromString(e.data()) ||
+        !session.ParseFromString(cc.context()))
+      continue;
+    if (session.client_id() == cmd.client_id() && cmd.seq() <= session.seq()) return true;
+  }
+  return false;
+}
+
+std::optional<ClientResponse> AgentCore::admin_session_answer(const v1::Command& cmd) const {
+  const StateMachine::Session* s = sm_.session(cmd.client_id());
+  if (!s || cmd.seq() > s->seq) return std::nullopt;
+  v1::Result r = s->result;
+  if (cmd.seq() < s->seq) {
+    r.set_code(v1::Result::STALE_SEQUENCE);
+    r.set_message("stale sequence: client " + cmd.client_id() + " is at seq " + std::to_string(s->seq));
+  } else if (cmd.has_transfer_leader() && r.code() == v1::Result::OK && !admin_done(cmd)) {
+    return std::nullopt;  // applied, and the target does not lead yet: wait for it (or the deadline)
+  }
+  ClientResponse out = write_response(r);
+  if (out.ok) out.result = json{{"index", r.index()}, {"unchanged", true}, {"leader", node_->leader()}};
+  return out;
+}
+
 void AgentCore::answer_admin() {
   std::vector<std::pair<ReplyFn, ClientResponse>> answers;
   for (auto it = pending_.begin(); it != pending_.end();) {
     const v1::Command& cmd = it->second.command;
-    if ((!cmd.has_conf_change() && !cmd.has_transfer_leader()) || !admin_done(cmd)) {
+    if (!cmd.has_conf_change() && !cmd.has_transfer_leader()) {
       ++it;
       continue;
     }
-    answers.emplace_back(std::move(it->second.reply),
-                         ok(json{{"index", sm_.applied_index()}, {"unchanged", false}, {"leader", node_->leader()}}));
+    std::optional<ClientResponse> answer;
+    if (admin_done(cmd)) {
+      answer = ok(json{{"index", sm_.applied_index()}, {"unchanged", false}, {"leader", node_->leader()}});
+    } else {
+      answer = admin_session_answer(cmd);  // refused at apply, or a duplicate the leader did not propose
+    }
+    if (!answer) {
+      ++it;
+      continue;
+    }
+    answers.emplace_back(std::move(it->second.reply), std::move(*answer));
     it = pending_.erase(it);
   }
   for (auto& [fn, response] : answers) fn(std::move(response));

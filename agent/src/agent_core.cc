@@ -17,6 +17,10 @@ constexpr std::uint64_t kMaxMsgBytes = 16 * 1024;
 // Pipelining caps: ExaBGP moves ~1.5 MB/s at best (facts §3.3), so more in flight only queues in pipes.
 constexpr std::size_t kMaxInflightMsgs = 8;
 constexpr std::uint64_t kMaxInflightBytes = 128 * 1024;
+// ExaBGP watchdog (agent_core.h): no ack for this long while commands are outstanding resets the window.
+constexpr std::uint64_t kAckStallMs = 30000;
+
+}  // namespace
 
 transport::TransportConfig transport_config(const AgentConfig& c, transport::KeyRing keys, std::uint64_t epoch) {
   transport::TransportConfig t;
@@ -36,6 +40,8 @@ transport::TransportConfig transport_config(const AgentConfig& c, transport::Key
   t.epoch = epoch;
   return t;
 }
+
+namespace {
 
 raft::Config node_config(const AgentConfig& c, std::uint64_t seed, raft::Index applied) {
   raft::Config r;
@@ -106,7 +112,7 @@ AgentCore::AgentCore(const AgentConfig& config, std::unique_ptr<raft::WalStorage
       storage_(std::move(storage)),
       transport_(std::move(transport)),
       announcer_(NodeRouteContext{config.node_id, config.next_hop_ipv4, config.next_hop_ipv6, config.local_asn},
-                 config.neighbor, {config.mailbox_ipv6.base, config.mailbox_ipv4.base}, config.data_dir + "/announced"),
+                 config.neighbor, {config.mailbox_ipv6.base, config.mailbox_ipv4.base}, config.data_dir + "/announced", config.guards),
       epoch_(epoch),
       next_request_((epoch << 32) | 1) {
   limits_.reserved = {config.mailbox_ipv6.base, config.mailbox_ipv4.base};
@@ -129,6 +135,8 @@ void AgentCore::tick() {
   ++tick_;
   node_->tick();
   transport_->tick(tick_);
+  router_.tick();
+  check_exabgp_acks();
   expire_requests();
   retry_reads();
   request_ready();
@@ -201,6 +209,7 @@ void AgentCore::run_ready() {
     on_read_states(rd.read_states);
     log_soft_state(rd);
     node_->advance(rd);
+    start_transfers();
   }
   serve_reads();
   answer_admin();
@@ -227,10 +236,8 @@ void AgentCore::send_messages(const std::vector<raft::Message>& messages) {
 }
 
 void AgentCore::append_transport_lines(std::vector<std::string> lines) {
-  for (std::string& l : lines) {
-    router_.transport_written();
-    output_.push_back(std::move(l));
-  }
+  for (std::string& l : lines)
+    if (router_.transport_written(l)) output_.push_back(std::move(l));
 }
 
 void AgentCore::flush_agent_lines() {
@@ -248,7 +255,12 @@ void AgentCore::apply_entry(const raft::Entry& e) {
     LOG_ERROR("entry " + std::to_string(e.index()) + " is not a Command; skipped");
     return sm_.skip(e.index());
   }
-  const v1::Result result = sm_.apply(e.index(), cmd);
+  const v1::Result result = sm_.apply(e.index(), cmd, applied_voters_);
+  // A transfer starts once, on the node that leads when it applies the entry (not at open's replay: a
+  // node opens as a follower), after this Ready (the Node is not stepped between ready() and advance()).
+  if (cmd.has_transfer_leader() && result.code() == v1::Result::OK && result.index() == e.index() &&
+      node_->role() == raft::Role::kLeader)
+    transfers_to_start_.push_back(cmd.transfer_leader().target());
   if (cmd.origin_node() == config_.node_id) answer_applied(cmd, result);
 }
 
@@ -261,9 +273,25 @@ void AgentCore::reconcile_routes() {
   }
   announced_policy_version_ = sm_.policy_version();
   for (std::string& l : diff.lines) {
-    LOG_INFO("policy: " + l);
-    router_.queue_agent(std::move(l));
+    const std::string shown = AckRouter::line_is_safe(l) ? l : "(refused)";
+    if (router_.queue_agent(std::move(l))) LOG_INFO("policy: " + shown);
   }
+}
+
+void AgentCore::check_exabgp_acks() {
+  const std::uint64_t limit = std::max<std::uint64_t>(kAckStallMs / config_.tick_ms, 1);
+  if (router_.ticks_without_ack() < limit) return;
+  ++ack_stalls_;
+  LOG_ERROR("exabgp acknowledged nothing for " + std::to_string(kAckStallMs / 1000) + " s with " +
+            std::to_string(router_.outstanding()) + " commands outstanding (is `ack` off, or exabgp stuck?): "
+            "resetting the command window and re-sending the policy routes");
+  // Release the transport's window too: it pops one outstanding command per ack, in order. `error`,
+  // because nobody knows whether ExaBGP ran them; Raft retransmits whatever mailbox frame was lost.
+  for (std::size_t n = router_.reset(); n > 0; --n) append_transport_lines(transport_->on_line("error", tick_).lines);
+  announcer_.resend_all();
+  announced_policy_version_ = ~std::uint64_t{0};
+  reconcile_routes();
+  flush_agent_lines();
 }
 
 void AgentCore::handle_forward(const raft::Message& m) {
@@ -271,6 +299,14 @@ void AgentCore::handle_forward(const raft::Message& m) {
   v1::ForwardReject reject;
   if (!cmd.ParseFromString(m.context())) {
     LOG_WARN("malformed MSG_FORWARD from " + std::to_string(m.from()));
+    return;
+  }
+  if (m.term() != node_->term()) {
+    // Bound to the term its origin saw (agent_core.h "Forward terms"): an archived forward is dead. No
+    // answer: the origin's own forward of that term may still be in the log, so "refused" could be a lie.
+    ++forwards_stale_term_;
+    LOG_WARN("dropped a MSG_FORWARD from " + std::to_string(m.from()) + " for term " + std::to_string(m.term()) +
+             " (current term " + std::to_string(node_->term()) + ")");
     return;
   }
   reject.set_origin_request(cmd.origin_request());

@@ -105,6 +105,8 @@ void reply_error(const ReplyFn& fn, std::string code, std::string message) {
   fn(error(std::move(code), std::move(message)));
 }
 
+}  // namespace
+
 ClientResponse write_response(const v1::Result& r) {
   ClientResponse out;
   switch (r.code()) {
@@ -118,6 +120,9 @@ ClientResponse write_response(const v1::Result& r) {
     case v1::Result::STALE_SEQUENCE:
       out = error("stale_sequence", r.message());
       break;
+    case v1::Result::SESSION_EXPIRED:
+      out = error("session_expired", r.message());
+      break;
     default:
       out = error("rejected", r.message());
       break;
@@ -125,8 +130,6 @@ ClientResponse write_response(const v1::Result& r) {
   out.result = json{{"index", r.index()}};
   return out;
 }
-
-}  // namespace
 
 std::optional<ClientResponse> AgentCore::build_command(const ClientRequest& req, v1::Command& cmd) const {
   const json& a = req.args;
@@ -224,6 +227,7 @@ void AgentCore::submit(std::uint64_t id, Pending p) {
     m.set_type(raft::MessageType::MSG_FORWARD);
     m.set_from(config_.node_id);
     m.set_to(leader);
+    m.set_term(node_->term());  // the leader drops it unless this is still its term (agent_core.h)
     m.set_context(p.command.SerializeAsString());
     const std::uint64_t refused = transport_->counters().send_refused;
     send_message(m);
@@ -304,6 +308,8 @@ ClientResponse AgentCore::read_response(const v1::Read& read, raft::Index index)
 void AgentCore::answer_applied(const v1::Command& cmd, const v1::Result& result) {
   auto it = pending_.find(cmd.origin_request());
   if (it == pending_.end()) return;  // timed out, or a previous incarnation's request
+  // A transfer that applied is answered when the target leads (answer_admin), not when it starts.
+  if (cmd.has_transfer_leader() && result.code() == v1::Result::OK) return;
   ReplyFn fn = std::move(it->second.reply);
   pending_.erase(it);
   fn(cmd.has_read() ? read_response(cmd.read(), result.index()) : write_response(result));

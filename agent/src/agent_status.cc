@@ -88,7 +88,12 @@ json AgentCore::status_json() const {
                             {"bytes_since", bytes_since_snapshot_},
                             {"transfers", transfers}}},
               {"transport", transport_json(transport_->counters())},
-              {"send", send_json()}};
+              {"send", send_json()},
+              {"safety", {{"forwards_stale_term", forwards_stale_term_},
+                          {"exabgp_lines_refused_unsafe", router_.refused_unsafe()},
+                          {"exabgp_ack_stalls", ack_stalls_},
+                          {"route_problems", announcer_.problems().size()},
+                          {"routes_refused_by_guards", announcer_.guard_refused()}}}};
 }
 
 // The broadcast saving (DESIGN §3): Raft messages (one per destination) against the transport sends and

@@ -9,11 +9,12 @@ namespace raftbgp::agent {
 using transport::IpPrefix;
 
 RouteAnnouncer::RouteAnnouncer(NodeRouteContext ctx, std::string neighbor, std::vector<IpPrefix> reserved,
-                               std::string record_path)
+                               std::string record_path, RouteGuards guards)
     : ctx_(std::move(ctx)),
       neighbor_(std::move(neighbor)),
       reserved_(std::move(reserved)),
-      record_path_(std::move(record_path)) {}
+      record_path_(std::move(record_path)),
+      guards_(std::move(guards)) {}
 
 std::optional<FileError> RouteAnnouncer::load() {
   if (record_path_.empty()) return std::nullopt;
@@ -34,6 +35,7 @@ std::optional<FileError> RouteAnnouncer::load() {
 std::map<std::string, std::string> RouteAnnouncer::desired(const std::map<std::string, v1::PolicyRoute>& policies) {
   std::map<std::string, std::string> out;
   problems_.clear();
+  guard_refused_ = 0;
   for (const auto& [prefix, route] : policies) {
     if (!announced_by(route, ctx_.node_id)) continue;
     const auto p = IpPrefix::parse(prefix);
@@ -41,6 +43,14 @@ std::map<std::string, std::string> RouteAnnouncer::desired(const std::map<std::s
     for (const IpPrefix& r : reserved_) reserved = reserved || (p && prefixes_overlap(*p, r));
     if (!p || reserved) {
       problems_[prefix] = "overlaps this node's mailbox range: not announced";
+      continue;
+    }
+    auto refusal = guard_refusal(route, guards_);
+    if (!refusal && out.size() >= guards_.max_policy_routes)
+      refusal = "more than guards.max_policy_routes (" + std::to_string(guards_.max_policy_routes) + ") routes";
+    if (refusal) {
+      problems_[prefix] = "refused by this router's guards: " + *refusal;
+      ++guard_refused_;
       continue;
     }
     auto line = format_policy_announce(route, ctx_, neighbor_);
@@ -94,6 +104,11 @@ RouteAnnouncer::Diff RouteAnnouncer::reconcile(const std::map<std::string, v1::P
   diff.lines = std::move(withdraws);
   for (std::string& l : announces) diff.lines.push_back(std::move(l));
   return diff;
+}
+
+void RouteAnnouncer::resend_all() {
+  first_reconcile_ = true;
+  stale_.insert(withdrawing_.begin(), withdrawing_.end());
 }
 
 void RouteAnnouncer::on_ack(const std::string& line, bool done) {

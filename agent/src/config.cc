@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "raftbgp/agent/state_machine.h"
 #include "raftbgp/transport/exabgp.h"
 #include "raftbgp/transport/frame.h"
 
@@ -213,6 +214,53 @@ void cross_check(AgentConfig& c) {
     fail("next_hop.ipv6", "required when mailbox.family is ipv6 (never `self` for IPv6 routes, DESIGN §3)");
 }
 
+// A list of strings under `field`, each mapped through `canon` (nullopt: invalid, with `what` it must be).
+template <class Canon>
+std::vector<std::string> read_list(const YAML::Node& n, const std::string& field, const char* what, Canon canon) {
+  if (!n.IsSequence()) fail(field, std::string("must be a list of ") + what);
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < n.size(); ++i) {
+    const std::string item = field + "[" + std::to_string(i) + "]";
+    const std::string text = read_string(n[i], item);
+    std::optional<std::string> v = canon(text);
+    if (!v) fail(item, std::string("must be ") + what + ", got \"" + text + "\"");
+    out.push_back(*v);
+  }
+  return out;
+}
+
+void read_guards(const YAML::Node& n, AgentConfig& c) {
+  only_keys(n, "guards", {"allowed_prefixes", "max_prefix_length_v4", "max_prefix_length_v6", "refused_communities",
+                          "refused_next_hops", "max_policy_routes"});
+  RouteGuards& g = c.guards;
+  if (n["allowed_prefixes"])
+    for (const std::string& p : read_list(n["allowed_prefixes"], "guards.allowed_prefixes", "a prefix without host bits",
+                                          [](const std::string& t) -> std::optional<std::string> {
+                                            auto p = IpPrefix::parse(t);
+                                            return p ? std::optional(p->to_string()) : std::nullopt;
+                                          }))
+      g.allowed_prefixes.push_back(*IpPrefix::parse(p));
+  if (n["max_prefix_length_v4"])
+    g.max_prefix_length_v4 = static_cast<std::uint8_t>(read_uint(n["max_prefix_length_v4"], "guards.max_prefix_length_v4", 0, 32));
+  if (n["max_prefix_length_v6"])
+    g.max_prefix_length_v6 =
+        static_cast<std::uint8_t>(read_uint(n["max_prefix_length_v6"], "guards.max_prefix_length_v6", 0, 128));
+  if (n["refused_communities"])
+    g.refused_communities = read_list(n["refused_communities"], "guards.refused_communities",
+                                      "A:B or a well-known community name", canonical_community);
+  if (n["refused_next_hops"])
+    g.refused_next_hops = read_list(n["refused_next_hops"], "guards.refused_next_hops", "an address or self",
+                                    [](const std::string& t) -> std::optional<std::string> {
+                                      if (t == "self") return t;
+                                      auto a = transport::parse_address(t);
+                                      if (!a) return std::nullopt;
+                                      const std::string s = a->to_string();
+                                      return s.substr(0, s.find('/'));
+                                    });
+  if (n["max_policy_routes"])
+    g.max_policy_routes = read_uint(n["max_policy_routes"], "guards.max_policy_routes", 0, kMaxPolicyRoutes);
+}
+
 }  // namespace
 
 std::variant<AgentConfig, ConfigError> parse_config(std::string_view yaml_text) {
@@ -222,7 +270,7 @@ std::variant<AgentConfig, ConfigError> parse_config(std::string_view yaml_text) 
     only_keys(root, "", {"node_id", "cluster_id", "members", "data_dir", "control_socket", "key_file",
                          "active_key_id", "mailbox", "attribute_code", "payload_budget", "next_hop", "neighbor",
                          "local_asn", "tick_ms", "election_ticks", "heartbeat_ticks", "log_level", "joining",
-                         "snapshot"});
+                         "snapshot", "guards"});
     read_scalars(root, c);
     if (!root["members"]) fail("members", "required");
     read_members(root["members"], c);
@@ -231,6 +279,7 @@ std::variant<AgentConfig, ConfigError> parse_config(std::string_view yaml_text) 
     if (root["next_hop"]) read_next_hops(root["next_hop"], c);
     if (root["joining"]) c.joining = read_bool(root["joining"], "joining");
     if (root["snapshot"]) read_snapshot(root["snapshot"], c);
+    if (root["guards"]) read_guards(root["guards"], c);
     read_timing(root, c);
     cross_check(c);
   } catch (const Fail& f) {

@@ -144,6 +144,69 @@ std::variant<v1::PolicyRoute, PolicyError> canonicalize_policy(const v1::PolicyR
   return r;
 }
 
+bool command_text_ok(std::string_view text) {
+  return std::all_of(text.begin(), text.end(), [](char ch) {
+    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || ch == '.' || ch == ':' || ch == '/' || ch == '-';
+  });
+}
+
+std::optional<PolicyError> validate_policy_route(const v1::PolicyRoute& route) {
+  // Character set first: no canonicalizer below ever sees control bytes, whatever it would make of them.
+  if (!command_text_ok(route.prefix())) return PolicyError{"prefix", "contains characters outside [0-9a-z.:/-]"};
+  if (!command_text_ok(route.next_hop())) return PolicyError{"next_hop", "contains characters outside [0-9a-z.:/-]"};
+  for (int i = 0; i < route.communities_size(); ++i)
+    if (!command_text_ok(route.communities(i)))
+      return PolicyError{"communities[" + std::to_string(i) + "]", "contains characters outside [0-9a-z.:/-]"};
+  for (int i = 0; i < route.large_communities_size(); ++i)
+    if (!command_text_ok(route.large_communities(i)))
+      return PolicyError{"large_communities[" + std::to_string(i) + "]", "contains characters outside [0-9a-z.:/-]"};
+  // Node-local limits (mailbox ranges, membership) are the proposer's; here any listed node is accepted.
+  PolicyLimits limits;
+  limits.members.assign(route.nodes().begin(), route.nodes().end());
+  std::sort(limits.members.begin(), limits.members.end());
+  auto canon = canonicalize_policy(route, limits);
+  if (auto* e = std::get_if<PolicyError>(&canon)) return *e;
+  // No protobuf maps in PolicyRoute: equal messages serialize to equal bytes.
+  if (std::get<v1::PolicyRoute>(canon).SerializeAsString() != route.SerializeAsString())
+    return PolicyError{"route", "not in canonical form (only a canonicalized route may enter the log)"};
+  return std::nullopt;
+}
+
+namespace {
+
+// A canonical community as "A:B" (well-known names to their RFC 1997 / RFC 7999 values).
+std::string community_value(const std::string& canonical) {
+  static const std::pair<const char*, const char*> kNames[] = {{"no-export", "65535:65281"},
+                                                               {"no-advertise", "65535:65282"},
+                                                               {"no-export-subconfed", "65535:65283"},
+                                                               {"nopeer", "65535:65284"},
+                                                               {"blackhole", "65535:666"}};
+  for (const auto& [name, value] : kNames)
+    if (canonical == name) return value;
+  return canonical;
+}
+
+}  // namespace
+
+std::optional<std::string> guard_refusal(const v1::PolicyRoute& route, const RouteGuards& guards) {
+  const auto p = IpPrefix::parse(route.prefix());
+  if (!p) return "not a prefix";
+  const std::uint8_t max_len = p->family == Family::kIpv4 ? guards.max_prefix_length_v4 : guards.max_prefix_length_v6;
+  if (p->length > max_len)
+    return "prefix length " + std::to_string(p->length) + " is above guards.max_prefix_length_v" +
+           (p->family == Family::kIpv4 ? "4" : "6") + " (" + std::to_string(max_len) + ")";
+  if (!guards.allowed_prefixes.empty() &&
+      std::none_of(guards.allowed_prefixes.begin(), guards.allowed_prefixes.end(),
+                   [&](const IpPrefix& a) { return a.family == p->family && a.length <= p->length && prefixes_overlap(a, *p); }))
+    return "outside guards.allowed_prefixes";
+  for (const std::string& c : route.communities())
+    for (const std::string& refused : guards.refused_communities)
+      if (community_value(c) == community_value(refused)) return "community " + c + " is in guards.refused_communities";
+  for (const std::string& nh : guards.refused_next_hops)
+    if (route.next_hop() == nh) return "next hop " + nh + " is in guards.refused_next_hops";
+  return std::nullopt;
+}
+
 bool announced_by(const v1::PolicyRoute& route, std::uint64_t node_id) {
   return route.nodes().empty() || std::find(route.nodes().begin(), route.nodes().end(), node_id) != route.nodes().end();
 }

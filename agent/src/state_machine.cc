@@ -1,5 +1,8 @@
 #include "raftbgp/agent/state_machine.h"
 
+#include <algorithm>
+
+#include "raftbgp/agent/policy.h"
 #include "raftbgp/transport/mailbox.h"
 
 namespace raftbgp::agent {
@@ -28,11 +31,19 @@ std::optional<std::string> check_write(const v1::Command& cmd) {
         return "key must be 1..256 bytes";
       return std::nullopt;
     case v1::Command::kPolicyAdd:
-      // The proposer canonicalized the route; apply re-checks only what it needs to stay well-defined.
-      if (!transport::IpPrefix::parse(cmd.policy_add().route().prefix())) return "bad prefix";
+      // The proposer canonicalized the route, but a forwarded command or a log entry is only as honest as
+      // its origin: the whole route is checked again, everywhere (policy.h validate_policy_route).
+      if (auto e = validate_policy_route(cmd.policy_add().route())) return "invalid route: " + e->to_string();
       return std::nullopt;
     case v1::Command::kPolicyRemove:
-      if (!transport::IpPrefix::parse(cmd.policy_remove().prefix())) return "bad prefix";
+      if (!command_text_ok(cmd.policy_remove().prefix()) || !transport::IpPrefix::parse(cmd.policy_remove().prefix()))
+        return "bad prefix";
+      return std::nullopt;
+    case v1::Command::kTransferLeader:
+      if (cmd.transfer_leader().target() == 0) return "transfer_leader needs a target node id >= 1";
+      return std::nullopt;
+    case v1::Command::kConfChange:
+      if (cmd.conf_change().node_id() == 0) return "a configuration change needs a node id >= 1";
       return std::nullopt;
     default:
       return "not a write";
@@ -44,12 +55,32 @@ const StateMachine::Session* StateMachine::session(const std::string& client_id)
   return it == sessions_.end() ? nullptr : &it->second;
 }
 
-v1::Result StateMachine::apply(raft::Index index, const v1::Command& cmd) {
+v1::Result StateMachine::apply(raft::Index index, const v1::Command& cmd, const std::vector<std::uint64_t>& voters) {
   RAFT_ASSERT(index > applied_);
   applied_ = index;
   if (cmd.op_case() == v1::Command::kRead) return make_result(v1::Result::OK, index);
+  // A configuration change only ever applies from its ENTRY_CONF_CHANGE (apply_conf).
+  if (cmd.op_case() == v1::Command::kConfChange)
+    return make_result(v1::Result::INVALID, index, "a configuration change is not a normal entry");
+  return apply_session(index, cmd, voters);
+}
+
+v1::Result StateMachine::apply_conf(raft::Index index, const v1::Command& cmd) {
+  RAFT_ASSERT(index > applied_);
+  applied_ = index;
+  if (cmd.op_case() != v1::Command::kConfChange) return make_result(v1::Result::INVALID, index, "not a configuration change");
+  return apply_session(index, cmd, {});
+}
+
+v1::Result StateMachine::apply_session(raft::Index index, const v1::Command& cmd,
+                                       const std::vector<std::uint64_t>& voters) {
   if (auto err = check_write(cmd)) return make_result(v1::Result::INVALID, index, *err);
   auto it = sessions_.find(cmd.client_id());
+  if (it == sessions_.end() && (cmd.seq() > 1 || evicted(cmd.client_id())))
+    return make_result(v1::Result::SESSION_EXPIRED, index,
+                       "client " + cmd.client_id() + " has no session (expired, or never opened): seq " +
+                           std::to_string(cmd.seq()) + " was not applied now and its earlier outcome is unknown; "
+                           "do not retry it: start a new client_id at seq 1");
   if (it != sessions_.end()) {
     Session& s = it->second;
     if (cmd.seq() < s.seq)
@@ -63,22 +94,45 @@ v1::Result StateMachine::apply(raft::Index index, const v1::Command& cmd) {
       return s.result;
     }
   }
-  v1::Result r = apply_write(index, cmd);
+  v1::Result r = apply_write(index, cmd, voters);
   record_session(index, cmd, r);
   return r;
 }
 
-v1::Result StateMachine::apply_write(raft::Index index, const v1::Command& cmd) {
+v1::Result StateMachine::apply_write(raft::Index index, const v1::Command& cmd,
+                                     const std::vector<std::uint64_t>& voters) {
   switch (cmd.op_case()) {
-    case v1::Command::kKvPut:
-      kv_[cmd.kv_put().key()] = cmd.kv_put().value();
+    case v1::Command::kKvPut: {
+      const std::string& key = cmd.kv_put().key();
+      auto it = kv_.find(key);
+      const std::size_t old_bytes = it == kv_.end() ? 0 : key.size() + it->second.size();
+      const std::size_t new_bytes = key.size() + cmd.kv_put().value().size();
+      if (kv_bytes_ - old_bytes + new_bytes > kMaxKvBytes)
+        return make_result(v1::Result::INVALID, index,
+                           "the key-value store would exceed " + std::to_string(kMaxKvBytes) + " bytes");
+      kv_bytes_ = kv_bytes_ - old_bytes + new_bytes;
+      kv_[key] = cmd.kv_put().value();
       return make_result(v1::Result::OK, index);
-    case v1::Command::kKvDelete:
-      if (kv_.erase(cmd.kv_delete().key()) == 0)
-        return make_result(v1::Result::NOT_FOUND, index, "no key " + cmd.kv_delete().key());
+    }
+    case v1::Command::kKvDelete: {
+      auto it = kv_.find(cmd.kv_delete().key());
+      if (it == kv_.end()) return make_result(v1::Result::NOT_FOUND, index, "no key " + cmd.kv_delete().key());
+      kv_bytes_ -= it->first.size() + it->second.size();
+      kv_.erase(it);
       return make_result(v1::Result::OK, index);
+    }
+    case v1::Command::kTransferLeader:
+      if (std::find(voters.begin(), voters.end(), cmd.transfer_leader().target()) == voters.end())
+        return make_result(v1::Result::INVALID, index,
+                           "node " + std::to_string(cmd.transfer_leader().target()) + " is not a voter");
+      return make_result(v1::Result::OK, index);  // the leader that applies it starts the transfer
+    case v1::Command::kConfChange:
+      return make_result(v1::Result::OK, index);  // the core applied the change itself
     case v1::Command::kPolicyAdd: {
       const v1::PolicyRoute& route = cmd.policy_add().route();
+      if (policies_.size() >= kMaxPolicyRoutes && policies_.count(route.prefix()) == 0)
+        return make_result(v1::Result::INVALID, index,
+                           "the policy table is full (" + std::to_string(kMaxPolicyRoutes) + " routes)");
       policies_[route.prefix()] = route;
       ++policy_version_;
       return make_result(v1::Result::OK, index);
@@ -115,6 +169,7 @@ std::string StateMachine::serialize() const {
     *rec->mutable_result() = s.result;
     rec->set_last_index(s.last_index);
   }
+  for (const std::string& id : evicted_) snap.add_evicted(id);
   // No protobuf maps are involved, so field order alone makes the bytes deterministic.
   return snap.SerializeAsString();
 }
@@ -127,8 +182,16 @@ std::optional<std::string> StateMachine::restore(const std::string& data, raft::
     return "snapshot data reflects index " + std::to_string(snap.applied()) + ", metadata says " +
            std::to_string(index);
   StateMachine next;
-  for (const auto& r : snap.policies()) next.policies_[r.prefix()] = r;
-  for (const auto& kv : snap.kv()) next.kv_[kv.key()] = kv.value();
+  for (const auto& r : snap.policies()) {
+    if (auto e = validate_policy_route(r)) return "snapshot policy route \"" + r.prefix() + "\": " + e->to_string();
+    next.policies_[r.prefix()] = r;
+  }
+  for (const auto& kv : snap.kv()) {
+    next.kv_[kv.key()] = kv.value();
+    next.kv_bytes_ += kv.key().size() + kv.value().size();
+  }
+  if (static_cast<std::size_t>(snap.evicted_size()) > kMaxTombstones) return "snapshot holds too many evicted sessions";
+  for (const std::string& id : snap.evicted()) next.add_tombstone(id);
   for (const auto& rec : snap.sessions()) {
     Session& s = next.sessions_[rec.client_id()];
     s.seq = rec.seq();
@@ -151,8 +214,18 @@ void StateMachine::record_session(raft::Index index, const v1::Command& cmd, con
   session_by_index_[index] = cmd.client_id();
   while (sessions_.size() > kMaxSessions) {
     auto oldest = session_by_index_.begin();
+    add_tombstone(oldest->second);
     sessions_.erase(oldest->second);
     session_by_index_.erase(oldest);
+  }
+}
+
+void StateMachine::add_tombstone(const std::string& client_id) {
+  if (!evicted_set_.insert(client_id).second) return;
+  evicted_.push_back(client_id);
+  if (evicted_.size() > kMaxTombstones) {
+    evicted_set_.erase(evicted_.front());
+    evicted_.pop_front();
   }
 }
 

@@ -112,11 +112,11 @@ TEST(AgentMembers, a_joining_router_is_added_as_learner_promoted_and_votes_then_
   EXPECT_EQ(net.core(3).node().role(), raft::Role::kFollower);
   ASSERT_TRUE(net.request(static_cast<std::size_t>(lead), "kv.put", {{"key", "a"}, {"value", "1"}}, "c", 1).ok);
   const std::size_t f = (static_cast<std::size_t>(lead) + 1) % 3;
-  ClientResponse add = net.request(f, "members.add", {{"id", 4}, {"learner", true}});  // forwarded
+  ClientResponse add = net.admin(f, "members.add", {{"id", 4}, {"learner", true}});  // forwarded
   ASSERT_TRUE(add.ok) << add.code << " " << add.message;
   EXPECT_EQ(net.core(f).applied_learners(), std::vector<raft::NodeId>{4});
   ASSERT_TRUE(net.fabric().run_until([&] { return net.core(3).state().kv().count("a") == 1; }, 400));
-  ClientResponse promote = net.request(static_cast<std::size_t>(lead), "members.promote", {{"id", 4}});
+  ClientResponse promote = net.admin(static_cast<std::size_t>(lead), "members.promote", {{"id", 4}});
   ASSERT_TRUE(promote.ok) << promote.code << " " << promote.message;
   EXPECT_EQ(net.core(static_cast<std::size_t>(lead)).applied_voters(), (std::vector<raft::NodeId>{1, 2, 3, 4}));
   json members = net.request(3, "members", json::object()).result;
@@ -127,11 +127,11 @@ TEST(AgentMembers, a_joining_router_is_added_as_learner_promoted_and_votes_then_
   net.stop(gone);
   ClientResponse w = net.request(static_cast<std::size_t>(lead), "kv.put", {{"key", "b"}, {"value", "2"}}, "c", 2);
   ASSERT_TRUE(w.ok) << w.code << " " << w.message;
-  ClientResponse rm = net.request(static_cast<std::size_t>(lead), "members.remove", {{"id", gone + 1}});
+  ClientResponse rm = net.admin(static_cast<std::size_t>(lead), "members.remove", {{"id", gone + 1}});
   ASSERT_TRUE(rm.ok) << rm.code << " " << rm.message;
   EXPECT_EQ(net.core(3).status_json()["voters"].size(), 3u);
   net.settle(10);
-  EXPECT_TRUE(net.request(3, "members.remove", {{"id", gone + 1}}).result["unchanged"].get<bool>());
+  EXPECT_TRUE(net.admin(3, "members.remove", {{"id", gone + 1}}).result["unchanged"].get<bool>());
 }
 
 TEST(AgentMembers, bad_arguments_and_refusals_are_values) {
@@ -140,10 +140,10 @@ TEST(AgentMembers, bad_arguments_and_refusals_are_values) {
   const int lead = net.wait_leader();
   ASSERT_GE(lead, 0);
   net.settle(10);  // the leader's no-op commits (before that: not_ready)
-  EXPECT_EQ(net.request(0, "members.add", json::object()).code, "bad_request");
-  EXPECT_EQ(net.request(0, "members.promote", {{"id", 2}, {"learner", true}}).code, "bad_request");
-  EXPECT_EQ(net.request(static_cast<std::size_t>(lead), "members.promote", {{"id", 9}}).code, "rejected");
-  EXPECT_EQ(net.request(static_cast<std::size_t>(lead), "transfer_leader", {{"id", 9}}).code, "rejected");
+  EXPECT_EQ(net.admin(0, "members.add", json::object()).code, "bad_request");
+  EXPECT_EQ(net.admin(0, "members.promote", {{"id", 2}, {"learner", true}}).code, "bad_request");
+  EXPECT_EQ(net.admin(static_cast<std::size_t>(lead), "members.promote", {{"id", 9}}).code, "rejected");
+  EXPECT_EQ(net.admin(static_cast<std::size_t>(lead), "transfer_leader", {{"id", 9}}).code, "rejected");
 }
 
 TEST(AgentTransfer, transfer_leader_from_a_follower_and_from_the_leader) {
@@ -153,15 +153,15 @@ TEST(AgentTransfer, transfer_leader_from_a_follower_and_from_the_leader) {
   ASSERT_GE(lead, 0);
   const std::size_t asker = (static_cast<std::size_t>(lead) + 1) % 3;
   const std::size_t target = other_follower(lead, asker);
-  ClientResponse r = net.request(asker, "transfer_leader", {{"id", target + 1}});  // forwarded
+  ClientResponse r = net.admin(asker, "transfer_leader", {{"id", target + 1}});  // forwarded
   ASSERT_TRUE(r.ok) << r.code << " " << r.message;
   EXPECT_EQ(r.result["leader"], target + 1);
   EXPECT_EQ(net.wait_leader(), static_cast<int>(target));
   const std::size_t back = static_cast<std::size_t>(lead);
-  r = net.request(target, "transfer_leader", {{"id", back + 1}});
+  r = net.admin(target, "transfer_leader", {{"id", back + 1}});
   ASSERT_TRUE(r.ok) << r.code << " " << r.message;
   EXPECT_EQ(net.wait_leader(), static_cast<int>(back));
-  EXPECT_TRUE(net.request(back, "transfer_leader", {{"id", back + 1}}).result["unchanged"].get<bool>());
+  EXPECT_TRUE(net.admin(back, "transfer_leader", {{"id", back + 1}}).result["unchanged"].get<bool>());
 }
 
 }  // namespace

@@ -84,6 +84,10 @@ class AgentNet {
     EXPECT_TRUE(out->has_value()) << op << " never answered";
     return out->value_or(ClientResponse{});
   }
+  // members.* and transfer_leader need a client session: each call here is a new client at seq 1.
+  ClientResponse admin(std::size_t i, const std::string& op, nlohmann::json args) {
+    return request(i, op, std::move(args), "admin-" + std::to_string(++admin_clients_), 1);
+  }
 
  private:
   TempDir dir_;
@@ -91,6 +95,7 @@ class AgentNet {
   std::vector<std::unique_ptr<AgentCore>> cores_;
   std::vector<std::uint64_t> bootstrap_;
   Tweak tweak_;
+  std::uint64_t admin_clients_ = 0;
 };
 
 }  // namespace raftbgp::agent::test

@@ -118,6 +118,36 @@ TEST(Config, every_field_error_names_the_field) {
             "members");
 }
 
+TEST(Config, Yaml_guards_parse_canonically_and_bad_entries_name_their_field) {
+  auto r = parse_config(std::string(kMinimal) +
+                        "guards:\n  allowed_prefixes: [\"192.0.2.0/24\", \"2001:DB8::/32\"]\n"
+                        "  max_prefix_length_v4: 24\n  max_prefix_length_v6: 48\n"
+                        "  refused_communities: [BLACKHOLE, \"65000:0666\"]\n"
+                        "  refused_next_hops: [\"2001:DB8::1\", self]\n  max_policy_routes: 100\n");
+  ASSERT_TRUE(std::holds_alternative<AgentConfig>(r)) << std::get<ConfigError>(r).to_string();
+  const RouteGuards& g = std::get<AgentConfig>(r).guards;
+  ASSERT_EQ(g.allowed_prefixes.size(), 2u);
+  EXPECT_EQ(g.allowed_prefixes[1].to_string(), "2001:db8::/32");
+  EXPECT_EQ(g.max_prefix_length_v4, 24);
+  EXPECT_EQ(g.refused_communities, (std::vector<std::string>{"blackhole", "65000:666"}));
+  EXPECT_EQ(g.refused_next_hops, (std::vector<std::string>{"2001:db8::1", "self"}));
+  EXPECT_EQ(g.max_policy_routes, 100u);
+  // Defaults: every prefix, any length, blackhole refused.
+  const RouteGuards d = std::get<AgentConfig>(parse_config(kMinimal)).guards;
+  EXPECT_TRUE(d.allowed_prefixes.empty());
+  EXPECT_EQ(d.refused_communities, std::vector<std::string>{"blackhole"});
+  auto field = [](const std::string& extra) {
+    auto e = parse_config(std::string(kMinimal) + extra);
+    return std::holds_alternative<ConfigError>(e) ? std::get<ConfigError>(e).field : std::string("(ok)");
+  };
+  EXPECT_EQ(field("guards: {allowed_prefixes: [\"192.0.2.1/24\"]}\n"), "guards.allowed_prefixes[0]");
+  EXPECT_EQ(field("guards: {refused_communities: [\"1:2:3\"]}\n"), "guards.refused_communities[0]");
+  EXPECT_EQ(field("guards: {refused_next_hops: [x]}\n"), "guards.refused_next_hops[0]");
+  EXPECT_EQ(field("guards: {max_prefix_length_v4: 33}\n"), "guards.max_prefix_length_v4");
+  EXPECT_EQ(field("guards: {max_policy_routes: 10001}\n"), "guards.max_policy_routes");
+  EXPECT_EQ(field("guards: {max_kv_bytes: 1}\n"), "guards.max_kv_bytes");  // cluster-wide, not a guard
+}
+
 TEST(Config, check_environment_loads_the_key_file_and_finds_the_active_key) {
   TempDir dir;
   AgentConfig c = std::get<AgentConfig>(parse_config(kMinimal));

@@ -24,6 +24,10 @@ TEST(ControlCorpus, Config_corpus_replays_without_crashing) {
   EXPECT_GT(replay_corpus(kCorpus / "config", fuzz::fuzz_config), 0u);
 }
 
+TEST(ControlCorpus, Policy_corpus_replays_without_crashing) {
+  EXPECT_GT(replay_corpus(kCorpus / "policy", fuzz::fuzz_policy), 0u);
+}
+
 // Found by config_fuzz: a complex or empty mapping key gave a ConfigError with an empty field name
 // ("config error: : unknown key").
 TEST(ControlCorpus, Config_error_names_a_field_when_a_key_is_not_a_string) {

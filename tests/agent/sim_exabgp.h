@@ -28,6 +28,8 @@ class SimFabric {
   void attach(std::size_t i, AgentCore* core) { nodes_[i].core = core; }
   void detach(std::size_t i) { nodes_[i].core = nullptr; }
   void set_loss(double loss) { loss_ = loss; }
+  // Node i's ExaBGP runs commands but never answers them (acks off, or lost): the agent's window fills.
+  void set_acks_lost(std::size_t i, bool lost) { nodes_[i].acks_lost = lost; }
   // Hands lines a test took from node i's take_output() to its simulated ExaBGP.
   void write_from(std::size_t i, const std::vector<std::string>& lines) {
     for (const std::string& l : lines) on_command(nodes_[i], l);
@@ -119,6 +121,7 @@ class SimFabric {
     std::deque<std::string> inbox;  // due now: acks and session events, in order
     std::uint64_t commands = 0;
     std::uint64_t errors = 0;
+    bool acks_lost = false;
   };
 
   static bool covers(const transport::IpPrefix& base, const transport::IpPrefix& p) {
@@ -150,7 +153,7 @@ class SimFabric {
       n.inbox.push_back("error");
       return;
     }
-    n.inbox.push_back("done");
+    if (!n.acks_lost) n.inbox.push_back("done");
     const std::size_t p1 = cmd.find(' ', 15);
     const std::string prefix = cmd.substr(15, p1 == std::string::npos ? std::string::npos : p1 - 15);
     if (announce) n.rib_out[prefix] = cmd; else n.rib_out.erase(prefix);

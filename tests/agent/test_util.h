@@ -11,6 +11,7 @@
 #include <string>
 
 #include "raftbgp/agent/config.h"
+#include "raftbgp/v1/agent.pb.h"
 #include "raftbgp/transport/crypto.h"
 
 namespace raftbgp::agent::test {
@@ -62,6 +63,17 @@ inline AgentConfig node_config(std::uint64_t id, const std::string& root) {
   c.next_hop_ipv6 = "fd00:255::" + std::to_string(id);
   c.local_asn = static_cast<std::uint32_t>(65000 + id);
   c.log_level = LogLevel::kWarn;
+  return c;
+}
+
+// A kv.put Command of session (client, seq).
+inline v1::Command put_command(const std::string& client, std::uint64_t seq, const std::string& key,
+                               const std::string& value) {
+  v1::Command c;
+  c.set_client_id(client);
+  c.set_seq(seq);
+  c.mutable_kv_put()->set_key(key);
+  c.mutable_kv_put()->set_value(value);
   return c;
 }
 

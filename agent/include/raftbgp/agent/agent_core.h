@@ -28,6 +28,14 @@
 //                                                not_ready (definitely not applied)
 //   no apply within the request's timeout     -> error timeout (outcome unknown: retry with the same seq)
 //
+// Forward terms (replay of archived forwards). A MSG_FORWARD carries, in Message.term, the term in which
+// its origin knew the addressee as leader; the leader drops (and counts, forwards_stale_term) every
+// forward whose term is not its current term, without answering. The transport's replay window does not
+// survive a restart, but a term does: a restarted node can only lead again in a higher term (its vote
+// and term are in the WAL, and an election always raises the term), so every forward sealed before any
+// restart of the leader is dead, whatever the transport accepts. A forward that races a leader change is
+// dropped the same way; its client times out and retries with the same (client_id, seq).
+//
 // Reads (kv.get, kv.list, policy.show) are linearizable through ReadIndex (thesis §6.4), never through
 // the log: the node calls Node::read_index(context), with a context unique per attempt
 // ("<node>/<request>/<attempt>"); the leader confirms its leadership with one heartbeat round (a follower
@@ -44,10 +52,24 @@
 //                    Command.conf_change). The origin answers once ITS applied configuration shows the
 //                    change (add: the id is a voter/learner; remove: it is neither), so a follower needs no
 //                    answer from the leader beyond refusals.
-//   transfer_leader  Node::transfer_leader on the leader (forwarded from a follower as
-//                    Command.transfer_leader); answered when this node sees the target as leader, else
-//                    `timeout` at the request's deadline (the core abandons a transfer after an election
-//                    timeout and the old leader resumes).
+//   transfer_leader  a normal entry (Command.transfer_leader); the node that is leader when it applies
+//                    it calls Node::transfer_leader. Answered when this node sees the target as leader,
+//                    else `timeout` at the request's deadline (the core abandons a transfer after an
+//                    election timeout and the old leader resumes); a target that is not a voter of the
+//                    applied configuration applies as `rejected`.
+//   Both carry a client session (client_id, seq >= 1, required) and apply exactly once like writes
+//   (state_machine.h): a retry or replay of an applied seq is answered from the session table and never
+//   proposed again. A configuration change carries its session in ConfChange.context, recorded when its
+//   entry applies; the leader proposes it only when no entry of the same session is in its log above the
+//   applied index (an uncommitted one makes the core refuse anyway), and once the session table shows
+//   the seq it drops the duplicate unanswered: the origin answers from its own session table.
+// ExaBGP watchdog: ExaBGP acks every command; when none came for 30 s (kAckStallMs in agent_core.cc)
+// while commands are outstanding, the agent assumes it never will (acks switched off, a wedged ExaBGP):
+// it logs, counts (status exabgp.ack_stalls), forgets the window (the transport's too, as if each of its
+// commands had been answered `error`), and re-sends every policy announce and pending withdraw from the
+// applied state. Order is kept: everything queued behind the window is written after the re-sends, and
+// Raft retransmits any mailbox frame that was lost. An ack that ExaBGP still sends for a command from
+// before the reset is attributed to a later command (bookkeeping only: every re-sent line is idempotent).
 // Snapshots (Raft §7): at open the state machine is restored from storage.snapshot() and the Node starts
 // with Config.applied = its index; after every ready loop the log applied since the last snapshot is
 // compacted when it passes config.snapshot_log_entries / snapshot_log_bytes. A Ready::snapshot (installed
@@ -85,21 +107,27 @@ struct ClientRequest {
   // snapshot, members, members.add, members.promote, members.remove, transfer_leader
   std::string op;
   nlohmann::json args = nlohmann::json::object();
-  std::string client_id;          // writes: required, with seq >= 1
+  std::string client_id;          // writes and members.*/transfer_leader: required, with seq >= 1
   std::uint64_t seq = 0;
   std::uint64_t timeout_ms = 5000;  // answer `timeout` after this long without an apply
 };
 
 struct ClientResponse {
   bool ok = false;
-  // Errors: bad_request | not_found | no_leader | not_leader | rejected | stale_sequence | too_large |
-  // conf_change_pending | not_ready | timeout | shutting_down | internal (README "Agent" lists what each
-  // means for exit codes).
+  // Errors: bad_request | not_found | no_leader | not_leader | rejected | stale_sequence |
+  // session_expired | too_large | conf_change_pending | not_ready | timeout | shutting_down | internal
+  // (README "Agent" lists what each means for exit codes).
   std::string code;
   std::string message;
   nlohmann::json result = nlohmann::json::object();
 };
 using ReplyFn = std::function<void(ClientResponse)>;
+
+// The transport configuration of the node `config` describes, for boot `epoch` (AgentCore::open).
+transport::TransportConfig transport_config(const AgentConfig& config, transport::KeyRing keys, std::uint64_t epoch);
+
+// The client's answer for an applied (or cached) write result (agent_requests.cc).
+ClientResponse write_response(const v1::Result& r);
 
 class AgentCore {
  public:
@@ -195,6 +223,7 @@ class AgentCore {
   void on_ack_line(std::string_view line, bool done);
   void on_delivered(const raft::Message& m);
   void handle_forward(const raft::Message& m);
+  void check_exabgp_acks();
   void handle_forward_reject(const raft::Message& m);
   void log_event(const transport::ExabgpLine& event);
   void log_soft_state(const raft::Ready& rd);
@@ -219,6 +248,9 @@ class AgentCore {
   void install_snapshot(const raft::Snapshot& snap);
   void maybe_compact();
   void apply_conf_change(const raft::Entry& e);
+  void start_transfers();
+  bool admin_in_log(const v1::Command& cmd) const;
+  std::optional<ClientResponse> admin_session_answer(const v1::Command& cmd) const;
   bool handle_admin_request(ClientRequest& req, ReplyFn& reply);
   std::optional<ClientResponse> build_admin_command(const ClientRequest& req, v1::Command& cmd) const;
   std::optional<std::string> propose_admin(const v1::Command& cmd, std::string& code);
@@ -254,6 +286,9 @@ class AgentCore {
   std::uint64_t forwarded_ = 0;        // MSG_FORWARD sent
   std::uint64_t forward_rejects_ = 0;  // MSG_FORWARD_RESP sent
   std::uint64_t policy_acks_error_ = 0;
+  std::uint64_t forwards_stale_term_ = 0;  // MSG_FORWARD dropped: not for the leader's current term
+  std::uint64_t ack_stalls_ = 0;           // ExaBGP watchdog resets
+  std::vector<raft::NodeId> transfers_to_start_;  // transfer_leader entries applied as leader, this Ready
   std::uint64_t raft_messages_sent_ = 0;  // Raft messages handed to the transport, one per destination
   std::uint64_t transport_sends_ = 0;     // Transport::send calls (one per destination set)
   bool batching_ = false;

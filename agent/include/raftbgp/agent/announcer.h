@@ -7,6 +7,9 @@
 //   announced, not desired                         -> withdraw
 // Prefixes overlapping a reserved (mailbox) range are never announced here: the proposer already refused
 // them, and this second check keeps mailbox and policy routes apart even with a mismatched config.
+// Nor is a route this router's local guards refuse (policy.h RouteGuards), nor any beyond the first
+// guards.max_policy_routes it would announce (in prefix order): each is listed in problems() and
+// counted in guard_refused().
 //
 // Stale routes of a previous incarnation. ExaBGP keeps its RIB when it respawns the agent, and a crash
 // can come between a withdraw and its ack. So the announcer keeps a record file (`<data_dir>/announced`,
@@ -34,7 +37,7 @@ class RouteAnnouncer {
  public:
   // `record_path` "" disables the record file (unit tests of the diff alone).
   RouteAnnouncer(NodeRouteContext ctx, std::string neighbor, std::vector<transport::IpPrefix> reserved,
-                 std::string record_path);
+                 std::string record_path, RouteGuards guards = {});
 
   // Reads the record file of a previous incarnation (missing file: nothing recorded).
   std::optional<FileError> load();
@@ -48,6 +51,10 @@ class RouteAnnouncer {
   };
   Diff reconcile(const std::map<std::string, v1::PolicyRoute>& policies);
 
+  // The commands handed out may never have reached ExaBGP (watchdog reset): the next reconcile() re-sends
+  // every desired announce and the withdraw of every prefix not desired or still being withdrawn.
+  void resend_all();
+
   // ExaBGP answered one of our commands. A `done` withdraw leaves the record; an `error` is logged by the
   // caller and kept in problems().
   void on_ack(const std::string& line, bool done);
@@ -58,6 +65,8 @@ class RouteAnnouncer {
   const std::set<std::string>& withdrawing() const { return withdrawing_; }
   // prefix -> why this node does not announce a route the policy asks of it (or why ExaBGP refused it).
   const std::map<std::string, std::string>& problems() const { return problems_; }
+  // Routes of the last reconcile() that this router's guards kept from being announced.
+  std::size_t guard_refused() const { return guard_refused_; }
 
  private:
   std::map<std::string, std::string> desired(const std::map<std::string, v1::PolicyRoute>& policies);
@@ -74,6 +83,8 @@ class RouteAnnouncer {
   std::set<std::string> stale_;         // recorded by a previous incarnation, not yet reconciled
   bool first_reconcile_ = true;
   std::map<std::string, std::string> problems_;
+  RouteGuards guards_;
+  std::size_t guard_refused_ = 0;
 };
 
 }  // namespace raftbgp::agent

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "raftbgp/agent/log.h"
+#include "raftbgp/agent/policy.h"
 #include "raftbgp/transport/crypto.h"
 #include "raftbgp/transport/mailbox.h"
 
@@ -56,6 +57,8 @@ struct AgentConfig {
   // snapshot or start, whichever is later). `raftbgpctl snapshot` compacts on demand.
   std::uint64_t snapshot_log_entries = 10000;
   std::uint64_t snapshot_log_bytes = std::uint64_t{8} << 20;
+  // What this router refuses to announce (YAML `guards:`; policy.h RouteGuards has the defaults).
+  RouteGuards guards;
 };
 
 struct ConfigError {

@@ -44,6 +44,18 @@ struct PolicyLimits {
 // Validates `in` and returns it in canonical form, or the first error.
 std::variant<v1::PolicyRoute, PolicyError> canonicalize_policy(const v1::PolicyRoute& in, const PolicyLimits& limits);
 
+// The node-independent check of a route that arrives from elsewhere (a forwarded command at the leader,
+// a log entry at apply, a snapshot at restore): `route` must be exactly its own canonical form
+// (canonicalize_policy without the node-local limits) and every text field must stay inside the closed
+// character set of command_text_ok(). A canonical route is therefore safe to splice into an ExaBGP
+// command line: a next hop of "192.0.2.1\nneighbor X teardown 2" is not canonical and is refused here,
+// before it can reach any router's ExaBGP. Deterministic (no config, no clock): apply may call it.
+std::optional<PolicyError> validate_policy_route(const v1::PolicyRoute& route);
+
+// True when `text` uses only the characters a canonical prefix, address, community name or number can
+// contain: [0-9a-z.:/-]. Everything the agent splices into an ExaBGP command passes this.
+bool command_text_ok(std::string_view text);
+
 // True when one prefix contains the other (same family).
 bool prefixes_overlap(const transport::IpPrefix& a, const transport::IpPrefix& b);
 
@@ -59,6 +71,24 @@ struct NodeRouteContext {
   std::string next_hop_ipv6;      // "" = this node cannot announce IPv6 policy routes with a default next hop
   std::uint32_t local_asn = 0;    // 0 = unknown: a prepend cannot be honoured
 };
+
+// Per-router local guards (config `guards:`, node-local): routes THIS router refuses to announce, whatever
+// the replicated policy asks. Any member of a control socket's group on any router can add a policy
+// route that every router announces; the guards bound what that can make this router say. They are
+// checked by this router's RouteAnnouncer only (never at apply: apply must not depend on node-local
+// config), so a refused route stays in the replicated policy and shows up in route_problems here.
+struct RouteGuards {
+  std::vector<transport::IpPrefix> allowed_prefixes;  // empty: any prefix (outside the mailbox ranges)
+  std::uint8_t max_prefix_length_v4 = 32;
+  std::uint8_t max_prefix_length_v6 = 128;
+  // Canonical communities (canonical_community); a well-known name and its value match each other.
+  std::vector<std::string> refused_communities{"blackhole"};
+  std::vector<std::string> refused_next_hops;  // canonical addresses, or "self"
+  std::size_t max_policy_routes = 10000;       // this router announces at most this many (prefix order)
+};
+
+// Why `guards` refuse `route` (nullopt: allowed). max_policy_routes is counted by the announcer.
+std::optional<std::string> guard_refusal(const v1::PolicyRoute& route, const RouteGuards& guards);
 
 // True when `route` applies to ctx.node_id (nodes empty, or listing it).
 bool announced_by(const v1::PolicyRoute& route, std::uint64_t node_id);

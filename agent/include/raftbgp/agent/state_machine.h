@@ -9,10 +9,26 @@
 //   seq >  last  -> the command is applied; its Result is recorded (the index of this entry)
 //   seq == last  -> not applied again; the recorded Result is returned (same index as the first time)
 //   seq <  last  -> not applied; Result STALE_SEQUENCE ("stale sequence")
-// The table holds at most kMaxSessions clients; when a new client would exceed it, the client whose last
-// command has the lowest log index is evicted (deterministic: every node evicts the same one). A retry
-// from an evicted client applies again: clients must not pause for longer than kMaxSessions other
-// clients' commands between a timeout and their retry.
+// A client without a session (new, or evicted) must start at seq 1:
+//   no session, seq >  1            -> not applied; SESSION_EXPIRED (the seq's outcome is unknown)
+//   no session, seq == 1, evicted   -> not applied; SESSION_EXPIRED (use a new client_id)
+//   no session, seq == 1            -> applied; opens the session
+// Admin commands carry sessions too: a configuration change records its session when its
+// ENTRY_CONF_CHANGE applies (apply_conf; the session rides in ConfChange.context), a transfer_leader is
+// a normal entry. Either way a retry gets the first outcome and an old seq never applies again.
+//
+// Eviction. The table holds at most kMaxSessions clients; when a new client would exceed it, the client
+// whose last command has the lowest log index is evicted (deterministic: every node evicts the same
+// one) and its id becomes a tombstone: the last kMaxTombstones evicted ids, oldest dropped first. An
+// evicted client can therefore never re-open its session, neither with its next seq (seq > 1) nor by
+// retrying its first command (seq 1, tombstoned). What remains: a client whose first command (seq 1)
+// timed out, that was then evicted, and whose tombstone was pushed out by kMaxTombstones later
+// evictions (8,192 other new clients since its last command), and that only then retries seq 1: that
+// retry applies again. Every other retry of an evicted client is refused.
+//
+// Caps (deterministic, cluster-wide): at most kMaxPolicyRoutes policy routes and kMaxKvBytes of keys +
+// values. A write that would pass them applies as INVALID and changes nothing. They are constants, not
+// config: config is node-local, and apply must give the same result on every node.
 //
 // Reads are served by ReadIndex (agent_core.h) and never enter the log; a Command.read found in a log
 // written by an older agent applies as a no-op.
@@ -21,14 +37,18 @@
 // index) as a v1::StateSnapshot with every table in key order: the same state always gives the same
 // bytes. restore() replaces the state with a snapshot's; it bumps policy_version() so the announcer
 // re-diffs. Entries that change nothing (no-ops, configuration changes) still advance applied_index()
-// through skip(), so that applied_index() is the index the snapshot metadata names.
+// through skip(), so that applied_index() is the index the snapshot metadata names. restore() re-checks
+// every policy route (policy.h validate_policy_route) and refuses a snapshot with an invalid one.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <map>
+#include <set>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "raftbgp/raft/types.h"
 #include "raftbgp/v1/agent.pb.h"
@@ -38,6 +58,9 @@ namespace raftbgp::agent {
 inline constexpr std::size_t kMaxSessions = 4096;
 inline constexpr std::size_t kMaxKeyBytes = 256;
 inline constexpr std::size_t kMaxValueBytes = 8 * 1024;
+inline constexpr std::size_t kMaxTombstones = 4096;
+inline constexpr std::size_t kMaxPolicyRoutes = 10000;
+inline constexpr std::size_t kMaxKvBytes = std::size_t{16} << 20;  // sum of key and value sizes
 
 // Checks a write's payload limits (non-empty key, sizes). Shared by the proposer and apply so both
 // agree; nullopt when valid.
@@ -53,7 +76,13 @@ class StateMachine {
 
   // Applies the write in `cmd` at log index `index` (see the session rules above). Precondition: index
   // is larger than every index applied before. A read command returns OK without changing anything.
-  v1::Result apply(raft::Index index, const v1::Command& cmd);
+  // `voters` is the applied configuration (deterministic on every node): a transfer_leader whose target
+  // is not in it applies as INVALID.
+  v1::Result apply(raft::Index index, const v1::Command& cmd, const std::vector<std::uint64_t>& voters = {});
+  // Records the session of the configuration change at `index` (cmd = ConfChange.context with the
+  // change as its op). The core has already changed the configuration: the session only makes retries
+  // see the first outcome. Precondition: index > applied_index().
+  v1::Result apply_conf(raft::Index index, const v1::Command& cmd);
   // Records that the entry at `index` changes nothing here (no-op, configuration change, unparseable).
   // Precondition: index > applied_index().
   void skip(raft::Index index);
@@ -68,18 +97,25 @@ class StateMachine {
   const std::map<std::string, v1::PolicyRoute>& policies() const { return policies_; }
   const std::map<std::string, Session>& sessions() const { return sessions_; }
   const Session* session(const std::string& client_id) const;
+  bool evicted(const std::string& client_id) const { return evicted_set_.count(client_id) > 0; }
+  std::size_t kv_bytes() const { return kv_bytes_; }
   raft::Index applied_index() const { return applied_; }
   // Incremented whenever the policy table changes: the route announcer diffs only then.
   std::uint64_t policy_version() const { return policy_version_; }
 
  private:
-  v1::Result apply_write(raft::Index index, const v1::Command& cmd);
+  v1::Result apply_session(raft::Index index, const v1::Command& cmd, const std::vector<std::uint64_t>& voters);
+  v1::Result apply_write(raft::Index index, const v1::Command& cmd, const std::vector<std::uint64_t>& voters);
+  void add_tombstone(const std::string& client_id);
   void record_session(raft::Index index, const v1::Command& cmd, const v1::Result& result);
 
   std::map<std::string, std::string> kv_;
   std::map<std::string, v1::PolicyRoute> policies_;  // by canonical prefix
   std::map<std::string, Session> sessions_;
   std::map<raft::Index, std::string> session_by_index_;  // last_index -> client_id, for eviction
+  std::deque<std::string> evicted_;                       // tombstones, oldest first
+  std::set<std::string> evicted_set_;
+  std::size_t kv_bytes_ = 0;
   raft::Index applied_ = 0;
   std::uint64_t policy_version_ = 0;
 };
