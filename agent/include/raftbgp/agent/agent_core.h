@@ -169,7 +169,7 @@ class AgentCore {
     ReplyFn reply;
     v1::Read read;
     std::uint64_t deadline_tick = 0;
-    std::string context;            // of the current attempt; empty: (re)issue at the next tick
+    std::string context;            // of the round it is in; empty: joins the next round
     std::uint64_t issued_tick = 0;
     std::uint64_t attempts = 0;
     std::optional<raft::Index> index;  // ReadState.index once known: serve when applied >= it
@@ -205,9 +205,10 @@ class AgentCore {
   ClientResponse read_response(const v1::Read& read, raft::Index index) const;
   PolicyLimits current_limits() const;
 
-  // ReadIndex reads (agent_reads.cc).
+  // ReadIndex reads (agent_reads.cc): batched, one round in flight at a time.
   void start_read(std::uint64_t request_id, PendingRead read);
-  void issue_read(std::uint64_t request_id, PendingRead& read);
+  void issue_read_round();
+  void end_read_round(const std::string& ctx, std::optional<raft::Index> index, const char* why);
   void on_read_states(const std::vector<raft::ReadState>& states);
   void serve_reads();
   void retry_reads();
@@ -238,7 +239,7 @@ class AgentCore {
   std::uint64_t next_request_ = 1;
   std::map<std::uint64_t, Pending> pending_;
   std::map<std::uint64_t, PendingRead> reads_;             // by request id
-  std::map<std::string, std::uint64_t> read_contexts_;     // context of the current attempt -> request
+  std::map<std::string, std::uint64_t> read_contexts_;     // the ReadIndex round in flight -> tick issued
   std::vector<raft::NodeId> applied_voters_;    // sorted; the configuration as of the applied index
   std::vector<raft::NodeId> applied_learners_;
   std::uint64_t bytes_since_snapshot_ = 0;      // entry bytes applied since the last snapshot or start
