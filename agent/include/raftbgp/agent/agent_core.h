@@ -86,6 +86,8 @@ struct ClientRequest {
   std::string client_id;          // writes: required, with seq >= 1
   std::uint64_t seq = 0;
   std::uint64_t timeout_ms = 5000;  // answer `timeout` after this long without an apply
+  // Who sent it: SO_PEERCRED of the control connection (control_server.h); -1 for in-process requests.
+  std::int64_t peer_pid = -1, peer_uid = -1, peer_gid = -1;
 };
 
 struct ClientResponse {
