@@ -30,8 +30,9 @@ constexpr int kExitOk = 0, kExitUsage = 2, kExitNotFound = 3, kExitNotApplied = 
 constexpr const char* kFooter =
     "Exit codes: 0 ok; 1 keygen could not write the file; 2 usage or config error; 3 not found; 4 definitely\n"
     "not applied (rejected, no leader known before anything was sent, another membership change pending,\n"
-    "leader not ready); 5 outcome unknown (timed out after sending: retry with the same --client-id and\n"
-    "--seq to apply at most once; transfer-leader: the target did not take over in time).";
+    "leader not ready); 5 outcome unknown (timed out after sending, or an unreadable or over-16-MiB answer:\n"
+    "retry with the same --client-id and --seq to apply at most once; transfer-leader: the target did not\n"
+    "take over in time). Human output shows control characters in server strings as \\xNN; --json is exact.";
 
 struct Reply {
   int exit_code = kExitOk;
