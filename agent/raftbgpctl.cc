@@ -19,6 +19,7 @@
 #include "raftbgp/agent/config.h"
 #include "raftbgp/agent/control.h"
 #include "raftbgp/agent/keygen.h"
+#include "raftbgp/agent/log.h"
 
 namespace {
 
@@ -38,32 +39,6 @@ struct Reply {
   int exit_code = kExitOk;
   json response;
 };
-
-// A server-provided string made safe for a terminal: control characters (C0, DEL, and C1 as UTF-8
-// U+0080..U+009F) become \\xNN (C1: \\u00NN), and a backslash is doubled, so the output is unambiguous
-// and cannot move the cursor, retitle the window or recolour the screen. --json output stays JSON.
-std::string printable(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  char hex[8];
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    const auto next = i + 1 < s.size() ? static_cast<unsigned char>(s[i + 1]) : 0;
-    if (c < 0x20 || c == 0x7f) {
-      std::snprintf(hex, sizeof hex, "\\x%02x", c);
-      out += hex;
-    } else if (c == 0xc2 && next >= 0x80 && next <= 0x9f) {
-      std::snprintf(hex, sizeof hex, "\\u%04x", next);
-      out += hex;
-      ++i;
-    } else if (c == '\\') {
-      out += "\\\\";
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
 
 long long ms_left(std::chrono::steady_clock::time_point deadline) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
