@@ -29,12 +29,14 @@
 //   no apply within the request's timeout     -> error timeout (outcome unknown: retry with the same seq)
 //
 // Reads (kv.get, kv.list, policy.show) are linearizable through ReadIndex (thesis §6.4), never through
-// the log: the node calls Node::read_index(context), with a context unique per attempt
-// ("<node>/<request>/<attempt>"); the leader confirms its leadership with one heartbeat round (a follower
-// asks the leader with MSG_READ_INDEX, which the core sends), and the read is served from the local state
-// machine once it has applied ReadState.index. A refused ReadState or kNotReady/kNotLeader is retried every
-// tick, and a request that got no ReadState within an election timeout is re-issued with a new context,
-// until the request's timeout: then error not_ready / no_leader / timeout (a read changes nothing, so any
+// the log. Reads are batched (agent_reads.cc): the reads waiting at one moment share one
+// Node::read_index(context) round, context "<node>/<round id>", and only one round is in flight per node
+// (reads arriving meanwhile join the next), so reads cannot flood the transport. The leader confirms its
+// leadership with one heartbeat round (a follower asks the leader with MSG_READ_INDEX, which the core
+// sends), and a read is served from the local state machine once it has applied ReadState.index. A refused
+// round or kNotReady/kNotLeader is retried with the next round (at the latest the next tick), and a round
+// with no ReadState within an election timeout is given up and its reads re-issued, until each request's
+// timeout: then error not_ready / no_leader / timeout (a read changes nothing, so any
 // error is safe to retry). Lease reads are not implemented.
 //
 // Administration (agent_admin.cc):
