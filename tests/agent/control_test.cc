@@ -223,7 +223,7 @@ TEST(ControlServer, pipelined_requests_wait_unread_beyond_the_in_flight_cap) {
   send_text(fd, status_lines(200));
   run_for(s.io, 100);
   EXPECT_EQ(s.seen.size(), 4u);
-  for (int round = 0; round < 100 && !s.held.empty(); ++round) {
+  for (int round = 0; round < 2000 && (s.seen.size() < 200 || !s.held.empty()); ++round) {
     std::vector<ReplyFn> now;
     now.swap(s.held);
     for (ReplyFn& r : now) {
