@@ -19,6 +19,7 @@
 #include "raftbgp/agent/config.h"
 #include "raftbgp/agent/control.h"
 #include "raftbgp/agent/keygen.h"
+#include "raftbgp/agent/log.h"
 
 namespace {
 
@@ -30,8 +31,9 @@ constexpr int kExitOk = 0, kExitUsage = 2, kExitNotFound = 3, kExitNotApplied = 
 constexpr const char* kFooter =
     "Exit codes: 0 ok; 1 keygen could not write the file; 2 usage or config error; 3 not found; 4 definitely\n"
     "not applied (rejected, no leader known before anything was sent, another membership change pending,\n"
-    "leader not ready); 5 outcome unknown (timed out after sending: retry with the same --client-id and\n"
-    "--seq to apply at most once; transfer-leader: the target did not take over in time).";
+    "leader not ready); 5 outcome unknown (timed out after sending, or an unreadable or over-16-MiB answer:\n"
+    "retry with the same --client-id and --seq to apply at most once; transfer-leader: the target did not\n"
+    "take over in time). Human output shows control characters in server strings as \\xNN; --json is exact.";
 
 struct Reply {
   int exit_code = kExitOk;
@@ -42,22 +44,80 @@ long long ms_left(std::chrono::steady_clock::time_point deadline) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
 }
 
-// Sends one request line and waits for its response line. Nothing sent -> exit 4; sent, no answer -> 5.
-Reply call(const std::string& socket_path, const json& request, std::uint64_t timeout_ms) {
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+// A hostile or broken socket could send bytes without end: an answer line longer than this (no agent
+// reply comes near it; kv.list and debug.dump of a large store stay well below) is given up.
+constexpr std::size_t kMaxReplyBytes = 16 * 1024 * 1024;
+
+// Connects to the socket; -1 (reason printed, exit code in `rc`) when nothing could be sent.
+int connect_socket(const std::string& socket_path, int& rc) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  if (fd < 0 || socket_path.size() >= sizeof addr.sun_path) {
-    std::fprintf(stderr, "raftbgpctl: bad socket path %s\n", socket_path.c_str());
-    return {kExitUsage, {}};
+  if (socket_path.empty() || socket_path.size() >= sizeof addr.sun_path) {
+    std::fprintf(stderr, "raftbgpctl: bad socket path %s (empty, or %zu bytes or longer)\n",
+                 printable(socket_path).c_str(), sizeof addr.sun_path);
+    rc = kExitUsage;
+    return -1;
+  }
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    std::fprintf(stderr, "raftbgpctl: socket: %s (nothing was sent)\n", std::strerror(errno));
+    rc = kExitNotApplied;
+    return -1;
   }
   std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size());
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    std::fprintf(stderr, "raftbgpctl: cannot connect to %s: %s (nothing was sent)\n", socket_path.c_str(),
+    std::fprintf(stderr, "raftbgpctl: cannot connect to %s: %s (nothing was sent)\n", printable(socket_path).c_str(),
                  std::strerror(errno));
     ::close(fd);
-    return {kExitNotApplied, {}};
+    rc = kExitNotApplied;
+    return -1;
   }
+  return fd;
+}
+
+// Reads one line (without '\n') until the deadline; the exit code on failure (reason printed).
+int read_line(int fd, std::chrono::steady_clock::time_point deadline, std::uint64_t timeout_ms, std::string& line) {
+  std::string buf;
+  char chunk[65536];
+  while (buf.find('\n') == std::string::npos) {
+    if (buf.size() > kMaxReplyBytes) {
+      std::fprintf(stderr, "raftbgpctl: answer over %zu MiB without a newline; not the agent? (outcome unknown)\n",
+                   kMaxReplyBytes >> 20);
+      return kExitUnknown;
+    }
+    const long long left = ms_left(deadline);
+    pollfd p{fd, POLLIN, 0};
+    if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) <= 0) {
+      std::fprintf(stderr, "raftbgpctl: no answer within %llu ms (outcome unknown)\n",
+                   static_cast<unsigned long long>(timeout_ms));
+      return kExitUnknown;
+    }
+    const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+    if (n <= 0) {
+      std::fprintf(stderr, "raftbgpctl: the agent closed the connection (outcome unknown)\n");
+      return kExitUnknown;
+    }
+    buf.append(chunk, static_cast<std::size_t>(n));
+  }
+  line = buf.substr(0, buf.find('\n'));
+  return kExitOk;
+}
+
+// The exit code for an error reply (the error codes of agent_core.h's ClientResponse).
+int exit_code_for(const std::string& code) {
+  if (code == "bad_request") return kExitUsage;
+  if (code == "not_found") return kExitNotFound;
+  if (code == "no_leader" || code == "not_leader" || code == "rejected" || code == "stale_sequence" ||
+      code == "too_large" || code == "conf_change_pending" || code == "not_ready")
+    return kExitNotApplied;
+  return kExitUnknown;
+}
+
+// Sends one request line and waits for its response line. Nothing sent -> exit 4; sent, no answer -> 5.
+Reply call(const std::string& socket_path, const json& request, std::uint64_t timeout_ms) {
+  int rc = kExitOk;
+  const int fd = connect_socket(socket_path, rc);
+  if (fd < 0) return {rc, {}};
   const std::string line = dump_json(request) + "\n";
   if (::send(fd, line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) {
     std::fprintf(stderr, "raftbgpctl: send failed: %s (outcome unknown)\n", std::strerror(errno));
@@ -66,42 +126,22 @@ Reply call(const std::string& socket_path, const json& request, std::uint64_t ti
   }
   // The agent answers `timeout` itself at timeout_ms; the extra second covers its tick granularity.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms + 1000);
-  std::string buf;
-  char chunk[65536];
-  while (buf.find('\n') == std::string::npos) {
-    const long long left = ms_left(deadline);
-    pollfd p{fd, POLLIN, 0};
-    if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) <= 0) {
-      std::fprintf(stderr, "raftbgpctl: no answer within %llu ms (outcome unknown)\n",
-                   static_cast<unsigned long long>(timeout_ms));
-      ::close(fd);
-      return {kExitUnknown, {}};
-    }
-    const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
-    if (n <= 0) {
-      std::fprintf(stderr, "raftbgpctl: the agent closed the connection (outcome unknown)\n");
-      ::close(fd);
-      return {kExitUnknown, {}};
-    }
-    buf.append(chunk, static_cast<std::size_t>(n));
-  }
+  std::string answer;
+  rc = read_line(fd, deadline, timeout_ms, answer);
   ::close(fd);
-  json resp = json::parse(buf.substr(0, buf.find('\n')), nullptr, false);
-  if (resp.is_discarded() || !resp.is_object()) {
+  if (rc != kExitOk) return {rc, {}};
+  json resp = json::parse(answer, nullptr, false);
+  if (resp.is_discarded() || !resp.is_object() || !resp.contains("ok") || !resp["ok"].is_boolean() ||
+      (!resp["ok"].get<bool>() && !resp["error"].is_object())) {
     std::fprintf(stderr, "raftbgpctl: unreadable answer from the agent (outcome unknown)\n");
     return {kExitUnknown, {}};
   }
-  if (resp.value("ok", false)) return {kExitOk, resp};
-  const json err = resp.value("error", json::object());
-  const std::string code = err.value("code", "");
-  std::fprintf(stderr, "raftbgpctl: %s: %s\n", code.c_str(), err.value("message", "").c_str());
-  int rc = kExitUnknown;
-  if (code == "bad_request") rc = kExitUsage;
-  if (code == "not_found") rc = kExitNotFound;
-  if (code == "no_leader" || code == "not_leader" || code == "rejected" || code == "stale_sequence" ||
-      code == "too_large" || code == "conf_change_pending" || code == "not_ready")
-    rc = kExitNotApplied;
-  return {rc, resp};
+  if (resp["ok"].get<bool>()) return {kExitOk, resp};
+  json& err = resp["error"];
+  const std::string code = err["code"].is_string() ? err["code"].get<std::string>() : "";
+  const std::string message = err["message"].is_string() ? err["message"].get<std::string>() : "";
+  std::fprintf(stderr, "raftbgpctl: %s: %s\n", printable(code).c_str(), printable(message).c_str());
+  return {exit_code_for(code), resp};
 }
 
 std::string default_socket() {
@@ -119,31 +159,33 @@ std::string default_client_id() {
   return s.str();
 }
 
+// One value for human output; strings are made printable. (Non-const json everywhere below: operator[]
+// of a const json on a missing key is undefined behaviour; the non-const one inserts null, shown "-".)
 std::string cell(const json& v) {
   if (v.is_null()) return "-";
-  if (v.is_string()) return v.get<std::string>();
-  return v.dump();
+  if (v.is_string()) return printable(v.get<std::string>());
+  return printable(v.dump());
 }
 
-void print_members(const json& s);
-void print_transport(const json& s);
+void print_members(json& s);
+void print_transport(json& s);
 
-void print_status(const json& s) {
+void print_status(json& s) {
   std::printf("node %s  cluster %s  role %s  term %s  leader %s\n", cell(s["node_id"]).c_str(),
               cell(s["cluster_id"]).c_str(), cell(s["role"]).c_str(), cell(s["term"]).c_str(),
               cell(s["leader"]).c_str());
   std::printf("commit %s  applied %s  log %s..%s  epoch %s\n", cell(s["commit"]).c_str(), cell(s["applied"]).c_str(),
               cell(s["first_index"]).c_str(), cell(s["last_index"]).c_str(), cell(s["epoch"]).c_str());
-  const json& snap = s["snapshot"];
+  json& snap = s["snapshot"];
   std::printf("snapshot last %s  taken %s  installed %s  transfers %zu\n\n", cell(snap["last_index"]).c_str(),
               cell(snap["taken"]).c_str(), cell(snap["installed"]).c_str(), snap["transfers"].size());
   print_members(s);
   print_transport(s);
 }
 
-void print_members(const json& s) {
+void print_members(json& s) {
   std::printf("%-8s %-8s %-10s %-10s %-8s %s\n", "Member", "Role", "Match", "State", "Contact", "Info");
-  for (const json& m : s["members"]) {
+  for (json& m : s["members"]) {
     std::string info = m["id"] == s["node_id"] ? "self" : "";
     if (m["id"] == s["leader"]) info += info.empty() ? "leader" : ",leader";
     const std::string contact = m["last_contact_ms"].is_null() ? "-" : cell(m["last_contact_ms"]) + "ms";
@@ -152,11 +194,11 @@ void print_members(const json& s) {
   }
 }
 
-void print_transport(const json& s) {
-  const json& t = s["transport"];
+void print_transport(json& s) {
+  json& t = s["transport"];
   std::string reasons;
   for (const auto& [k, v] : t["rejected"].items())
-    if (v.get<std::uint64_t>() > 0) reasons += " " + k + "=" + v.dump();
+    if (v.get<std::uint64_t>() > 0) reasons += " " + printable(k) + "=" + v.dump();
   std::printf("\nTransport: frames sent %s received %s rejected %s%s%s\n", cell(t["frames_sent"]).c_str(),
               cell(t["frames_received"]).c_str(), cell(t["rejected_total"]).c_str(), reasons.empty() ? "" : " (",
               reasons.empty() ? "" : (reasons.substr(1) + ")").c_str());
@@ -165,10 +207,10 @@ void print_transport(const json& s) {
               cell(t["queue_waiting"]).c_str(), cell(t["queue_dropped"]).c_str());
 }
 
-void print_policies(const json& routes) {
+void print_policies(json& routes) {
   std::printf("%-24s %-16s %-6s %-6s %-4s %-24s %-24s %s\n", "Prefix", "Next-hop", "MED", "LPref", "Prep",
               "Communities", "Large", "Nodes");
-  for (const json& r : routes) {
+  for (json& r : routes) {
     auto join = [](const json& a) {
       std::string s;
       for (const json& v : a) s += (s.empty() ? "" : ",") + cell(v);
@@ -204,8 +246,9 @@ struct Cli {
                                                 ", else " + kDefaultSocketPath + ")");
     app.add_option("--timeout", timeout_ms, "milliseconds to wait for the answer (default 5000)")
         ->check(CLI::Range(std::uint64_t{1}, kMaxTimeoutMs));
-    app.add_option("--client-id", client_id, "client session id for writes (default: unique per run)");
-    app.add_option("--seq", seq, "sequence number for writes (default 1); retry with the same id and seq")
+    app.add_option("--client-id", client_id,
+                   "client session id for writes and members/transfer-leader changes (default: unique per run)");
+    app.add_option("--seq", seq, "sequence number of that session (default 1); retry with the same id and seq")
         ->check(CLI::PositiveNumber);
     status = app.add_subcommand("status", "role, term, leader, indexes, voters/learners, snapshots, transport");
     status->add_flag("--json", as_json, "JSON output");
@@ -275,7 +318,6 @@ struct Cli {
   // The control request for the parsed command line.
   json request() const {
     json req{{"id", 1}, {"timeout_ms", timeout_ms}, {"args", json::object()}};
-    bool write = false;
     if (status->parsed()) req["op"] = "status";
     if (dump->parsed()) req["op"] = "debug.dump";
     if (kv_get->parsed()) req["op"] = "kv.get", req["args"]["key"] = key;
@@ -287,11 +329,10 @@ struct Cli {
     if (m_promote->parsed()) req["op"] = "members.promote", req["args"] = {{"id", member_id}};
     if (m_remove->parsed()) req["op"] = "members.remove", req["args"] = {{"id", member_id}};
     if (transfer->parsed()) req["op"] = "transfer_leader", req["args"] = {{"id", member_id}};
-    if (kv_put->parsed()) write = true, req["op"] = "kv.put", req["args"] = {{"key", key}, {"value", value}};
-    if (kv_del->parsed()) write = true, req["op"] = "kv.delete", req["args"] = {{"key", key}};
-    if (p_rm->parsed()) write = true, req["op"] = "policy.remove", req["args"] = {{"prefix", prefix}};
+    if (kv_put->parsed()) req["op"] = "kv.put", req["args"] = {{"key", key}, {"value", value}};
+    if (kv_del->parsed()) req["op"] = "kv.delete", req["args"] = {{"key", key}};
+    if (p_rm->parsed()) req["op"] = "policy.remove", req["args"] = {{"prefix", prefix}};
     if (p_add->parsed()) {
-      write = true;
       req["op"] = "policy.add";
       json a{{"prefix", prefix}, {"communities", communities}, {"large_communities", large}, {"prepend", prepend},
              {"nodes", nodes}};
@@ -300,25 +341,27 @@ struct Cli {
       if (o_lp->count() > 0) a["local_pref"] = local_pref;
       req["args"] = a;
     }
-    if (write || m_add->parsed() || m_promote->parsed() || m_remove->parsed() || transfer->parsed()) {
+    if (op_is_exactly_once(req["op"].get<std::string>())) {
       req["client_id"] = client_id.empty() ? default_client_id() : client_id;
       req["seq"] = seq;
     }
     return req;
   }
 
-  void print(const json& result) const {
+  // Human output of `result` (JSON with --json). Throws json::exception on a wrong-typed answer.
+  void print(json result) const {
     const bool admin = m_add->parsed() || m_promote->parsed() || m_remove->parsed() || transfer->parsed();
     if (as_json) {
       std::printf("%s\n", dump_json(result).c_str());
     } else if (status->parsed()) {
       print_status(result);
     } else if (dump->parsed()) {
-      std::printf("%s\n", dump_json(result, 2).c_str());
+      std::printf("%s\n", printable(dump_json(result, 2)).c_str());
     } else if (kv_get->parsed()) {
-      std::printf("%s\n", result["value"].get<std::string>().c_str());
+      std::printf("%s\n", printable(result["value"].get<std::string>()).c_str());
     } else if (kv_list->parsed()) {
-      for (const auto& [k, v] : result["items"].items()) std::printf("%s\t%s\n", k.c_str(), cell(v).c_str());
+      for (const auto& [k, v] : result["items"].items())
+        std::printf("%s\t%s\n", printable(k).c_str(), cell(v).c_str());
     } else if (p_show->parsed()) {
       print_policies(result["routes"]);
     } else if (snapshot->parsed()) {
@@ -331,8 +374,8 @@ struct Cli {
       std::printf("%s at index %s\n", result.value("unchanged", false) ? "already in effect" : "applied",
                   cell(result["index"]).c_str());
     } else if (members->parsed()) {
-      std::printf("voters %s  learners %s  leader %s\n", result["voters"].dump().c_str(),
-                  result["learners"].dump().c_str(), cell(result["leader"]).c_str());
+      std::printf("voters %s  learners %s  leader %s\n", cell(result["voters"]).c_str(),
+                  cell(result["learners"]).c_str(), cell(result["leader"]).c_str());
       print_members(result);
     } else {
       std::printf("applied at index %s\n", cell(result["index"]).c_str());
@@ -362,8 +405,15 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
   if (cli.socket_path.empty()) cli.socket_path = default_socket();
-  Reply r = call(cli.socket_path, cli.request(), cli.timeout_ms);
-  if (r.exit_code != kExitOk) return r.exit_code;
-  cli.print(r.response["result"]);
+  try {
+    Reply r = call(cli.socket_path, cli.request(), cli.timeout_ms);
+    if (r.exit_code != kExitOk) return r.exit_code;
+    cli.print(r.response["result"]);
+  } catch (const json::exception& e) {
+    // A field of the wrong type: not an answer of this agent version (or not the agent at all).
+    std::fflush(stdout);
+    std::fprintf(stderr, "raftbgpctl: malformed answer from the agent (%s); outcome unknown\n", e.what());
+    return kExitUnknown;
+  }
   return kExitOk;
 }

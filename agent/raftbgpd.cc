@@ -5,8 +5,12 @@
 //   a steady_timer every tick_ms            -> AgentCore::tick
 //   the control socket                      -> AgentCore::on_client_request
 //   SIGTERM/SIGINT: clean exit; SIGHUP: re-read log_level from the config file.
-// Exit codes: 0 clean stop (stdin EOF, SIGTERM), 1 runtime failure (WAL IO error, data dir), 2 config.
+// Exit codes: 0 clean stop (stdin EOF, SIGTERM), 1 runtime failure (WAL IO error, data dir, stdout write
+// error, control socket in use by another process), 2 config.
+// Hardening: non-dumpable from the first instruction of main (the key file is read later); the config
+// and the key file are read once.
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
@@ -14,6 +18,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -57,10 +62,14 @@ class Shell {
   }
 
   int run() {
-    auto server = ControlServer::create(io_, core_->config().socket_path, core_->config().socket_mode,
-                                        [this](ClientRequest req, ReplyFn reply) {
-                                          guarded([&] { core_->on_client_request(std::move(req), std::move(reply)); });
-                                        });
+    ControlServer::Limits limits;
+    limits.idle_timeout = std::chrono::milliseconds(core_->config().socket_idle_timeout_ms);
+    auto server = ControlServer::create(
+        io_, core_->config().socket_path, core_->config().socket_mode,
+        [this](ClientRequest req, ReplyFn reply) {
+          guarded([&] { core_->on_client_request(std::move(req), std::move(reply)); });
+        },
+        limits);
     if (auto* e = std::get_if<std::string>(&server)) {
       LOG_ERROR(*e);
       return 1;
@@ -182,8 +191,9 @@ class Shell {
       writing_ = false;
       inflight_.clear();
       if (ec) {
+        // Commands for ExaBGP were lost: a runtime failure (exit 1), not a clean stop.
         LOG_ERROR("stdout: " + ec.message() + "; exiting");
-        return stop(0);
+        return stop(1);
       }
       flush();
     });
@@ -225,7 +235,13 @@ class Shell {
   int exit_code_ = 0;
 };
 
-int check_config(const std::string& path, bool quiet) {
+struct Loaded {
+  AgentConfig config;
+  raftbgp::transport::KeyRing keys;
+};
+
+// Reads the config and the key file it names, once. A failure is printed; the exit code comes back.
+std::variant<Loaded, int> load(const std::string& path) {
   auto cfg = load_config(path);
   if (auto* e = std::get_if<ConfigError>(&cfg)) {
     std::fprintf(stderr, "config error: %s: %s\n", path.c_str(), e->to_string().c_str());
@@ -236,13 +252,25 @@ int check_config(const std::string& path, bool quiet) {
     std::fprintf(stderr, "config error: %s: %s\n", path.c_str(), e->to_string().c_str());
     return 2;
   }
-  if (!quiet) std::fprintf(stderr, "config ok: %s\n", path.c_str());
+  return Loaded{std::move(std::get<AgentConfig>(cfg)), std::move(std::get<raftbgp::transport::KeyRing>(env))};
+}
+
+int check_config(const std::string& path) {
+  auto loaded = load(path);
+  if (auto* rc = std::get_if<int>(&loaded)) return *rc;
+  std::fprintf(stderr, "config ok: %s\n", path.c_str());
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  // No core dumps and no ptrace/proc-mem access by other same-uid processes: the cluster key is read
+  // into this process below. First thing, before any file is read.
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+    std::fprintf(stderr, "raftbgpd: prctl(PR_SET_DUMPABLE): %s\n", std::strerror(errno));
+    return 1;
+  }
   std::string config_path = kDefaultConfigPath;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -251,7 +279,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if ((a == "--check-config" || a == "--config") && i + 1 < argc) {
-      if (a == "--check-config") return check_config(argv[i + 1], false);
+      if (a == "--check-config") return check_config(argv[i + 1]);
       config_path = argv[++i];
       continue;
     }
@@ -259,11 +287,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::signal(SIGPIPE, SIG_IGN);  // a closed stdout or socket is an error value, not a death
-  if (int rc = check_config(config_path, true); rc != 0) return rc;
-  const AgentConfig config = std::get<AgentConfig>(load_config(config_path));
+  auto loaded = load(config_path);
+  if (auto* rc = std::get_if<int>(&loaded)) return *rc;
+  const AgentConfig config = std::move(std::get<Loaded>(loaded).config);
+  auto keys = std::move(std::get<Loaded>(loaded).keys);
   set_log_level(config.log_level);
   set_log_tag("raftbgpd[" + std::to_string(config.node_id) + "]");
-  auto keys = std::get<raftbgp::transport::KeyRing>(check_environment(config));
   std::unique_ptr<AgentCore> core;
   try {
     auto opened = AgentCore::open(config, std::move(keys));

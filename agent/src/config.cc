@@ -74,6 +74,12 @@ std::uint32_t read_mode(const YAML::Node& n, const std::string& field) {
   if (s.size() < 2 || s.front() != '0' || ec != std::errc() || end != s.data() + s.size() || v > 0777)
     fail(field, "must be an octal mode like \"0660\", got \"" + s + "\"");
   if ((v & 0600) != 0600) fail(field, "the owner needs read and write (at least 0600)");
+  // On Linux, connect() to a Unix socket needs write permission on it: "other" write would let every
+  // local user write the replicated store, change membership and policy. Read and execute bits mean
+  // nothing for connect() and are harmless.
+  if ((v & 0002) != 0)
+    fail(field, "must not grant write access to others (\"" + s + "\" lets every local user connect); use a "
+                "group, e.g. \"0660\"");
   return v;
 }
 
@@ -131,10 +137,12 @@ void read_next_hops(const YAML::Node& n, AgentConfig& c) {
 }
 
 void read_control_socket(const YAML::Node& n, AgentConfig& c) {
-  only_keys(n, "control_socket", {"path", "mode"});
+  only_keys(n, "control_socket", {"path", "mode", "idle_timeout_ms"});
   if (n["path"]) c.socket_path = read_abs_path(n["path"], "control_socket.path");
   if (c.socket_path.size() >= 108) fail("control_socket.path", "longer than 107 bytes (sun_path)");
   if (n["mode"]) c.socket_mode = read_mode(n["mode"], "control_socket.mode");
+  if (n["idle_timeout_ms"])
+    c.socket_idle_timeout_ms = read_uint(n["idle_timeout_ms"], "control_socket.idle_timeout_ms", 100, 3600000);
 }
 
 void read_scalars(const YAML::Node& root, AgentConfig& c) {

@@ -33,6 +33,29 @@ void set_log_level(LogLevel level) { g_level = level; }
 void set_log_tag(std::string tag) { g_tag = std::move(tag); }
 bool log_enabled(LogLevel level) { return static_cast<int>(level) <= static_cast<int>(g_level); }
 
+std::string printable(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  char hex[8];
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const auto next = i + 1 < s.size() ? static_cast<unsigned char>(s[i + 1]) : 0;
+    if (c < 0x20 || c == 0x7f) {
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      out += hex;
+    } else if (c == 0xc2 && next >= 0x80 && next <= 0x9f) {
+      std::snprintf(hex, sizeof hex, "\\u%04x", next);
+      out += hex;
+      ++i;
+    } else if (c == '\\') {
+      out += "\\\\";
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 void log_line(LogLevel level, std::string_view message) {
   // Wall-clock time is for the operator reading the log only; the agent's logic runs on ticks.
   timeval tv{};
@@ -50,7 +73,10 @@ void log_line(LogLevel level, std::string_view message) {
   line += ' ';
   line += log_level_name(level);
   line += ": ";
-  for (char c : message) line += (c == '\n' || c == '\r') ? ' ' : c;
+  std::string flat(message);
+  for (char& c : flat)
+    if (c == '\n' || c == '\r') c = ' ';
+  line += printable(flat);
   line += '\n';
   // One fwrite per line keeps lines whole when ExaBGP interleaves our stderr with its own.
   std::fwrite(line.data(), 1, line.size(), stderr);

@@ -52,6 +52,23 @@ TEST(Config, minimal_config_takes_defaults) {
   EXPECT_EQ(c.log_level, LogLevel::kInfo);
 }
 
+// Security: connect() on a Unix socket needs write permission, so "other" write (0666, 0777, 0602)
+// would let any local user change the cluster. Refused with a message that says why; 0664 (read only,
+// meaningless for connect) stays allowed. The idle timeout is configurable.
+TEST(Config, socket_mode_granting_others_write_is_refused) {
+  for (const char* mode : {"0666", "0777", "0602"}) {
+    auto r = parse_config(std::string(kMinimal) + "control_socket: { mode: \"" + mode + "\" }\n");
+    ASSERT_TRUE(std::holds_alternative<ConfigError>(r)) << mode;
+    EXPECT_EQ(std::get<ConfigError>(r).field, "control_socket.mode");
+    EXPECT_NE(std::get<ConfigError>(r).message.find("write access to others"), std::string::npos);
+  }
+  auto ok = parse_config(std::string(kMinimal) + "control_socket: { mode: \"0664\", idle_timeout_ms: 5000 }\n");
+  ASSERT_TRUE(std::holds_alternative<AgentConfig>(ok)) << std::get<ConfigError>(ok).to_string();
+  EXPECT_EQ(std::get<AgentConfig>(ok).socket_mode, 0664u);
+  EXPECT_EQ(std::get<AgentConfig>(ok).socket_idle_timeout_ms, 5000u);
+  EXPECT_EQ(std::get<AgentConfig>(parse_config(kMinimal)).socket_idle_timeout_ms, 60000u);
+}
+
 struct Case {
   const char* extra;     // appended to (or replacing keys of) the minimal config
   const char* field;     // expected error field
@@ -74,6 +91,10 @@ TEST(Config, every_field_error_names_the_field) {
       {"control_socket: { mode: \"660\" }\n", "control_socket.mode"},
       {"control_socket: { mode: \"0999\" }\n", "control_socket.mode"},
       {"control_socket: { mode: \"0060\" }\n", "control_socket.mode"},
+      {"control_socket: { mode: \"0666\" }\n", "control_socket.mode"},  // every local user could write
+      {"control_socket: { mode: \"0777\" }\n", "control_socket.mode"},
+      {"control_socket: { mode: \"0602\" }\n", "control_socket.mode"},
+      {"control_socket: { idle_timeout_ms: 0 }\n", "control_socket.idle_timeout_ms"},
       {"control_socket: { bogus: 1 }\n", "control_socket.bogus"},
       {"mailbox: { family: ipx }\n", "mailbox.family"},
       {"mailbox: { ipv6: { base: 10.0.0.0/8 } }\n", "mailbox.ipv6.base"},

@@ -37,12 +37,14 @@
 // dropped the same way; its client times out and retries with the same (client_id, seq).
 //
 // Reads (kv.get, kv.list, policy.show) are linearizable through ReadIndex (thesis §6.4), never through
-// the log: the node calls Node::read_index(context), with a context unique per attempt
-// ("<node>/<request>/<attempt>"); the leader confirms its leadership with one heartbeat round (a follower
-// asks the leader with MSG_READ_INDEX, which the core sends), and the read is served from the local state
-// machine once it has applied ReadState.index. A refused ReadState or kNotReady/kNotLeader is retried every
-// tick, and a request that got no ReadState within an election timeout is re-issued with a new context,
-// until the request's timeout: then error not_ready / no_leader / timeout (a read changes nothing, so any
+// the log. Reads are batched (agent_reads.cc): the reads waiting at one moment share one
+// Node::read_index(context) round, context "<node>/<round id>", and only one round is in flight per node
+// (reads arriving meanwhile join the next), so reads cannot flood the transport. The leader confirms its
+// leadership with one heartbeat round (a follower asks the leader with MSG_READ_INDEX, which the core
+// sends), and a read is served from the local state machine once it has applied ReadState.index. A refused
+// round or kNotReady/kNotLeader is retried with the next round (at the latest the next tick), and a round
+// with no ReadState within an election timeout is given up and its reads re-issued, until each request's
+// timeout: then error not_ready / no_leader / timeout (a read changes nothing, so any
 // error is safe to retry). Lease reads are not implemented.
 //
 // Administration (agent_admin.cc):
@@ -110,6 +112,8 @@ struct ClientRequest {
   std::string client_id;          // writes and members.*/transfer_leader: required, with seq >= 1
   std::uint64_t seq = 0;
   std::uint64_t timeout_ms = 5000;  // answer `timeout` after this long without an apply
+  // Who sent it: SO_PEERCRED of the control connection (control_server.h); -1 for in-process requests.
+  std::int64_t peer_pid = -1, peer_uid = -1, peer_gid = -1;
 };
 
 struct ClientResponse {
@@ -199,7 +203,7 @@ class AgentCore {
     ReplyFn reply;
     v1::Read read;
     std::uint64_t deadline_tick = 0;
-    std::string context;            // of the current attempt; empty: (re)issue at the next tick
+    std::string context;            // of the round it is in; empty: joins the next round
     std::uint64_t issued_tick = 0;
     std::uint64_t attempts = 0;
     std::optional<raft::Index> index;  // ReadState.index once known: serve when applied >= it
@@ -236,9 +240,10 @@ class AgentCore {
   ClientResponse read_response(const v1::Read& read, raft::Index index) const;
   PolicyLimits current_limits() const;
 
-  // ReadIndex reads (agent_reads.cc).
+  // ReadIndex reads (agent_reads.cc): batched, one round in flight at a time.
   void start_read(std::uint64_t request_id, PendingRead read);
-  void issue_read(std::uint64_t request_id, PendingRead& read);
+  void issue_read_round();
+  void end_read_round(const std::string& ctx, std::optional<raft::Index> index, const char* why);
   void on_read_states(const std::vector<raft::ReadState>& states);
   void serve_reads();
   void retry_reads();
@@ -274,7 +279,7 @@ class AgentCore {
   std::uint64_t next_request_ = 1;
   std::map<std::uint64_t, Pending> pending_;
   std::map<std::uint64_t, PendingRead> reads_;             // by request id
-  std::map<std::string, std::uint64_t> read_contexts_;     // context of the current attempt -> request
+  std::map<std::string, std::uint64_t> read_contexts_;     // the ReadIndex round in flight -> tick issued
   std::vector<raft::NodeId> applied_voters_;    // sorted; the configuration as of the applied index
   std::vector<raft::NodeId> applied_learners_;
   std::uint64_t bytes_since_snapshot_ = 0;      // entry bytes applied since the last snapshot or start

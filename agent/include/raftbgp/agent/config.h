@@ -36,7 +36,9 @@ struct AgentConfig {
   bool joining = false;
   std::string data_dir;                      // absolute; WAL, boot counter, announced-routes record
   std::string socket_path = kDefaultSocketPath;  // absolute, < 108 bytes (sun_path)
-  std::uint32_t socket_mode = 0660;          // permission bits of the control socket
+  std::uint32_t socket_mode = 0660;          // permission bits of the control socket; never o+w
+  std::uint64_t socket_idle_timeout_ms = 60000;  // a control connection with nothing in flight is closed
+                                                 // after this long without traffic (control_server.h)
   std::string key_file;                      // absolute; format in crypto.h, mode 0600
   std::uint32_t active_key_id = 1;
   transport::Family mailbox_family = transport::Family::kIpv6;  // family of the mailboxes we announce

@@ -6,7 +6,8 @@
 //   {"id": 1, "op": "kv.put", "args": {"key": "k", "value": "v"}, "client_id": "ctl-3f2a", "seq": 1,
 //    "timeout_ms": 5000}
 //   id: any JSON scalar, echoed back (optional); op: required; args: object (optional, default {});
-//   client_id + seq: required for writes (kv.put, kv.delete, policy.add, policy.remove);
+//   client_id + seq: required for exactly-once ops (op_is_exactly_once: writes kv.put, kv.delete,
+//   policy.add, policy.remove, and admin members.add/promote/remove, transfer_leader);
 //   timeout_ms: optional, 1..600000, default 5000.
 // Response (one line):
 //   {"id": 1, "ok": true, "result": {"index": 42}}
@@ -61,6 +62,13 @@ struct RequestError {
 };
 
 std::variant<ParsedRequest, RequestError> parse_request(std::string_view line);
+
+// Ops that go through the log (or move leadership) and so carry client_id + seq: a retry with the same
+// pair applies at most once. raftbgpctl sends the pair for exactly these.
+bool op_is_exactly_once(std::string_view op);
+// Ops that change state: op_is_exactly_once, plus snapshot (local log compaction). The control server
+// logs each with the peer's credentials.
+bool op_changes_state(std::string_view op);
 
 // One response line (no '\n'). Invalid UTF-8 in values is replaced, never thrown on.
 std::string format_response(const nlohmann::json& id, const ClientResponse& response);

@@ -24,8 +24,15 @@ void set_log_level(LogLevel level);
 void set_log_tag(std::string tag);
 bool log_enabled(LogLevel level);
 
-// Writes one line (a newline inside `message` is replaced by a space). Cheap when disabled.
+// Writes one line. Cheap when disabled. A newline or carriage return inside `message` becomes a space;
+// other control characters are escaped (printable below): messages quote client-chosen ids, and a
+// terminal or log viewer must not interpret them.
 void log_line(LogLevel level, std::string_view message);
+
+// `s` made safe for a terminal: control characters (C0, DEL, and C1 as UTF-8 U+0080..U+009F) become
+// \xNN (C1: \u00NN) and a backslash is doubled, so the result is unambiguous and cannot move the cursor,
+// retitle the window or recolour the screen. Other bytes (UTF-8 included) pass unchanged.
+std::string printable(std::string_view s);
 
 }  // namespace raftbgp::agent
 

@@ -1,0 +1,194 @@
+// raftbgpctl against a fake (hostile or broken) agent socket (security 10): an endless answer, wrong-typed
+// JSON, terminal escapes in server strings, session ids on admin commands, and socket() failures.
+#include <gtest/gtest.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+#include <cstddef>
+
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "process_util.h"
+#include "test_util.h"
+
+namespace raftbgp::agent::test {
+namespace {
+
+using nlohmann::json;
+
+// Listens on a temp socket, accepts one connection, reads one request line, then lets `respond` write.
+class FakeAgent {
+ public:
+  explicit FakeAgent(std::function<void(int fd)> respond) : respond_(std::move(respond)) {
+    listener_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, path_.c_str(), path_.size());
+    EXPECT_EQ(::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    EXPECT_EQ(::listen(listener_, 4), 0);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~FakeAgent() {
+    ::shutdown(listener_, SHUT_RDWR);
+    thread_.join();
+    ::close(listener_);
+  }
+  const std::string& path() const { return path_; }
+  // The request line raftbgpctl sent (after it exited).
+  json request() {
+    thread_.join();
+    thread_ = std::thread([] {});
+    return json::parse(line_, nullptr, false);
+  }
+
+ private:
+  void serve() {
+    const int fd = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) return;
+    char c;
+    while (::recv(fd, &c, 1, 0) == 1 && c != '\n') line_ += c;
+    respond_(fd);
+    ::close(fd);
+  }
+
+  TempDir dir_;
+  std::string path_ = dir_.path() + "/fake.sock";
+  std::function<void(int)> respond_;
+  int listener_ = -1;
+  std::string line_;
+  std::thread thread_;
+};
+
+std::function<void(int)> answer(std::string line) {
+  return [line = std::move(line)](int fd) { (void)!::send(fd, line.data(), line.size(), MSG_NOSIGNAL); };
+}
+
+Exit ctl(const std::string& socket, std::vector<std::string> args, std::function<void()> in_child = {}) {
+  Spawn s;
+  s.argv = {RAFTBGPCTL_BIN, "--socket", socket, "--timeout", "20000"};
+  s.argv.insert(s.argv.end(), args.begin(), args.end());
+  s.timeout_ms = 30000;
+  s.in_child = std::move(in_child);
+  return run_process(s);
+}
+
+// A socket that streams bytes without a newline is cut off at 16 MiB with a clear error (exit 5: the
+// request was sent). Today's raftbgpctl buffers all 40 MiB and only stops because the peer closes.
+TEST(Raftbgpctl, an_endless_answer_is_cut_off_at_16_MiB) {
+  FakeAgent agent([](int fd) {
+    const std::string chunk(1 << 20, 'x');
+    for (int i = 0; i < 40; ++i)
+      if (::send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL) < 0) return;
+  });
+  const Exit e = ctl(agent.path(), {"status"});
+  EXPECT_EQ(e.code(), 5) << e.err;
+  EXPECT_NE(e.err.find("over 16 MiB"), std::string::npos) << e.err;
+}
+
+// Wrong-typed JSON in an answer is reported (exit 5, outcome unknown), never an abort (today: exit 134,
+// nlohmann type_error).
+TEST(Raftbgpctl, a_wrong_typed_answer_is_reported_not_an_abort) {
+  const std::pair<const char*, std::vector<std::string>> cases[] = {
+      {R"({"id":1,"ok":true,"result":{"value":42}})", {"kv", "get", "k"}},
+      {R"({"id":1,"ok":"yes","result":{}})", {"kv", "get", "k"}},
+      {R"({"id":1,"ok":true,"result":{"members":[{"id":1,"voter":"yes"}]}})", {"status"}},
+      {R"({"id":1,"ok":true,"result":{"routes":[{"next_hop":7}]}})", {"policy", "show"}},
+      {R"({"id":1,"ok":true,"result":["not","an","object"]})", {"kv", "list"}},
+      {R"({"id":1,"ok":false,"error":"flat"})", {"kv", "get", "k"}},
+  };
+  for (const auto& [reply, args] : cases) {
+    FakeAgent agent(answer(std::string(reply) + "\n"));
+    const Exit e = ctl(agent.path(), args);
+    EXPECT_EQ(e.code(), 5) << reply << "\n" << e.err;
+    EXPECT_TRUE(e.err.find("malformed answer") != std::string::npos ||
+                e.err.find("unreadable answer") != std::string::npos)
+        << reply << "\n" << e.err;
+  }
+}
+
+// Server strings reach a terminal with their control characters escaped (ESC, BEL, C1 CSI); --json
+// output stays JSON and carries the exact value.
+TEST(Raftbgpctl, control_characters_from_the_server_are_escaped_in_human_output) {
+  const std::string value = "\x1b]0;pwned\x07red\xc2\x9b" "2J\\";
+  const std::string reply = json{{"id", 1}, {"ok", true}, {"result", {{"key", "k"}, {"value", value}}}}.dump() + "\n";
+  {
+    FakeAgent agent(answer(reply));
+    const Exit e = ctl(agent.path(), {"kv", "get", "k"});
+    EXPECT_EQ(e.code(), 0) << e.err;
+    EXPECT_EQ(e.out, "\\x1b]0;pwned\\x07red\\u009b2J\\\\\n");
+  }
+  {
+    FakeAgent agent(answer(reply));
+    const Exit e = ctl(agent.path(), {"kv", "get", "k", "--json"});
+    EXPECT_EQ(e.code(), 0) << e.err;
+    EXPECT_EQ(json::parse(e.out)["value"], value);
+    EXPECT_EQ(e.out.find('\x1b'), std::string::npos);
+  }
+  {
+    const std::string items = json{{"id", 1}, {"ok", true}, {"result", {{"items", {{"\x1b[2Jkey", value}}}}}}.dump();
+    FakeAgent agent(answer(items + "\n"));
+    const Exit e = ctl(agent.path(), {"kv", "list"});
+    EXPECT_EQ(e.out.find('\x1b'), std::string::npos) << e.out;
+    EXPECT_NE(e.out.find("\\x1b[2Jkey\t"), std::string::npos) << e.out;
+  }
+  {
+    const std::string err =
+        json{{"id", 1}, {"ok", false}, {"error", {{"code", "rejected"}, {"message", "bad \x1b[31mthing"}}}}.dump();
+    FakeAgent agent(answer(err + "\n"));
+    const Exit e = ctl(agent.path(), {"kv", "get", "k"});
+    EXPECT_EQ(e.code(), 4);
+    EXPECT_NE(e.err.find("bad \\x1b[31mthing"), std::string::npos) << e.err;
+  }
+}
+
+// Admin commands carry client_id and seq like writes (the agent applies them exactly once); reads do not.
+TEST(Raftbgpctl, admin_commands_carry_client_id_and_seq) {
+  const std::vector<std::vector<std::string>> admin = {
+      {"members", "add", "4"}, {"members", "add", "4", "--learner"}, {"members", "promote", "4"},
+      {"members", "remove", "4"}, {"transfer-leader", "2"}, {"kv", "put", "k", "v"}};
+  for (const auto& args : admin) {
+    FakeAgent agent(answer(R"({"id":1,"ok":true,"result":{"index":5,"leader":2}})" "\n"));
+    std::vector<std::string> a = {"--client-id", "ops-1", "--seq", "9"};
+    a.insert(a.end(), args.begin(), args.end());
+    const Exit e = ctl(agent.path(), a);
+    EXPECT_EQ(e.code(), 0) << args[0] << " " << args[1] << ": " << e.err;
+    const json req = agent.request();
+    EXPECT_EQ(req.value("client_id", ""), "ops-1") << req.dump();
+    EXPECT_EQ(req.value("seq", 0), 9) << req.dump();
+  }
+  FakeAgent agent(answer(R"({"id":1,"ok":true,"result":{"key":"k","value":"v"}})" "\n"));
+  EXPECT_EQ(ctl(agent.path(), {"kv", "get", "k"}).code(), 0);
+  EXPECT_FALSE(agent.request().contains("client_id"));
+}
+
+// In the child: every socket() fails with EACCES (a seccomp filter; the dynamic loader needs none).
+void deny_socket() {
+  static sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EACCES & SECCOMP_RET_DATA)),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  static sock_fprog prog{sizeof filter / sizeof filter[0], filter};
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+    ::_exit(122);
+}
+
+// A failed socket() is reported as what it is, with exit 4 (nothing was sent); today it is called a bad
+// socket path (exit 2). A path too long for sun_path is exit 2.
+TEST(Raftbgpctl, socket_failure_and_an_overlong_path_are_told_apart) {
+  TempDir dir;
+  const Exit no_fd = ctl(dir.path() + "/x.sock", {"status"}, deny_socket);
+  EXPECT_EQ(no_fd.code(), 4) << no_fd.err;
+  EXPECT_NE(no_fd.err.find("socket: "), std::string::npos) << no_fd.err;
+  EXPECT_EQ(no_fd.err.find("bad socket path"), std::string::npos) << no_fd.err;
+  const Exit long_path = ctl("/" + std::string(200, 'p'), {"status"});
+  EXPECT_EQ(long_path.code(), 2);
+  EXPECT_NE(long_path.err.find("bad socket path"), std::string::npos) << long_path.err;
+}
+
+}  // namespace
+}  // namespace raftbgp::agent::test

@@ -1,0 +1,157 @@
+// raftbgpd as a process: exit code after a stdout write error, non-dumpable (security 11), the config
+// read once, and no take-over of another instance's live control socket (security 14).
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "process_util.h"
+#include "test_util.h"
+
+namespace raftbgp::agent::test {
+namespace {
+
+// Node 1 of a 3-node cluster with fast ticks: it campaigns (and writes to stdout) within ~0.1 s.
+std::string config_text(const std::string& root, const std::string& name) {
+  std::ostringstream c;
+  c << "node_id: 1\ncluster_id: 7\nmembers: [1, 2, 3]\n"
+    << "data_dir: " << root << "/" << name << "\n"
+    << "key_file: " << root << "/cluster.keys\n"
+    << "control_socket: { path: " << root << "/ctl.sock }\n"
+    << "next_hop: { ipv6: \"fd00::1\" }\ntick_ms: 10\nelection_ticks: 5\nlog_level: warn\n";
+  return c.str();
+}
+
+std::string write_config(const std::string& root, const std::string& name) {
+  write_key_file(root);
+  const std::string path = root + "/" + name + ".yaml";
+  std::ofstream(path) << config_text(root, name);
+  return path;
+}
+
+// Starts raftbgpd with stdin a pipe the test holds open (closing it stops the daemon: exit 0).
+struct Daemon {
+  pid_t pid = -1;
+  int stdin_fd = -1;
+  Daemon(const std::string& config, std::function<void()> in_child = {}) {
+    int in[2];
+    EXPECT_EQ(::pipe2(in, O_CLOEXEC), 0);
+    const int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+    Spawn s;
+    s.argv = {RAFTBGPD_BIN, "--config", config};
+    s.in_child = std::move(in_child);
+    pid = spawn_child(s, in[0], null, null);
+    ::close(in[0]);
+    ::close(null);
+    stdin_fd = in[1];
+  }
+  int stop() {
+    if (stdin_fd >= 0) ::close(stdin_fd);
+    stdin_fd = -1;
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    pid = -1;
+    return status;
+  }
+  ~Daemon() {
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      stop();
+    }
+  }
+};
+
+// Commands for ExaBGP that cannot be written are a runtime failure: exit 1 as the usage text promises
+// (today: 0, as if stopped cleanly).
+TEST(Raftbgpd, exits_1_when_stdout_breaks) {
+  TempDir dir;
+  Spawn s;
+  s.argv = {RAFTBGPD_BIN, "--config", write_config(dir.path(), "n1")};
+  s.broken_stdout = true;
+  s.timeout_ms = 10000;
+  // stdin: run_process closes it after the input; keep it open by feeding a long-lived pipe instead.
+  int hold[2];
+  ASSERT_EQ(::pipe(hold), 0);
+  s.in_child = [fd = hold[0]] { ::dup2(fd, 0); };
+  const Exit e = run_process(s);
+  ::close(hold[0]);
+  ::close(hold[1]);
+  EXPECT_FALSE(e.timed_out);
+  EXPECT_EQ(e.code(), 1) << e.err;
+  EXPECT_NE(e.err.find("stdout"), std::string::npos) << e.err;
+}
+
+// No core dump (nor ptrace/proc-mem by same-uid processes): the key is in memory. Checked by SIGABRT
+// with RLIMIT_CORE unlimited: a dumpable process leaves a core, raftbgpd must not.
+TEST(Raftbgpd, is_not_dumpable) {
+  std::ifstream pattern("/proc/sys/kernel/core_pattern");
+  std::string p;
+  std::getline(pattern, p);
+  if (p.empty() || p[0] == '|') GTEST_SKIP() << "core dumps go to a helper here (" << p << ")";
+  TempDir dir;
+  auto core_here = [cwd = dir.path()] {
+    rlimit r{RLIM_INFINITY, RLIM_INFINITY};
+    ::setrlimit(RLIMIT_CORE, &r);
+    if (::chdir(cwd.c_str()) != 0) ::_exit(121);
+  };
+  {  // the control: an ordinary process does dump core in this environment
+    Spawn s;
+    s.argv = {"/bin/sh", "-c", "kill -ABRT $$"};
+    s.in_child = core_here;
+    const Exit e = run_process(s);
+    if (!WIFSIGNALED(e.status) || !WCOREDUMP(e.status)) GTEST_SKIP() << "core dumps are disabled here";
+  }
+  Daemon d(write_config(dir.path(), "n1"), core_here);
+  ASSERT_TRUE(wait_for_socket(dir.path() + "/ctl.sock", 10000));
+  ::kill(d.pid, SIGABRT);
+  const int status = d.stop();
+  ASSERT_TRUE(WIFSIGNALED(status));
+  EXPECT_FALSE(WCOREDUMP(status)) << "raftbgpd dumped core";
+}
+
+// The config is read once (today: twice, and the key file twice). A FIFO yields its text once only: a
+// second read of it would block, and the daemon would never open its socket.
+TEST(Raftbgpd, reads_its_config_once) {
+  TempDir dir;
+  write_key_file(dir.path());
+  const std::string fifo = dir.path() + "/n1.yaml";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const std::string text = config_text(dir.path(), "n1");
+  std::thread writer([&] { std::ofstream(fifo) << text; });
+  Daemon d(fifo);
+  writer.join();
+  EXPECT_TRUE(wait_for_socket(dir.path() + "/ctl.sock", 5000)) << "the config was read more than once";
+  if (::access(fifo.c_str(), F_OK) == 0) {  // unblock a second open, if any, so stop() returns
+    const int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+    if (fd >= 0) ::close(fd);
+  }
+  ::kill(d.pid, SIGTERM);
+  d.stop();
+}
+
+// A second raftbgpd for the same socket refuses to start (exit 1, clear error) and leaves the first
+// one's socket working; today it unlinks the live socket and binds its own.
+TEST(Raftbgpd, refuses_to_take_over_a_live_control_socket) {
+  TempDir dir;
+  Daemon first(write_config(dir.path(), "n1"));
+  const std::string sock = dir.path() + "/ctl.sock";
+  ASSERT_TRUE(wait_for_socket(sock, 10000));
+  struct stat before {};
+  ASSERT_EQ(::stat(sock.c_str(), &before), 0);
+  Spawn s;
+  s.argv = {RAFTBGPD_BIN, "--config", write_config(dir.path(), "n1b")};
+  const Exit second = run_process(s);
+  EXPECT_EQ(second.code(), 1) << second.err;
+  EXPECT_NE(second.err.find("another process is listening"), std::string::npos) << second.err;
+  struct stat after {};
+  ASSERT_EQ(::stat(sock.c_str(), &after), 0);
+  EXPECT_EQ(before.st_ino, after.st_ino);  // the same socket file, still the first daemon's
+  EXPECT_TRUE(wait_for_socket(sock, 1000));
+  EXPECT_EQ(WEXITSTATUS(first.stop()), 0);
+}
+
+}  // namespace
+}  // namespace raftbgp::agent::test
