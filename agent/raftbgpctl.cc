@@ -33,7 +33,9 @@ constexpr const char* kFooter =
     "not applied (rejected, no leader known before anything was sent, another membership change pending,\n"
     "leader not ready); 5 outcome unknown (timed out after sending, or an unreadable or over-16-MiB answer:\n"
     "retry with the same --client-id and --seq to apply at most once; transfer-leader: the target did not\n"
-    "take over in time). Human output shows control characters in server strings as \\xNN; --json is exact.";
+    "take over in time; session_expired: that --client-id has no session any more, so the outcome of the\n"
+    "seq is unknown and a retry cannot be made safe: start a new --client-id at --seq 1). Human output shows\n"
+    "control characters in server strings as \\xNN; --json is exact.";
 
 struct Reply {
   int exit_code = kExitOk;

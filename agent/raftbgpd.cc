@@ -1,5 +1,5 @@
 // raftbgpd: the raftbgp agent, spawned by ExaBGP as a `process` (or run by hand against a pipe).
-// The thin Asio shell around AgentCore (agent_core.h): ONE thread, ONE io_context (DESIGN §4):
+// The thin Asio shell around AgentCore (agent_core.h): ONE thread, ONE io_context (docs/architecture.md §4):
 //   stdin  (ExaBGP's JSON events and acks)  -> AgentCore::on_exabgp_line, read continuously
 //   stdout (ExaBGP commands ONLY)           <- AgentCore::take_output, written asynchronously
 //   a steady_timer every tick_ms            -> AgentCore::tick
@@ -119,7 +119,7 @@ class Shell {
         return stop(0);
       }
       guarded([&] { split_lines(std::string_view(buf_.data(), n)); });
-      // Re-armed at once: ExaBGP blocks on a full pipe and its BGP sessions then die (facts §4.5).
+      // Re-armed at once: ExaBGP blocks on a full pipe and its BGP sessions then die (docs/exabgp.md §4.5).
       if (!stopping_) read_stdin();
     });
   }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Enforces the dependency direction of shared/DESIGN.md §1:
+# Enforces the dependency direction of docs/architecture.md §1:
 #  - raft-core is pure: no Asio/Boost, threads, clocks, sockets, or file IO, except the on-disk storage
 #    implementation (raft-core/src/wal_storage.cc and its private helpers named wal_*).
 #  - raft-core knows nothing of BGP; bgp-transport knows nothing of Asio/Boost or threads.

@@ -8,13 +8,13 @@
 namespace raftbgp::agent {
 namespace {
 
-// One AppendEntries must fit one transport message (DESIGN §2); 16 KiB is at most ~6 announcements of
+// One AppendEntries must fit one transport message (docs/architecture.md §2); 16 KiB is at most ~6 announcements of
 // the default 2,900-byte budget, leaves room for an 8 KiB value plus the Command envelope, and needs far
 // fewer fragments than any mailbox ring has slots (64 for the default IPv4 layout).
 // InstallSnapshot chunks (MSG_SNAP) obey the same cap. The transport refuses a message above its
 // reassembly limit (ReassemblyLimits::max_message_bytes, 1 MiB by default): open() checks the fit.
 constexpr std::uint64_t kMaxMsgBytes = 16 * 1024;
-// Pipelining caps: ExaBGP moves ~1.5 MB/s at best (facts §3.3), so more in flight only queues in pipes.
+// Pipelining caps: ExaBGP moves ~1.5 MB/s at best (docs/exabgp.md §3.3), so more in flight only queues in pipes.
 constexpr std::size_t kMaxInflightMsgs = 8;
 constexpr std::uint64_t kMaxInflightBytes = 128 * 1024;
 // ExaBGP watchdog (agent_core.h): no ack for this long while commands are outstanding resets the window.
@@ -225,7 +225,7 @@ void AgentCore::send_message(const raft::Message& m) {
   append_transport_lines(transport_->send(m, std::span<const std::uint64_t>(&to, 1)));
 }
 
-// One frame for all destinations of identical messages (DESIGN §3 broadcast); the transport rewrites
+// One frame for all destinations of identical messages (docs/architecture.md §3 broadcast); the transport rewrites
 // `to` to the receiver on delivery, so every follower sees the message the core addressed to it.
 void AgentCore::send_messages(const std::vector<raft::Message>& messages) {
   for (const SendGroup& g : group_for_send(messages, config_.node_id, transport::kMaxDestinations)) {

@@ -96,7 +96,7 @@ json AgentCore::status_json() const {
                           {"routes_refused_by_guards", announcer_.guard_refused()}}}};
 }
 
-// The broadcast saving (DESIGN §3): Raft messages (one per destination) against the transport sends and
+// The broadcast saving (docs/architecture.md §3): Raft messages (one per destination) against the transport sends and
 // the announcements (frames, fragments included) that carried them.
 json AgentCore::send_json() const {
   const transport::Counters& c = transport_->counters();

@@ -219,7 +219,7 @@ void cross_check(AgentConfig& c) {
       fail(m == c.node_id ? "node_id" : "members",
            "id " + std::to_string(m) + " exceeds the mailbox layout's maximum " + std::to_string(plan.max_node_id()));
   if (c.mailbox_family == Family::kIpv6 && c.next_hop_ipv6.empty())
-    fail("next_hop.ipv6", "required when mailbox.family is ipv6 (never `self` for IPv6 routes, DESIGN §3)");
+    fail("next_hop.ipv6", "required when mailbox.family is ipv6 (never `self` for IPv6 routes, docs/architecture.md §3)");
 }
 
 // A list of strings under `field`, each mapped through `canon` (nullopt: invalid, with `what` it must be).

@@ -37,7 +37,7 @@ std::optional<PolicyError> check_next_hop(v1::PolicyRoute& r, const IpPrefix& pr
   if (nh == "self") {
     if (prefix.family == Family::kIpv6)
       return PolicyError{"next_hop", "`self` is refused for IPv6 prefixes (ExaBGP would send a 4-byte next hop on an "
-                                     "IPv4 session, DESIGN §3): give an IPv6 address, or omit it to use each "
+                                     "IPv4 session, docs/architecture.md §3): give an IPv6 address, or omit it to use each "
                                      "node's configured next_hop.ipv6"};
     return std::nullopt;
   }

@@ -1,5 +1,5 @@
 // Strict parser for what ExaBGP 4.2.21 writes on the helper's stdin (encoder json, API "4.0.1").
-// Formats: shared/facts/exabgp-transport.md §1.7 and the golden lines in tests/bgp-transport/golden/.
+// Formats: docs/exabgp.md §1.7 and the golden lines in tests/bgp-transport/golden/.
 //
 // Speed (issue 3): nearly all of an update line is our attribute's hex (5.8 KB for a 2.9 KB frame), and
 // nlohmann's lexer copies a string one char at a time. So a pre-pass (PayloadScan) finds that value,
@@ -82,7 +82,7 @@ void parse_withdraw(const json& withdraw, UpdateEvent& ev) {
 }
 
 // Attribute keys are "attribute-0x%02X-0x%02X" % (code, flags); the receiving ExaBGP ORs in Partial, so
-// only the code is compared (facts §1.7). Returns the code, or -1 for a key not of exactly that form
+// only the code is compared (docs/exabgp.md §1.7). Returns the code, or -1 for a key not of exactly that form
 // (uppercase digits, as ExaBGP prints them).
 int attribute_key_code(std::string_view key) {
   constexpr std::string_view kPrefix = "attribute-0x";

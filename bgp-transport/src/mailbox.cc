@@ -86,7 +86,7 @@ std::optional<std::string> validate_next_hop(Family family, std::string_view nex
   }
   std::optional<IpPrefix> a = parse_address(next_hop);
   if (!a || a->family != Family::kIpv6)
-    return "IPv6 next hop must be an explicit IPv6 address (never 'self': facts §1.6)";
+    return "IPv6 next hop must be an explicit IPv6 address (never 'self': docs/exabgp.md §1.6)";
   return std::nullopt;
 }
 

@@ -201,7 +201,7 @@ void Transport::on_update(UpdateEvent& update, std::uint64_t now_tick, std::vect
 
 void Transport::receive_frame(const MailboxAddress& mailbox, ByteView frame, std::uint64_t now_tick,
                               std::vector<raftbgp::v1::Message>& out) {
-  // Our own announcements come back through FRR (facts §1.10): drop them before any crypto.
+  // Our own announcements come back through FRR (docs/exabgp.md §1.10): drop them before any crypto.
   if (mailbox.src == config_.my_id) return reject(RejectReason::kOwnEcho);
   ++counters_.frames_received;
   // The prefix is not authenticated, but a frame must travel in its sender's mailbox; checked before any

@@ -1,7 +1,7 @@
 // raftbgp-ping: tests a BGP path with the raftbgp transport before a cluster is formed (issue 3).
 //
 // ExaBGP spawns it as its process (`process ping { run /path/raftbgp-ping --id 1 ...; encoder json; }`).
-// It reads ExaBGP's stdin continuously (facts §4.5: a reader that stalls longer than the hold time resets
+// It reads ExaBGP's stdin continuously (docs/exabgp.md §4.5: a reader that stalls longer than the hold time resets
 // the session), writes ONLY ExaBGP commands on stdout, and logs to stderr or --log. It answers every ping
 // addressed to it with a pong; given --to and --count (or a `ping` line on its control FIFO) it sends pings
 // of the given sizes and records round-trip times. Every second, on each finished run and at exit it writes
@@ -846,7 +846,7 @@ int main(int argc, char** argv) {
       });
     }
     // Write as much as the pipe takes; the rest waits for POLLOUT (never block: ExaBGP may be blocked
-    // writing to us, facts §4.5).
+    // writing to us, docs/exabgp.md §4.5).
     while (!p.out().empty()) {
       const ssize_t n = write(1, p.out().data(), p.out().size());
       if (n > 0) {

@@ -53,7 +53,7 @@ inline std::uint64_t get(std::string_view s, std::size_t off, std::size_t n) {
 }  // namespace detail
 
 // Encodes `p` padded to max(p.size, kProbeHeaderBytes) bytes. The filler depends on the id, so two probes
-// never share a payload (ExaBGP suppresses an identical re-announcement, facts §4.2).
+// never share a payload (ExaBGP suppresses an identical re-announcement, docs/exabgp.md §4.2).
 inline std::string encode_probe(const Probe& p) {
   const std::size_t total = p.size > kProbeHeaderBytes ? p.size : kProbeHeaderBytes;
   std::string s(total, '\0');

@@ -225,7 +225,7 @@ TEST(AgentCluster, restarted_agent_recovers_from_its_wal_and_reannounces) {
   ASSERT_TRUE(c.request(victim, "kv.put", {{"key", "b"}, {"value", "2"}}, "ops", 3).ok);
 }
 
-// DESIGN §3 broadcast: in steady state the leader's heartbeats (and appends to caught-up followers) are
+// docs/architecture.md §3 broadcast: in steady state the leader's heartbeats (and appends to caught-up followers) are
 // identical but for `to`, so each round goes out as one frame to both followers.
 TEST(AgentCluster, leader_sends_one_frame_per_round_to_caught_up_followers) {
   Cluster c(4);

@@ -3,9 +3,9 @@
 //   - answers every command `done` (or `error` if it does not parse), in order, on that node's stdin;
 //   - keeps an adj-rib-out (prefix -> last announce command), so a session reset can re-send it all;
 //   - floods each announce/withdraw to every node's stdin as ExaBGP 4.2 JSON, the sender included
-//     (FRR echoes a speaker's routes back to it, facts §1.10).
+//     (FRR echoes a speaker's routes back to it, docs/exabgp.md §1.10).
 // The fabric between them, per receiver and prefix, keeps only the latest pending version (transit
-// routers coalesce, facts §4.1), drops deliveries with probability `loss`, and delivers after one step.
+// routers coalesce, docs/exabgp.md §4.1), drops deliveries with probability `loss`, and delivers after one step.
 // Deterministic: a seeded std::mt19937_64, and time is step() (one agent tick per step).
 #pragma once
 
@@ -171,7 +171,7 @@ class SimFabric {
     for (Node& n : nodes_) {
       std::deque<std::string> lines;
       lines.swap(n.inbox);
-      if (!n.core) continue;  // a dead agent's stdin is gone; a respawned one gets no replay (facts §5.2)
+      if (!n.core) continue;  // a dead agent's stdin is gone; a respawned one gets no replay (docs/exabgp.md §5.2)
       for (const std::string& l : lines) n.core->on_exabgp_line(l);
     }
     std::vector<std::pair<std::size_t, std::string>> order;

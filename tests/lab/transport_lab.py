@@ -157,7 +157,7 @@ def replay_after_receiver_restart(lab):
 
 
 def scenario(lab, variant):
-    slow = variant == "frr"  # FRR holds its route queue 50 ms per hop (facts §3.2)
+    slow = variant == "frr"  # FRR holds its route queue 50 ms per hop (docs/exabgp.md §3.2)
     lab.cmd("down", lab.file)  # leftovers of a killed earlier run (only what its state recorded)
     lab.cmd("up", lab.file, "--bin-dir", lab.bin_dir, "--wait", "40", timeout=70)
     for node in ("a", "c"):

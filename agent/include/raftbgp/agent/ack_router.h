@@ -1,7 +1,7 @@
 // AckRouter: shares one ExaBGP command stream between the transport (mailbox frames) and the agent's
 // own commands (policy routes), so each `done`/`error` reaches the owner of the command it answers.
 //
-// ExaBGP acks every command exactly once, in write order (facts §4.3). The router records the owner of
+// ExaBGP acks every command exactly once, in write order (docs/exabgp.md §4.3). The router records the owner of
 // every line in the order it is written; an ack pops the oldest record. Transport-owned acks go back to
 // Transport::on_line (which pops its own FIFO, paced by its own window); agent-owned acks return the
 // agent's command. The agent's commands have their own window, so a burst of policy changes cannot

@@ -1,4 +1,4 @@
-// AgentCore: one raftbgp node without any IO loop (shared/DESIGN.md §4). It owns the Raft Node, its
+// AgentCore: one raftbgp node without any IO loop (docs/architecture.md §4). It owns the Raft Node, its
 // WalStorage, the Transport, the replicated StateMachine, the RouteAnnouncer and the pending client
 // requests; raftbgpd's Asio shell (and the in-process tests) feed it and drain it:
 //
@@ -18,7 +18,7 @@
 // A StorageIoError from the WAL propagates out of every input: it is fatal (the shell exits non-zero and
 // the operator or ExaBGP restarts the agent, which reopens the WAL).
 //
-// Clients (DESIGN §4 "Clients talk to any node"): a write becomes a Command entry. On the leader it is
+// Clients (docs/architecture.md §4 "Clients talk to any node"): a write becomes a Command entry. On the leader it is
 // proposed directly; on a follower it travels to the leader as MSG_FORWARD (context = the Command).
 // Whichever node the client talks to answers it when IT applies the entry carrying its (origin_node,
 // origin_request): every node applies the same log, so no answer has to travel back. MSG_FORWARD_RESP

@@ -1,5 +1,5 @@
 // RouteAnnouncer: keeps this node's ExaBGP announcing exactly the policy routes the applied state asks
-// of it (shared/DESIGN.md §4), by sending only the difference after each apply.
+// of it (docs/architecture.md §4), by sending only the difference after each apply.
 //
 // State: `announced_` maps canonical prefix -> the announce command last sent for it. reconcile() compares
 // it with the desired commands (format_policy_announce for each policy whose `nodes` include this node):
@@ -17,7 +17,7 @@
 // (desired ∪ withdrawals not yet acked) BEFORE the commands are handed out, and shrinks when a withdraw
 // is acked. At start, load() reads it; the first reconcile() then withdraws every recorded prefix that is
 // no longer desired and re-announces every desired one (ExaBGP may have restarted too, with an empty RIB;
-// an identical re-announce is suppressed by ExaBGP's cache, facts §4.2, so it costs nothing on the wire).
+// an identical re-announce is suppressed by ExaBGP's cache, docs/exabgp.md §4.2, so it costs nothing on the wire).
 #pragma once
 
 #include <cstdint>

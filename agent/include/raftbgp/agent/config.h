@@ -1,4 +1,4 @@
-// raftbgpd's configuration: one YAML file per node (shared/DESIGN.md §4). The example in
+// raftbgpd's configuration: one YAML file per node (docs/architecture.md §4). The example in
 // configs/raftbgpd.example.yaml documents every key; the unit tests parse it, so it cannot drift.
 //
 // Validation happens in two steps, both returning a ConfigError that names the field and says why:
@@ -44,7 +44,7 @@ struct AgentConfig {
   transport::Family mailbox_family = transport::Family::kIpv6;  // family of the mailboxes we announce
   transport::MailboxLayout mailbox_ipv6 = transport::MailboxLayout::default_ipv6();
   transport::MailboxLayout mailbox_ipv4 = transport::MailboxLayout::default_ipv4();
-  std::uint8_t attribute_code = 0xff;        // never 0xfe (BIRD), facts §1.8
+  std::uint8_t attribute_code = 0xff;        // never 0xfe (BIRD), docs/exabgp.md §1.8
   std::size_t payload_budget = 2900;         // attribute bytes per announcement (BIRD's 3040 with margin)
   std::string next_hop_ipv4 = "self";        // "self" or an IPv4 address
   std::string next_hop_ipv6;                 // explicit IPv6 address; required for an IPv6 mailbox

@@ -1,4 +1,4 @@
-// The control-socket protocol (shared/DESIGN.md §4): newline-delimited JSON over a Unix stream socket,
+// The control-socket protocol (docs/architecture.md §4): newline-delimited JSON over a Unix stream socket,
 // one response line per request line. Pure code: framing and (de)serialization, no sockets, so the
 // tests cover garbage without a socket (control_server.h does the IO).
 //

@@ -1,4 +1,4 @@
-// Agent logging: one line per event on stderr (stdout belongs to ExaBGP's command stream, DESIGN §4).
+// Agent logging: one line per event on stderr (stdout belongs to ExaBGP's command stream, docs/architecture.md §4).
 //
 //   2025-01-01T12:00:00.123Z raftbgpd[1] info: became leader term=3
 //

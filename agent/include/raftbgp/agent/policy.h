@@ -10,7 +10,7 @@
 //       [ as-path [ <asn> ... ]][ community [ <a:b> ... ]][ large-community [ <a:b:c> ... ]]
 // ExaBGP sends an explicit as-path as given (it only adds its local ASN to a default, empty path on eBGP:
 // bgp/message/update/attribute/attributes.py), so "prepend N" becomes N+1 copies of local_asn; this
-// assumes eBGP sessions, which the design uses (a distinct ASN per node, facts §5.8). ExaBGP drops
+// assumes eBGP sessions, which the design uses (a distinct ASN per node, docs/exabgp.md §5.8). ExaBGP drops
 // local-preference on eBGP sessions; it only matters over iBGP.
 #pragma once
 

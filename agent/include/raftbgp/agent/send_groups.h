@@ -1,4 +1,4 @@
-// The broadcast property on the send side (shared/DESIGN.md §3 "one frame may name several destinations"):
+// The broadcast property on the send side (docs/architecture.md §3 "one frame may name several destinations"):
 // the messages of one Ready that are identical except for `to` (heartbeats and AppendEntries to
 // caught-up followers, the common case) go out as one transport frame naming all their destinations.
 // In a 3-node cluster that halves the announcements ExaBGP has to parse and send.

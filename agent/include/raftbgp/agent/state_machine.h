@@ -1,4 +1,4 @@
-// The replicated state machine (shared/DESIGN.md §4): the cluster's route policy, a small key-value
+// The replicated state machine (docs/architecture.md §4): the cluster's route policy, a small key-value
 // store, and the client session table that makes retried commands apply exactly once (Raft thesis §6.3).
 //
 // Determinism: apply() depends only on the sequence of (index, command) it is given, never on node-local

@@ -1,4 +1,4 @@
-// AEAD sealing for transport frames (shared/DESIGN.md §3 "Frames") and the key ring they use.
+// AEAD sealing for transport frames (docs/architecture.md §3 "Frames") and the key ring they use.
 //
 // Keys are 32 bytes, shared by the whole cluster and named by a 32-bit key id, so a key can be rotated by
 // adding the new id on every node, switching the active id, then removing the old one.

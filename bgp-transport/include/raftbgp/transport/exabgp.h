@@ -1,4 +1,4 @@
-// The ExaBGP 4.2 process API, text side (shared/DESIGN.md §3 "The ExaBGP line protocol").
+// The ExaBGP 4.2 process API, text side (docs/architecture.md §3 "The ExaBGP line protocol").
 //
 // Commands (what the agent writes to ExaBGP, one per line; the formatter returns them without '\n'):
 //   [neighbor <ip> ]announce route <prefix> next-hop <nh> attribute [ 0x<code> 0x<flags> 0x<hex> ]
@@ -25,11 +25,11 @@
 
 namespace raftbgp::transport {
 
-// A 64 KiB payload makes a ~131 KB line (facts §1.7); anything over this cap is rejected unparsed.
+// A 64 KiB payload makes a ~131 KB line (docs/exabgp.md §1.7); anything over this cap is rejected unparsed.
 inline constexpr std::size_t kMaxLineBytes = 200 * 1024;
 
 // Attribute type code and flags for our frames. RFC 2042 reserves 255 for development. Refused: 0xfe
-// (BIRD's internal mpls_label_stack: BIRD drops the route, facts §1.8), and flags without both Optional
+// (BIRD's internal mpls_label_stack: BIRD drops the route, docs/exabgp.md §1.8), and flags without both Optional
 // (0x80) and Transitive (0x40): RFC 4271 §5 says transits drop unrecognised non-transitive attributes.
 // Extended Length (0x10) is left to ExaBGP, which sets it itself for payloads over 255 bytes.
 std::optional<std::string> validate_attribute(std::uint8_t code, std::uint8_t flags);

@@ -1,5 +1,5 @@
 // Fragmentation and reassembly of serialized Messages larger than one announcement's budget
-// (shared/DESIGN.md §3 "Size").
+// (docs/architecture.md §3 "Size").
 //
 // A message is cut into fragments that share (src, epoch, sequence) and differ in fragment index; each is
 // sealed as its own frame and announced on its own mailbox slot. Fragment loss loses the message (Raft

@@ -1,4 +1,4 @@
-// Transport frames: the bytes carried in one BGP attribute (shared/DESIGN.md §3 "Frames").
+// Transport frames: the bytes carried in one BGP attribute (docs/architecture.md §3 "Frames").
 //
 // Wire layout, version 2 (sealed), all integers big-endian (network byte order), 46 + 8*n bytes of header:
 //   off  size  field
@@ -55,7 +55,7 @@ enum class RejectReason : std::uint8_t {
   kWrongVersion,   // version byte other than kFrameVersion or kFrameVersionV1
   kWrongCluster,   // another cluster id
   kNotForMe,       // my id is not in the destination set
-  kOwnEcho,        // src == my id (FRR reflects a speaker's routes back to it, facts §1.10)
+  kOwnEcho,        // src == my id (FRR reflects a speaker's routes back to it, docs/exabgp.md §1.10)
   kUnknownKey,     // key id not in the key ring
   kBadTag,         // AEAD tag does not verify (wrong key, tampered bytes)
   kReplay,         // (src, epoch, sequence) already delivered, older than the window, or an older epoch

@@ -1,11 +1,11 @@
-// Mailbox addressing (shared/DESIGN.md §3 "Mailbox prefixes").
+// Mailbox addressing (docs/architecture.md §3 "Mailbox prefixes").
 //
 // Inside a configured base prefix, every (source, destination-or-group, slot) owns one prefix:
 //   base bits | src (src_bits) | dst (dst_bits) | slot (slot_bits) | zero bits
 // announced with length base_len + src_bits + dst_bits + slot_bits. dst = 0 is the source's group mailbox,
 // used for frames with several destinations (the frame header names them). A sender rotates through its
 // K = 2^slot_bits slots per mailbox: a newer announcement on a prefix replaces the older one at every hop
-// (BGP is state, facts §4.1), so K bounds how many fragments per mailbox can be in flight.
+// (BGP is state, docs/exabgp.md §4.1), so K bounds how many fragments per mailbox can be in flight.
 //
 // Defaults: IPv6 fd72:6166::/32 with 12+12+8 bits -> /64 per slot (4095 nodes, 256 slots); IPv4
 // 10.200.0.0/16 with 5+5+6 bits -> /32 per slot (31 nodes, 64 slots).
@@ -40,7 +40,7 @@ std::optional<IpPrefix> parse_address(std::string_view text);
 
 // The next hop for announcements of `family`. IPv4: "self" or an IPv4 address. IPv6: an explicit IPv6
 // address, never "self" (ExaBGP would send a 4-byte next hop on an IPv4 session and the peer resets the
-// session until the route is withdrawn, facts §1.6). Returns an error message, or nullopt when valid.
+// session until the route is withdrawn, docs/exabgp.md §1.6). Returns an error message, or nullopt when valid.
 std::optional<std::string> validate_next_hop(Family family, std::string_view next_hop);
 
 struct MailboxLayout {

@@ -1,4 +1,4 @@
-// Replay protection: a per-sender sliding window keyed by the sender's epoch (shared/DESIGN.md §3).
+// Replay protection: a per-sender sliding window keyed by the sender's epoch (docs/architecture.md §3).
 //
 // The window is applied to whole messages, (src, epoch, sequence): a message is marked when it is delivered
 // (after reassembly), and every fragment is checked against the window before it is buffered, so a
@@ -10,7 +10,7 @@
 // treated as a replay (it may be a genuine late message; Raft retransmits, and a duplicate is worse than
 // a loss here). A higher epoch (the sender rebooted) resets that sender's window; a lower epoch is a
 // replay. This absorbs the full re-send of every still-announced slot after a BGP session reset
-// (facts §4.4): each of those messages was either delivered (bit set, or older than the window) or not.
+// (docs/exabgp.md §4.4): each of those messages was either delivered (bit set, or older than the window) or not.
 //
 // Only authenticated frames may reach mark(), so the number of senders tracked is bounded by the
 // cluster's key holders.

@@ -1,4 +1,4 @@
-// Commands to ExaBGP paced by its acks (facts §4.3).
+// Commands to ExaBGP paced by its acks (docs/exabgp.md §4.3).
 //
 // ExaBGP answers every command with exactly one "done" or "error", in order. The queue lets at most
 // `window` commands be outstanding (written, not yet acked); each ack pops the oldest outstanding

@@ -1,4 +1,4 @@
-// Transport: the whole bgp-transport for one node, behind two calls (shared/DESIGN.md §3).
+// Transport: the whole bgp-transport for one node, behind two calls (docs/architecture.md §3).
 //
 //   send(message, destinations) -> command lines for ExaBGP (write each + '\n' to ExaBGP, in order)
 //   on_line(line, now_tick)     -> delivered Messages, plus command lines the acks released
@@ -15,7 +15,7 @@
 // (export_replay_state below; raftbgpd saves it before every WAL sync and at shutdown).
 //
 // Session events: after `state: down` ExaBGP sends no withdrawals and, after `up`, re-sends every route
-// still announced (facts §4.4). The transport keeps its replay windows and its reassembly buffers across
+// still announced (docs/exabgp.md §4.4). The transport keeps its replay windows and its reassembly buffers across
 // the flap, so the re-send is absorbed as kReplay (counted) and may even complete a half-received message.
 #pragma once
 
@@ -53,7 +53,7 @@ struct TransportConfig {
   std::uint8_t attribute_code = 0xff;      // RFC 2042 development code; never 0xfe
   std::uint8_t attribute_flags = 0xc0;     // optional transitive
   // Bytes of attribute per announcement, frame header and AEAD tag included. 2900 fits BIRD's 3040-byte
-  // limit with margin (facts §2); up to kMaxFrameBytes only where every hop negotiates RFC 8654.
+  // limit with margin (docs/exabgp.md §2); up to kMaxFrameBytes only where every hop negotiates RFC 8654.
   std::size_t payload_budget = 2900;
   ReassemblyLimits reassembly;             // max_message_bytes also caps what send() accepts
   std::size_t ack_window = 64;             // commands outstanding at ExaBGP
