@@ -44,6 +44,8 @@ const char* drop_reason_name(DropReason r) {
     case DropReason::kUnknownPeer: return "unknown_peer";
     case DropReason::kInLease: return "in_lease";
     case DropReason::kUnexpected: return "unexpected";
+    case DropReason::kContradictsLog: return "contradicts_log";
+    case DropReason::kNotLeader: return "not_leader";
     case DropReason::kCount_: break;
   }
   return "?";
@@ -290,6 +292,9 @@ std::optional<DropReason> Node::validate(const Message& m) const {
 
 std::optional<DropReason> Node::step(const Message& m) {
   std::optional<DropReason> drop = validate(m);
+  // A stale message is answered and counted as stale (step_validated); a current or newer one that
+  // contradicts our committed log is refused before it can change term, leader or log.
+  if (!drop && m.term() >= term_) drop = contradicts_log(m);
   if (!drop) drop = step_validated(m);
   if (drop) ++dropped_[static_cast<int>(*drop)];
   apply_committed_conf_changes();
@@ -301,6 +306,9 @@ std::optional<DropReason> Node::step_validated(const Message& m) {
   if (m.term() == 0) {
     // Local event.
   } else if (m.term() > term_) {
+    // An honest TimeoutNow is in the target's current term (check_timeout_now): refuse a newer one
+    // before it moves our term.
+    if (t == raftbgp::v1::MSG_TIMEOUT_NOW) return DropReason::kNotLeader;
     if (t == raftbgp::v1::MSG_VOTE || t == raftbgp::v1::MSG_PRE_VOTE) {
       // Thesis §4.2.3 / §6.2: a node that heard from a leader within the minimum election timeout
       // does not help depose it. A transfer campaign (thesis §3.10) is exempt.
@@ -467,76 +475,6 @@ std::optional<DropReason> Node::step_candidate(const Message& m) {
     become_follower(term_, kNoNode);
   }
   return std::nullopt;
-}
-
-std::optional<DropReason> Node::step_follower(const Message& m) {
-  switch (m.type()) {
-    case raftbgp::v1::MSG_APP:
-      election_elapsed_ = 0;
-      lead_ = m.from();
-      handle_append_entries(m);
-      return std::nullopt;
-    case raftbgp::v1::MSG_HEARTBEAT:
-      election_elapsed_ = 0;
-      lead_ = m.from();
-      handle_heartbeat(m);
-      return std::nullopt;
-    case raftbgp::v1::MSG_SNAP:
-      election_elapsed_ = 0;
-      lead_ = m.from();
-      handle_snapshot(m);
-      return std::nullopt;
-    case raftbgp::v1::MSG_TIMEOUT_NOW:
-      // Thesis §3.10: the leader asks us to start an election at once, bypassing PreVote and leases.
-      if (!promotable()) return DropReason::kUnexpected;
-      start_campaign(CampaignKind::kTransfer);
-      return std::nullopt;
-    default:
-      return DropReason::kUnexpected;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Follower side of replication (§5.3)
-
-void Node::handle_append_entries(const Message& m) {
-  Message r;
-  r.set_type(raftbgp::v1::MSG_APP_RESP);
-  r.set_to(m.from());
-  if (m.index() < log_.committed()) {
-    // Everything up to our commit index already matches the leader's log (Leader Completeness).
-    r.set_index(log_.committed());
-    send(std::move(r));
-    return;
-  }
-  const std::vector<Entry> entries(m.entries().begin(), m.entries().end());
-  if (std::optional<Index> last_new = log_.maybe_append(m.index(), m.log_term(), m.commit(), entries)) {
-    track_conf_entries(entries);
-    if (m.commit_only() && entries.empty()) return;  // nothing the leader does not know (raft.proto)
-    r.set_index(*last_new);
-    send(std::move(r));
-    return;
-  }
-  // Log mismatch at prevLogIndex: reject with a hint that lets the leader skip a whole conflicting
-  // term at once instead of one index per round trip (§5.3, "the protocol can be optimized...").
-  const auto [hint_index, hint_term] =
-      log_.find_conflict_by_term(std::min(m.index(), log_.last_index()), m.log_term());
-  r.set_index(m.index());
-  r.set_reject(true);
-  r.set_reject_hint(hint_index);
-  r.set_log_term(hint_term);
-  send(std::move(r));
-}
-
-void Node::handle_heartbeat(const Message& m) {
-  // The leader sends commit = min(match, commit), so it never exceeds what we hold; a larger value
-  // means our log lost entries we acknowledged, and we do not act on it.
-  if (m.commit() <= log_.last_index()) log_.commit_to(m.commit());
-  Message r;
-  r.set_type(raftbgp::v1::MSG_HEARTBEAT_RESP);
-  r.set_to(m.from());
-  r.set_context(m.context());
-  send(std::move(r));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -312,7 +312,12 @@ class Cluster {
       if (++delivered_ > kMaxMessagesPerTick * static_cast<std::uint64_t>(tick_ + 1)) {
         fail("message storm: " + std::to_string(delivered_) + " messages delivered by this tick");
       }
-      n.node->step(f.msg);
+      // Every node here is honest: a message that contradicts a committed log (what a malicious peer
+      // would send) must never come from one, however the network reorders, loses or duplicates.
+      if (n.node->step(f.msg) == raft::DropReason::kContradictsLog) {
+        fail("node " + std::to_string(n.id) + " refused a message from " + std::to_string(f.msg.from()) +
+             " as contradicting its committed log: " + f.msg.ShortDebugString());
+      }
       drain(n);
     }
   }

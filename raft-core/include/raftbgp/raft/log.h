@@ -35,7 +35,9 @@ class RaftLog {
   // Follower side of AppendEntries (§5.3, Figure 2 rules 2–5). If the entry at prev_index has term
   // prev_term, appends what is new in `entries` (truncating only at the first real conflict), moves
   // commit to min(leader_commit, index of last new entry), and returns that last new index.
-  // Returns nullopt on a log mismatch (the caller rejects).
+  // Returns nullopt on a log mismatch (the caller rejects). Aborts if the entries would overwrite a
+  // committed entry: Node refuses such a message first (Node::contradicts_log, DropReason::kContradictsLog)
+  // and never calls this for one.
   std::optional<Index> maybe_append(Index prev_index, Term prev_term, Index leader_commit,
                                     std::span<const Entry> entries);
 

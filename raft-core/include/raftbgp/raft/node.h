@@ -98,6 +98,11 @@ enum class DropReason {
   kUnknownPeer,        // a response from a node that is not a member
   kInLease,            // a vote request ignored because a leader is known (thesis §4.2.3 / §6.2)
   kUnexpected,         // valid, but meaningless in this role (e.g. an AppendEntries response to a follower)
+  // Authenticated but impossible from an honest leader: it contradicts this node's committed log (an
+  // entry, prevLogTerm or snapshot term that differs from a committed entry), or claims a commit index
+  // past the log. Proof of a broken or malicious peer; the log is left as it was.
+  kContradictsLog,
+  kNotLeader,          // TimeoutNow from a node that is not the known leader of the current term
   kCount_
 };
 const char* drop_reason_name(DropReason r);
@@ -297,6 +302,11 @@ class Node {
   void send(Message m);
 
   std::optional<DropReason> validate(const Message& m) const;
+  // Authenticated input no honest leader sends (node_follower.cc): AppendEntries, a heartbeat or a
+  // snapshot that contradicts our committed log or claims a commit past it. kContradictsLog or nullopt.
+  std::optional<DropReason> contradicts_log(const Message& m) const;
+  // TimeoutNow is obeyed only from the known leader of the current term, by a voter (thesis §3.10).
+  std::optional<DropReason> check_timeout_now(const Message& m) const;
   HardState hard_state() const;
   std::size_t quorum() const { return voters_.size() / 2 + 1; }
   bool is_learner(NodeId id) const;
