@@ -661,7 +661,7 @@ bool Node::send_append(NodeId to, bool send_if_empty, bool commit_news) {
     for (Entry& e : log_.slice(pr.next, log_.last_index() + 1, max_msg_bytes_ - kMessageOverhead)) {
       *m.add_entries() = std::move(e);
     }
-    // max_msg_bytes bounds the whole serialized message (one transport message, DESIGN §2).
+    // max_msg_bytes bounds the whole serialized message (one transport message, docs/architecture.md §2).
     while (m.entries_size() > 1 && m.ByteSizeLong() > max_msg_bytes_) m.mutable_entries()->RemoveLast();
   }
   if (m.entries().empty() && !send_if_empty) return false;

@@ -1,5 +1,5 @@
 // Paper tests, part 2: log replication (Raft paper §5.3, §5.4.2 commit rule; thesis §10.2.1 for
-// pipelining and the size caps of DESIGN §2). Scenario list after etcd-io/raft's raft_paper_test.go;
+// pipelining and the size caps of docs/architecture.md §2). Scenario list after etcd-io/raft's raft_paper_test.go;
 // the code is ours.
 #include <gtest/gtest.h>
 
@@ -293,7 +293,7 @@ TEST(Replication, conflict_hint_backs_off_a_whole_term_per_round_trip) {
   }
 }
 
-// Thesis §10.2.1 (pipelining) and DESIGN §2: a leader keeps at most max_inflight_msgs unacknowledged
+// Thesis §10.2.1 (pipelining) and docs/architecture.md §2: a leader keeps at most max_inflight_msgs unacknowledged
 // AppendEntries in flight to a follower in the replicate state; an acknowledgement frees a slot.
 TEST(Replication, leader_caps_unacknowledged_append_entries_per_follower) {
   Config c = config(1, ids(3));
@@ -362,7 +362,7 @@ TEST(Replication, heartbeat_answer_frees_one_slot_of_a_full_window) {
   EXPECT_EQ(sent_to2(), 0u);
 }
 
-// DESIGN §2: max_msg_bytes bounds every message (ByteSizeLong), so one AppendEntries always fits one
+// docs/architecture.md §2: max_msg_bytes bounds every message (ByteSizeLong), so one AppendEntries always fits one
 // transport message; a proposal that cannot fit is refused with kTooLarge.
 TEST(Replication, max_msg_bytes_bounds_every_message_and_refuses_oversize_proposal) {
   const std::uint64_t cap = 512;
@@ -398,7 +398,7 @@ TEST(Replication, max_msg_bytes_bounds_every_message_and_refuses_oversize_propos
   net.expect_state_machine_safety();
 }
 
-// §5.1 / DESIGN §2 (NotLeader is a value): "If a client contacts a follower, the follower rejects its
+// §5.1 / docs/architecture.md §2 (NotLeader is a value): "If a client contacts a follower, the follower rejects its
 // request and supplies information about the most recent leader it has heard from" (§8).
 TEST(Replication, proposal_on_follower_returns_not_leader_with_known_leader) {
   Network net(3);

@@ -196,7 +196,7 @@ TEST(Safety, partitioned_old_leader_never_commits_and_its_entries_are_overwritte
   net.expect_state_machine_safety();
 }
 
-// §5.1 / Figure 2 ("updated on stable storage before responding to RPCs"), DESIGN §2: the Ready that
+// §5.1 / Figure 2 ("updated on stable storage before responding to RPCs"), docs/architecture.md §2: the Ready that
 // carries a vote grant also carries the HardState recording that vote, so persist() runs first.
 TEST(Persistence, ready_with_vote_grant_carries_hard_state_with_that_vote) {
   auto p = make_peer(config(1, ids(3)), {}, 1);
@@ -241,7 +241,7 @@ TEST(Persistence, ready_with_append_ack_carries_the_acknowledged_entries) {
   EXPECT_FALSE(p->node->has_ready());
 }
 
-// STYLE habit 5 / DESIGN §2: bad input from the network is dropped and counted, never asserted on, and
+// STYLE habit 5 / docs/architecture.md §2: bad input from the network is dropped and counted, never asserted on, and
 // changes nothing: unknown or local-only types, messages for another node or from node 0, impossible
 // indexes (non-contiguous entries, entry terms above the message term, prevLogTerm above the term).
 TEST(BadInput, malformed_messages_are_dropped_counted_and_change_nothing) {

@@ -1,4 +1,4 @@
-// WalStorage: the Storage contract (storage.h) on disk, as a segmented write-ahead log (DESIGN.md §2).
+// WalStorage: the Storage contract (storage.h) on disk, as a segmented write-ahead log (docs/architecture.md §2).
 // It passes the same conformance suite as MemoryStorage (tests/raft-core/storage_conformance_test.cc).
 //
 // Directory layout. `dir` is created with mode 0700 if missing; every file is created 0600.
