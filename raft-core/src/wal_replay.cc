@@ -56,6 +56,14 @@ std::optional<WalError> WalReplay::run() {
   std::sort(seqs.begin(), seqs.end());
   std::sort(snaps.begin(), snaps.end());
   report_.segments = seqs.size();
+  if (!hard_state_found_ && !seqs.empty()) {
+    // Raft §5.1: currentTerm and votedFor must survive a restart. Read as term 0 / no vote, a lost file
+    // would let this node vote again in a term it already voted in. A new directory writes the file
+    // before its first segment (below), so segments without it mean the file was lost.
+    return corrupt(wal::join_path(s_.dir_, wal::kHardStateName), 0,
+                   "hardstate file missing while WAL segments exist: this node's term and vote are lost; "
+                   "restore the file from a backup of the same directory, or rejoin under a new node id");
+  }
   if (seqs.empty()) {
     // save_snapshot's directory fsync makes the open segment's entry durable with the snapshot's,
     // so a snapshot without any segment is not something a crash leaves behind.
@@ -63,6 +71,9 @@ std::optional<WalError> WalReplay::run() {
       return corrupt(wal::join_path(s_.dir_, wal::snapshot_name(snaps.back())), 0,
                      "snapshot file but no WAL segment");
     }
+    // A new node: the hardstate file (term 0, no vote) before the first segment, so that a crash between
+    // the two never leaves segments without it.
+    if (!hard_state_found_) s_.write_hard_state_file(s_.hard_state_);
     s_.create_segment(1);  // the next sync() makes its directory entry durable
     return std::nullopt;
   }
@@ -161,9 +172,10 @@ std::optional<WalError> WalReplay::load_hard_state() {
   const std::string path = wal::join_path(s_.dir_, wal::kHardStateName);
   std::string bytes;
   if (const int err = wal::read_file(path, bytes)) {
-    if (err == ENOENT) return std::nullopt;  // no vote ever cast: term 0, vote none
+    if (err == ENOENT) return std::nullopt;  // run() decides whether that is a new node or a lost file
     return io_error("read", path, err);
   }
+  hard_state_found_ = true;
   if (auto bad = wal::decode_hard_state_file(bytes, s_.hard_state_)) {
     return corrupt(path, bad->offset, bad->detail);
   }

@@ -24,6 +24,8 @@ class WalReplay {
 
   std::optional<WalError> run();
   std::optional<WalError> scan_dir(std::vector<std::uint64_t>& seqs, std::vector<Index>& snaps);
+  // Reads the hardstate file. A missing one is only legitimate in a directory without WAL segments (a new
+  // node): run() refuses it otherwise, since "term 0, no vote" could let this node vote twice in a term.
   std::optional<WalError> load_hard_state();
   // Loads and checks the metadata of the snapshot of `index` into the storage (0: no snapshot).
   std::optional<WalError> load_snapshot(Index index);
@@ -51,6 +53,7 @@ class WalReplay {
   WalStorage& s_;
   OpenReport& report_;
   bool recorded_ = false;  // the loaded snapshot's own SNAPSHOT record has been replayed
+  bool hard_state_found_ = false;
 };
 
 }  // namespace raftbgp::raft

@@ -507,6 +507,46 @@ TEST_F(WalRecovery, leftover_hardstate_temp_file_is_ignored_and_removed) {
   EXPECT_EQ(s->hard_state().vote(), 2u);
 }
 
+// A lost hardstate file read as "term 0, no vote" would let this node vote a second time in a term it
+// already voted in (Raft §5.1: the vote must survive a restart). Once the log holds anything, open()
+// refuses to guess; only a brand-new directory starts from term 0.
+TEST_F(WalRecovery, missing_hardstate_with_segments_present_fails_open_naming_it) {
+  {
+    std::unique_ptr<WalStorage> s = open_ok();
+    ASSERT_TRUE(s);
+    persist(*s, make_hard_state(7, 3, 0), make_entries(1, 2, 7));
+  }
+  const std::string path = dir() + "/hardstate";
+  ASSERT_TRUE(fs::remove(path));
+  const WalError err = open_corrupt();
+  EXPECT_EQ(err.path, path);
+  EXPECT_NE(err.message().find("hardstate"), std::string::npos) << err.message();
+  EXPECT_FALSE(segment_files(dir()).empty()) << "nothing is deleted";
+}
+
+TEST_F(WalRecovery, missing_hardstate_fails_open_even_when_no_entry_was_written) {
+  {
+    std::unique_ptr<WalStorage> s = open_ok();
+    ASSERT_TRUE(s);
+    persist(*s, make_hard_state(4, 2, 0), {});  // a vote cast, no entry ever received
+  }
+  ASSERT_TRUE(fs::remove(dir() + "/hardstate"));
+  EXPECT_EQ(open_corrupt().path, dir() + "/hardstate");
+}
+
+TEST_F(WalRecovery, a_fresh_directory_opens_at_term_zero_and_reopens) {
+  {
+    std::unique_ptr<WalStorage> s = open_ok();
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->hard_state().term(), 0u);
+  }
+  // Reopened before any vote: the directory holds an empty segment and a term-0 hardstate.
+  std::unique_ptr<WalStorage> s = open_ok();
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->hard_state().term(), 0u);
+  EXPECT_EQ(s->hard_state().vote(), 0u);
+}
+
 TEST_F(WalRecovery, damaged_hardstate_file_fails_open_naming_its_path) {
   {
     std::unique_ptr<WalStorage> s = open_ok();
