@@ -3,19 +3,10 @@
 #include <algorithm>
 
 #include "raftbgp/raft/types.h"
+#include "raftbgp/transport/big_endian.h"
 
 namespace raftbgp::transport {
 namespace {
-
-void put(Bytes& out, std::uint64_t v, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-}
-
-std::uint64_t get(const std::uint8_t* p, int bytes) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) v = (v << 8) | p[i];
-  return v;
-}
 
 bool header_is_valid(const FrameHeader& h) {
   if (h.version == kFrameVersion ? h.boot_id == 0 : (h.version != kFrameVersionV1 || h.boot_id != 0)) return false;
@@ -52,17 +43,17 @@ bool FrameHeader::addressed_to(std::uint64_t node) const {
 void FrameHeader::encode(Bytes& out) const {
   RAFT_ASSERT(header_is_valid(*this));
   out.reserve(out.size() + encoded_size());
-  put(out, version, 1);
-  put(out, destinations.size(), 1);
-  put(out, fragment_index, 2);
-  put(out, fragment_count, 2);
-  put(out, cluster_id, 4);
-  put(out, key_id, 4);
-  put(out, src, 8);
-  put(out, epoch, 8);
-  put(out, sequence, 8);
-  if (version != kFrameVersionV1) put(out, boot_id, 8);
-  for (std::uint64_t d : destinations) put(out, d, 8);
+  put_be(out, version, 1);
+  put_be(out, destinations.size(), 1);
+  put_be(out, fragment_index, 2);
+  put_be(out, fragment_count, 2);
+  put_be(out, cluster_id, 4);
+  put_be(out, key_id, 4);
+  put_be(out, src, 8);
+  put_be(out, epoch, 8);
+  put_be(out, sequence, 8);
+  if (version != kFrameVersionV1) put_be(out, boot_id, 8);
+  for (std::uint64_t d : destinations) put_be(out, d, 8);
 }
 
 Result<Frame> Frame::parse(ByteView bytes) {
@@ -77,18 +68,18 @@ Result<Frame> Frame::parse(ByteView bytes) {
   FrameHeader& h = f.header;
   h.version = p[0];
   const std::size_t n = p[1];
-  h.fragment_index = static_cast<std::uint16_t>(get(p + 2, 2));
-  h.fragment_count = static_cast<std::uint16_t>(get(p + 4, 2));
-  h.cluster_id = static_cast<std::uint32_t>(get(p + 6, 4));
-  h.key_id = static_cast<std::uint32_t>(get(p + 10, 4));
-  h.src = get(p + 14, 8);
-  h.epoch = get(p + 22, 8);
-  h.sequence = get(p + 30, 8);
-  if (h.version != kFrameVersionV1) h.boot_id = get(p + 38, 8);
+  h.fragment_index = static_cast<std::uint16_t>(get_be(p + 2, 2));
+  h.fragment_count = static_cast<std::uint16_t>(get_be(p + 4, 2));
+  h.cluster_id = static_cast<std::uint32_t>(get_be(p + 6, 4));
+  h.key_id = static_cast<std::uint32_t>(get_be(p + 10, 4));
+  h.src = get_be(p + 14, 8);
+  h.epoch = get_be(p + 22, 8);
+  h.sequence = get_be(p + 30, 8);
+  if (h.version != kFrameVersionV1) h.boot_id = get_be(p + 38, 8);
   const std::size_t header_bytes = fixed + 8 * n;
   if (n == 0 || n > kMaxDestinations || bytes.size() < header_bytes + kTagBytes) return RejectReason::kMalformed;
   h.destinations.reserve(n);
-  for (std::size_t i = 0; i < n; ++i) h.destinations.push_back(get(p + fixed + 8 * i, 8));
+  for (std::size_t i = 0; i < n; ++i) h.destinations.push_back(get_be(p + fixed + 8 * i, 8));
   if (!header_is_valid(h)) return RejectReason::kMalformed;
   f.aad = bytes.first(header_bytes);
   f.sealed = bytes.subspan(header_bytes);

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "raftbgp/raft/types.h"
+#include "raftbgp/transport/big_endian.h"
 
 namespace raftbgp::transport {
 
@@ -75,16 +76,6 @@ constexpr std::size_t kPrefixBytes = 14;
 constexpr std::size_t kSenderBytes = 24 + 8 * (ReplayWindow::kWindowBits / 64);
 constexpr std::size_t kDigestBytes = 32;
 
-void put(Bytes& out, std::uint64_t v, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-}
-
-std::uint64_t get(const std::uint8_t* p, int bytes) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) v = (v << 8) | p[i];
-  return v;
-}
-
 std::array<std::uint8_t, kDigestBytes> sha256(ByteView bytes) {
   std::array<std::uint8_t, kDigestBytes> d{};
   unsigned int n = 0;
@@ -98,14 +89,14 @@ std::array<std::uint8_t, kDigestBytes> sha256(ByteView bytes) {
 Bytes ReplayGuard::export_state() const {
   Bytes out;
   out.reserve(kPrefixBytes + kSenderBytes * windows_.size() + kDigestBytes);
-  put(out, kMagic, 8);
-  put(out, kReplayStateVersion, 2);
-  put(out, windows_.size(), 4);
+  put_be(out, kMagic, 8);
+  put_be(out, kReplayStateVersion, 2);
+  put_be(out, windows_.size(), 4);
   for (const auto& [src, w] : windows_) {
-    put(out, src, 8);
-    put(out, w.epoch(), 8);
-    put(out, w.highest(), 8);
-    for (std::uint64_t word : w.bits()) put(out, word, 8);
+    put_be(out, src, 8);
+    put_be(out, w.epoch(), 8);
+    put_be(out, w.highest(), 8);
+    for (std::uint64_t word : w.bits()) put_be(out, word, 8);
   }
   const auto digest = sha256(out);
   out.insert(out.end(), digest.begin(), digest.end());
@@ -115,10 +106,10 @@ Bytes ReplayGuard::export_state() const {
 std::variant<ReplayGuard, std::string> ReplayGuard::import_state(ByteView bytes) {
   if (bytes.size() < kPrefixBytes + kDigestBytes) return "truncated (" + std::to_string(bytes.size()) + " bytes)";
   const std::uint8_t* p = bytes.data();
-  if (get(p, 8) != kMagic) return "not a replay state file (bad magic)";
-  if (get(p + 8, 2) != kReplayStateVersion)
-    return "unknown version " + std::to_string(get(p + 8, 2)) + " (this build reads version 1)";
-  const std::uint64_t n = get(p + 10, 4);
+  if (get_be(p, 8) != kMagic) return "not a replay state file (bad magic)";
+  if (get_be(p + 8, 2) != kReplayStateVersion)
+    return "unknown version " + std::to_string(get_be(p + 8, 2)) + " (this build reads version 1)";
+  const std::uint64_t n = get_be(p + 10, 4);
   const std::uint64_t want = kPrefixBytes + kSenderBytes * n + kDigestBytes;
   if (bytes.size() != want)
     return "length " + std::to_string(bytes.size()) + " does not match " + std::to_string(n) + " senders (" +
@@ -131,12 +122,12 @@ std::variant<ReplayGuard, std::string> ReplayGuard::import_state(ByteView bytes)
   std::uint64_t prev = 0;
   for (std::uint64_t i = 0; i < n; ++i) {
     const std::uint8_t* s = p + kPrefixBytes + kSenderBytes * i;
-    const std::uint64_t src = get(s, 8), epoch = get(s + 8, 8), highest = get(s + 16, 8);
+    const std::uint64_t src = get_be(s, 8), epoch = get_be(s + 8, 8), highest = get_be(s + 16, 8);
     if (src <= prev) return "sender ids not strictly ascending and non-zero at entry " + std::to_string(i);
     if (epoch == 0 || epoch > kMaxEpoch || highest > kMaxSequence)
       return "sender " + std::to_string(src) + ": epoch or sequence out of range";
     ReplayWindow::Bits bits{};
-    for (std::size_t w = 0; w < bits.size(); ++w) bits[w] = get(s + 24 + 8 * w, 8);
+    for (std::size_t w = 0; w < bits.size(); ++w) bits[w] = get_be(s + 24 + 8 * w, 8);
     g.windows_.emplace_hint(g.windows_.end(), src, ReplayWindow::restored(epoch, highest, bits));
     prev = src;
   }
