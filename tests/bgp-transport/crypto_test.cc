@@ -98,13 +98,21 @@ TEST(KeyFile, Parse_rejects_bad_lines_with_line_number) {
   }
 }
 
-TEST(KeyFile, Load_rejects_a_file_readable_by_group_or_other) {
+// A temporary key file holding key id 5; its path is empty if it could not be written.
+std::string write_temp_key_file() {
   char path[] = "/tmp/raftbgp-keys-XXXXXX";
   const int fd = ::mkstemp(path);
-  ASSERT_GE(fd, 0);
+  if (fd < 0) return "";
   const std::string line = "5 " + std::string(64, 'c') + "\n";
-  ASSERT_EQ(::write(fd, line.data(), line.size()), static_cast<ssize_t>(line.size()));
+  const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
   ::close(fd);
+  return ok ? std::string(path) : "";
+}
+
+TEST(KeyFile, Load_rejects_a_file_readable_by_group_or_other) {
+  const std::string file = write_temp_key_file();
+  ASSERT_FALSE(file.empty());
+  const char* path = file.c_str();
   ::chmod(path, 0600);
   auto ok = load_key_file(path);
   ASSERT_TRUE(std::holds_alternative<KeyRing>(ok)) << std::get<KeyFileError>(ok).message;
@@ -147,12 +155,9 @@ TEST(KeyFile, Load_refuses_symlinks_fifos_and_devices) {
 // Another user's key file is refused (it could swap the keys under us); root-owned is fine.
 TEST(KeyFile, Load_refuses_a_file_owned_by_another_user) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to chown the file to another user";
-  char path[] = "/tmp/raftbgp-keys-XXXXXX";
-  const int fd = ::mkstemp(path);
-  ASSERT_GE(fd, 0);
-  const std::string line = "5 " + std::string(64, 'c') + "\n";
-  ASSERT_EQ(::write(fd, line.data(), line.size()), static_cast<ssize_t>(line.size()));
-  ::close(fd);
+  const std::string file = write_temp_key_file();
+  ASSERT_FALSE(file.empty());
+  const char* path = file.c_str();
   ASSERT_EQ(::chown(path, 4242, 4242), 0);
   auto r = load_key_file(path);
   ASSERT_TRUE(std::holds_alternative<KeyFileError>(r));
