@@ -236,16 +236,17 @@ struct Cli {
   std::vector<std::string> communities, large;
   std::vector<std::uint64_t> nodes;
   std::uint32_t med = 0, local_pref = 0, prepend = 0, key_id = 1;
-  CLI::App *status, *kv_get, *kv_put, *kv_del, *kv_list, *p_add, *p_rm, *p_show, *dump, *snapshot, *members,
-      *m_add, *m_promote, *m_remove, *transfer, *keygen;
+  CLI::App *status, *kv_get, *kv_put, *kv_del, *kv_list, *p_add, *p_rm, *p_show, *dump, *snapshot, *members, *m_add,
+      *m_promote, *m_remove, *transfer, *keygen;
   CLI::Option *o_med, *o_lp;
 
   Cli() {
     app.footer(kFooter);
     app.require_subcommand(1);
     app.fallthrough();
-    app.add_option("--socket", socket_path, std::string("control socket (default: from ") + kDefaultConfigPath +
-                                                ", else " + kDefaultSocketPath + ")");
+    app.add_option(
+        "--socket", socket_path,
+        std::string("control socket (default: from ") + kDefaultConfigPath + ", else " + kDefaultSocketPath + ")");
     app.add_option("--timeout", timeout_ms, "milliseconds to wait for the answer (default 5000)")
         ->check(CLI::Range(std::uint64_t{1}, kMaxTimeoutMs));
     app.add_option("--client-id", client_id,
@@ -308,7 +309,8 @@ struct Cli {
     m_promote->add_option("ID", member_id)->required()->check(CLI::PositiveNumber);
     m_remove = members->add_subcommand("remove", "remove ID (a leader removing itself steps down)");
     m_remove->add_option("ID", member_id)->required()->check(CLI::PositiveNumber);
-    transfer = app.add_subcommand("transfer-leader", "hand leadership to voter ID; waits until it leads (exit 5: it did not)");
+    transfer =
+        app.add_subcommand("transfer-leader", "hand leadership to voter ID; waits until it leads (exit 5: it did not)");
     transfer->add_option("ID", member_id)->required()->check(CLI::PositiveNumber);
     keygen = app.add_subcommand("keygen", "write a new cluster key file (mode 0600; no socket needed)");
     keygen->add_option("--out", key_out, "the key file to create")->required();
@@ -336,7 +338,10 @@ struct Cli {
     if (p_rm->parsed()) req["op"] = "policy.remove", req["args"] = {{"prefix", prefix}};
     if (p_add->parsed()) {
       req["op"] = "policy.add";
-      json a{{"prefix", prefix}, {"communities", communities}, {"large_communities", large}, {"prepend", prepend},
+      json a{{"prefix", prefix},
+             {"communities", communities},
+             {"large_communities", large},
+             {"prepend", prepend},
              {"nodes", nodes}};
       if (!next_hop.empty()) a["next_hop"] = next_hop;
       if (o_med->count() > 0) a["med"] = med;
@@ -362,13 +367,12 @@ struct Cli {
     } else if (kv_get->parsed()) {
       std::printf("%s\n", printable(result["value"].get<std::string>()).c_str());
     } else if (kv_list->parsed()) {
-      for (const auto& [k, v] : result["items"].items())
-        std::printf("%s\t%s\n", printable(k).c_str(), cell(v).c_str());
+      for (const auto& [k, v] : result["items"].items()) std::printf("%s\t%s\n", printable(k).c_str(), cell(v).c_str());
     } else if (p_show->parsed()) {
       print_policies(result["routes"]);
     } else if (snapshot->parsed()) {
-      std::printf("%s at index %s; log starts at %s\n", result.value("unchanged", false) ? "no new entries: snapshot"
-                                                                                          : "snapshot taken",
+      std::printf("%s at index %s; log starts at %s\n",
+                  result.value("unchanged", false) ? "no new entries: snapshot" : "snapshot taken",
                   cell(result["index"]).c_str(), cell(result["first_index"]).c_str());
     } else if (transfer->parsed()) {
       std::printf("node %s is the leader\n", cell(result["leader"]).c_str());
@@ -396,9 +400,9 @@ int main(int argc, char** argv) {
     return rc == 0 ? kExitOk : kExitUsage;
   }
   if (cli.keygen->parsed()) {
-    KeygenOptions o{cli.key_out, cli.key_id, cli.force,
-                    cli.aes ? raftbgp::transport::AeadAlgorithm::kAes256Gcm
-                            : raftbgp::transport::AeadAlgorithm::kChaCha20Poly1305};
+    KeygenOptions o{
+        cli.key_out, cli.key_id, cli.force,
+        cli.aes ? raftbgp::transport::AeadAlgorithm::kAes256Gcm : raftbgp::transport::AeadAlgorithm::kChaCha20Poly1305};
     if (auto err = generate_key_file(o)) {
       std::fprintf(stderr, "raftbgpctl: keygen: %s\n", err->c_str());
       return 1;

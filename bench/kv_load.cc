@@ -149,18 +149,14 @@ int main(int argc, char** argv) {
   long sent = 0;
   long ok = 0;
   const auto start = Clock::now();
-  const auto stop_sending = start + std::chrono::duration_cast<Clock::duration>(
-                                        std::chrono::duration<double>(o.count > 0 ? 1e9 : o.seconds));
+  const auto stop_sending =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.count > 0 ? 1e9 : o.seconds));
   auto may_send = [&](Clock::time_point now) { return o.count > 0 ? sent < o.count : now < stop_sending; };
   auto send_next = [&](Client& c, Clock::time_point now) {
     ++c.seq;
     ++sent;
-    nlohmann::json req = {{"id", c.seq},
-                          {"op", "kv.put"},
-                          {"args", {{"key", c.id}, {"value", value}}},
-                          {"client_id", c.id},
-                          {"seq", c.seq},
-                          {"timeout_ms", o.timeout_ms}};
+    nlohmann::json req = {{"id", c.seq},       {"op", "kv.put"}, {"args", {{"key", c.id}, {"value", value}}},
+                          {"client_id", c.id}, {"seq", c.seq},   {"timeout_ms", o.timeout_ms}};
     c.out = req.dump() + "\n";
     c.sent = now;
     c.waiting = true;

@@ -119,7 +119,8 @@ void FullPath(benchmark::State& state) {
     for (const std::string& cmd : tx.send(m, to)) delivered += rx.on_line(json_for(cmd), 0).messages.size();
     tx.on_line("done", 0);
   }
-  if (delivered != static_cast<std::size_t>(state.iterations())) state.SkipWithError("not every message was delivered in one frame");
+  if (delivered != static_cast<std::size_t>(state.iterations()))
+    state.SkipWithError("not every message was delivered in one frame");
   state.SetItemsProcessed(state.iterations());
 }
 

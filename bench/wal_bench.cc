@@ -92,8 +92,7 @@ void BM_WalAppendSync(benchmark::State& state) {
     wal->sync();
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));
-  state.SetBytesProcessed(state.iterations() * state.range(0) *
-                          static_cast<std::int64_t>(kEntryDataBytes));
+  state.SetBytesProcessed(state.iterations() * state.range(0) * static_cast<std::int64_t>(kEntryDataBytes));
 }
 BENCHMARK(BM_WalAppendSync)->Arg(1)->Arg(8)->Arg(64)->UseRealTime();
 

@@ -112,10 +112,14 @@ inline void fuzz_policy(const std::uint8_t* data, std::size_t size) {
     for (std::size_t i = 0; i <= rest.size(); ++i) {
       if (i < rest.size() && rest[i] != '|') continue;
       const std::string part(rest.substr(start, i - start));
-      if (field == 0) route.set_prefix(part);
-      else if (field == 1) route.set_next_hop(part);
-      else if (part.find(':') != part.rfind(':')) route.add_large_communities(part);
-      else route.add_communities(part);
+      if (field == 0)
+        route.set_prefix(part);
+      else if (field == 1)
+        route.set_next_hop(part);
+      else if (part.find(':') != part.rfind(':'))
+        route.add_large_communities(part);
+      else
+        route.add_communities(part);
       ++field;
       start = i + 1;
     }

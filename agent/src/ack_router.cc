@@ -12,7 +12,8 @@ bool AckRouter::refuse_if_unsafe(std::string_view line) {
   if (line_is_safe(line)) return false;
   ++refused_unsafe_;
   std::string shown;
-  for (char ch : line.substr(0, 160)) shown += (ch == '\n' ? "\\n" : ch == '\r' ? "\\r" : ch == '\0' ? "\\0" : std::string(1, ch));
+  for (char ch : line.substr(0, 160))
+    shown += (ch == '\n' ? "\\n" : ch == '\r' ? "\\r" : ch == '\0' ? "\\0" : std::string(1, ch));
   LOG_ERROR("refused to write a command with a line break or NUL to exabgp (not sent): " + shown);
   return true;
 }

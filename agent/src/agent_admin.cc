@@ -60,8 +60,7 @@ std::optional<std::string> AgentCore::restore_from_storage(raft::Index& applied)
   }
   if (!snap) return std::nullopt;
   if (auto err = sm_.restore(snap->data, snap->meta.index()))
-    return "snapshot at index " + std::to_string(snap->meta.index()) + " in " + storage_->snapshot_path() + ": " +
-           *err;
+    return "snapshot at index " + std::to_string(snap->meta.index()) + " in " + storage_->snapshot_path() + ": " + *err;
   applied_voters_ = sorted(snap->meta.conf_state().voters());
   applied_learners_ = sorted(snap->meta.conf_state().learners());
   applied = snap->meta.index();
@@ -128,8 +127,7 @@ void AgentCore::apply_conf_change(const raft::Entry& e) {
         remove_id(applied_learners_, id);
         remove_id(applied_voters_, id);
         break;
-      default:
-        break;
+      default: break;
     }
     LOG_INFO("membership at index " + std::to_string(e.index()) + ": " + raftbgp::v1::ConfChangeType_Name(cc.type()) +
              " " + std::to_string(id) + " -> voters " + ids_text(applied_voters_) + " learners " +
@@ -141,8 +139,8 @@ void AgentCore::apply_conf_change(const raft::Entry& e) {
   *session.mutable_conf_change() = cc;
   const v1::Result r = sm_.apply_conf(e.index(), session);
   if (r.index() != e.index())  // the leader's guard (admin_in_log) keeps duplicates out of the log
-    LOG_ERROR("configuration change at index " + std::to_string(e.index()) + " repeats client " +
-              session.client_id() + " seq " + std::to_string(session.seq()) + ": " + r.message());
+    LOG_ERROR("configuration change at index " + std::to_string(e.index()) + " repeats client " + session.client_id() +
+              " seq " + std::to_string(session.seq()) + ": " + r.message());
 }
 
 void AgentCore::start_transfers() {
@@ -170,8 +168,8 @@ bool AgentCore::handle_admin_request(ClientRequest& req, ReplyFn& reply) {
     if (auto* why = std::get_if<std::string>(&r)) {
       reply(error("not_ready", *why));
     } else {
-      reply(ok(json{{"index", std::get<raft::Index>(r)}, {"unchanged", false},
-                    {"first_index", storage_->first_index()}}));
+      reply(ok(
+          json{{"index", std::get<raft::Index>(r)}, {"unchanged", false}, {"first_index", storage_->first_index()}}));
     }
     return true;
   }
@@ -201,7 +199,8 @@ bool AgentCore::handle_admin_request(ClientRequest& req, ReplyFn& reply) {
 
 std::optional<ClientResponse> AgentCore::build_admin_command(const ClientRequest& req, v1::Command& cmd) const {
   if (req.client_id.empty() || req.seq == 0)
-    return error("bad_request", req.op + " needs client_id and seq >= 1: admin commands apply exactly once, like writes");
+    return error("bad_request",
+                 req.op + " needs client_id and seq >= 1: admin commands apply exactly once, like writes");
   cmd.set_client_id(req.client_id);
   cmd.set_seq(req.seq);
   auto it = req.args.find("id");
@@ -222,7 +221,7 @@ std::optional<ClientResponse> AgentCore::build_admin_command(const ClientRequest
     return error("bad_request", "args.learner applies to members.add only");
   } else {
     cmd.mutable_conf_change()->set_type(req.op == "members.promote" ? raftbgp::v1::CONF_PROMOTE
-                                                                     : raftbgp::v1::CONF_REMOVE);
+                                                                    : raftbgp::v1::CONF_REMOVE);
   }
   cmd.mutable_conf_change()->set_node_id(id);
   return std::nullopt;
@@ -233,22 +232,18 @@ bool AgentCore::admin_done(const v1::Command& cmd) const {
   if (!cmd.has_conf_change()) return false;
   const raft::NodeId id = cmd.conf_change().node_id();
   switch (cmd.conf_change().type()) {
-    case raftbgp::v1::CONF_ADD_LEARNER:
-      return contains(applied_learners_, id);
+    case raftbgp::v1::CONF_ADD_LEARNER: return contains(applied_learners_, id);
     case raftbgp::v1::CONF_PROMOTE:
-    case raftbgp::v1::CONF_ADD_VOTER:
-      return contains(applied_voters_, id);
-    case raftbgp::v1::CONF_REMOVE:
-      return !contains(applied_voters_, id) && !contains(applied_learners_, id);
-    default:
-      return false;
+    case raftbgp::v1::CONF_ADD_VOTER: return contains(applied_voters_, id);
+    case raftbgp::v1::CONF_REMOVE: return !contains(applied_voters_, id) && !contains(applied_learners_, id);
+    default: return false;
   }
 }
 
 std::optional<std::string> AgentCore::propose_admin(const v1::Command& cmd, std::string& code) {
   using S = raft::ProposeResult::Status;
   if (cmd.has_transfer_leader()) return propose_local(cmd, code);  // a normal entry with its session
-  if (auto err = check_write(cmd)) {  // client_id, seq, node id
+  if (auto err = check_write(cmd)) {                               // client_id, seq, node id
     code = "rejected";
     return *err;
   }
@@ -264,8 +259,7 @@ std::optional<std::string> AgentCore::propose_admin(const v1::Command& cmd, std:
   cc.set_context(session.SerializeAsString());
   const raft::ProposeResult r = node_->propose_conf_change(cc);
   switch (r.status) {
-    case S::kAccepted:
-      return std::nullopt;
+    case S::kAccepted: return std::nullopt;
     case S::kConfChangePending:
       code = "conf_change_pending";
       return "another configuration change is not committed yet; retry shortly";
@@ -276,11 +270,8 @@ std::optional<std::string> AgentCore::propose_admin(const v1::Command& cmd, std:
       code = "rejected";
       return "the change does not apply to the configuration " + ids_text(node_->status().voters) + " voters, " +
              ids_text(node_->status().learners) + " learners";
-    case S::kTransferring:
-      code = "not_leader";
-      return "leadership transfer in progress";
-    default:
-      break;
+    case S::kTransferring: code = "not_leader"; return "leadership transfer in progress";
+    default: break;
   }
   code = "not_leader";
   return "node " + std::to_string(config_.node_id) + " is not the leader (leader: " + std::to_string(r.leader) + ")";
@@ -348,7 +339,10 @@ json AgentCore::members_json() const {
   ids.insert(ids.end(), st.learners.begin(), st.learners.end());
   std::sort(ids.begin(), ids.end());
   for (raft::NodeId id : ids) {
-    json m{{"id", id}, {"voter", contains(st.voters, id)}, {"match", nullptr}, {"state", nullptr},
+    json m{{"id", id},
+           {"voter", contains(st.voters, id)},
+           {"match", nullptr},
+           {"state", nullptr},
            {"last_contact_ms", nullptr}};
     for (const raft::PeerStatus& p : st.peers) {
       if (p.id != id || (st.role != raft::Role::kLeader && id != config_.node_id)) continue;

@@ -67,7 +67,7 @@ bool is_ack(std::string_view line, bool& done) {
 }  // namespace
 
 std::variant<std::unique_ptr<AgentCore>, std::string> AgentCore::open(const AgentConfig& config,
-                                                                     transport::KeyRing keys, Options options) {
+                                                                      transport::KeyRing keys, Options options) {
   if (auto e = ensure_dir(config.data_dir)) return e->message;
   auto lease = bump_epoch(config.data_dir);
   if (auto* e = std::get_if<FileError>(&lease)) return e->message;
@@ -84,16 +84,17 @@ std::variant<std::unique_ptr<AgentCore>, std::string> AgentCore::open(const Agen
   if (std::get<transport::Transport>(tx).config().reassembly.max_message_bytes < kMaxMsgBytes)
     return "transport: reassembly.max_message_bytes is below the Raft message cap";
   const std::uint64_t seed = options.seed != 0 ? options.seed : (config.node_id * 0x9e3779b97f4a7c15ULL) ^ ep;
-  std::unique_ptr<AgentCore> core(
-      new AgentCore(config, wal.take(), std::move(std::get<transport::Transport>(tx)), ep));
+  std::unique_ptr<AgentCore> core(new AgentCore(config, wal.take(), std::move(std::get<transport::Transport>(tx)), ep));
   core->epoch_lease_ = std::move(std::get<EpochLease>(lease));
   core->replay_store_ = std::move(replay_store);
   raft::Index applied = 0;
   if (auto e = core->restore_from_storage(applied)) return *e;
   core->node_ = std::make_unique<raft::Node>(node_config(config, seed, applied), *core->storage_);
   if (config.joining)
-    LOG_INFO("node " + std::to_string(config.node_id) + " is not in members: it waits to be added "
-             "(raftbgpctl members add " + std::to_string(config.node_id) + " on a member)");
+    LOG_INFO("node " + std::to_string(config.node_id) +
+             " is not in members: it waits to be added "
+             "(raftbgpctl members add " +
+             std::to_string(config.node_id) + " on a member)");
   if (auto e = core->announcer_.load()) return e->message;
   LOG_INFO("started node " + std::to_string(config.node_id) + " cluster " + std::to_string(config.cluster_id) +
            " epoch " + std::to_string(ep) + " log " + std::to_string(core->storage_->first_index()) + ".." +
@@ -112,7 +113,8 @@ AgentCore::AgentCore(const AgentConfig& config, std::unique_ptr<raft::WalStorage
       storage_(std::move(storage)),
       transport_(std::move(transport)),
       announcer_(NodeRouteContext{config.node_id, config.next_hop_ipv4, config.next_hop_ipv6, config.local_asn},
-                 config.neighbor, {config.mailbox_ipv6.base, config.mailbox_ipv4.base}, config.data_dir + "/announced", config.guards),
+                 config.neighbor, {config.mailbox_ipv6.base, config.mailbox_ipv4.base}, config.data_dir + "/announced",
+                 config.guards),
       epoch_(epoch),
       next_request_((epoch << 32) | 1) {
   limits_.reserved = {config.mailbox_ipv6.base, config.mailbox_ipv4.base};
@@ -283,7 +285,8 @@ void AgentCore::check_exabgp_acks() {
   if (router_.ticks_without_ack() < limit) return;
   ++ack_stalls_;
   LOG_ERROR("exabgp acknowledged nothing for " + std::to_string(kAckStallMs / 1000) + " s with " +
-            std::to_string(router_.outstanding()) + " commands outstanding (is `ack` off, or exabgp stuck?): "
+            std::to_string(router_.outstanding()) +
+            " commands outstanding (is `ack` off, or exabgp stuck?): "
             "resetting the command window and re-sending the policy routes");
   // Release the transport's window too: it pops one outstanding command per ack, in order. `error`,
   // because nobody knows whether ExaBGP ran them; Raft retransmits whatever mailbox frame was lost.

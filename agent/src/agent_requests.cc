@@ -114,18 +114,10 @@ ClientResponse write_response(const v1::Result& r) {
       out.ok = true;
       out.result = json{{"index", r.index()}};
       return out;
-    case v1::Result::NOT_FOUND:
-      out = error("not_found", r.message());
-      break;
-    case v1::Result::STALE_SEQUENCE:
-      out = error("stale_sequence", r.message());
-      break;
-    case v1::Result::SESSION_EXPIRED:
-      out = error("session_expired", r.message());
-      break;
-    default:
-      out = error("rejected", r.message());
-      break;
+    case v1::Result::NOT_FOUND: out = error("not_found", r.message()); break;
+    case v1::Result::STALE_SEQUENCE: out = error("stale_sequence", r.message()); break;
+    case v1::Result::SESSION_EXPIRED: out = error("session_expired", r.message()); break;
+    default: out = error("rejected", r.message()); break;
   }
   out.result = json{{"index", r.index()}};
   return out;
@@ -137,7 +129,9 @@ std::optional<ClientResponse> AgentCore::build_command(const ClientRequest& req,
   std::string s;
   if (req.op == "kv.get" || req.op == "kv.list" || req.op == "policy.show") {
     auto* read = cmd.mutable_read();
-    read->set_kind(req.op == "kv.get" ? v1::Read::KV_GET : req.op == "kv.list" ? v1::Read::KV_LIST : v1::Read::POLICY_SHOW);
+    read->set_kind(req.op == "kv.get"    ? v1::Read::KV_GET
+                   : req.op == "kv.list" ? v1::Read::KV_LIST
+                                         : v1::Read::POLICY_SHOW);
     if (req.op == "kv.get") {
       if (auto e = arg_string(a, "key", true, s)) return e;
       read->set_key(s);
@@ -249,14 +243,9 @@ std::optional<std::string> AgentCore::propose_local(const v1::Command& cmd, std:
   }
   const raft::ProposeResult r = node_->propose(cmd.SerializeAsString());
   switch (r.status) {
-    case raft::ProposeResult::Status::kAccepted:
-      return std::nullopt;
-    case raft::ProposeResult::Status::kTooLarge:
-      code = "too_large";
-      return "the command does not fit one Raft message";
-    case raft::ProposeResult::Status::kTransferring:
-      code = "not_leader";
-      return "leadership transfer in progress";
+    case raft::ProposeResult::Status::kAccepted: return std::nullopt;
+    case raft::ProposeResult::Status::kTooLarge: code = "too_large"; return "the command does not fit one Raft message";
+    case raft::ProposeResult::Status::kTransferring: code = "not_leader"; return "leadership transfer in progress";
     default:  // kNotLeader (the other statuses belong to propose_conf_change)
       break;
   }
@@ -278,7 +267,7 @@ void AgentCore::handle_forward_reject(const raft::Message& m) {
                      : reject.reason() == v1::ForwardReject::TRANSFERRING        ? "not_leader"
                      : reject.reason() == v1::ForwardReject::CONF_CHANGE_PENDING ? "conf_change_pending"
                      : reject.reason() == v1::ForwardReject::NOT_READY           ? "not_ready"
-                                                                                  : "rejected";
+                                                                                 : "rejected";
   fn(error(code, "node " + std::to_string(m.from()) + ": " + reject.message()));
 }
 
@@ -323,7 +312,8 @@ void AgentCore::expire_requests() {
     }
     ReplyFn fn = std::move(it->second.reply);
     it = pending_.erase(it);
-    fn(error("timeout", "not applied within the timeout; the outcome is unknown: retry with the same client_id and seq"));
+    fn(error("timeout",
+             "not applied within the timeout; the outcome is unknown: retry with the same client_id and seq"));
   }
 }
 
@@ -334,7 +324,8 @@ void AgentCore::shutdown() {
   reads.swap(reads_);
   read_contexts_.clear();
   for (auto& [id, p] : pending)
-    p.reply(error("shutting_down", "the agent is stopping; the outcome is unknown: retry with the same client_id and seq"));
+    p.reply(
+        error("shutting_down", "the agent is stopping; the outcome is unknown: retry with the same client_id and seq"));
   for (auto& [id, r] : reads) r.reply(error("shutting_down", "the agent is stopping; retry the read"));
 }
 

@@ -17,8 +17,9 @@ const char* op_name(const v1::Command& c) {
     case v1::Command::kConfChange: return "members";
     case v1::Command::kTransferLeader: return "transfer_leader";
     case v1::Command::kRead:
-      return c.read().kind() == v1::Read::KV_GET ? "kv.get" : c.read().kind() == v1::Read::KV_LIST ? "kv.list"
-                                                                                              : "policy.show";
+      return c.read().kind() == v1::Read::KV_GET    ? "kv.get"
+             : c.read().kind() == v1::Read::KV_LIST ? "kv.list"
+                                                    : "policy.show";
     default: return "?";
   }
 }
@@ -82,68 +83,85 @@ json AgentCore::status_json() const {
               {"voters", st.voters},
               {"learners", st.learners},
               {"members", members["members"]},
-              {"snapshot", {{"last_index", storage_->snapshot_metadata().index()},
-                            {"taken", snapshots_taken_},
-                            {"installed", snapshots_installed_},
-                            {"bytes_since", bytes_since_snapshot_},
-                            {"transfers", transfers}}},
+              {"snapshot",
+               {{"last_index", storage_->snapshot_metadata().index()},
+                {"taken", snapshots_taken_},
+                {"installed", snapshots_installed_},
+                {"bytes_since", bytes_since_snapshot_},
+                {"transfers", transfers}}},
               {"transport", transport_json(transport_->counters())},
               {"send", send_json()},
-              {"safety", {{"forwards_stale_term", forwards_stale_term_},
-                          {"exabgp_lines_refused_unsafe", router_.refused_unsafe()},
-                          {"exabgp_ack_stalls", ack_stalls_},
-                          {"route_problems", announcer_.problems().size()},
-                          {"routes_refused_by_guards", announcer_.guard_refused()}}}};
+              {"safety",
+               {{"forwards_stale_term", forwards_stale_term_},
+                {"exabgp_lines_refused_unsafe", router_.refused_unsafe()},
+                {"exabgp_ack_stalls", ack_stalls_},
+                {"route_problems", announcer_.problems().size()},
+                {"routes_refused_by_guards", announcer_.guard_refused()}}}};
 }
 
 // The broadcast saving (docs/architecture.md §3): Raft messages (one per destination) against the transport sends and
 // the announcements (frames, fragments included) that carried them.
 json AgentCore::send_json() const {
   const transport::Counters& c = transport_->counters();
-  return json{{"raft_messages", raft_messages_sent_},
-              {"transport_sends", transport_sends_},
-              {"frames", c.frames_sent},
-              {"messages_per_send", transport_sends_ == 0 ? 0.0
-                                                          : static_cast<double>(raft_messages_sent_) /
-                                                                static_cast<double>(transport_sends_)}};
+  return json{
+      {"raft_messages", raft_messages_sent_},
+      {"transport_sends", transport_sends_},
+      {"frames", c.frames_sent},
+      {"messages_per_send",
+       transport_sends_ == 0 ? 0.0 : static_cast<double>(raft_messages_sent_) / static_cast<double>(transport_sends_)}};
 }
 
 json AgentCore::debug_json() const {
   const raft::Status st = node_->status();
   json progress = json::array();
   for (const raft::PeerStatus& p : st.peers)
-    progress.push_back(json{{"id", p.id}, {"voter", p.voter}, {"match", p.match}, {"next", p.next},
-                            {"state", p.state}, {"ticks_since_contact", p.ticks_since_contact}});
+    progress.push_back(json{{"id", p.id},
+                            {"voter", p.voter},
+                            {"match", p.match},
+                            {"next", p.next},
+                            {"state", p.state},
+                            {"ticks_since_contact", p.ticks_since_contact}});
   json dropped = json::object();
   for (int i = 0; i < static_cast<int>(raft::DropReason::kCount_); ++i)
     dropped[raft::drop_reason_name(static_cast<raft::DropReason>(i))] = st.dropped[i];
   json pending = json::array();
   for (const auto& [id, p] : pending_)
-    pending.push_back(json{{"request", id}, {"op", op_name(p.command)}, {"client_id", p.command.client_id()},
-                           {"seq", p.command.seq()}, {"deadline_tick", p.deadline_tick},
+    pending.push_back(json{{"request", id},
+                           {"op", op_name(p.command)},
+                           {"client_id", p.command.client_id()},
+                           {"seq", p.command.seq()},
+                           {"deadline_tick", p.deadline_tick},
                            {"forwarded_to", p.forwarded_to}});
   const raft::HardState hs = storage_->hard_state();
-  return json{
-      {"status", status_json()},
-      {"hard_state", {{"term", hs.term()}, {"vote", hs.vote()}, {"commit", hs.commit()}}},
-      {"log", {{"first_index", storage_->first_index()}, {"last_index", storage_->last_index()},
-               {"commit", st.commit}, {"applied", sm_.applied_index()}}},
-      {"progress", progress},
-      {"raft_dropped", dropped},
-      {"pending_requests", pending},
-      {"pending_reads", reads_.size()},
-      {"reads", {{"served", reads_served_}, {"read_index_retries", read_index_retries_}}},
-      {"members", members_json()},
-      {"forwarded", forwarded_},
-      {"forward_rejects_sent", forward_rejects_},
-      {"exabgp_window", {{"outstanding", router_.outstanding()}, {"agent_outstanding", router_.agent_outstanding()},
-                         {"agent_waiting", router_.agent_waiting()}, {"policy_acks_error", policy_acks_error_}}},
-      {"announced_policy_routes", announcer_.announced()},
-      {"withdrawing", announcer_.withdrawing()},
-      {"route_problems", announcer_.problems()},
-      {"state_machine", {{"kv_keys", sm_.kv().size()}, {"policies", sm_.policies().size()},
-                         {"sessions", sm_.sessions().size()}, {"policy_version", sm_.policy_version()}}},
-      {"tick", tick_}};
+  return json{{"status", status_json()},
+              {"hard_state", {{"term", hs.term()}, {"vote", hs.vote()}, {"commit", hs.commit()}}},
+              {"log",
+               {{"first_index", storage_->first_index()},
+                {"last_index", storage_->last_index()},
+                {"commit", st.commit},
+                {"applied", sm_.applied_index()}}},
+              {"progress", progress},
+              {"raft_dropped", dropped},
+              {"pending_requests", pending},
+              {"pending_reads", reads_.size()},
+              {"reads", {{"served", reads_served_}, {"read_index_retries", read_index_retries_}}},
+              {"members", members_json()},
+              {"forwarded", forwarded_},
+              {"forward_rejects_sent", forward_rejects_},
+              {"exabgp_window",
+               {{"outstanding", router_.outstanding()},
+                {"agent_outstanding", router_.agent_outstanding()},
+                {"agent_waiting", router_.agent_waiting()},
+                {"policy_acks_error", policy_acks_error_}}},
+              {"announced_policy_routes", announcer_.announced()},
+              {"withdrawing", announcer_.withdrawing()},
+              {"route_problems", announcer_.problems()},
+              {"state_machine",
+               {{"kv_keys", sm_.kv().size()},
+                {"policies", sm_.policies().size()},
+                {"sessions", sm_.sessions().size()},
+                {"policy_version", sm_.policy_version()}}},
+              {"tick", tick_}};
 }
 
 }  // namespace raftbgp::agent

@@ -78,8 +78,9 @@ std::uint32_t read_mode(const YAML::Node& n, const std::string& field) {
   // local user write the replicated store, change membership and policy. Read and execute bits mean
   // nothing for connect() and are harmless.
   if ((v & 0002) != 0)
-    fail(field, "must not grant write access to others (\"" + s + "\" lets every local user connect); use a "
-                "group, e.g. \"0660\"");
+    fail(field, "must not grant write access to others (\"" + s +
+                    "\" lets every local user connect); use a "
+                    "group, e.g. \"0660\"");
   return v;
 }
 
@@ -219,7 +220,8 @@ void cross_check(AgentConfig& c) {
       fail(m == c.node_id ? "node_id" : "members",
            "id " + std::to_string(m) + " exceeds the mailbox layout's maximum " + std::to_string(plan.max_node_id()));
   if (c.mailbox_family == Family::kIpv6 && c.next_hop_ipv6.empty())
-    fail("next_hop.ipv6", "required when mailbox.family is ipv6 (never `self` for IPv6 routes, docs/architecture.md §3)");
+    fail("next_hop.ipv6",
+         "required when mailbox.family is ipv6 (never `self` for IPv6 routes, docs/architecture.md §3)");
 }
 
 // A list of strings under `field`, each mapped through `canon` (nullopt: invalid, with `what` it must be).
@@ -238,18 +240,21 @@ std::vector<std::string> read_list(const YAML::Node& n, const std::string& field
 }
 
 void read_guards(const YAML::Node& n, AgentConfig& c) {
-  only_keys(n, "guards", {"allowed_prefixes", "max_prefix_length_v4", "max_prefix_length_v6", "refused_communities",
-                          "refused_next_hops", "max_policy_routes"});
+  only_keys(n, "guards",
+            {"allowed_prefixes", "max_prefix_length_v4", "max_prefix_length_v6", "refused_communities",
+             "refused_next_hops", "max_policy_routes"});
   RouteGuards& g = c.guards;
   if (n["allowed_prefixes"])
-    for (const std::string& p : read_list(n["allowed_prefixes"], "guards.allowed_prefixes", "a prefix without host bits",
-                                          [](const std::string& t) -> std::optional<std::string> {
-                                            auto p = IpPrefix::parse(t);
-                                            return p ? std::optional(p->to_string()) : std::nullopt;
-                                          }))
+    for (const std::string& p :
+         read_list(n["allowed_prefixes"], "guards.allowed_prefixes", "a prefix without host bits",
+                   [](const std::string& t) -> std::optional<std::string> {
+                     auto p = IpPrefix::parse(t);
+                     return p ? std::optional(p->to_string()) : std::nullopt;
+                   }))
       g.allowed_prefixes.push_back(*IpPrefix::parse(p));
   if (n["max_prefix_length_v4"])
-    g.max_prefix_length_v4 = static_cast<std::uint8_t>(read_uint(n["max_prefix_length_v4"], "guards.max_prefix_length_v4", 0, 32));
+    g.max_prefix_length_v4 =
+        static_cast<std::uint8_t>(read_uint(n["max_prefix_length_v4"], "guards.max_prefix_length_v4", 0, 32));
   if (n["max_prefix_length_v6"])
     g.max_prefix_length_v6 =
         static_cast<std::uint8_t>(read_uint(n["max_prefix_length_v6"], "guards.max_prefix_length_v6", 0, 128));
@@ -275,10 +280,10 @@ std::variant<AgentConfig, ConfigError> parse_config(std::string_view yaml_text) 
   AgentConfig c;
   try {
     YAML::Node root = YAML::Load(std::string(yaml_text));
-    only_keys(root, "", {"node_id", "cluster_id", "members", "data_dir", "control_socket", "key_file",
-                         "active_key_id", "mailbox", "attribute_code", "payload_budget", "next_hop", "neighbor",
-                         "local_asn", "tick_ms", "election_ticks", "heartbeat_ticks", "log_level", "joining",
-                         "snapshot", "guards"});
+    only_keys(root, "", {"node_id",         "cluster_id",    "members",   "data_dir",       "control_socket",
+                         "key_file",        "active_key_id", "mailbox",   "attribute_code", "payload_budget",
+                         "next_hop",        "neighbor",      "local_asn", "tick_ms",        "election_ticks",
+                         "heartbeat_ticks", "log_level",     "joining",   "snapshot",       "guards"});
     read_scalars(root, c);
     if (!root["members"]) fail("members", "required");
     read_members(root["members"], c);

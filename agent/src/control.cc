@@ -69,15 +69,13 @@ std::variant<ParsedRequest, RequestError> parse_request(std::string_view line) {
 }
 
 bool op_is_exactly_once(std::string_view op) {
-  return op == "kv.put" || op == "kv.delete" || op == "policy.add" || op == "policy.remove" ||
-         op == "members.add" || op == "members.promote" || op == "members.remove" || op == "transfer_leader";
+  return op == "kv.put" || op == "kv.delete" || op == "policy.add" || op == "policy.remove" || op == "members.add" ||
+         op == "members.promote" || op == "members.remove" || op == "transfer_leader";
 }
 
 bool op_changes_state(std::string_view op) { return op_is_exactly_once(op) || op == "snapshot"; }
 
-std::string dump_json(const json& j, int indent) {
-  return j.dump(indent, ' ', false, json::error_handler_t::replace);
-}
+std::string dump_json(const json& j, int indent) { return j.dump(indent, ' ', false, json::error_handler_t::replace); }
 
 std::string format_response(const json& id, const ClientResponse& r) {
   json out{{"id", id}, {"ok", r.ok}};

@@ -5,11 +5,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
-#include <algorithm>
-#include <array>
 #include <cerrno>
 #include <cstring>
 #include <deque>
@@ -29,7 +29,10 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
  public:
   ControlSession(Socket socket, std::shared_ptr<ControlServer::Handler> handler,
                  std::shared_ptr<const ControlServer::Limits> limits)
-      : socket_(std::move(socket)), timer_(socket_.get_executor()), handler_(std::move(handler)), limits_(std::move(limits)) {
+      : socket_(std::move(socket)),
+        timer_(socket_.get_executor()),
+        handler_(std::move(handler)),
+        limits_(std::move(limits)) {
     ucred cred{};
     socklen_t len = sizeof cred;
     if (::getsockopt(socket_.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
@@ -81,7 +84,9 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
     });
   }
 
-  bool paused() const { return in_flight_ >= limits_->max_in_flight || queued_bytes_ > limits_->max_queued_reply_bytes; }
+  bool paused() const {
+    return in_flight_ >= limits_->max_in_flight || queued_bytes_ > limits_->max_queued_reply_bytes;
+  }
 
   // Hands buffered request lines to the handler while the limits allow, then reads more.
   // Re-entered when the handler answers synchronously; the outer call carries on instead.
@@ -113,8 +118,9 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
     req.request.peer_gid = gid_;
     if (op_changes_state(req.request.op))
       LOG_INFO("control: " + req.request.op + " from " + peer() +
-               (req.request.client_id.empty() ? "" : " client_id " + req.request.client_id + " seq " +
-                                                         std::to_string(req.request.seq)));
+               (req.request.client_id.empty()
+                    ? ""
+                    : " client_id " + req.request.client_id + " seq " + std::to_string(req.request.seq)));
     ++in_flight_;
     auto self = shared_from_this();
     nlohmann::json id = req.id;
@@ -284,12 +290,14 @@ bool ControlServer::make_room() {
   std::shared_ptr<ControlSession> victim;
   for (const auto& w : sessions_) {
     auto s = w.lock();
-    if (!victim || std::make_pair(s->busy(), s->last_activity()) < std::make_pair(victim->busy(), victim->last_activity()))
+    if (!victim ||
+        std::make_pair(s->busy(), s->last_activity()) < std::make_pair(victim->busy(), victim->last_activity()))
       victim = s;
   }
   if (!victim) return false;
-  LOG_WARN("control: " + std::to_string(limits_->max_connections) + " connections open; closing the one quiet longest (" +
-           victim->peer() + (victim->busy() ? ", a request in flight" : "") + ")");
+  LOG_WARN("control: " + std::to_string(limits_->max_connections) +
+           " connections open; closing the one quiet longest (" + victim->peer() +
+           (victim->busy() ? ", a request in flight" : "") + ")");
   victim->close();
   ++evicted_;
   return connections() < limits_->max_connections;

@@ -148,7 +148,8 @@ std::variant<EpochLease, FileError> bump_epoch(const std::string& data_dir) {
     return FileError{"boot counter " + path + " is missing but the WAL " + wal +
                      " exists (restored without it, or deleted): starting over at epoch 1 would make peers "
                      "refuse this node's frames as replays. Write an epoch above any this node used, e.g. "
-                     "`date +%s > " + path + "` (seconds since 1970 exceed any boot count), then start again"};
+                     "`date +%s > " +
+                     path + "` (seconds since 1970 exceed any boot count), then start again"};
   return bump_epoch_file(path);
 }
 

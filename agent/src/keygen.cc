@@ -29,8 +29,10 @@ std::optional<std::string> write_new_file(const std::string& path, const std::st
   while (!err && done < text.size()) {
     const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) err = os_error("write", path);
-    else done += static_cast<std::size_t>(n);
+    if (n < 0)
+      err = os_error("write", path);
+    else
+      done += static_cast<std::size_t>(n);
   }
   if (!err && ::fsync(fd) != 0) err = os_error("fsync", path);
   ::close(fd);

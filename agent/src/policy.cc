@@ -36,9 +36,10 @@ std::optional<PolicyError> check_next_hop(v1::PolicyRoute& r, const IpPrefix& pr
   if (nh.empty()) return std::nullopt;  // each node's own configured next hop
   if (nh == "self") {
     if (prefix.family == Family::kIpv6)
-      return PolicyError{"next_hop", "`self` is refused for IPv6 prefixes (ExaBGP would send a 4-byte next hop on an "
-                                     "IPv4 session, docs/architecture.md §3): give an IPv6 address, or omit it to use each "
-                                     "node's configured next_hop.ipv6"};
+      return PolicyError{"next_hop",
+                         "`self` is refused for IPv6 prefixes (ExaBGP would send a 4-byte next hop on an "
+                         "IPv4 session, docs/architecture.md §3): give an IPv6 address, or omit it to use each "
+                         "node's configured next_hop.ipv6"};
     return std::nullopt;
   }
   auto a = transport::parse_address(nh);
@@ -59,7 +60,8 @@ std::optional<PolicyError> check_communities(v1::PolicyRoute& r) {
     if (!v)
       return PolicyError{"communities[" + std::to_string(i) + "]",
                          "must be A:B with A, B in 0..65535 or no-export|no-advertise|no-export-subconfed|nopeer|"
-                         "blackhole, got \"" + r.communities(i) + "\""};
+                         "blackhole, got \"" +
+                             r.communities(i) + "\""};
     c.insert(*v);
   }
   for (int i = 0; i < r.large_communities_size(); ++i) {
@@ -102,7 +104,8 @@ bool prefixes_overlap(const IpPrefix& a, const IpPrefix& b) {
 
 std::optional<std::string> canonical_community(std::string_view text) {
   std::string low(text);
-  std::transform(low.begin(), low.end(), low.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  std::transform(low.begin(), low.end(), low.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
   if (low == "no-peer") low = "nopeer";
   for (const char* name : {"no-export", "no-advertise", "no-export-subconfed", "nopeer", "blackhole"})
     if (low == name) return low;
@@ -196,8 +199,9 @@ std::optional<std::string> guard_refusal(const v1::PolicyRoute& route, const Rou
     return "prefix length " + std::to_string(p->length) + " is above guards.max_prefix_length_v" +
            (p->family == Family::kIpv4 ? "4" : "6") + " (" + std::to_string(max_len) + ")";
   if (!guards.allowed_prefixes.empty() &&
-      std::none_of(guards.allowed_prefixes.begin(), guards.allowed_prefixes.end(),
-                   [&](const IpPrefix& a) { return a.family == p->family && a.length <= p->length && prefixes_overlap(a, *p); }))
+      std::none_of(guards.allowed_prefixes.begin(), guards.allowed_prefixes.end(), [&](const IpPrefix& a) {
+        return a.family == p->family && a.length <= p->length && prefixes_overlap(a, *p);
+      }))
     return "outside guards.allowed_prefixes";
   for (const std::string& c : route.communities())
     for (const std::string& refused : guards.refused_communities)
@@ -217,7 +221,8 @@ std::variant<std::string, std::string> format_policy_announce(const v1::PolicyRo
   const bool v6 = route.prefix().find(':') != std::string::npos;
   std::string nh = route.next_hop();
   if (nh.empty()) nh = v6 ? ctx.next_hop_ipv6 : ctx.next_hop_ipv4;
-  if (nh.empty()) return Out(std::in_place_index<1>, "no next_hop.ipv6 configured for IPv6 policy route " + route.prefix());
+  if (nh.empty())
+    return Out(std::in_place_index<1>, "no next_hop.ipv6 configured for IPv6 policy route " + route.prefix());
   if (route.prepend() > 0 && ctx.local_asn == 0)
     return Out(std::in_place_index<1>, "prepend on " + route.prefix() + " needs local_asn in the config");
   std::string line;

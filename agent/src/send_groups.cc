@@ -25,7 +25,7 @@ std::vector<SendGroup> group_for_send(std::span<const raft::Message> messages, s
     for (std::size_t i = 0; i < messages.size(); ++i) groups.push_back({i, {messages[i].to()}});
     return groups;
   }
-  std::vector<std::string> keys;                  // per group; empty for a group that takes no others
+  std::vector<std::string> keys;                    // per group; empty for a group that takes no others
   std::map<std::uint64_t, std::size_t> last_group;  // destination -> index of its latest group
   keys.reserve(messages.size());
   for (std::size_t i = 0; i < messages.size(); ++i) {

@@ -45,8 +45,7 @@ std::optional<std::string> check_write(const v1::Command& cmd) {
     case v1::Command::kConfChange:
       if (cmd.conf_change().node_id() == 0) return "a configuration change needs a node id >= 1";
       return std::nullopt;
-    default:
-      return "not a write";
+    default: return "not a write";
   }
 }
 
@@ -68,7 +67,8 @@ v1::Result StateMachine::apply(raft::Index index, const v1::Command& cmd, const 
 v1::Result StateMachine::apply_conf(raft::Index index, const v1::Command& cmd) {
   RAFT_ASSERT(index > applied_);
   applied_ = index;
-  if (cmd.op_case() != v1::Command::kConfChange) return make_result(v1::Result::INVALID, index, "not a configuration change");
+  if (cmd.op_case() != v1::Command::kConfChange)
+    return make_result(v1::Result::INVALID, index, "not a configuration change");
   return apply_session(index, cmd, {});
 }
 
@@ -79,7 +79,8 @@ v1::Result StateMachine::apply_session(raft::Index index, const v1::Command& cmd
   if (it == sessions_.end() && (cmd.seq() > 1 || evicted(cmd.client_id())))
     return make_result(v1::Result::SESSION_EXPIRED, index,
                        "client " + cmd.client_id() + " has no session (expired, or never opened): seq " +
-                           std::to_string(cmd.seq()) + " was not applied now and its earlier outcome is unknown; "
+                           std::to_string(cmd.seq()) +
+                           " was not applied now and its earlier outcome is unknown; "
                            "do not retry it: start a new client_id at seq 1");
   if (it != sessions_.end()) {
     Session& s = it->second;
@@ -126,8 +127,7 @@ v1::Result StateMachine::apply_write(raft::Index index, const v1::Command& cmd,
         return make_result(v1::Result::INVALID, index,
                            "node " + std::to_string(cmd.transfer_leader().target()) + " is not a voter");
       return make_result(v1::Result::OK, index);  // the leader that applies it starts the transfer
-    case v1::Command::kConfChange:
-      return make_result(v1::Result::OK, index);  // the core applied the change itself
+    case v1::Command::kConfChange: return make_result(v1::Result::OK, index);  // the core applied the change itself
     case v1::Command::kPolicyAdd: {
       const v1::PolicyRoute& route = cmd.policy_add().route();
       if (policies_.size() >= kMaxPolicyRoutes && policies_.count(route.prefix()) == 0)
@@ -142,8 +142,7 @@ v1::Result StateMachine::apply_write(raft::Index index, const v1::Command& cmd,
         return make_result(v1::Result::NOT_FOUND, index, "no policy for " + cmd.policy_remove().prefix());
       ++policy_version_;
       return make_result(v1::Result::OK, index);
-    default:
-      return make_result(v1::Result::INVALID, index, "not a write");
+    default: return make_result(v1::Result::INVALID, index, "not a write");
   }
 }
 

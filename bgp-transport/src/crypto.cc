@@ -56,8 +56,7 @@ Nonce derive_nonce(std::uint64_t epoch, std::uint64_t sequence, std::uint16_t fr
   return n;
 }
 
-Bytes aead_seal(AeadAlgorithm algorithm, const Key& key, const Nonce& nonce, ByteView aad,
-                ByteView plaintext) {
+Bytes aead_seal(AeadAlgorithm algorithm, const Key& key, const Nonce& nonce, ByteView aad, ByteView plaintext) {
   CipherCtx ctx = init_ctx(algorithm, key, nonce, true);
   Bytes out(plaintext.size() + kTagBytes);
   int len = 0;
@@ -116,8 +115,7 @@ Key derive_sender_key(const Key& cluster_key, const SubkeyId& id) {
       OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<std::uint8_t*>(cluster_key.data()),
                                         cluster_key.size()),
       OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, const_cast<char*>(salt), sizeof kSaltV1 - 1),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, info_bytes),
-      OSSL_PARAM_construct_end()};
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, info_bytes), OSSL_PARAM_construct_end()};
   Key out{};
   const int rc = EVP_KDF_derive(kctx, out.data(), out.size(), params);
   EVP_KDF_CTX_free(kctx);

@@ -54,9 +54,7 @@ void add_unique(std::vector<IpPrefix>& list, const json& entry) {
   if (std::find(list.begin(), list.end(), *p) == list.end()) list.push_back(*p);
 }
 
-bool is_unicast_family(const std::string& family) {
-  return family == "ipv4 unicast" || family == "ipv6 unicast";
-}
+bool is_unicast_family(const std::string& family) { return family == "ipv4 unicast" || family == "ipv6 unicast"; }
 
 // "announce": { "<afi safi>": { "<next hop>": [ { "nlri": "<prefix>" }, ... ] } }
 void parse_announce(const json& announce, UpdateEvent& ev) {
@@ -189,8 +187,18 @@ class PrunedDom {
 
  private:
   // Where a value sits, as far as the schema walk is concerned.
-  enum class Kind : std::uint8_t { kSkip, kLeaf, kWhole, kRoot, kNeighbor, kAddress, kMessage, kEor, kUpdate,
-                                   kAttribute };
+  enum class Kind : std::uint8_t {
+    kSkip,
+    kLeaf,
+    kWhole,
+    kRoot,
+    kNeighbor,
+    kAddress,
+    kMessage,
+    kEor,
+    kUpdate,
+    kAttribute
+  };
   struct Frame {
     json* node;  // nullptr: a skipped subtree
     Kind kind;
@@ -200,12 +208,14 @@ class PrunedDom {
     switch (parent) {
       case Kind::kWhole: return Kind::kWhole;
       case Kind::kRoot:
-        return k == "neighbor" ? Kind::kNeighbor
-               : (k == "exabgp" || k == "type" || k == "notification") ? Kind::kLeaf : Kind::kSkip;
+        return k == "neighbor"                                         ? Kind::kNeighbor
+               : (k == "exabgp" || k == "type" || k == "notification") ? Kind::kLeaf
+                                                                       : Kind::kSkip;
       case Kind::kNeighbor:
-        return k == "address"   ? Kind::kAddress
-               : k == "message" ? Kind::kMessage
-               : (k == "direction" || k == "state" || k == "reason") ? Kind::kLeaf : Kind::kSkip;
+        return k == "address"                                        ? Kind::kAddress
+               : k == "message"                                      ? Kind::kMessage
+               : (k == "direction" || k == "state" || k == "reason") ? Kind::kLeaf
+                                                                     : Kind::kSkip;
       case Kind::kAddress: return k == "peer" ? Kind::kLeaf : Kind::kSkip;
       case Kind::kMessage: return k == "eor" ? Kind::kEor : k == "update" ? Kind::kUpdate : Kind::kSkip;
       case Kind::kEor: return (k == "afi" || k == "safi") ? Kind::kLeaf : Kind::kSkip;
@@ -300,8 +310,8 @@ ExabgpLine parse_json(std::string_view line, std::uint8_t code, ElidedValues& el
   if (type == "update") return parse_update(root, code, elided);
   if (type == "state") return parse_state(root);
   if (type == "notification") return NotificationEvent{require_string(root, "notification")};
-  if (type == "negotiated" || type == "open" || type == "keepalive" || type == "refresh" ||
-      type == "operational" || type == "signal")
+  if (type == "negotiated" || type == "open" || type == "keepalive" || type == "refresh" || type == "operational" ||
+      type == "signal")
     return IgnoredEvent{type};
   return LineError::kUnknownType;
 }
@@ -379,8 +389,8 @@ class PayloadScan {
   std::string_view line_;
   std::uint8_t code_;
   std::array<bool, kMaxScanDepth> is_object_{};  // per open container, outermost first
-  int depth_ = 0;                                 // containers open
-  int path_ = 0;                                  // how many of them, from the root, are path objects
+  int depth_ = 0;                                // containers open
+  int path_ = 0;                                 // how many of them, from the root, are path objects
   Expect expect_ = Expect::kValue;
   std::string_view key_;      // the last key read
   bool key_is_ours_ = false;  // key_ names our attribute, in the attribute object

@@ -35,9 +35,8 @@ bool Reassembler::evict_for_bytes(const Id& self) {
 }
 
 std::map<Reassembler::Id, Reassembler::Pending>::iterator Reassembler::oldest() {
-  return std::min_element(pending_.begin(), pending_.end(), [](const auto& a, const auto& b) {
-    return a.second.first_tick < b.second.first_tick;
-  });
+  return std::min_element(pending_.begin(), pending_.end(),
+                          [](const auto& a, const auto& b) { return a.second.first_tick < b.second.first_tick; });
 }
 
 Reassembler::Outcome Reassembler::complete(std::map<Id, Pending>::iterator it) {

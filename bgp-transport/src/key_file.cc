@@ -42,8 +42,7 @@ std::optional<KeyFileError> parse_key_line(std::string_view line, KeyRing& ring)
   if (!trim(line).empty()) return KeyFileError{"trailing text after the algorithm"};
   std::uint32_t id = 0;
   auto [ptr, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
-  if (ec != std::errc() || ptr != id_text.data() + id_text.size())
-    return KeyFileError{"key id is not a decimal u32"};
+  if (ec != std::errc() || ptr != id_text.data() + id_text.size()) return KeyFileError{"key id is not a decimal u32"};
   if (hex.size() != 2 * kKeyBytes) return KeyFileError{"key must be 64 hex characters"};
   std::optional<Bytes> raw = from_hex(hex);
   if (!raw) return KeyFileError{"key is not hex"};

@@ -23,8 +23,7 @@ std::optional<std::string> validate_config(const TransportConfig& c, const Mailb
   if (auto e = validate_next_hop(c.family, nh)) return "next_hop: " + *e;
   if (c.payload_budget > kMaxFrameBytes) return "payload_budget: at most 65000 (RFC 8654)";
   if (max_fragment_bytes(c.payload_budget, kMaxDestinations) < 256)
-    return "payload_budget: too small for a frame header with " + std::to_string(kMaxDestinations) +
-           " destinations";
+    return "payload_budget: too small for a frame header with " + std::to_string(kMaxDestinations) + " destinations";
   if (c.epoch == 0 || c.epoch > kMaxEpoch) return "epoch: must be 1..2^32-1 (persisted boot counter)";
   if (!c.keys.contains(c.active_key_id)) return "active_key_id: not in the key ring";
   if (c.ack_window == 0 || c.max_queued == 0) return "ack_window and max_queued must be positive";
@@ -96,8 +95,8 @@ std::vector<std::string> Transport::send(const raftbgp::v1::Message& message,
     const IpPrefix prefix = plan.prefix_for({config_.my_id, mailbox_dst, slot});
     slot = (slot + 1) % plan.slots();
     announced_.insert(prefix);
-    queue_.push({CommandKind::kAnnounce, format_announce(config_.neighbor, prefix, next_hop(),
-                                                         config_.attribute_code, config_.attribute_flags, frame)});
+    queue_.push({CommandKind::kAnnounce, format_announce(config_.neighbor, prefix, next_hop(), config_.attribute_code,
+                                                         config_.attribute_flags, frame)});
     ++counters_.frames_sent;
     counters_.frame_bytes_sent += frame.size();
   }

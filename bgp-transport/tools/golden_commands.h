@@ -1,7 +1,8 @@
 // The commands of the golden capture (tests/bgp-transport/golden/README.md): frames from node 1 of cluster 7,
 // sealed with the golden key (key id 1, bytes 0x00..0x1f), deterministic because the nonce is derived
-// from (epoch, sequence, fragment) and each sender's boot id is fixed here (real senders draw one at random). Shared by tools/golden_commands.cc and the golden test, so the test
-// proves the formatter still prints exactly the lines ExaBGP 4.2.21 acknowledged with "done".
+// from (epoch, sequence, fragment) and each sender's boot id is fixed here (real senders draw one at random). Shared by
+// tools/golden_commands.cc and the golden test, so the test proves the formatter still prints exactly the lines
+// ExaBGP 4.2.21 acknowledged with "done".
 #pragma once
 
 #include <cstdio>
@@ -56,20 +57,18 @@ inline raftbgp::v1::Message msg(raftbgp::v1::MessageType type, std::size_t data_
   return m;
 }
 
-
-
 // The commands, in order, for an IPv6 next hop `nh6`.
 inline std::vector<std::string> golden_commands(const std::string& nh6) {
   std::vector<std::string> out;
   auto add = [&out](const std::vector<std::string>& lines) { out.insert(out.end(), lines.begin(), lines.end()); };
   const std::vector<std::uint64_t> to2{2}, to23{2, 3};
   rt::Transport v6 = make(rt::Family::kIpv6, 1, 0x00, nh6);
-  add(v6.send(msg(raftbgp::v1::MSG_HEARTBEAT, 0), to2));    // seq 1: < 255 bytes -> attribute-0xFF-0xE0
-  add(v6.send(msg(raftbgp::v1::MSG_APP, 1000), to2));       // seq 2: > 255 bytes -> attribute-0xFF-0xF0
-  add(v6.send(msg(raftbgp::v1::MSG_APP, 4000), to2));       // seq 3: two fragments
-  add(v6.send(msg(raftbgp::v1::MSG_VOTE, 0), to23));        // seq 4: group mailbox, destinations {2,3}
+  add(v6.send(msg(raftbgp::v1::MSG_HEARTBEAT, 0), to2));  // seq 1: < 255 bytes -> attribute-0xFF-0xE0
+  add(v6.send(msg(raftbgp::v1::MSG_APP, 1000), to2));     // seq 2: > 255 bytes -> attribute-0xFF-0xF0
+  add(v6.send(msg(raftbgp::v1::MSG_APP, 4000), to2));     // seq 3: two fragments
+  add(v6.send(msg(raftbgp::v1::MSG_VOTE, 0), to23));      // seq 4: group mailbox, destinations {2,3}
   rt::Transport wrong = make(rt::Family::kIpv6, 1, 0x80, nh6);
-  add(wrong.send(msg(raftbgp::v1::MSG_HEARTBEAT, 0), to2)); // another key: rejected as bad_tag
+  add(wrong.send(msg(raftbgp::v1::MSG_HEARTBEAT, 0), to2));  // another key: rejected as bad_tag
   rt::Transport v4 = make(rt::Family::kIpv4, 2, 0x00, nh6);
   add(v4.send(msg(raftbgp::v1::MSG_HEARTBEAT_RESP, 0), to2));  // epoch 2, seq 1, IPv4 /32, next-hop self
   return out;

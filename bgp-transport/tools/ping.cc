@@ -72,14 +72,10 @@ std::optional<JobMode> parse_mode(const std::string& s) {
 }
 const char* mode_name(JobMode m) {
   switch (m) {
-    case JobMode::kSealed:
-      return "sealed";
-    case JobMode::kRaw:
-      return "raw";
-    case JobMode::kWrongKey:
-      return "wrong-key";
-    case JobMode::kBoth:
-      return "both";
+    case JobMode::kSealed: return "sealed";
+    case JobMode::kRaw: return "raw";
+    case JobMode::kWrongKey: return "wrong-key";
+    case JobMode::kBoth: return "both";
   }
   return "?";
 }

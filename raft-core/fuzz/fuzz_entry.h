@@ -17,11 +17,11 @@
 #include <string_view>
 #include <vector>
 
-#include "raftbgp/raft/crc32c.h"
-#include "raftbgp/raft/wal_storage.h"
 #include "../src/wal_format.h"
 #include "../src/wal_io.h"
 #include "../src/wal_snapshot.h"
+#include "raftbgp/raft/crc32c.h"
+#include "raftbgp/raft/wal_storage.h"
 
 namespace raftbgp::raft::fuzz {
 
@@ -30,7 +30,8 @@ inline void check(bool ok) {
 }
 
 inline void store_le(std::string& bytes, std::size_t offset, std::uint64_t value, int n) {
-  for (int i = 0; i < n; ++i) bytes[offset + static_cast<std::size_t>(i)] = static_cast<char>((value >> (8 * i)) & 0xFFu);
+  for (int i = 0; i < n; ++i)
+    bytes[offset + static_cast<std::size_t>(i)] = static_cast<char>((value >> (8 * i)) & 0xFFu);
 }
 
 // Decodes `bytes` as one segment the way replay walks it: records up to the first bad one, then the
@@ -68,8 +69,7 @@ inline void walk_segment(std::string_view bytes) {
           check(again == whole);
         }
         break;
-      default:
-        break;  // unknown type: replay reports it as corruption
+      default: break;  // unknown type: replay reports it as corruption
     }
     offset = r.end;
   }
@@ -129,8 +129,8 @@ inline void check_snapshot_decode(std::string_view bytes) {
   snap.data = std::string(bytes.substr(r.file->data_offset));
   const std::string again = wal::encode_snapshot_header(snap) + snap.data;
   const wal::SnapshotDecodeResult r2 = wal::decode_snapshot_file(again);
-  check(r2.file.has_value() && r2.file->meta.index() == snap.meta.index() &&
-        r2.file->meta.term() == snap.meta.term() && r2.file->data_size == snap.data.size());
+  check(r2.file.has_value() && r2.file->meta.index() == snap.meta.index() && r2.file->meta.term() == snap.meta.term() &&
+        r2.file->data_size == snap.data.size());
 }
 
 // Snapshot files (decode_snapshot_file).

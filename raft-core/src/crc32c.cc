@@ -41,9 +41,8 @@ std::uint32_t crc32c_extend(std::uint32_t crc, std::span<const std::uint8_t> dat
   while (n >= 8) {
     const std::uint32_t lo = c ^ load_le32(p);
     const std::uint32_t hi = load_le32(p + 4);
-    c = kTables[7][lo & 0xFFu] ^ kTables[6][(lo >> 8) & 0xFFu] ^ kTables[5][(lo >> 16) & 0xFFu] ^
-        kTables[4][lo >> 24] ^ kTables[3][hi & 0xFFu] ^ kTables[2][(hi >> 8) & 0xFFu] ^
-        kTables[1][(hi >> 16) & 0xFFu] ^ kTables[0][hi >> 24];
+    c = kTables[7][lo & 0xFFu] ^ kTables[6][(lo >> 8) & 0xFFu] ^ kTables[5][(lo >> 16) & 0xFFu] ^ kTables[4][lo >> 24] ^
+        kTables[3][hi & 0xFFu] ^ kTables[2][(hi >> 8) & 0xFFu] ^ kTables[1][(hi >> 16) & 0xFFu] ^ kTables[0][hi >> 24];
     p += 8;
     n -= 8;
   }
@@ -53,9 +52,8 @@ std::uint32_t crc32c_extend(std::uint32_t crc, std::span<const std::uint8_t> dat
 
 std::uint32_t crc32c_extend(std::uint32_t crc, std::string_view data) {
   // char and uint8_t share size and alignment; reading chars as unsigned bytes is allowed aliasing.
-  return crc32c_extend(
-      crc, std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(data.data()),
-                                         data.size()));
+  return crc32c_extend(crc,
+                       std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(data.data()), data.size()));
 }
 
 }  // namespace raftbgp::raft

@@ -90,8 +90,7 @@ void MemoryStorage::sync_state() {
   // Both logs start at offset() (snapshots apply to both), and agree below unsynced_from_.
   const std::size_t same = std::min<std::size_t>(synced_.log.size(), unsynced_from_ - offset() - 1);
   synced_.log.resize(same);
-  synced_.log.insert(synced_.log.end(), current_.log.begin() + static_cast<std::ptrdiff_t>(same),
-                     current_.log.end());
+  synced_.log.insert(synced_.log.end(), current_.log.begin() + static_cast<std::ptrdiff_t>(same), current_.log.end());
   unsynced_from_ = last_index() + 1;
 }
 

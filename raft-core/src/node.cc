@@ -101,13 +101,9 @@ Node::Node(const Config& c, const Storage& storage)
   prev_soft_state_ = {lead_, role_};
 }
 
-bool Node::is_voter(NodeId id) const {
-  return std::binary_search(voters_.begin(), voters_.end(), id);
-}
+bool Node::is_voter(NodeId id) const { return std::binary_search(voters_.begin(), voters_.end(), id); }
 
-bool Node::is_learner(NodeId id) const {
-  return std::binary_search(learners_.begin(), learners_.end(), id);
-}
+bool Node::is_learner(NodeId id) const { return std::binary_search(learners_.begin(), learners_.end(), id); }
 
 std::vector<NodeId> Node::replication_targets() const {
   std::vector<NodeId> out;
@@ -153,8 +149,7 @@ void Node::reset(Term term) {
 }
 
 void Node::add_progress(NodeId id) {
-  auto [it, inserted] =
-      progress_.emplace(id, Progress(log_.last_index() + 1, max_inflight_msgs_, max_inflight_bytes_));
+  auto [it, inserted] = progress_.emplace(id, Progress(log_.last_index() + 1, max_inflight_msgs_, max_inflight_bytes_));
   if (inserted && id == id_) it->second.match = log_.last_index();
 }
 
@@ -258,8 +253,8 @@ void Node::campaign() {
 
 std::optional<DropReason> Node::validate(const Message& m) const {
   const MessageType t = m.type();
-  if (!raftbgp::v1::MessageType_IsValid(t) || t == raftbgp::v1::MSG_UNKNOWN ||
-      t == raftbgp::v1::MSG_PROP || t == raftbgp::v1::MSG_FORWARD || t == raftbgp::v1::MSG_FORWARD_RESP) {
+  if (!raftbgp::v1::MessageType_IsValid(t) || t == raftbgp::v1::MSG_UNKNOWN || t == raftbgp::v1::MSG_PROP ||
+      t == raftbgp::v1::MSG_FORWARD || t == raftbgp::v1::MSG_FORWARD_RESP) {
     return DropReason::kUnknownType;
   }
   if (is_local(t)) return m.term() == 0 ? std::nullopt : std::optional(DropReason::kUnknownType);
@@ -320,15 +315,13 @@ std::optional<DropReason> Node::step_validated(const Message& m) {
       // Never change term on a pre-vote request (thesis §9.6).
     } else if (t == raftbgp::v1::MSG_PRE_VOTE_RESP && !m.reject()) {
       // A granted pre-vote carries the future term; we bump our term only when we win the pre-vote.
-    } else if (t == raftbgp::v1::MSG_APP || t == raftbgp::v1::MSG_HEARTBEAT ||
-               t == raftbgp::v1::MSG_SNAP) {
+    } else if (t == raftbgp::v1::MSG_APP || t == raftbgp::v1::MSG_HEARTBEAT || t == raftbgp::v1::MSG_SNAP) {
       become_follower(m.term(), m.from());
     } else {
       become_follower(m.term(), kNoNode);
     }
   } else if (m.term() < term_) {
-    if ((check_quorum_ || pre_vote_) &&
-        (t == raftbgp::v1::MSG_APP || t == raftbgp::v1::MSG_HEARTBEAT)) {
+    if ((check_quorum_ || pre_vote_) && (t == raftbgp::v1::MSG_APP || t == raftbgp::v1::MSG_HEARTBEAT)) {
       // A leader cut off by a partition keeps its old term. Tell it ours so that it steps down;
       // otherwise, with PreVote, nobody would ever raise its term (thesis §9.6).
       Message r;
@@ -351,15 +344,12 @@ std::optional<DropReason> Node::step_validated(const Message& m) {
       start_campaign(pre_vote_ ? CampaignKind::kPreElection : CampaignKind::kElection);
       return std::nullopt;
     case raftbgp::v1::MSG_VOTE:
-    case raftbgp::v1::MSG_PRE_VOTE:
-      handle_vote_request(m);
-      return std::nullopt;
+    case raftbgp::v1::MSG_PRE_VOTE: handle_vote_request(m); return std::nullopt;
     case raftbgp::v1::MSG_READ_INDEX_RESP:
       // A leader of our term confirmed its commit index after our request was sent: valid in any role.
       read_states_.push_back({m.index(), m.context(), m.reject()});
       return std::nullopt;
-    default:
-      break;
+    default: break;
   }
   switch (role_) {
     case Role::kLeader: return step_leader(m);
@@ -423,8 +413,7 @@ void Node::handle_vote_request(const Message& m) {
   // §5.2 / §5.4.1: grant at most one vote per term, and only to a candidate whose log is at least as
   // up-to-date as ours. A pre-vote for a future term is granted without promising anything.
   const bool pre = m.type() == raftbgp::v1::MSG_PRE_VOTE;
-  const bool can_vote = vote_ == m.from() || (vote_ == kNoNode && lead_ == kNoNode) ||
-                        (pre && m.term() > term_);
+  const bool can_vote = vote_ == m.from() || (vote_ == kNoNode && lead_ == kNoNode) || (pre && m.term() > term_);
   Message r;
   r.set_type(vote_response_type(m.type()));
   r.set_to(m.from());
@@ -442,8 +431,7 @@ void Node::handle_vote_request(const Message& m) {
 }
 
 std::optional<DropReason> Node::step_candidate(const Message& m) {
-  const MessageType mine =
-      role_ == Role::kPreCandidate ? raftbgp::v1::MSG_PRE_VOTE_RESP : raftbgp::v1::MSG_VOTE_RESP;
+  const MessageType mine = role_ == Role::kPreCandidate ? raftbgp::v1::MSG_PRE_VOTE_RESP : raftbgp::v1::MSG_VOTE_RESP;
   switch (m.type()) {
     case raftbgp::v1::MSG_APP:
       // §5.2: a candidate that hears from a leader of its term (or newer) returns to follower.
@@ -458,8 +446,7 @@ std::optional<DropReason> Node::step_candidate(const Message& m) {
       become_follower(m.term(), m.from());
       handle_snapshot(m);
       return std::nullopt;
-    default:
-      break;
+    default: break;
   }
   if (m.type() != mine) return DropReason::kUnexpected;
   if (!is_voter(m.from())) return DropReason::kUnknownPeer;
@@ -482,21 +469,13 @@ std::optional<DropReason> Node::step_candidate(const Message& m) {
 
 std::optional<DropReason> Node::step_leader(const Message& m) {
   switch (m.type()) {
-    case raftbgp::v1::MSG_BEAT:
-      bcast_heartbeat();
-      return std::nullopt;
-    case raftbgp::v1::MSG_CHECK_QUORUM:
-      handle_check_quorum();
-      return std::nullopt;
-    case raftbgp::v1::MSG_READ_INDEX:
-      handle_read_index_request(m);
-      return std::nullopt;
+    case raftbgp::v1::MSG_BEAT: bcast_heartbeat(); return std::nullopt;
+    case raftbgp::v1::MSG_CHECK_QUORUM: handle_check_quorum(); return std::nullopt;
+    case raftbgp::v1::MSG_READ_INDEX: handle_read_index_request(m); return std::nullopt;
     case raftbgp::v1::MSG_APP_RESP:
     case raftbgp::v1::MSG_HEARTBEAT_RESP:
-    case raftbgp::v1::MSG_SNAP_RESP:
-      break;
-    default:
-      return DropReason::kUnexpected;
+    case raftbgp::v1::MSG_SNAP_RESP: break;
+    default: return DropReason::kUnexpected;
   }
   auto it = progress_.find(m.from());
   if (it == progress_.end()) return DropReason::kUnknownPeer;

@@ -103,8 +103,7 @@ void apply_change(std::vector<NodeId>& voters, std::vector<NodeId>& learners, co
       erase(learners);
       erase(voters);
       break;
-    default:
-      break;
+    default: break;
   }
 }
 

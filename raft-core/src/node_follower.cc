@@ -37,8 +37,7 @@ std::optional<DropReason> Node::contradicts_log(const Message& m) const {
     case raftbgp::v1::MSG_SNAP:
       if (differs(m.snapshot().index(), m.snapshot().term())) return DropReason::kContradictsLog;
       return std::nullopt;
-    default:
-      return std::nullopt;
+    default: return std::nullopt;
   }
 }
 
@@ -77,8 +76,7 @@ std::optional<DropReason> Node::step_follower(const Message& m) {
       if (std::optional<DropReason> drop = check_timeout_now(m)) return drop;
       start_campaign(CampaignKind::kTransfer);
       return std::nullopt;
-    default:
-      return DropReason::kUnexpected;
+    default: return DropReason::kUnexpected;
   }
 }
 
@@ -105,8 +103,7 @@ void Node::handle_append_entries(const Message& m) {
   }
   // Log mismatch at prevLogIndex: reject with a hint that lets the leader skip a whole conflicting
   // term at once instead of one index per round trip (§5.3, "the protocol can be optimized...").
-  const auto [hint_index, hint_term] =
-      log_.find_conflict_by_term(std::min(m.index(), log_.last_index()), m.log_term());
+  const auto [hint_index, hint_term] = log_.find_conflict_by_term(std::min(m.index(), log_.last_index()), m.log_term());
   r.set_index(m.index());
   r.set_reject(true);
   r.set_reject_hint(hint_index);

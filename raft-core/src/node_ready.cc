@@ -17,9 +17,8 @@ HardState Node::hard_state() const {
 bool Node::has_ready() const {
   const HardState hs = hard_state();
   return hs.term() != prev_hard_state_.term() || hs.vote() != prev_hard_state_.vote() ||
-         hs.commit() != prev_hard_state_.commit() || !log_.unstable_entries().empty() ||
-         !msgs_.empty() || log_.has_next_committed_entries() || !read_states_.empty() || ready_snapshot_ ||
-         bcast_pending_ ||
+         hs.commit() != prev_hard_state_.commit() || !log_.unstable_entries().empty() || !msgs_.empty() ||
+         log_.has_next_committed_entries() || !read_states_.empty() || ready_snapshot_ || bcast_pending_ ||
          prev_soft_state_ != std::make_pair(lead_, role_);
 }
 

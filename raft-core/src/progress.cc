@@ -83,9 +83,7 @@ void Progress::sent_entries(Index last, std::uint64_t bytes) {
   }
 }
 
-bool Progress::is_paused() const {
-  return state == State::kReplicate ? inflights.full() : probe_sent;
-}
+bool Progress::is_paused() const { return state == State::kReplicate ? inflights.full() : probe_sent; }
 
 const char* Progress::state_name() const {
   switch (state) {

@@ -2,8 +2,8 @@
 
 namespace raftbgp::raft {
 
-void persist(Storage& storage, const std::optional<Snapshot>& snapshot,
-             const std::optional<HardState>& hard_state, std::span<const Entry> entries) {
+void persist(Storage& storage, const std::optional<Snapshot>& snapshot, const std::optional<HardState>& hard_state,
+             std::span<const Entry> entries) {
   // An installed snapshot resets the log to end at its index, so the entries of the same Ready (which
   // follow it) and a commit index inside it are only valid once it is saved.
   if (snapshot) storage.save_snapshot(*snapshot);
@@ -25,8 +25,7 @@ void persist(Storage& storage, const std::optional<Snapshot>& snapshot,
   if (must_sync) storage.sync();
 }
 
-void persist(Storage& storage, const std::optional<HardState>& hard_state,
-             std::span<const Entry> entries) {
+void persist(Storage& storage, const std::optional<HardState>& hard_state, std::span<const Entry> entries) {
   persist(storage, std::nullopt, hard_state, entries);
 }
 

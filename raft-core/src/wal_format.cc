@@ -138,8 +138,8 @@ std::string encode_hard_state_file(Term term, NodeId vote) {
 std::optional<HardStateFileError> decode_hard_state_file(std::string_view bytes, HardState& out) {
   if (bytes.size() != kHardStateFileBytes) {
     return HardStateFileError{std::min<std::uint64_t>(bytes.size(), kHardStateFileBytes),
-                              "hardstate file is " + std::to_string(bytes.size()) +
-                                  " bytes, expected " + std::to_string(kHardStateFileBytes)};
+                              "hardstate file is " + std::to_string(bytes.size()) + " bytes, expected " +
+                                  std::to_string(kHardStateFileBytes)};
   }
   if (crc32c(bytes.substr(0, 24)) != get_le(bytes, 24, 4)) {
     return HardStateFileError{24, "hardstate CRC mismatch"};

@@ -68,8 +68,7 @@ std::optional<WalError> WalReplay::run() {
     // save_snapshot's directory fsync makes the open segment's entry durable with the snapshot's,
     // so a snapshot without any segment is not something a crash leaves behind.
     if (!snaps.empty()) {
-      return corrupt(wal::join_path(s_.dir_, wal::snapshot_name(snaps.back())), 0,
-                     "snapshot file but no WAL segment");
+      return corrupt(wal::join_path(s_.dir_, wal::snapshot_name(snaps.back())), 0, "snapshot file but no WAL segment");
     }
     // A new node: the hardstate file (term 0, no vote) before the first segment, so that a crash between
     // the two never leaves segments without it.
@@ -106,8 +105,7 @@ std::optional<WalError> WalReplay::run() {
   return std::nullopt;
 }
 
-std::optional<WalError> WalReplay::scan_dir(std::vector<std::uint64_t>& seqs,
-                                            std::vector<Index>& snaps) {
+std::optional<WalError> WalReplay::scan_dir(std::vector<std::uint64_t>& seqs, std::vector<Index>& snaps) {
   std::vector<std::string> names;
   if (const int err = wal::list_dir(s_.dir_, names)) return io_error("list", s_.dir_, err);
   for (const std::string& name : names) {
@@ -140,8 +138,8 @@ std::optional<WalError> WalReplay::load_snapshot(Index index) {
   return std::nullopt;
 }
 
-std::optional<WalError> WalReplay::replay_segments(const std::vector<std::uint64_t>& seqs,
-                                                   std::size_t& good_end, std::size_t& size) {
+std::optional<WalError> WalReplay::replay_segments(const std::vector<std::uint64_t>& seqs, std::size_t& good_end,
+                                                   std::size_t& size) {
   s_.log_.clear();
   s_.hard_state_.set_commit(0);
   s_.segments_.clear();
@@ -182,8 +180,8 @@ std::optional<WalError> WalReplay::load_hard_state() {
   return std::nullopt;
 }
 
-std::optional<WalError> WalReplay::replay_segment(std::uint64_t seq, bool last,
-                                                  std::size_t& good_end, std::size_t& size) {
+std::optional<WalError> WalReplay::replay_segment(std::uint64_t seq, bool last, std::size_t& good_end,
+                                                  std::size_t& size) {
   const std::string path = path_of(seq);
   std::string bytes;
   if (const int err = wal::read_file(path, bytes)) return io_error("read", path, err);
@@ -193,8 +191,7 @@ std::optional<WalError> WalReplay::replay_segment(std::uint64_t seq, bool last,
     if (r.status != wal::DecodeStatus::kOk) {
       // A crash can only tear the end of what was written last (roll-over syncs full segments).
       // Damage anywhere else is corruption, reported rather than skipped.
-      const char* what =
-          r.status == wal::DecodeStatus::kIncomplete ? "incomplete record" : "record CRC mismatch";
+      const char* what = r.status == wal::DecodeStatus::kIncomplete ? "incomplete record" : "record CRC mismatch";
       if (!last) return corrupt(path, offset, std::string(what) + " in a segment before the last");
       if (wal::intact_record_after(bytes, offset)) {
         return corrupt(path, offset, std::string(what) + " followed by intact records");
@@ -212,14 +209,10 @@ std::optional<WalError> WalReplay::replay_segment(std::uint64_t seq, bool last,
 
 std::optional<std::string> WalReplay::apply(const wal::DecodedRecord& record) {
   switch (static_cast<wal::RecordType>(record.type)) {
-    case wal::RecordType::kEntry:
-      return apply_entry(record.payload);
-    case wal::RecordType::kTruncate:
-      return apply_truncate(record.payload);
-    case wal::RecordType::kCommit:
-      return apply_commit(record.payload);
-    case wal::RecordType::kSnapshot:
-      return apply_snapshot(record.payload);
+    case wal::RecordType::kEntry: return apply_entry(record.payload);
+    case wal::RecordType::kTruncate: return apply_truncate(record.payload);
+    case wal::RecordType::kCommit: return apply_commit(record.payload);
+    case wal::RecordType::kSnapshot: return apply_snapshot(record.payload);
   }
   return "unknown record type " + std::to_string(record.type);
 }
@@ -248,8 +241,7 @@ std::optional<std::string> WalReplay::apply_entry(std::string_view payload) {
     // Entries above a snapshot are never in a deleted segment; a gap right above the loaded one is
     // most likely a newer snapshot file that was lost, whose compaction deleted them.
     const bool above_snapshot = s_.log_.empty() && s_.offset() > 0;
-    return "ENTRY index " + std::to_string(e.index()) + ", expected " +
-           std::to_string(s_.last_index() + 1) +
+    return "ENTRY index " + std::to_string(e.index()) + ", expected " + std::to_string(s_.last_index() + 1) +
            (above_snapshot ? " (entries above the loaded snapshot are missing: a newer snapshot "
                              "file lost?)"
                            : "");
@@ -264,8 +256,8 @@ std::optional<std::string> WalReplay::apply_truncate(std::string_view payload) {
   const Index last = s_.last_index();
   // WalStorage::truncate only writes a record when it removes something above the commit.
   if (*from < 1 || *from > last || *from <= s_.hard_state_.commit()) {
-    return "TRUNCATE from " + std::to_string(*from) + " outside (commit " +
-           std::to_string(s_.hard_state_.commit()) + ", last " + std::to_string(last) + "]";
+    return "TRUNCATE from " + std::to_string(*from) + " outside (commit " + std::to_string(s_.hard_state_.commit()) +
+           ", last " + std::to_string(last) + "]";
   }
   if (*from <= s_.offset()) {
     s_.log_.clear();  // an older history: it removed everything above the snapshot too
@@ -279,8 +271,7 @@ std::optional<std::string> WalReplay::apply_commit(std::string_view payload) {
   const std::optional<std::uint64_t> commit = wal::decode_index_payload(payload);
   if (!commit) return "COMMIT payload is not 8 bytes";
   if (*commit > s_.last_index()) {
-    return "COMMIT " + std::to_string(*commit) + " beyond last index " +
-           std::to_string(s_.last_index());
+    return "COMMIT " + std::to_string(*commit) + " beyond last index " + std::to_string(s_.last_index());
   }
   s_.hard_state_.set_commit(*commit);
   return std::nullopt;
@@ -305,15 +296,14 @@ std::optional<std::string> WalReplay::apply_snapshot(std::string_view payload) {
   // came before it too. A compaction changed nothing above it.
   if (rec->kind == wal::SnapshotKind::kInstall) s_.log_.clear();
   if (rec->commit < rec->index || rec->commit > s_.last_index()) {
-    return "SNAPSHOT record commit " + std::to_string(rec->commit) + " outside [" +
-           std::to_string(rec->index) + ", " + std::to_string(s_.last_index()) + "]";
+    return "SNAPSHOT record commit " + std::to_string(rec->commit) + " outside [" + std::to_string(rec->index) + ", " +
+           std::to_string(s_.last_index()) + "]";
   }
   s_.hard_state_.set_commit(rec->commit);
   return std::nullopt;
 }
 
-std::optional<WalError> WalReplay::open_tail(std::uint64_t seq, std::size_t good_end,
-                                             std::size_t size) {
+std::optional<WalError> WalReplay::open_tail(std::uint64_t seq, std::size_t good_end, std::size_t size) {
   const std::string path = path_of(seq);
   s_.segment_fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
   if (s_.segment_fd_ < 0) return io_error("open", path, errno);
@@ -333,8 +323,6 @@ std::optional<WalError> WalReplay::open_tail(std::uint64_t seq, std::size_t good
   return std::nullopt;
 }
 
-std::string WalReplay::path_of(std::uint64_t seq) const {
-  return wal::join_path(s_.dir_, wal::segment_name(seq));
-}
+std::string WalReplay::path_of(std::uint64_t seq) const { return wal::join_path(s_.dir_, wal::segment_name(seq)); }
 
 }  // namespace raftbgp::raft

@@ -31,11 +31,10 @@ class WalReplay {
   std::optional<WalError> load_snapshot(Index index);
   // Replays every segment on top of the loaded snapshot, from a clean slate (it may run twice, see
   // run()). `good_end` and `size` describe the last segment.
-  std::optional<WalError> replay_segments(const std::vector<std::uint64_t>& seqs,
-                                          std::size_t& good_end, std::size_t& size);
+  std::optional<WalError> replay_segments(const std::vector<std::uint64_t>& seqs, std::size_t& good_end,
+                                          std::size_t& size);
   // Replays one segment. For the last one, a torn tail stops the replay at `good_end` (< `size`).
-  std::optional<WalError> replay_segment(std::uint64_t seq, bool last, std::size_t& good_end,
-                                         std::size_t& size);
+  std::optional<WalError> replay_segment(std::uint64_t seq, bool last, std::size_t& good_end, std::size_t& size);
   // Applies one intact record to the log; returns why it is impossible, if it is. One function per
   // record type.
   std::optional<std::string> apply(const wal::DecodedRecord& record);

@@ -87,8 +87,8 @@ SnapshotDecodeResult decode_snapshot_file(std::string_view bytes) {
   // before that CRC is checked; a damaged one either points past the end or fails the CRC.
   const std::uint64_t meta_len = get_le(bytes, 24, 4);
   if (meta_len > size - kSnapshotHeaderBytes) {
-    return bad(24, "metadata length " + std::to_string(meta_len) + " runs past the end of the " +
-                       std::to_string(size) + "-byte file");
+    return bad(24, "metadata length " + std::to_string(meta_len) + " runs past the end of the " + std::to_string(size) +
+                       "-byte file");
   }
   const std::string_view meta = bytes.substr(kSnapshotHeaderBytes, meta_len);
   if (crc32c_extend(crc32c(bytes.substr(0, 40)), meta) != get_le(bytes, 40, 4)) {
@@ -101,9 +101,8 @@ SnapshotDecodeResult decode_snapshot_file(std::string_view bytes) {
   if (data_len != size - data_offset) {
     const bool short_file = data_len > size - data_offset;
     return bad(short_file ? size : data_offset + data_len,
-               "snapshot file is " + std::to_string(size) + " bytes, its header says " +
-                   std::to_string(data_offset) + " + " + std::to_string(data_len) +
-                   (short_file ? " (cut short)" : " (trailing bytes)"));
+               "snapshot file is " + std::to_string(size) + " bytes, its header says " + std::to_string(data_offset) +
+                   " + " + std::to_string(data_len) + (short_file ? " (cut short)" : " (trailing bytes)"));
   }
   if (crc32c(bytes.substr(data_offset)) != get_le(bytes, 36, 4)) {
     return bad(data_offset, "snapshot data CRC mismatch");
@@ -140,8 +139,8 @@ std::optional<IoFailure> write_snapshot_file(const std::string& dir, int dir_fd,
   return std::nullopt;
 }
 
-std::optional<WalError> read_snapshot_file(const std::string& path, Index expected_index,
-                                           bool with_data, Snapshot& out) {
+std::optional<WalError> read_snapshot_file(const std::string& path, Index expected_index, bool with_data,
+                                           Snapshot& out) {
   std::string bytes;
   if (const int err = read_file(path, bytes)) {
     return WalError{WalError::Kind::kIo, err, path, 0, "read"};
@@ -152,8 +151,7 @@ std::optional<WalError> read_snapshot_file(const std::string& path, Index expect
   }
   if (r.file->meta.index() != expected_index) {
     return WalError{WalError::Kind::kCorrupt, 0, path, 8,
-                    "snapshot index " + std::to_string(r.file->meta.index()) +
-                        " does not match its file name"};
+                    "snapshot index " + std::to_string(r.file->meta.index()) + " does not match its file name"};
   }
   out.meta = std::move(r.file->meta);
   if (with_data) {

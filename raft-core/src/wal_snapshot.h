@@ -65,7 +65,7 @@ std::optional<IoFailure> write_snapshot_file(const std::string& dir, int dir_fd,
 // Reads and checks the file at `path`, which must hold the snapshot of `expected_index` (its name
 // says so). Fills out.meta, and out.data when `with_data` (else only checks it). Errors: kIo with
 // errno, or kCorrupt with the offset and reason.
-std::optional<WalError> read_snapshot_file(const std::string& path, Index expected_index,
-                                           bool with_data, Snapshot& out);
+std::optional<WalError> read_snapshot_file(const std::string& path, Index expected_index, bool with_data,
+                                           Snapshot& out);
 
 }  // namespace raftbgp::raft::wal

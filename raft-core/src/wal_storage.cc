@@ -44,9 +44,7 @@ const WalError& WalOpenResult::error() const {
   return error_;
 }
 
-WalOpenResult WalStorage::open(std::string dir, Options options) {
-  return WalReplay::open(std::move(dir), options);
-}
+WalOpenResult WalStorage::open(std::string dir, Options options) { return WalReplay::open(std::move(dir), options); }
 
 WalStorage::WalStorage(std::string dir, Options options, int dir_fd)
     : dir_(std::move(dir)), options_(options), dir_fd_(dir_fd) {}
@@ -56,9 +54,7 @@ WalStorage::~WalStorage() {
   wal::close_fd(dir_fd_);  // also releases the flock
 }
 
-std::string WalStorage::open_segment_path() const {
-  return wal::join_path(dir_, wal::segment_name(segment_seq_));
-}
+std::string WalStorage::open_segment_path() const { return wal::join_path(dir_, wal::segment_name(segment_seq_)); }
 
 // ---- queries: answered from memory, like MemoryStorage ----
 
@@ -126,9 +122,9 @@ void WalStorage::save_snapshot(const Snapshot& snap) {
   // (2) The record that makes it part of the log's history; the sync covers earlier writes too.
   // It carries what it did (compact or install) because replay may not have the entries to tell.
   buffer_.clear();
-  wal::append_snapshot_record(
-      buffer_, wal::SnapshotRecord{index, snap.meta.term(), commit,
-                                   compact ? wal::SnapshotKind::kCompact : wal::SnapshotKind::kInstall});
+  wal::append_snapshot_record(buffer_,
+                              wal::SnapshotRecord{index, snap.meta.term(), commit,
+                                                  compact ? wal::SnapshotKind::kCompact : wal::SnapshotKind::kInstall});
   append_records(buffer_);
   sync();
   snapshot_record_seq_ = segment_seq_;

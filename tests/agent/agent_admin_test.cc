@@ -42,10 +42,9 @@ TEST(AgentSnapshot, restarted_follower_catches_up_by_snapshot_through_the_fabric
 
   net.start(down);
   AgentCore& restarted = net.core(down);
-  const bool caught_up = net.fabric().run_until(
-      [&] { return restarted.state().applied_index() >= leader.state().applied_index(); }, 2000);
-  ASSERT_TRUE(caught_up) << "applied " << restarted.state().applied_index() << " of "
-                         << leader.state().applied_index();
+  const bool caught_up =
+      net.fabric().run_until([&] { return restarted.state().applied_index() >= leader.state().applied_index(); }, 2000);
+  ASSERT_TRUE(caught_up) << "applied " << restarted.state().applied_index() << " of " << leader.state().applied_index();
   EXPECT_GE(restarted.snapshots_installed(), 1u);
   net.settle(5);
   EXPECT_EQ(restarted.state().serialize(), leader.state().serialize()) << "identical state, byte for byte";
@@ -63,8 +62,9 @@ TEST(AgentSnapshot, restart_restores_from_the_local_snapshot_and_on_demand_snaps
   const int lead = net.wait_leader();
   ASSERT_GE(lead, 0);
   for (std::uint64_t k = 0; k < 5; ++k)
-    ASSERT_TRUE(net.request(static_cast<std::size_t>(lead), "kv.put", {{"key", "k" + std::to_string(k)}, {"value", "v"}},
-                            "c", k + 1).ok);
+    ASSERT_TRUE(net.request(static_cast<std::size_t>(lead), "kv.put",
+                            {{"key", "k" + std::to_string(k)}, {"value", "v"}}, "c", k + 1)
+                    .ok);
   net.settle(10);
   const std::size_t f = (static_cast<std::size_t>(lead) + 1) % 3;
   ClientResponse s = net.request(f, "snapshot", json::object());

@@ -104,8 +104,8 @@ TEST(AgentCluster, elects_a_leader_and_applies_a_write_forwarded_from_a_follower
   c.settle();
   for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(c.core(i).state().kv().at("color"), "blue") << "node " << i + 1;
   // A linearizable read on another follower sees it.
-  ClientResponse g = c.request((f + 1) % 3 == static_cast<std::size_t>(lead) ? f : (f + 1) % 3, "kv.get",
-                               {{"key", "color"}});
+  ClientResponse g =
+      c.request((f + 1) % 3 == static_cast<std::size_t>(lead) ? f : (f + 1) % 3, "kv.get", {{"key", "color"}});
   ASSERT_TRUE(g.ok) << g.message;
   EXPECT_EQ(g.result["value"], "blue");
   EXPECT_EQ(c.request(f, "kv.get", {{"key", "nope"}}).code, "not_found");
@@ -140,9 +140,9 @@ TEST(AgentCluster, retried_command_applies_exactly_once_also_across_a_leader_cha
   ASSERT_NE(lead2, lead);
   ClientResponse again;
   for (int attempt = 0; attempt < 5 && !again.ok; ++attempt)
-    again = c.request(follower_of(lead2) == static_cast<std::size_t>(lead) ? static_cast<std::size_t>(lead2)
-                                                                           : follower_of(lead2),
-                      "kv.put", {{"key", "k"}, {"value", "v3"}}, "c3", 1);
+    again = c.request(
+        follower_of(lead2) == static_cast<std::size_t>(lead) ? static_cast<std::size_t>(lead2) : follower_of(lead2),
+        "kv.put", {{"key", "k"}, {"value", "v3"}}, "c3", 1);
   ASSERT_TRUE(again.ok) << again.code << ": " << again.message;
   ASSERT_TRUE(c.request(static_cast<std::size_t>(lead2), "kv.put", {{"key", "k"}, {"value", "v4"}}, "c4", 1).ok);
   ClientResponse late = c.request(static_cast<std::size_t>(lead2), "kv.put", {{"key", "k"}, {"value", "v3"}}, "c3", 1);
@@ -162,9 +162,12 @@ TEST(AgentCluster, policy_is_announced_identically_and_diffs_on_change_and_remov
   const std::size_t lead = static_cast<std::size_t>(lead_i);
   const std::size_t f = follower_of(lead);
   ClientResponse r = c.request_retrying(f, "policy.add",
-                               {{"prefix", "192.0.2.0/24"}, {"communities", {"65000:2", "65000:1"}},
-                                {"large_communities", {"65000:1:2"}}, {"med", 10}, {"prepend", 2}},
-                               "ops", 1);
+                                        {{"prefix", "192.0.2.0/24"},
+                                         {"communities", {"65000:2", "65000:1"}},
+                                         {"large_communities", {"65000:1:2"}},
+                                         {"med", 10},
+                                         {"prepend", 2}},
+                                        "ops", 1);
   ASSERT_TRUE(r.ok) << r.code << ": " << r.message;
   ASSERT_TRUE(c.request_retrying(f, "policy.add", {{"prefix", "2001:db8:1::/48"}}, "ops", 2).ok);
   ASSERT_TRUE(c.request_retrying(f, "policy.add", {{"prefix", "198.51.100.0/24"}, {"nodes", {1, 2}}}, "ops", 3).ok);

@@ -62,7 +62,8 @@ class AgentNet {
     const raft::Status st = cores_[static_cast<std::size_t>(lead)]->node().status();
     for (std::size_t i = 0; i < cores_.size(); ++i) {
       const bool member = std::count(st.voters.begin(), st.voters.end(), i + 1) +
-                              std::count(st.learners.begin(), st.learners.end(), i + 1) > 0;
+                              std::count(st.learners.begin(), st.learners.end(), i + 1) >
+                          0;
       if (cores_[i] && member && cores_[i]->node().leader() != static_cast<std::uint64_t>(lead + 1)) return -1;
     }
     return lead;

@@ -86,7 +86,7 @@ TEST(AgentSecurity, Retried_membership_change_with_an_old_seq_does_not_apply_aga
   const std::size_t lead = started_leader(net);
   const std::size_t f = (lead + 1) % 3;
   EXPECT_EQ(net.request(lead, "members.add", {{"id", 4}, {"learner", true}}).code, "bad_request");  // no session
-  ClientResponse add = net.request(f, "members.add", {{"id", 4}, {"learner", true}}, "ops", 1);  // forwarded
+  ClientResponse add = net.request(f, "members.add", {{"id", 4}, {"learner", true}}, "ops", 1);     // forwarded
   ASSERT_TRUE(add.ok) << add.code << ": " << add.message;
   ClientResponse rm = net.request(lead, "members.remove", {{"id", 4}}, "ops", 2);
   ASSERT_TRUE(rm.ok) << rm.code << ": " << rm.message;
@@ -144,7 +144,8 @@ TEST(AgentSecurity, Exabgp_that_stops_acking_is_detected_and_the_window_recovers
   constexpr int kRoutes = 20;  // more than the 16-command policy window
   for (int n = 0; n < kRoutes; ++n)
     ASSERT_TRUE(net.request(lead, "policy.add", {{"prefix", "10.9." + std::to_string(n) + ".0/24"}}, "ops",
-                            static_cast<std::uint64_t>(n + 1)).ok);
+                            static_cast<std::uint64_t>(n + 1))
+                    .ok);
   net.settle(20);
   ASSERT_EQ(net.core(f).state().policies().size(), static_cast<std::size_t>(kRoutes));
   EXPECT_EQ(net.core(f).debug_json()["exabgp_window"]["agent_waiting"], kRoutes - 16);  // stuck behind the window

@@ -32,10 +32,12 @@ TEST(AgentBatching, a_burst_of_writes_goes_out_in_one_append_and_all_of_them_com
   for (int k = 0; k < kWrites; ++k) {
     ClientRequest req{"kv.put", json{{"key", "k" + std::to_string(k)}, {"value", "v"}}, "client" + std::to_string(k), 1,
                       3000};
-    leader.on_client_request(std::move(req), [answers, k](ClientResponse r) { (*answers)[static_cast<std::size_t>(k)] = r; });
+    leader.on_client_request(std::move(req),
+                             [answers, k](ClientResponse r) { (*answers)[static_cast<std::size_t>(k)] = r; });
   }
   EXPECT_TRUE(leader.ready_wanted());
-  EXPECT_EQ(leader.send_json()["transport_sends"].get<std::uint64_t>(), sends_before) << "nothing leaves before the flush";
+  EXPECT_EQ(leader.send_json()["transport_sends"].get<std::uint64_t>(), sends_before)
+      << "nothing leaves before the flush";
   leader.flush_ready();
   EXPECT_FALSE(leader.ready_wanted());
   EXPECT_EQ(leader.node().status().last_index, last_before + kWrites);
@@ -43,11 +45,13 @@ TEST(AgentBatching, a_burst_of_writes_goes_out_in_one_append_and_all_of_them_com
   EXPECT_EQ(leader.send_json()["transport_sends"].get<std::uint64_t>(), sends_before + 1);
 
   leader.set_batching(false);
-  net.fabric().run_until([&] {
-    for (const auto& a : *answers)
-      if (!a) return false;
-    return true;
-  }, 400);
+  net.fabric().run_until(
+      [&] {
+        for (const auto& a : *answers)
+          if (!a) return false;
+        return true;
+      },
+      400);
   for (int k = 0; k < kWrites; ++k) {
     const auto& a = (*answers)[static_cast<std::size_t>(k)];
     ASSERT_TRUE(a.has_value()) << "write " << k << " never answered";

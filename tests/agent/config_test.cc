@@ -70,8 +70,8 @@ TEST(Config, socket_mode_granting_others_write_is_refused) {
 }
 
 struct Case {
-  const char* extra;     // appended to (or replacing keys of) the minimal config
-  const char* field;     // expected error field
+  const char* extra;  // appended to (or replacing keys of) the minimal config
+  const char* field;  // expected error field
 };
 
 TEST(Config, every_field_error_names_the_field) {
@@ -128,8 +128,10 @@ TEST(Config, every_field_error_names_the_field) {
     while (std::getline(extra, line)) {
       const std::string key = line.substr(0, line.find(':') + 1);
       const std::size_t at = base.find("\n" + key);
-      if (at != std::string::npos) base.erase(at + 1, base.find('\n', at + 1) - at);
-      else if (base.rfind(key, 0) == 0) base.erase(0, base.find('\n') + 1);
+      if (at != std::string::npos)
+        base.erase(at + 1, base.find('\n', at + 1) - at);
+      else if (base.rfind(key, 0) == 0)
+        base.erase(0, base.find('\n') + 1);
     }
     EXPECT_EQ(error_field(base + c.extra), c.field) << "case: " << c.extra;
   }

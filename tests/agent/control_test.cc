@@ -5,8 +5,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <boost/asio/io_context.hpp>
 #include <algorithm>
+#include <boost/asio/io_context.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -49,7 +49,8 @@ std::string error_of(std::string_view line) {
 }
 
 TEST(ParseRequest, accepts_the_schema_and_rejects_garbage) {
-  auto r = parse_request(R"({"id":7,"op":"kv.put","args":{"key":"k","value":"v"},"client_id":"c","seq":3,"timeout_ms":900})");
+  auto r = parse_request(
+      R"({"id":7,"op":"kv.put","args":{"key":"k","value":"v"},"client_id":"c","seq":3,"timeout_ms":900})");
   ASSERT_TRUE(std::holds_alternative<ParsedRequest>(r));
   const ParsedRequest& p = std::get<ParsedRequest>(r);
   EXPECT_EQ(p.id, 7);
@@ -119,8 +120,9 @@ TEST(ControlServer, answers_requests_and_closes_on_garbage_over_a_real_socket) {
   EXPECT_EQ(st.st_mode & 0777, 0660u);
 
   const std::string two = exchange(path, "{\"id\":1,\"op\":\"status\"}\n{\"id\":2,\"op\":\"kv.list\"}\n", io);
-  EXPECT_EQ(two, "{\"id\":1,\"ok\":true,\"result\":{\"op\":\"status\"}}\n"
-                 "{\"id\":2,\"ok\":true,\"result\":{\"op\":\"kv.list\"}}\n");
+  EXPECT_EQ(two,
+            "{\"id\":1,\"ok\":true,\"result\":{\"op\":\"status\"}}\n"
+            "{\"id\":2,\"ok\":true,\"result\":{\"op\":\"kv.list\"}}\n");
   const json garbage = json::parse(exchange(path, "garbage\n{\"id\":3,\"op\":\"status\"}\n", io));
   EXPECT_EQ(garbage["error"]["code"], "bad_request");  // one error line, then the connection closed
   const json half = json::parse(exchange(path, "{\"id\":4,\"op\":\"sta", io));
@@ -184,7 +186,7 @@ struct HeldServer {
   TempDir dir;
   std::string path = dir.path() + "/ctl.sock";
   boost::asio::io_context io;
-  std::vector<ReplyFn> held;          // replies the test sends later
+  std::vector<ReplyFn> held;  // replies the test sends later
   std::vector<ClientRequest> seen;
   std::unique_ptr<ControlServer> server;
 
@@ -200,8 +202,10 @@ struct HeldServer {
           reply(std::move(ok));
         },
         limits);
-    if (auto* e = std::get_if<std::string>(&r)) ADD_FAILURE() << *e;
-    else server = std::move(std::get<std::unique_ptr<ControlServer>>(r));
+    if (auto* e = std::get_if<std::string>(&r))
+      ADD_FAILURE() << *e;
+    else
+      server = std::move(std::get<std::unique_ptr<ControlServer>>(r));
   }
 };
 

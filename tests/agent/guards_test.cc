@@ -51,10 +51,10 @@ TEST(Guards, Announcer_refuses_what_the_guards_forbid_and_lists_it_in_route_prob
   g.refused_next_hops = {"192.0.2.66"};
   g.max_policy_routes = 2;
   RouteAnnouncer a = guarded(g);
-  auto d = a.reconcile(table({route("192.0.2.0/25"), route("192.0.2.16/28"), route("192.0.2.32/29"),
-                              route("100.64.0.0/10"), route("192.0.2.128/26", {}, "192.0.2.66"),
-                              route("2001:db8:1::/48", {}, "2001:db8::1"), route("2001:db8:2:1::/64"),
-                              route("192.0.0.0/16")}));
+  auto d =
+      a.reconcile(table({route("192.0.2.0/25"), route("192.0.2.16/28"), route("192.0.2.32/29"), route("100.64.0.0/10"),
+                         route("192.0.2.128/26", {}, "192.0.2.66"), route("2001:db8:1::/48", {}, "2001:db8::1"),
+                         route("2001:db8:2:1::/64"), route("192.0.0.0/16")}));
   // 192.0.2.0/25 and 192.0.2.16/28 are announced; 2001:db8:1::/48 would be the third (max_policy_routes 2).
   EXPECT_EQ(d.lines, (std::vector<std::string>{"announce route 192.0.2.0/25 next-hop self",
                                                "announce route 192.0.2.16/28 next-hop self"}));

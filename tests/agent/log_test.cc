@@ -29,7 +29,9 @@ std::string logged(std::string_view message) {
 }
 
 TEST(Log, control_characters_in_a_message_are_escaped) {
-  const std::string line = logged("client_id \x1b]0;owned\x07 x\xc2\x9b" "2J a\\b\nnext");
+  const std::string line = logged(
+      "client_id \x1b]0;owned\x07 x\xc2\x9b"
+      "2J a\\b\nnext");
   EXPECT_EQ(line.find('\x1b'), std::string::npos) << line;
   EXPECT_NE(line.find("error: client_id \\x1b]0;owned\\x07 x\\u009b2J a\\\\b next\n"), std::string::npos) << line;
   EXPECT_EQ(std::count(line.begin(), line.end(), '\n'), 1);

@@ -48,7 +48,7 @@ TEST(Policy, canonicalize_sorts_and_dedups_and_refuses_bad_input) {
   EXPECT_EQ(c.communities(1), "no-export");
   EXPECT_EQ(c.nodes_size(), 2);
 
-  EXPECT_EQ(field_of(route("192.0.2.1/24")), "prefix");      // host bits
+  EXPECT_EQ(field_of(route("192.0.2.1/24")), "prefix");  // host bits
   EXPECT_EQ(field_of(route("192.0.2.0/33")), "prefix");
   EXPECT_EQ(field_of(route("banana")), "prefix");
   EXPECT_EQ(field_of(route("fd72:6166:5::/48")), "prefix");  // inside the IPv6 mailbox range
@@ -153,8 +153,8 @@ TEST(RouteAnnouncer, restart_reannounces_applied_routes_and_withdraws_stale_ones
   RouteAnnouncer second = make_announcer(record);
   ASSERT_FALSE(second.load());
   auto d = second.reconcile(table({x}));
-  EXPECT_EQ(d.lines, (std::vector<std::string>{"withdraw route 198.51.100.0/24",
-                                               "announce route 192.0.2.0/24 next-hop self"}));
+  EXPECT_EQ(d.lines,
+            (std::vector<std::string>{"withdraw route 198.51.100.0/24", "announce route 192.0.2.0/24 next-hop self"}));
   second.on_ack("withdraw route 198.51.100.0/24", true);
   auto content = std::get<std::optional<std::string>>(read_file(record));
   ASSERT_TRUE(content);

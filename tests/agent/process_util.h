@@ -22,10 +22,10 @@ namespace raftbgp::agent::test {
 
 struct Spawn {
   std::vector<std::string> argv;
-  std::string input;                  // written to stdin, which is then closed
-  bool broken_stdout = false;         // stdout: a pipe whose reader is gone (EPIPE on write)
-  int timeout_ms = 10000;             // then SIGKILL
-  std::function<void()> in_child;     // runs in the child before exec (rlimits, chdir)
+  std::string input;               // written to stdin, which is then closed
+  bool broken_stdout = false;      // stdout: a pipe whose reader is gone (EPIPE on write)
+  int timeout_ms = 10000;          // then SIGKILL
+  std::function<void()> in_child;  // runs in the child before exec (rlimits, chdir)
 };
 
 struct Exit {
@@ -70,7 +70,8 @@ inline Exit run_process(const Spawn& s) {
   pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
   int open = 2;
   while (open > 0) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       ::kill(pid, SIGKILL);
       e.timed_out = true;

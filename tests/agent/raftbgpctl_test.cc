@@ -105,14 +105,17 @@ TEST(Raftbgpctl, a_wrong_typed_answer_is_reported_not_an_abort) {
     EXPECT_EQ(e.code(), 5) << reply << "\n" << e.err;
     EXPECT_TRUE(e.err.find("malformed answer") != std::string::npos ||
                 e.err.find("unreadable answer") != std::string::npos)
-        << reply << "\n" << e.err;
+        << reply << "\n"
+        << e.err;
   }
 }
 
 // Server strings reach a terminal with their control characters escaped (ESC, BEL, C1 CSI); --json
 // output stays JSON and carries the exact value.
 TEST(Raftbgpctl, control_characters_from_the_server_are_escaped_in_human_output) {
-  const std::string value = "\x1b]0;pwned\x07red\xc2\x9b" "2J\\";
+  const std::string value =
+      "\x1b]0;pwned\x07red\xc2\x9b"
+      "2J\\";
   const std::string reply = json{{"id", 1}, {"ok", true}, {"result", {{"key", "k"}, {"value", value}}}}.dump() + "\n";
   {
     FakeAgent agent(answer(reply));
@@ -147,10 +150,12 @@ TEST(Raftbgpctl, control_characters_from_the_server_are_escaped_in_human_output)
 // Admin commands carry client_id and seq like writes (the agent applies them exactly once); reads do not.
 TEST(Raftbgpctl, admin_commands_carry_client_id_and_seq) {
   const std::vector<std::vector<std::string>> admin = {
-      {"members", "add", "4"}, {"members", "add", "4", "--learner"}, {"members", "promote", "4"},
-      {"members", "remove", "4"}, {"transfer-leader", "2"}, {"kv", "put", "k", "v"}};
+      {"members", "add", "4"},     {"members", "add", "4", "--learner"},
+      {"members", "promote", "4"}, {"members", "remove", "4"},
+      {"transfer-leader", "2"},    {"kv", "put", "k", "v"}};
   for (const auto& args : admin) {
-    FakeAgent agent(answer(R"({"id":1,"ok":true,"result":{"index":5,"leader":2}})" "\n"));
+    FakeAgent agent(answer(R"({"id":1,"ok":true,"result":{"index":5,"leader":2}})"
+                           "\n"));
     std::vector<std::string> a = {"--client-id", "ops-1", "--seq", "9"};
     a.insert(a.end(), args.begin(), args.end());
     const Exit e = ctl(agent.path(), a);
@@ -159,7 +164,8 @@ TEST(Raftbgpctl, admin_commands_carry_client_id_and_seq) {
     EXPECT_EQ(req.value("client_id", ""), "ops-1") << req.dump();
     EXPECT_EQ(req.value("seq", 0), 9) << req.dump();
   }
-  FakeAgent agent(answer(R"({"id":1,"ok":true,"result":{"key":"k","value":"v"}})" "\n"));
+  FakeAgent agent(answer(R"({"id":1,"ok":true,"result":{"key":"k","value":"v"}})"
+                         "\n"));
   EXPECT_EQ(ctl(agent.path(), {"kv", "get", "k"}).code(), 0);
   EXPECT_FALSE(agent.request().contains("client_id"));
 }

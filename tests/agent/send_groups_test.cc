@@ -47,8 +47,8 @@ TEST(SendGroups, messages_differing_in_more_than_to_stay_apart) {
 }
 
 TEST(SendGroups, groups_mixed_ready_and_keeps_every_message_once) {
-  const std::vector<raft::Message> m = {msg(2, kApp, 7, 9), msg(3, kApp, 7, 9), msg(4, kApp, 7, 8),
-                                        msg(5, kApp, 7, 9), msg(4, kHeartbeat, 7)};
+  const std::vector<raft::Message> m = {msg(2, kApp, 7, 9), msg(3, kApp, 7, 9), msg(4, kApp, 7, 8), msg(5, kApp, 7, 9),
+                                        msg(4, kHeartbeat, 7)};
   const Groups g = group_for_send(m, 1, 32);
   EXPECT_EQ(dests(g), (std::vector<std::vector<std::uint64_t>>{{2, 3, 5}, {4}, {4}}));
   EXPECT_EQ(g[1].first, 2u);

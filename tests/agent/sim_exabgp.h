@@ -85,7 +85,8 @@ class SimFabric {
   static std::string state_line(const std::string& state) {
     std::string s = R"({ "exabgp": "4.0.1", "time": 1.0, "host" : "sim", "pid" : 1, "ppid" : 1, "counter": 1, )"
                     R"("type": "state", "neighbor": { "address": { "local": "10.0.0.2", "peer": "10.0.0.1" }, )"
-                    R"("asn": { "local": 65003, "peer": 65002 } , "state": ")" + state + "\"";
+                    R"("asn": { "local": 65003, "peer": 65002 } , "state": ")" +
+                    state + "\"";
     if (state == "down") s += R"x(, "reason": "peer reset, message (notification received (6,2)) error(Cease)")x";
     return s + " } }";
   }
@@ -101,17 +102,17 @@ class SimFabric {
     const std::size_t p0 = 15, p1 = cmd.find(' ', p0);
     const std::string prefix = cmd.substr(p0, p1 == std::string::npos ? std::string::npos : p1 - p0);
     const std::string family = prefix.find(':') != std::string::npos ? "ipv6 unicast" : "ipv4 unicast";
-    if (!announce)
-      return head + R"("withdraw": { ")" + family + R"(": [ { "nlri": ")" + prefix + R"(" } ] } } } } })";
+    if (!announce) return head + R"("withdraw": { ")" + family + R"(": [ { "nlri": ")" + prefix + R"(" } ] } } } } })";
     std::string attrs = R"("origin": "igp", "as-path": [ 65002, 65001 ], "confederation-path": [])";
     const std::size_t a = cmd.find("attribute [ ");
     if (a != std::string::npos) {
       const std::size_t h0 = cmd.find(" 0x", a + 20) + 3;
       const std::string hex = cmd.substr(h0, cmd.find(" ]", h0) - h0);
-      attrs += std::string(R"(, "attribute-0xFF-)") + (hex.size() / 2 > 255 ? "0xF0" : "0xE0") + R"(": "0x)" + hex + "\"";
+      attrs +=
+          std::string(R"(, "attribute-0xFF-)") + (hex.size() / 2 > 255 ? "0xF0" : "0xE0") + R"(": "0x)" + hex + "\"";
     }
-    return head + R"("attribute": { )" + attrs + R"( }, "announce": { ")" + family + R"(": { "10.0.0.1": [ { "nlri": ")" +
-           prefix + R"(" } ] } } } } } })";
+    return head + R"("attribute": { )" + attrs + R"( }, "announce": { ")" + family +
+           R"(": { "10.0.0.1": [ { "nlri": ")" + prefix + R"(" } ] } } } } } })";
   }
 
  private:
@@ -156,7 +157,10 @@ class SimFabric {
     if (!n.acks_lost) n.inbox.push_back("done");
     const std::size_t p1 = cmd.find(' ', 15);
     const std::string prefix = cmd.substr(15, p1 == std::string::npos ? std::string::npos : p1 - 15);
-    if (announce) n.rib_out[prefix] = cmd; else n.rib_out.erase(prefix);
+    if (announce)
+      n.rib_out[prefix] = cmd;
+    else
+      n.rib_out.erase(prefix);
     const std::string json = update_json(cmd);
     std::uniform_real_distribution<double> u(0.0, 1.0);
     for (std::size_t r = 0; r < nodes_.size(); ++r) {

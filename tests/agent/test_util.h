@@ -11,8 +11,8 @@
 #include <string>
 
 #include "raftbgp/agent/config.h"
-#include "raftbgp/v1/agent.pb.h"
 #include "raftbgp/transport/crypto.h"
+#include "raftbgp/v1/agent.pb.h"
 
 namespace raftbgp::agent::test {
 

@@ -4,8 +4,8 @@
 
 #include <string>
 
-#include "fuzz_entry.h"
 #include "../common/corpus_replay.h"
+#include "fuzz_entry.h"
 
 namespace raftbgp::transport {
 namespace {

@@ -73,12 +73,13 @@ TEST(SenderKey, Subkeys_differ_per_boot_id_so_a_repeated_epoch_never_reuses_a_ke
 // The v1 derivation is unchanged (HKDF-SHA256, salt "raftbgp/v1", info cluster||key id||sender), so v1
 // frames sealed by not yet upgraded nodes still open. Expected bytes computed with the released v1 code.
 TEST(SenderKey, V1_derivation_is_unchanged_for_rolling_upgrades) {
-  EXPECT_EQ(to_hex(derive_sender_key(key_of(1), {7, 1, 2, 0})), "6a8d9becec6c4e0d0435872ebd44bd45340a432abaeefc1e9fda3a7db2fb3261");
+  EXPECT_EQ(to_hex(derive_sender_key(key_of(1), {7, 1, 2, 0})),
+            "6a8d9becec6c4e0d0435872ebd44bd45340a432abaeefc1e9fda3a7db2fb3261");
 }
 
 TEST(KeyFile, Parse_accepts_ids_hex_algorithms_and_comments) {
-  const std::string text = "# cluster keys\n1 " + std::string(64, 'a') + "\n\n  2 " + std::string(64, 'B') +
-                           " aes-256-gcm  # rotated in\n";
+  const std::string text =
+      "# cluster keys\n1 " + std::string(64, 'a') + "\n\n  2 " + std::string(64, 'B') + " aes-256-gcm  # rotated in\n";
   auto r = parse_key_file(text, "keys");
   ASSERT_TRUE(std::holds_alternative<KeyRing>(r)) << std::get<KeyFileError>(r).message;
   const KeyRing& ring = std::get<KeyRing>(r);

@@ -128,8 +128,8 @@ ExabgpLine parse_json(std::string_view line, std::uint8_t code) {
   if (type == "update") return parse_update(root, code);
   if (type == "state") return parse_state(root);
   if (type == "notification") return NotificationEvent{require_string(root, "notification")};
-  if (type == "negotiated" || type == "open" || type == "keepalive" || type == "refresh" ||
-      type == "operational" || type == "signal")
+  if (type == "negotiated" || type == "open" || type == "keepalive" || type == "refresh" || type == "operational" ||
+      type == "signal")
     return IgnoredEvent{type};
   return LineError::kUnknownType;
 }
@@ -173,13 +173,9 @@ std::string describe(const ExabgpLine& l) {
   return o.str();
 }
 
-std::string parsed(std::string_view line, std::uint8_t code = 0xff) {
-  return describe(parse_exabgp_line(line, code));
-}
+std::string parsed(std::string_view line, std::uint8_t code = 0xff) { return describe(parse_exabgp_line(line, code)); }
 
-std::string expected(std::string_view line, std::uint8_t code = 0xff) {
-  return describe(reference::parse(line, code));
-}
+std::string expected(std::string_view line, std::uint8_t code = 0xff) { return describe(reference::parse(line, code)); }
 
 // An update line as ExaBGP prints it, with `attributes` as the members of its "attribute" object.
 std::string update_with(const std::string& attributes, const std::string& extra_update_members = "") {
@@ -205,7 +201,8 @@ TEST(ExabgpFastPath, Payload_matches_the_plain_parser_for_every_size_and_both_ca
   for (std::size_t n : {0u, 1u, 3u, 4u, 5u, 7u, 8u, 9u, 255u, 256u, 2900u, 4040u}) {
     const std::string hex = hex_of(n);
     std::string upper = hex;
-    std::transform(upper.begin(), upper.end(), upper.begin(), [](char c) { return static_cast<char>(std::toupper(static_cast<unsigned char>(c))); });
+    std::transform(upper.begin(), upper.end(), upper.begin(),
+                   [](char c) { return static_cast<char>(std::toupper(static_cast<unsigned char>(c))); });
     for (const std::string& h : {hex, upper}) {
       const std::string line = update_with(R"("attribute-0xFF-0xF0": "0x)" + h + "\"");
       EXPECT_EQ(parsed(line), expected(line)) << "n=" << n;
@@ -236,14 +233,16 @@ TEST(ExabgpFastPath, Attribute_key_text_inside_another_string_is_not_taken) {
 }
 
 TEST(ExabgpFastPath, Two_keys_of_our_code_keep_the_plain_parsers_choice_and_errors) {
-  const std::vector<std::string> values = {"\"0x0102\"", "\"0xABCD\"", "\"0x010\"", "\"0x01zz\"", "\"0X0102\"",
-                                           "\"0x\"",     "7",          "\"0x\\u0030\\u0031\"", "\"\""};
+  const std::vector<std::string> values = {"\"0x0102\"", "\"0xABCD\"",           "\"0x010\"",
+                                           "\"0x01zz\"", "\"0X0102\"",           "\"0x\"",
+                                           "7",          "\"0x\\u0030\\u0031\"", "\"\""};
   for (const std::string& a : values) {
     for (const std::string& b : values) {
-      for (const std::string& line : {update_with(R"("attribute-0xFF-0xE0": )" + a + R"(, "attribute-0xFF-0xF0": )" + b),
-                                      update_with(R"("attribute-0xFF-0xF0": )" + a + R"(, "attribute-0xFF-0xE0": )" + b),
-                                      update_with(R"("attribute-0xFF-0xF0": )" + a + R"(, "attribute-0xF0-0xE0": )" + b),
-                                      update_with(R"("attribute-0xFF-0xF0": )" + a + R"(, "attribute-0xFF-0xf0": )" + b)}) {
+      for (const std::string& line :
+           {update_with(R"("attribute-0xFF-0xE0": )" + a + R"(, "attribute-0xFF-0xF0": )" + b),
+            update_with(R"("attribute-0xFF-0xF0": )" + a + R"(, "attribute-0xFF-0xE0": )" + b),
+            update_with(R"("attribute-0xFF-0xF0": )" + a + R"(, "attribute-0xF0-0xE0": )" + b),
+            update_with(R"("attribute-0xFF-0xF0": )" + a + R"(, "attribute-0xFF-0xf0": )" + b)}) {
         EXPECT_EQ(parsed(line), expected(line)) << line;
       }
     }
@@ -268,8 +267,9 @@ TEST(ExabgpFastPath, Repeated_or_escaped_keys_on_the_path_resolve_as_nlohmann_do
       update_with(good).insert(update_with(good).size() - 5, R"(, "update": { "withdraw": {} })"),
       update_with(good).insert(update_with(good).size() - 3, R"(, "message": { "update": {} })"),
       update_with(good).insert(update_with(good).size() - 1, R"(, "neighbor": { "address": { "peer": "1.2.3.4" } })"),
-      update_with(good).insert(update_with(good).size() - 1,
-                               R"(, "neighb\u006fr": { "address": { "peer": "1.2.3.4" }, "message": { "update": {} } })"),
+      update_with(good).insert(
+          update_with(good).size() - 1,
+          R"(, "neighb\u006fr": { "address": { "peer": "1.2.3.4" }, "message": { "update": {} } })"),
   };
   for (const std::string& line : lines) EXPECT_EQ(parsed(line), expected(line)) << line;
   EXPECT_EQ(payload_of(lines[0]), "0304");
@@ -277,7 +277,7 @@ TEST(ExabgpFastPath, Repeated_or_escaped_keys_on_the_path_resolve_as_nlohmann_do
 
 TEST(ExabgpFastPath, Values_the_pre_pass_leaves_alone_are_classified_as_before) {
   for (const char* v : {"\"0x010\"", "\"0x01zz\"", "\"0x01\\u0030\"", "\"0X0102\"", "\"0102\"", "\"0x 0102\"",
-                               "\"0x0102 \"", "\"0x\xc3\xa9\"", "12", "null", "[ \"0x0102\" ]", "{ \"a\": \"0x01\" }"}) {
+                        "\"0x0102 \"", "\"0x\xc3\xa9\"", "12", "null", "[ \"0x0102\" ]", "{ \"a\": \"0x01\" }"}) {
     const std::string line = update_with(std::string(R"("attribute-0xFF-0xF0": )") + v);
     EXPECT_EQ(parsed(line), expected(line)) << v;
   }
@@ -293,7 +293,11 @@ TEST(ExabgpFastPath, Broken_json_around_an_elided_value_is_still_bad_json) {
   const std::string good = update_with(R"("attribute-0xFF-0xF0": "0x)" + hex_of(64) + "\"");
   const std::size_t value = good.find("\"0x");
   const std::vector<std::string> lines = {
-      good + "x", good + " {}", good.substr(0, good.size() - 1), "{ {" + good.substr(1), good.substr(0, value) + "," + good.substr(value),
+      good + "x",
+      good + " {}",
+      good.substr(0, good.size() - 1),
+      "{ {" + good.substr(1),
+      good.substr(0, value) + "," + good.substr(value),
       good.substr(0, value - 1) + good.substr(value),  // no colon
       std::string(good).replace(good.find("\"time\": 1.5"), 11, "\"time\": 1.5.5"),
       std::string(good).replace(good.find("\"nlri\""), 6, "\"nlri\x01\""),
@@ -310,8 +314,8 @@ TEST(ExabgpFastPath, Broken_json_around_an_elided_value_is_still_bad_json) {
 }
 
 TEST(ExabgpFastPath, Every_truncation_and_single_character_mutation_matches_the_plain_parser) {
-  const std::string cmd = format_announce("", *IpPrefix::parse("fd72:6166:10:203::/64"), "fd00::1", 0xff, 0xc0,
-                                          Bytes(24, 0xab));
+  const std::string cmd =
+      format_announce("", *IpPrefix::parse("fd72:6166:10:203::/64"), "fd00::1", 0xff, 0xc0, Bytes(24, 0xab));
   const std::string line = exabgp_json_for(cmd);
   for (std::size_t n = 0; n <= line.size(); ++n) ASSERT_EQ(parsed(line.substr(0, n)), expected(line.substr(0, n))) << n;
   for (std::size_t i = 0; i < line.size(); ++i) {
@@ -345,22 +349,58 @@ TEST(ExabgpFastPath, Corpus_and_golden_lines_match_the_plain_parser) {
 // named like the kept and skipped keys, holding every kind of value, at random object openings of real
 // lines (updates, end-of-RIB, state, notification): the outcome must always be the full DOM's.
 TEST(ExabgpFastPath, Pruned_dom_matches_the_full_dom_under_random_member_insertions) {
-  const std::string cmd = format_announce("", *IpPrefix::parse("fd72:6166:10:203::/64"), "fd00::1", 0xff, 0xc0,
-                                          Bytes(24, 0xab));
+  const std::string cmd =
+      format_announce("", *IpPrefix::parse("fd72:6166:10:203::/64"), "fd00::1", 0xff, 0xc0, Bytes(24, 0xab));
   const std::vector<std::string> bases = {
       exabgp_json_for(cmd), testing::state_line("down"), update_with(R"("attribute-0xFF-0xF0": "0x0102")"),
       R"({ "exabgp": "4.0.1", "time": 1.5, "type": "update", )" + testing::neighbor_header("10.255.3.1") +
           R"("direction": "receive", "message": { "eor": { "afi" : "ipv6", "safi" : "unicast" } } } })",
       R"({ "exabgp": "4.0.1", "time": 1.5, "type": "notification", "notification": "shutdown" })"};
-  const std::vector<std::string> keys = {"exabgp", "type", "notification", "neighbor", "address", "peer", "direction",
-                                         "state", "reason", "message", "eor", "afi", "safi", "update", "attribute",
-                                         "announce", "withdraw", "attribute-0xFF-0xF0", "attribute-0xFF-0xE0",
-                                         "attribute-0x01-0x40", "nlri", "ipv6 unicast", "fe80::1", "time", "x"};
-  const std::vector<std::string> values = {
-      R"("4.0.1")", R"("update")", R"("state")", R"("receive")", R"("send")", R"("0x0304")", R"("0xzz")", "7", "-1.5",
-      "null", "true", "{}", "[]", R"([ "0x0506" ])", R"({ "peer": "1.2.3.4" })", R"({ "afi": "ipv4", "safi": "x" })",
-      R"({ "ipv4 unicast": [ { "nlri": "10.0.0.0/8" } ] })", R"({ "ipv6 unicast": { "fe80::2": [ { "nlri": "fd00::/8" } ] } })",
-      R"({ "update": { "attribute": { "attribute-0xFF-0xF0": "0x0708" } } })", R"([ { "nlri": "bad" } ])"};
+  const std::vector<std::string> keys = {"exabgp",
+                                         "type",
+                                         "notification",
+                                         "neighbor",
+                                         "address",
+                                         "peer",
+                                         "direction",
+                                         "state",
+                                         "reason",
+                                         "message",
+                                         "eor",
+                                         "afi",
+                                         "safi",
+                                         "update",
+                                         "attribute",
+                                         "announce",
+                                         "withdraw",
+                                         "attribute-0xFF-0xF0",
+                                         "attribute-0xFF-0xE0",
+                                         "attribute-0x01-0x40",
+                                         "nlri",
+                                         "ipv6 unicast",
+                                         "fe80::1",
+                                         "time",
+                                         "x"};
+  const std::vector<std::string> values = {R"("4.0.1")",
+                                           R"("update")",
+                                           R"("state")",
+                                           R"("receive")",
+                                           R"("send")",
+                                           R"("0x0304")",
+                                           R"("0xzz")",
+                                           "7",
+                                           "-1.5",
+                                           "null",
+                                           "true",
+                                           "{}",
+                                           "[]",
+                                           R"([ "0x0506" ])",
+                                           R"({ "peer": "1.2.3.4" })",
+                                           R"({ "afi": "ipv4", "safi": "x" })",
+                                           R"({ "ipv4 unicast": [ { "nlri": "10.0.0.0/8" } ] })",
+                                           R"({ "ipv6 unicast": { "fe80::2": [ { "nlri": "fd00::/8" } ] } })",
+                                           R"({ "update": { "attribute": { "attribute-0xFF-0xF0": "0x0708" } } })",
+                                           R"([ { "nlri": "bad" } ])"};
   std::uint64_t rng = 0x9e3779b97f4a7c15ULL;
   auto next = [&](std::size_t n) {
     rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
@@ -405,7 +445,8 @@ TEST(DecodeHex, Every_pair_of_bytes_at_every_lane_of_a_word_decodes_as_digit_by_
         std::array<std::uint8_t, 6> out{};
         ASSERT_EQ(decode_hex(hex, out), valid) << a << " " << b << " at " << at;
         if (valid) {
-          ASSERT_EQ(static_cast<int>(out[at / 2]), digit_value(a) * 16 + digit_value(b)) << a << " " << b << " at " << at;
+          ASSERT_EQ(static_cast<int>(out[at / 2]), digit_value(a) * 16 + digit_value(b))
+              << a << " " << b << " at " << at;
         }
       }
     }

@@ -27,9 +27,9 @@ TEST(Format, Announce_and_withdraw_match_exabgp_grammar) {
   const Bytes payload{0x01, 0x02, 0x03, 0x04, 0x05};
   EXPECT_EQ(format_announce("", v4, "self", 0xff, 0xc0, payload),
             "announce route 10.200.1.0/24 next-hop self attribute [ 0xff 0xc0 0x0102030405 ]");
-  EXPECT_EQ(format_announce("10.255.1.2", *IpPrefix::parse("fd00:200::/64"), "fd00:255:1::1", 0xf0, 0xc0,
-                            Bytes{0xde, 0xad}),
-            "neighbor 10.255.1.2 announce route fd00:200::/64 next-hop fd00:255:1::1 attribute [ 0xf0 0xc0 0xdead ]");
+  EXPECT_EQ(
+      format_announce("10.255.1.2", *IpPrefix::parse("fd00:200::/64"), "fd00:255:1::1", 0xf0, 0xc0, Bytes{0xde, 0xad}),
+      "neighbor 10.255.1.2 announce route fd00:200::/64 next-hop fd00:255:1::1 attribute [ 0xf0 0xc0 0xdead ]");
   EXPECT_EQ(format_withdraw("", v4), "withdraw route 10.200.1.0/24");
   EXPECT_EQ(format_withdraw("10.255.1.2", v4), "neighbor 10.255.1.2 withdraw route 10.200.1.0/24");
 }
@@ -53,8 +53,8 @@ TEST(Parse, Acks_and_plain_shutdown) {
 TEST(Parse, Update_announce_extracts_prefix_and_payload_for_both_flag_keys) {
   for (std::size_t n : {4u, 300u}) {
     const Bytes payload(n, 0xab);
-    const std::string cmd = format_announce("", *IpPrefix::parse("fd72:6166:10:203::/64"), "fd00::1", 0xff, 0xc0,
-                                            payload);
+    const std::string cmd =
+        format_announce("", *IpPrefix::parse("fd72:6166:10:203::/64"), "fd00::1", 0xff, 0xc0, payload);
     const std::string line = exabgp_json_for(cmd);
     EXPECT_NE(line.find(n > 255 ? "attribute-0xFF-0xF0" : "attribute-0xFF-0xE0"), std::string::npos);
     UpdateEvent u = update_of(line);
@@ -103,7 +103,8 @@ TEST(Parse, Attribute_of_another_code_is_counted_not_taken) {
 }
 
 TEST(Parse, Bad_input_is_classified_never_thrown) {
-  const std::string good = exabgp_json_for("announce route 10.200.8.131/32 next-hop self attribute [ 0xff 0xc0 0x0102 ]");
+  const std::string good =
+      exabgp_json_for("announce route 10.200.8.131/32 next-hop self attribute [ 0xff 0xc0 0x0102 ]");
   std::string truncated_hex = good;
   truncated_hex.replace(truncated_hex.find("\"0x0102\""), 8, "\"0x01zz\"");
   EXPECT_EQ(error_of(truncated_hex), LineError::kBadHex);

@@ -106,8 +106,8 @@ TEST(Reassembler, Byte_bound_evicts_the_oldest_possibly_itself) {
 }
 
 TEST(Reassembler, Too_large_and_inconsistent_messages_are_refused) {
-  Reassembler r(ReassemblyLimits{.max_messages = 10, .max_bytes = 1000, .max_age_ticks = 100,
-                                 .max_message_bytes = 2 * kMinFragmentBytes});
+  Reassembler r(ReassemblyLimits{
+      .max_messages = 10, .max_bytes = 1000, .max_age_ticks = 100, .max_message_bytes = 2 * kMinFragmentBytes});
   EXPECT_EQ(r.add(frag(0, 1, 5), body(2 * kMinFragmentBytes + 1), 0).status, Status::kTooLarge);
   EXPECT_EQ(r.add(frag(0, 2, 1), body(300), 0).status, Status::kPending);
   EXPECT_EQ(r.add(frag(1, 2, 1), body(300), 0).status, Status::kTooLarge);

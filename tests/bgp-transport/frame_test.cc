@@ -40,16 +40,18 @@ TEST(Frame, Header_is_big_endian_with_the_documented_layout) {
   Bytes out;
   h.encode(out);
   EXPECT_EQ(to_hex(out),
-            "02"                  // version
-            "02"                  // destination count
-            "0001" "0002"         // fragment index, count
-            "00000007"            // cluster
-            "00000001"            // key id
-            "0000000000000001"    // src
-            "0000000000000004"    // epoch
-            "000000000000000a"    // sequence
-            "0102030405060708"    // boot id
-            "0000000000000002" "0000000000000003");
+            "02"  // version
+            "02"  // destination count
+            "0001"
+            "0002"              // fragment index, count
+            "00000007"          // cluster
+            "00000001"          // key id
+            "0000000000000001"  // src
+            "0000000000000004"  // epoch
+            "000000000000000a"  // sequence
+            "0102030405060708"  // boot id
+            "0000000000000002"
+            "0000000000000003");
   EXPECT_EQ(out.size(), h.encoded_size());
 }
 
@@ -83,13 +85,13 @@ TEST(Frame, Rejects_malformed_when_empty_short_or_inconsistent) {
     b[at] = v;
     return reason_of(b);
   };
-  EXPECT_EQ(patched(1, 0), RejectReason::kMalformed);                                  // no destination
-  EXPECT_EQ(patched(1, 33), RejectReason::kMalformed);                                 // too many
-  EXPECT_EQ(patched(5, 0), RejectReason::kMalformed);                                  // fragment count 0
-  EXPECT_EQ(patched(3, 1), RejectReason::kMalformed);                                  // index >= count
-  EXPECT_EQ(patched(29, 0), RejectReason::kMalformed);                                 // epoch 0
-  EXPECT_EQ(patched(37, 0), RejectReason::kMalformed);                                 // sequence 0
-  EXPECT_EQ(patched(22, 1), RejectReason::kMalformed);                                 // epoch >= 2^32
+  EXPECT_EQ(patched(1, 0), RejectReason::kMalformed);   // no destination
+  EXPECT_EQ(patched(1, 33), RejectReason::kMalformed);  // too many
+  EXPECT_EQ(patched(5, 0), RejectReason::kMalformed);   // fragment count 0
+  EXPECT_EQ(patched(3, 1), RejectReason::kMalformed);   // index >= count
+  EXPECT_EQ(patched(29, 0), RejectReason::kMalformed);  // epoch 0
+  EXPECT_EQ(patched(37, 0), RejectReason::kMalformed);  // sequence 0
+  EXPECT_EQ(patched(22, 1), RejectReason::kMalformed);  // epoch >= 2^32
 }
 
 TEST(Frame, Rejects_unsorted_or_zero_destinations_as_malformed) {
@@ -204,8 +206,7 @@ TEST(Frame, Source_other_than_the_mailbox_is_refused_before_any_key_work) {
 }
 
 TEST(Frame, Every_reason_has_a_name) {
-  for (std::size_t i = 0; i < kRejectReasonCount; ++i)
-    EXPECT_NE(to_string(static_cast<RejectReason>(i)), "unknown");
+  for (std::size_t i = 0; i < kRejectReasonCount; ++i) EXPECT_NE(to_string(static_cast<RejectReason>(i)), "unknown");
 }
 
 }  // namespace

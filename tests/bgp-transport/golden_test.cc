@@ -82,7 +82,8 @@ std::string describe(Transport& t, const std::string& line) {
     for (const auto& e : u->eor) o << "eor " << e;
     for (const auto& w : u->withdrawn) o << "withdraw " << w.to_string();
     for (const auto& a : u->announced) o << "announce " << a.to_string();
-    if (u->payload) o << " attr=" << u->payload->size() << (line.find("-0xF0\"") != std::string::npos ? " 0xF0" : " 0xE0");
+    if (u->payload)
+      o << " attr=" << u->payload->size() << (line.find("-0xF0\"") != std::string::npos ? " 0xF0" : " 0xE0");
     for (const auto& m : r.messages) o << " " << describe_message(m);
     for (std::size_t i = 0; i < kRejectReasonCount; ++i)
       if (t.counters().rejected[i] != before.rejected[i]) o << " rejected " << to_string(static_cast<RejectReason>(i));

@@ -17,8 +17,8 @@ TEST(IpPrefix, Parses_and_prints_both_families) {
   auto v6 = IpPrefix::parse("fd72:6166:0001:0002::/64");
   ASSERT_TRUE(v6);
   EXPECT_EQ(v6->to_string(), "fd72:6166:1:2::/64");
-  for (const char* bad : {"10.0.0.1/33", "10.0.0.1/24", "10.0.0/24", "fd00::/129", "fd00::", "/8", "x/8",
-                          "10.0.0.0/", "10.0.0.0/2a"})
+  for (const char* bad :
+       {"10.0.0.1/33", "10.0.0.1/24", "10.0.0/24", "fd00::/129", "fd00::", "/8", "x/8", "10.0.0.0/", "10.0.0.0/2a"})
     EXPECT_FALSE(IpPrefix::parse(bad)) << bad;
 }
 
@@ -59,8 +59,8 @@ TEST(Mailbox, Ipv4_default_is_a_slash_32_per_slot_and_round_trips) {
 
 TEST(Mailbox, Parse_rejects_prefixes_that_are_not_mailboxes) {
   MailboxPlan p = plan(MailboxLayout::default_ipv6());
-  for (const char* other : {"fd72:6167:10:203::/64", "fd72:6166:10:202::/63", "fd72:6166:0:203::/64",
-                            "10.200.8.131/32"})
+  for (const char* other :
+       {"fd72:6167:10:203::/64", "fd72:6166:10:202::/63", "fd72:6166:0:203::/64", "10.200.8.131/32"})
     EXPECT_FALSE(p.parse(*IpPrefix::parse(other))) << other;
   MailboxPlan q = plan(MailboxLayout{*IpPrefix::parse("fd72:6166::/32"), 12, 12, 8});
   IpPrefix host = *IpPrefix::parse("fd72:6166:10:203::1/128");
@@ -68,14 +68,10 @@ TEST(Mailbox, Parse_rejects_prefixes_that_are_not_mailboxes) {
 }
 
 TEST(Mailbox, Layout_must_fit_the_family) {
-  EXPECT_TRUE(std::holds_alternative<std::string>(
-      MailboxPlan::create({*IpPrefix::parse("10.200.0.0/16"), 8, 8, 8})));
-  EXPECT_TRUE(std::holds_alternative<std::string>(
-      MailboxPlan::create({*IpPrefix::parse("fd00::/32"), 0, 8, 8})));
-  EXPECT_TRUE(std::holds_alternative<std::string>(
-      MailboxPlan::create({*IpPrefix::parse("fd00::/32"), 8, 8, 17})));
-  EXPECT_TRUE(std::holds_alternative<MailboxPlan>(
-      MailboxPlan::create({*IpPrefix::parse("fd00::/32"), 32, 32, 16})));
+  EXPECT_TRUE(std::holds_alternative<std::string>(MailboxPlan::create({*IpPrefix::parse("10.200.0.0/16"), 8, 8, 8})));
+  EXPECT_TRUE(std::holds_alternative<std::string>(MailboxPlan::create({*IpPrefix::parse("fd00::/32"), 0, 8, 8})));
+  EXPECT_TRUE(std::holds_alternative<std::string>(MailboxPlan::create({*IpPrefix::parse("fd00::/32"), 8, 8, 17})));
+  EXPECT_TRUE(std::holds_alternative<MailboxPlan>(MailboxPlan::create({*IpPrefix::parse("fd00::/32"), 32, 32, 16})));
 }
 
 }  // namespace

@@ -38,16 +38,16 @@ TEST(ReplayWindow, Edges_of_the_window) {
 
 TEST(ReplayWindow, Sliding_clears_the_bits_of_skipped_sequences) {
   ReplayWindow w;
-  w.mark(1, 1);  // bit 1
-  w.mark(1, 1 + ReplayWindow::kWindowBits + 1);  // jump past the window: everything cleared
-  EXPECT_TRUE(w.is_replay(1, 1));                // too old
+  w.mark(1, 1);                                                 // bit 1
+  w.mark(1, 1 + ReplayWindow::kWindowBits + 1);                 // jump past the window: everything cleared
+  EXPECT_TRUE(w.is_replay(1, 1));                               // too old
   EXPECT_FALSE(w.is_replay(1, ReplayWindow::kWindowBits + 1));  // same bit as 1, but never seen
   ReplayWindow v;
   v.mark(1, 10);
   v.mark(1, 10 + ReplayWindow::kWindowBits - 1);  // slide by less than the window
   EXPECT_TRUE(v.is_replay(1, 10));
-  v.mark(1, 10 + ReplayWindow::kWindowBits);      // 10's slot now stands for 10 + kWindowBits
-  EXPECT_TRUE(v.is_replay(1, 10));                // out of the window
+  v.mark(1, 10 + ReplayWindow::kWindowBits);  // 10's slot now stands for 10 + kWindowBits
+  EXPECT_TRUE(v.is_replay(1, 10));            // out of the window
   EXPECT_FALSE(v.is_replay(1, 11));
 }
 
@@ -77,7 +77,7 @@ TEST(ReplayGuard, Full_resend_after_session_reset_delivers_nothing_twice) {
   std::vector<std::uint64_t> delivered;
   for (std::uint64_t s = 1; s <= 300; ++s) {
     const std::uint64_t seq = (s % 2 == 0) ? s - 1 : s + 1 <= 300 ? s + 1 : s;  // pairwise swap
-    if (seq % 7 == 0) continue;  // lost
+    if (seq % 7 == 0) continue;                                                 // lost
     if (!g.is_replay(1, 1, seq)) {
       g.mark(1, 1, seq);
       delivered.push_back(seq);
@@ -165,10 +165,10 @@ TEST(ReplayGuard, Import_refuses_unsorted_senders_and_out_of_range_values) {
   ReplayGuard one;
   one.mark(5, 1, 1);
   const Bytes good = one.export_state();
-  EXPECT_NE(import_error(rewrite(good, 14 + 7, 0)).find("ascending"), std::string::npos);   // src 0
-  EXPECT_NE(import_error(rewrite(good, 14 + 8, 1)).find("range"), std::string::npos);       // epoch >= 2^56
-  EXPECT_NE(import_error(rewrite(good, 14 + 15, 0)).find("range"), std::string::npos);      // epoch 0
-  EXPECT_NE(import_error(rewrite(good, 14 + 16, 1)).find("range"), std::string::npos);      // sequence >= 2^56
+  EXPECT_NE(import_error(rewrite(good, 14 + 7, 0)).find("ascending"), std::string::npos);  // src 0
+  EXPECT_NE(import_error(rewrite(good, 14 + 8, 1)).find("range"), std::string::npos);      // epoch >= 2^56
+  EXPECT_NE(import_error(rewrite(good, 14 + 15, 0)).find("range"), std::string::npos);     // epoch 0
+  EXPECT_NE(import_error(rewrite(good, 14 + 16, 1)).find("range"), std::string::npos);     // sequence >= 2^56
   EXPECT_EQ(import_error(rewrite(good, 14 + 23, 9)), "");  // a plain value change with a good checksum loads
 }
 

@@ -18,8 +18,7 @@ inline Key key_of(std::uint8_t fill) {
   return k;
 }
 
-inline KeyRing ring_with(std::uint32_t id, std::uint8_t fill,
-                         AeadAlgorithm a = AeadAlgorithm::kChaCha20Poly1305) {
+inline KeyRing ring_with(std::uint32_t id, std::uint8_t fill, AeadAlgorithm a = AeadAlgorithm::kChaCha20Poly1305) {
   KeyRing r;
   r.add(id, key_of(fill), a);
   return r;
@@ -100,7 +99,8 @@ inline std::string exabgp_json_for(const std::string& command, const std::string
 
 inline std::string state_line(const std::string& state, const std::string& peer = "10.255.3.1") {
   std::string s = R"({ "exabgp": "4.0.1", "time": 1795673236.3642814, "host" : "vm", "pid" : 24982, "ppid" : 1, )"
-                  R"("counter": 1, "type": "state", )" + neighbor_header(peer) + R"("state": ")" + state + "\"";
+                  R"("counter": 1, "type": "state", )" +
+                  neighbor_header(peer) + R"("state": ")" + state + "\"";
   if (state == "down") s += R"x(, "reason": "peer reset, message (notification received (6,2)) error(Cease)")x";
   return s + " } }";
 }

@@ -33,7 +33,8 @@ TEST(Transport, Small_message_is_delivered_with_to_rewritten) {
   const auto m = app_message(1, 99, 200);
   const auto lines = a.send(m, ids({2}));
   ASSERT_EQ(lines.size(), 1u);
-  EXPECT_EQ(lines[0].rfind("announce route fd72:6166:10:200::/64 next-hop fd00:255:1::1 attribute [ 0xff 0xc0 0x", 0), 0u);
+  EXPECT_EQ(lines[0].rfind("announce route fd72:6166:10:200::/64 next-hop fd00:255:1::1 attribute [ 0xff 0xc0 0x", 0),
+            0u);
   auto got = pump(a, b, lines);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].entries(0).data(), m.entries(0).data());

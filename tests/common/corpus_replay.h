@@ -14,8 +14,7 @@
 namespace raftbgp::test {
 
 // Feeds every regular file in `dir` to `entry`; returns how many (a test expects more than zero).
-inline std::size_t replay_corpus(const std::filesystem::path& dir,
-                                 void (*entry)(const std::uint8_t*, std::size_t)) {
+inline std::size_t replay_corpus(const std::filesystem::path& dir, void (*entry)(const std::uint8_t*, std::size_t)) {
   std::size_t n = 0;
   for (const auto& f : std::filesystem::directory_iterator(dir)) {
     if (!f.is_regular_file()) continue;

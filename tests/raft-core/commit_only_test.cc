@@ -19,7 +19,8 @@ struct Settled {
   Index x = 0;
   Settled() {
     make_leader(*p, ids(3));
-    for (NodeId v : {NodeId{2}, NodeId{3}}) p->node->step(append_ack(v, 1, p->node->term(), p->node->log().last_index()));
+    for (NodeId v : {NodeId{2}, NodeId{3}})
+      p->node->step(append_ack(v, 1, p->node->term(), p->node->log().last_index()));
     drain(*p);
     x = p->node->propose("x").index;
     drain(*p);

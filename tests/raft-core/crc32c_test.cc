@@ -20,9 +20,7 @@ std::uint32_t reference_crc32c(std::span<const std::uint8_t> data) {
   return ~c;
 }
 
-TEST(Crc32c_matches_the_standard_check_value, for_123456789) {
-  EXPECT_EQ(crc32c("123456789"), 0xE3069283u);
-}
+TEST(Crc32c_matches_the_standard_check_value, for_123456789) { EXPECT_EQ(crc32c("123456789"), 0xE3069283u); }
 
 TEST(Crc32c_matches_rfc3720_vectors, for_zeros_ones_and_counting_bytes) {
   std::vector<std::uint8_t> bytes(32, 0x00);

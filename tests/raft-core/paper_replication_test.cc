@@ -16,8 +16,7 @@ using raftbgp::v1::MSG_APP_RESP;
 
 // A leader of ids(n) whose no-op (index last_index) every follower acknowledged: all followers are in
 // the replicate state and the no-op is committed.
-std::unique_ptr<Peer> settled_leader(const Config& c, NodeId n, const std::vector<Entry>& log = {},
-                                     Term term = 0) {
+std::unique_ptr<Peer> settled_leader(const Config& c, NodeId n, const std::vector<Entry>& log = {}, Term term = 0) {
   auto p = make_peer(c, log, term);
   make_leader(*p, ids(n));
   for (NodeId v = 2; v <= n; ++v) p->node->step(append_ack(v, 1, p->node->term(), p->node->log().last_index()));
@@ -97,8 +96,7 @@ TEST(Replication, leader_commits_only_after_majority_acknowledges) {
 // §5.3: "This also commits all preceding entries in the leader's log, including entries created by
 // previous leaders."
 TEST(Replication, leader_commit_includes_preceding_entries) {
-  const std::vector<std::vector<Entry>> logs = {
-      {}, {entry(1, 2)}, {entry(1, 1), entry(2, 2)}, {entry(1, 1)}};
+  const std::vector<std::vector<Entry>> logs = {{}, {entry(1, 2)}, {entry(1, 1), entry(2, 2)}, {entry(1, 1)}};
   for (const std::vector<Entry>& log : logs) {
     auto p = make_peer(config(1, ids(3)), log, 2);
     make_leader(*p, ids(3));
@@ -108,7 +106,7 @@ TEST(Replication, leader_commit_includes_preceding_entries) {
     p->node->step(append_ack(3, 1, p->node->term(), r.index));
     drain(*p);
     std::vector<Entry> want = log;
-    want.push_back(entry(log.size() + 1, 3));                  // the leader's no-op (§8)
+    want.push_back(entry(log.size() + 1, 3));  // the leader's no-op (§8)
     want.push_back(entry(log.size() + 2, 3, "some data"));
     ASSERT_EQ(p->applied.size(), want.size()) << "log size " << log.size();
     for (std::size_t i = 0; i < want.size(); ++i) {
@@ -159,8 +157,7 @@ TEST(Replication, follower_rejects_append_entries_on_log_mismatch) {
   };
   const std::vector<Case> cases = {
       {2, 0, 0, 1, false, 0, 0},  // below our commit index: known to match, answer with commit
-      {2, 1, 1, 1, false, 0, 0},
-      {2, 2, 2, 2, false, 0, 0},
+      {2, 1, 1, 1, false, 0, 0}, {2, 2, 2, 2, false, 0, 0},
       {2, 1, 2, 2, true, 1, 1},  // index 2 has term 2 here: skip back to the last entry of term <= 1
       {3, 3, 3, 3, true, 2, 2},  // index 3 is beyond our log: hint at our last entry
   };
@@ -381,8 +378,7 @@ TEST(Replication, max_msg_bytes_bounds_every_message_and_refuses_oversize_propos
   elect(net, 1);
   net.isolate(3);
   for (int i = 0; i < 20; ++i) {
-    ASSERT_EQ(net.propose(1, std::string(100, static_cast<char>('a' + i))).status,
-              ProposeResult::Status::kAccepted);
+    ASSERT_EQ(net.propose(1, std::string(100, static_cast<char>('a' + i))).status, ProposeResult::Status::kAccepted);
   }
   EXPECT_EQ(net.propose(1, std::string(cap, 'x')).status, ProposeResult::Status::kTooLarge);
   // The largest proposal that is accepted still travels within the cap.

@@ -265,8 +265,7 @@ TEST(BadInput, malformed_messages_are_dropped_counted_and_change_nothing) {
       {"MSG_UNKNOWN", msg(raftbgp::v1::MSG_UNKNOWN, 2, 1, 2), DropReason::kUnknownType},
       {"MSG_PROP from the network", msg(raftbgp::v1::MSG_PROP, 2, 1, 2), DropReason::kUnknownType},
       {"local MSG_HUP with a term", msg(raftbgp::v1::MSG_HUP, 2, 1, 5), DropReason::kUnknownType},
-      {"local MSG_CHECK_QUORUM with a term", msg(raftbgp::v1::MSG_CHECK_QUORUM, 2, 1, 5),
-       DropReason::kUnknownType},
+      {"local MSG_CHECK_QUORUM with a term", msg(raftbgp::v1::MSG_CHECK_QUORUM, 2, 1, 5), DropReason::kUnknownType},
       {"addressed to another node", msg(MSG_APP, 2, 3, 2), DropReason::kNotForMe},
       {"from node 0", msg(MSG_APP, 0, 1, 2), DropReason::kMalformed},
       {"from itself", msg(MSG_APP, 1, 1, 2), DropReason::kMalformed},
@@ -279,11 +278,13 @@ TEST(BadInput, malformed_messages_are_dropped_counted_and_change_nothing) {
       {"prevLogTerm for index 0", app(2, 0, 1, {}), DropReason::kMalformed},
       {"malformed with a higher term", app(9, 2, 2, {entry(3, 2), entry(5, 2)}), DropReason::kMalformed},
       {"unknown entry type", bad_entry_type, DropReason::kMalformed},
-      {"vote with last log term above its term", [] {
+      {"vote with last log term above its term",
+       [] {
          Message v = msg(MSG_VOTE, 2, 1, 3);
          v.set_log_term(4);
          return v;
-       }(), DropReason::kMalformed},
+       }(),
+       DropReason::kMalformed},
       {"append response to a follower", msg(MSG_APP_RESP, 2, 1, 2), DropReason::kUnexpected},
   };
   auto p = make_peer(config(1, ids(3)), log_with_terms({1, 2}), 2, kNoNode, 1);

@@ -68,8 +68,8 @@ inline Config plain_config(NodeId id, std::vector<NodeId> voters) {
 struct Peer {
   MemoryStorage storage;
   std::unique_ptr<Node> node;
-  std::vector<Entry> applied;  // every committed entry handed out, in order
-  std::vector<ReadState> reads;  // every ReadState handed out, in order
+  std::vector<Entry> applied;       // every committed entry handed out, in order
+  std::vector<ReadState> reads;     // every ReadState handed out, in order
   std::vector<Snapshot> installed;  // snapshots received from a leader, in order
 };
 
@@ -139,9 +139,7 @@ inline std::vector<Term> terms_of(const RaftLog& log) {
   return out;
 }
 
-inline std::uint64_t dropped(const Node& n, DropReason r) {
-  return n.status().dropped[static_cast<int>(r)];
-}
+inline std::uint64_t dropped(const Node& n, DropReason r) { return n.status().dropped[static_cast<int>(r)]; }
 
 // An in-process network of peers. Messages queue in FIFO order; stabilize() delivers until no node
 // has anything left to say. Links can be cut (both directions), nodes isolated, and single

@@ -312,7 +312,7 @@ TEST_F(WalRecovery, cut_inside_a_last_commit_or_truncate_record_rolls_it_back) {
   {
     std::unique_ptr<WalStorage> s = open_ok();
     s->save_hard_state(make_hard_state(1, 1, 3));  // a 17-byte COMMIT record
-    s->truncate(5);                                 // a 17-byte TRUNCATE record
+    s->truncate(5);                                // a 17-byte TRUNCATE record
     s->sync();
   }
   const std::string pristine = read_bytes(segment);

@@ -85,8 +85,7 @@ void write_bytes(const std::string& path, const std::string& bytes) {
 }
 
 // Names in `dir` that start with `prefix` and end with `suffix`, sorted.
-std::vector<std::string> files(const std::string& dir, std::string_view prefix,
-                               std::string_view suffix) {
+std::vector<std::string> files(const std::string& dir, std::string_view prefix, std::string_view suffix) {
   std::vector<std::string> out;
   for (const auto& e : fs::directory_iterator(dir)) {
     const std::string name = e.path().filename().string();
@@ -265,8 +264,7 @@ TEST_F(WalSnapshot, keeps_only_the_two_latest_snapshot_files) {
   ASSERT_TRUE(s);
   persist(*s, make_hard_state(1, 1, 40), make_entries(1, 40, 1));
   for (Index i = 10; i <= 40; i += 10) s->save_snapshot(make_snapshot(i, 1, std::to_string(i)));
-  EXPECT_EQ(snapshots(dir()),
-            (std::vector<std::string>{"snap-000000000000001e.snap", "snap-0000000000000028.snap"}));
+  EXPECT_EQ(snapshots(dir()), (std::vector<std::string>{"snap-000000000000001e.snap", "snap-0000000000000028.snap"}));
   s.reset();
   s = open_ok();
   ASSERT_TRUE(s);
@@ -496,8 +494,7 @@ TEST_F(WalSnapshot, missing_file_named_by_a_snapshot_record_fails_open) {
   WalOpenResult r = WalStorage::open(dir());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, WalError::Kind::kCorrupt);
-  EXPECT_NE(r.error().detail.find("snap-0000000000000008.snap is missing"), std::string::npos)
-      << r.error().message();
+  EXPECT_NE(r.error().detail.find("snap-0000000000000008.snap is missing"), std::string::npos) << r.error().message();
 }
 
 TEST_F(WalCorruptSnapshot, file_rotting_after_open_makes_snapshot_throw) {

@@ -21,7 +21,7 @@ struct Failure {
 
 struct SimNode {
   NodeId id = 0;
-  raft::MemoryStorage storage;  // survives crashes; loses only what was not synced
+  raft::MemoryStorage storage;       // survives crashes; loses only what was not synced
   std::unique_ptr<raft::Node> node;  // null while crashed
   int down_until = 0;
   // This incarnation's state machine: (index, data) of every applied client proposal. Its snapshot is
@@ -290,8 +290,8 @@ class Cluster {
     auto it = reads_.find(rs.context);
     if (it == reads_.end() || rs.refused) return;
     if (rs.index < it->second) {
-      fail("ReadIndex linearizability: node " + std::to_string(n.id) + " got read index " +
-           std::to_string(rs.index) + " for " + rs.context + " although index " + std::to_string(it->second) +
+      fail("ReadIndex linearizability: node " + std::to_string(n.id) + " got read index " + std::to_string(rs.index) +
+           " for " + rs.context + " although index " + std::to_string(it->second) +
            " was committed before the read began");
     }
     ++reads_served_;
@@ -300,8 +300,7 @@ class Cluster {
 
   void deliver_due() {
     std::vector<InFlight> due;
-    auto it = std::partition(network_.begin(), network_.end(),
-                             [&](const InFlight& f) { return f.due > substep_; });
+    auto it = std::partition(network_.begin(), network_.end(), [&](const InFlight& f) { return f.due > substep_; });
     due.assign(std::make_move_iterator(it), std::make_move_iterator(network_.end()));
     network_.erase(it, network_.end());
     std::sort(due.begin(), due.end(), [](const InFlight& a, const InFlight& b) { return a.order < b.order; });
@@ -398,16 +397,16 @@ class Cluster {
 
   void apply(SimNode& n, const Entry& e) {
     if (e.index() != n.last_applied + 1) {
-      fail("node " + std::to_string(n.id) + " applied index " + std::to_string(e.index()) +
-           " after " + std::to_string(n.last_applied));
+      fail("node " + std::to_string(n.id) + " applied index " + std::to_string(e.index()) + " after " +
+           std::to_string(n.last_applied));
     }
     n.last_applied = e.index();
     max_applied_ = std::max(max_applied_, e.index());
     // State Machine Safety (§5.4.3): no two nodes apply different entries at one index.
     auto [it, inserted] = committed_.try_emplace(e.index(), CommittedEntry{e.term(), e.data()});
     if (!inserted && (it->second.term != e.term() || it->second.data != e.data())) {
-      fail("state machine safety: node " + std::to_string(n.id) + " applied (" + std::to_string(e.term()) +
-           ", '" + e.data() + "') at " + std::to_string(e.index()) + " where another applied (" +
+      fail("state machine safety: node " + std::to_string(n.id) + " applied (" + std::to_string(e.term()) + ", '" +
+           e.data() + "') at " + std::to_string(e.index()) + " where another applied (" +
            std::to_string(it->second.term) + ", '" + it->second.data + "')");
     }
     // Only client proposals carry unique data; no-ops and configuration changes may repeat.
@@ -422,8 +421,8 @@ class Cluster {
   void check_commit(SimNode& n) {
     const Index c = n.node->commit_index();
     if (c < n.last_commit) {
-      fail("commit index of node " + std::to_string(n.id) + " went back from " +
-           std::to_string(n.last_commit) + " to " + std::to_string(c));
+      fail("commit index of node " + std::to_string(n.id) + " went back from " + std::to_string(n.last_commit) +
+           " to " + std::to_string(c));
     }
     n.last_commit = c;
   }
@@ -470,8 +469,8 @@ class Cluster {
     for (const auto& [index, ce] : committed_) {
       if (index + 1 < n.node->log().first_index()) continue;  // compacted into a checked snapshot
       if (n.node->log().term(index) != ce.term) {
-        fail("leader completeness: leader " + std::to_string(n.id) + " of term " +
-             std::to_string(n.node->term()) + " lacks committed entry " + std::to_string(index));
+        fail("leader completeness: leader " + std::to_string(n.id) + " of term " + std::to_string(n.node->term()) +
+             " lacks committed entry " + std::to_string(index));
       }
     }
   }

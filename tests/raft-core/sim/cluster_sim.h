@@ -33,18 +33,18 @@ namespace raftbgp::sim {
 struct SimOptions {
   int nodes = 3;
   std::uint64_t seed = 1;
-  int fault_ticks = 400;     // ticks with faults and proposals
-  int heal_ticks = 300;      // ticks without faults at the end; the cluster must converge within them
-  int substeps = 10;         // network steps per tick (a one-way delay is 1..max_delay substeps)
+  int fault_ticks = 400;  // ticks with faults and proposals
+  int heal_ticks = 300;   // ticks without faults at the end; the cluster must converge within them
+  int substeps = 10;      // network steps per tick (a one-way delay is 1..max_delay substeps)
   int max_delay = 12;
-  double loss = 0.10;        // upper bound of the per-run loss rate (each run draws its own in [0, loss])
+  double loss = 0.10;  // upper bound of the per-run loss rate (each run draws its own in [0, loss])
   double duplicate = 0.05;
   double propose_per_tick = 0.5;
-  double crash_per_tick = 0.004;     // per node
+  double crash_per_tick = 0.004;  // per node
   double partition_per_tick = 0.01;
-  double admin_per_tick = 0.02;      // a membership change proposed at the leader
-  double transfer_per_tick = 0.01;   // a leadership transfer to a random voter
-  double read_per_tick = 0.3;        // a ReadIndex request at a random node
+  double admin_per_tick = 0.02;     // a membership change proposed at the leader
+  double transfer_per_tick = 0.01;  // a leadership transfer to a random voter
+  double read_per_tick = 0.3;       // a ReadIndex request at a random node
   bool trace = false;
 };
 

@@ -57,10 +57,11 @@ int main(int argc, char** argv) {
     o.seed = s;
     const raftbgp::sim::SimResult r = raftbgp::sim::run_simulation(o);
     if (!r.ok) {
-      std::printf("FAIL seed %llu (%d nodes): %s\nreplay: %s --nodes %d --seed %llu --fault-ticks %d "
-                  "--heal-ticks %d --loss %g --trace\n",
-                  static_cast<unsigned long long>(s), o.nodes, r.failure.c_str(), argv[0], o.nodes,
-                  static_cast<unsigned long long>(s), o.fault_ticks, o.heal_ticks, o.loss);
+      std::printf(
+          "FAIL seed %llu (%d nodes): %s\nreplay: %s --nodes %d --seed %llu --fault-ticks %d "
+          "--heal-ticks %d --loss %g --trace\n",
+          static_cast<unsigned long long>(s), o.nodes, r.failure.c_str(), argv[0], o.nodes,
+          static_cast<unsigned long long>(s), o.fault_ticks, o.heal_ticks, o.loss);
       return 1;
     }
     acked += r.proposals_acked;
@@ -71,13 +72,13 @@ int main(int argc, char** argv) {
     reads += r.reads_served;
     snaps += r.snapshots_installed;
   }
-  std::printf("%llu seeds passed (%d nodes + 1 spare): %llu proposals acknowledged, %llu leaders elected, "
-              "%llu membership changes, %llu reads served, %llu snapshots installed, %llu crashes, "
-              "%llu messages delivered\n",
-              static_cast<unsigned long long>(last - first), o.nodes, static_cast<unsigned long long>(acked),
-              static_cast<unsigned long long>(elections), static_cast<unsigned long long>(changes),
-              static_cast<unsigned long long>(reads), static_cast<unsigned long long>(snaps),
-              static_cast<unsigned long long>(crashes),
-              static_cast<unsigned long long>(delivered));
+  std::printf(
+      "%llu seeds passed (%d nodes + 1 spare): %llu proposals acknowledged, %llu leaders elected, "
+      "%llu membership changes, %llu reads served, %llu snapshots installed, %llu crashes, "
+      "%llu messages delivered\n",
+      static_cast<unsigned long long>(last - first), o.nodes, static_cast<unsigned long long>(acked),
+      static_cast<unsigned long long>(elections), static_cast<unsigned long long>(changes),
+      static_cast<unsigned long long>(reads), static_cast<unsigned long long>(snaps),
+      static_cast<unsigned long long>(crashes), static_cast<unsigned long long>(delivered));
   return 0;
 }

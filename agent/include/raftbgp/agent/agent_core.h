@@ -109,7 +109,7 @@ struct ClientRequest {
   // snapshot, members, members.add, members.promote, members.remove, transfer_leader
   std::string op;
   nlohmann::json args = nlohmann::json::object();
-  std::string client_id;          // writes and members.*/transfer_leader: required, with seq >= 1
+  std::string client_id;  // writes and members.*/transfer_leader: required, with seq >= 1
   std::uint64_t seq = 0;
   std::uint64_t timeout_ms = 5000;  // answer `timeout` after this long without an apply
   // Who sent it: SO_PEERCRED of the control connection (control_server.h); -1 for in-process requests.
@@ -143,10 +143,10 @@ class AgentCore {
   // loads the announced-routes record and replays the committed log into the state machine. The first
   // output (after open) re-announces the applied policy routes and withdraws stale ones. Errors (one
   // line, naming the file) come back as a string.
+  static std::variant<std::unique_ptr<AgentCore>, std::string> open(const AgentConfig& config, transport::KeyRing keys,
+                                                                    Options options);
   static std::variant<std::unique_ptr<AgentCore>, std::string> open(const AgentConfig& config,
-                                                                     transport::KeyRing keys, Options options);
-  static std::variant<std::unique_ptr<AgentCore>, std::string> open(const AgentConfig& config,
-                                                                     transport::KeyRing keys) {
+                                                                    transport::KeyRing keys) {
     return open(config, std::move(keys), Options{});
   }
   ~AgentCore();
@@ -203,7 +203,7 @@ class AgentCore {
     ReplyFn reply;
     v1::Read read;
     std::uint64_t deadline_tick = 0;
-    std::string context;            // of the round it is in; empty: joins the next round
+    std::string context;  // of the round it is in; empty: joins the next round
     std::uint64_t issued_tick = 0;
     std::uint64_t attempts = 0;
     std::optional<raft::Index> index;  // ReadState.index once known: serve when applied >= it
@@ -273,16 +273,16 @@ class AgentCore {
   PolicyLimits limits_;
   std::vector<std::string> output_;
   std::uint64_t epoch_ = 0;
-  EpochLease epoch_lease_;     // holds <data_dir>/epoch.lock for the life of the process
-  ReplayStore replay_store_;   // <data_dir>/replay (replay_store.h: when it is saved)
+  EpochLease epoch_lease_;    // holds <data_dir>/epoch.lock for the life of the process
+  ReplayStore replay_store_;  // <data_dir>/replay (replay_store.h: when it is saved)
   std::uint64_t tick_ = 0;
   std::uint64_t next_request_ = 1;
   std::map<std::uint64_t, Pending> pending_;
-  std::map<std::uint64_t, PendingRead> reads_;             // by request id
-  std::map<std::string, std::uint64_t> read_contexts_;     // the ReadIndex round in flight -> tick issued
-  std::vector<raft::NodeId> applied_voters_;    // sorted; the configuration as of the applied index
+  std::map<std::uint64_t, PendingRead> reads_;          // by request id
+  std::map<std::string, std::uint64_t> read_contexts_;  // the ReadIndex round in flight -> tick issued
+  std::vector<raft::NodeId> applied_voters_;            // sorted; the configuration as of the applied index
   std::vector<raft::NodeId> applied_learners_;
-  std::uint64_t bytes_since_snapshot_ = 0;      // entry bytes applied since the last snapshot or start
+  std::uint64_t bytes_since_snapshot_ = 0;  // entry bytes applied since the last snapshot or start
   std::uint64_t snapshots_taken_ = 0;
   std::uint64_t snapshots_installed_ = 0;
   std::uint64_t reads_served_ = 0;
@@ -291,11 +291,11 @@ class AgentCore {
   std::uint64_t forwarded_ = 0;        // MSG_FORWARD sent
   std::uint64_t forward_rejects_ = 0;  // MSG_FORWARD_RESP sent
   std::uint64_t policy_acks_error_ = 0;
-  std::uint64_t forwards_stale_term_ = 0;  // MSG_FORWARD dropped: not for the leader's current term
-  std::uint64_t ack_stalls_ = 0;           // ExaBGP watchdog resets
+  std::uint64_t forwards_stale_term_ = 0;         // MSG_FORWARD dropped: not for the leader's current term
+  std::uint64_t ack_stalls_ = 0;                  // ExaBGP watchdog resets
   std::vector<raft::NodeId> transfers_to_start_;  // transfer_leader entries applied as leader, this Ready
-  std::uint64_t raft_messages_sent_ = 0;  // Raft messages handed to the transport, one per destination
-  std::uint64_t transport_sends_ = 0;     // Transport::send calls (one per destination set)
+  std::uint64_t raft_messages_sent_ = 0;          // Raft messages handed to the transport, one per destination
+  std::uint64_t transport_sends_ = 0;             // Transport::send calls (one per destination set)
   bool batching_ = false;
   bool ready_wanted_ = false;
 };

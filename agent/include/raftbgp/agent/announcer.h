@@ -79,8 +79,8 @@ class RouteAnnouncer {
   std::string record_path_;
   std::map<std::string, std::string> announced_;
   std::set<std::string> withdrawing_;
-  std::set<std::string> recorded_;      // content of the record file as last written
-  std::set<std::string> stale_;         // recorded by a previous incarnation, not yet reconciled
+  std::set<std::string> recorded_;  // content of the record file as last written
+  std::set<std::string> stale_;     // recorded by a previous incarnation, not yet reconciled
   bool first_reconcile_ = true;
   std::map<std::string, std::string> problems_;
   RouteGuards guards_;

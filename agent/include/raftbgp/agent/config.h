@@ -26,30 +26,30 @@ inline constexpr const char* kDefaultConfigPath = "/etc/raftbgp/raftbgpd.yaml";
 inline constexpr const char* kDefaultSocketPath = "/run/raftbgp/raftbgpd.sock";
 
 struct AgentConfig {
-  std::uint64_t node_id = 0;                 // 1..max node id of the mailbox layouts; in members
-  std::uint32_t cluster_id = 0;              // 1..2^32-1; frames of other clusters are rejected
+  std::uint64_t node_id = 0;     // 1..max node id of the mailbox layouts; in members
+  std::uint32_t cluster_id = 0;  // 1..2^32-1; frames of other clusters are rejected
   // The bootstrap configuration (Raft Config.voters): the initial voters, sorted, unique, identical on
   // every node, including routers added later. This node is in it unless `joining`.
   std::vector<std::uint64_t> members;
   // true: this node is not in `members`; it starts as a non-member (neither votes nor campaigns) and
   // joins when an operator adds it (raftbgpctl members add). Guards against a typo in node_id.
   bool joining = false;
-  std::string data_dir;                      // absolute; WAL, boot counter, announced-routes record
+  std::string data_dir;                          // absolute; WAL, boot counter, announced-routes record
   std::string socket_path = kDefaultSocketPath;  // absolute, < 108 bytes (sun_path)
-  std::uint32_t socket_mode = 0660;          // permission bits of the control socket; never o+w
+  std::uint32_t socket_mode = 0660;              // permission bits of the control socket; never o+w
   std::uint64_t socket_idle_timeout_ms = 60000;  // a control connection with nothing in flight is closed
                                                  // after this long without traffic (control_server.h)
-  std::string key_file;                      // absolute; format in crypto.h, mode 0600
+  std::string key_file;                          // absolute; format in crypto.h, mode 0600
   std::uint32_t active_key_id = 1;
   transport::Family mailbox_family = transport::Family::kIpv6;  // family of the mailboxes we announce
   transport::MailboxLayout mailbox_ipv6 = transport::MailboxLayout::default_ipv6();
   transport::MailboxLayout mailbox_ipv4 = transport::MailboxLayout::default_ipv4();
-  std::uint8_t attribute_code = 0xff;        // never 0xfe (BIRD), docs/exabgp.md §1.8
-  std::size_t payload_budget = 2900;         // attribute bytes per announcement (BIRD's 3040 with margin)
-  std::string next_hop_ipv4 = "self";        // "self" or an IPv4 address
-  std::string next_hop_ipv6;                 // explicit IPv6 address; required for an IPv6 mailbox
-  std::string neighbor;                      // "" = all peers; else an address: commands get "neighbor <ip> "
-  std::uint32_t local_asn = 0;               // 0 = unknown (AS-path prepend then refused by this node)
+  std::uint8_t attribute_code = 0xff;  // never 0xfe (BIRD), docs/exabgp.md §1.8
+  std::size_t payload_budget = 2900;   // attribute bytes per announcement (BIRD's 3040 with margin)
+  std::string next_hop_ipv4 = "self";  // "self" or an IPv4 address
+  std::string next_hop_ipv6;           // explicit IPv6 address; required for an IPv6 mailbox
+  std::string neighbor;                // "" = all peers; else an address: commands get "neighbor <ip> "
+  std::uint32_t local_asn = 0;         // 0 = unknown (AS-path prepend then refused by this node)
   std::uint32_t tick_ms = 100;
   int election_ticks = 10;
   int heartbeat_ticks = 1;

@@ -48,19 +48,18 @@ class ControlServer {
  public:
   struct Limits {
     std::size_t max_connections = 64;
-    std::size_t max_in_flight = 16;                      // per connection
+    std::size_t max_in_flight = 16;                        // per connection
     std::size_t max_queued_reply_bytes = 4 * 1024 * 1024;  // per connection, before reading pauses
-    std::chrono::milliseconds idle_timeout{60000};        // config control_socket.idle_timeout_ms
+    std::chrono::milliseconds idle_timeout{60000};         // config control_socket.idle_timeout_ms
   };
   using Handler = std::function<void(ClientRequest, ReplyFn)>;
 
   static std::variant<std::unique_ptr<ControlServer>, std::string> create(boost::asio::io_context& io,
-                                                                          const std::string& path,
-                                                                          std::uint32_t mode, Handler handler,
-                                                                          Limits limits);
+                                                                          const std::string& path, std::uint32_t mode,
+                                                                          Handler handler, Limits limits);
   static std::variant<std::unique_ptr<ControlServer>, std::string> create(boost::asio::io_context& io,
-                                                                          const std::string& path,
-                                                                          std::uint32_t mode, Handler handler) {
+                                                                          const std::string& path, std::uint32_t mode,
+                                                                          Handler handler) {
     return create(io, path, mode, std::move(handler), Limits{});
   }
   ~ControlServer();
@@ -82,7 +81,7 @@ class ControlServer {
 
   boost::asio::io_context& io_;
   std::string path_;
-  std::shared_ptr<Handler> handler_;  // shared with live sessions, which may outlive the server
+  std::shared_ptr<Handler> handler_;      // shared with live sessions, which may outlive the server
   std::shared_ptr<const Limits> limits_;  // shared with live sessions
   boost::asio::local::stream_protocol::acceptor acceptor_;
   std::vector<std::weak_ptr<ControlSession>> sessions_;

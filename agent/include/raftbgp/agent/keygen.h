@@ -16,9 +16,9 @@
 namespace raftbgp::agent {
 
 struct KeygenOptions {
-  std::string path;            // the key file to create
-  std::uint32_t key_id = 1;    // the id frames carry; rotation adds a new id (README "Agent")
-  bool force = false;          // replace an existing file
+  std::string path;          // the key file to create
+  std::uint32_t key_id = 1;  // the id frames carry; rotation adds a new id (README "Agent")
+  bool force = false;        // replace an existing file
   transport::AeadAlgorithm algorithm = transport::AeadAlgorithm::kChaCha20Poly1305;
 };
 

@@ -36,8 +36,8 @@ std::string printable(std::string_view s);
 
 }  // namespace raftbgp::agent
 
-#define AGENT_LOG(level, expr)                                                    \
-  do {                                                                            \
+#define AGENT_LOG(level, expr)                                                           \
+  do {                                                                                   \
     if (::raftbgp::agent::log_enabled(level)) ::raftbgp::agent::log_line(level, (expr)); \
   } while (0)
 #define LOG_ERROR(expr) AGENT_LOG(::raftbgp::agent::LogLevel::kError, expr)

@@ -30,7 +30,7 @@ inline constexpr std::uint32_t kMaxPrepend = 16;
 inline constexpr std::size_t kMaxCommunities = 64;
 
 struct PolicyError {
-  std::string field;    // "prefix", "next_hop", "communities[1]", ...
+  std::string field;  // "prefix", "next_hop", "communities[1]", ...
   std::string message;
   std::string to_string() const { return field + ": " + message; }
 };
@@ -68,8 +68,8 @@ std::optional<std::string> canonical_large_community(std::string_view text);
 struct NodeRouteContext {
   std::uint64_t node_id = 0;
   std::string next_hop_ipv4 = "self";
-  std::string next_hop_ipv6;      // "" = this node cannot announce IPv6 policy routes with a default next hop
-  std::uint32_t local_asn = 0;    // 0 = unknown: a prepend cannot be honoured
+  std::string next_hop_ipv6;    // "" = this node cannot announce IPv6 policy routes with a default next hop
+  std::uint32_t local_asn = 0;  // 0 = unknown: a prepend cannot be honoured
 };
 
 // Per-router local guards (config `guards:`, node-local): routes THIS router refuses to announce, whatever

@@ -45,8 +45,8 @@
 #include <cstdint>
 #include <deque>
 #include <map>
-#include <set>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -113,7 +113,7 @@ class StateMachine {
   std::map<std::string, v1::PolicyRoute> policies_;  // by canonical prefix
   std::map<std::string, Session> sessions_;
   std::map<raft::Index, std::string> session_by_index_;  // last_index -> client_id, for eviction
-  std::deque<std::string> evicted_;                       // tombstones, oldest first
+  std::deque<std::string> evicted_;                      // tombstones, oldest first
   std::set<std::string> evicted_set_;
   std::size_t kv_bytes_ = 0;
   raft::Index applied_ = 0;

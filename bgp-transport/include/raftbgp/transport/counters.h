@@ -12,37 +12,37 @@ namespace raftbgp::transport {
 
 struct Counters {
   // Sending.
-  std::uint64_t messages_sent = 0;       // Messages handed to send() and framed
-  std::uint64_t frames_sent = 0;         // frames (fragments) announced
-  std::uint64_t frame_bytes_sent = 0;    // attribute bytes announced
+  std::uint64_t messages_sent = 0;     // Messages handed to send() and framed
+  std::uint64_t frames_sent = 0;       // frames (fragments) announced
+  std::uint64_t frame_bytes_sent = 0;  // attribute bytes announced
   std::uint64_t withdrawals_sent = 0;
-  std::uint64_t send_refused = 0;        // send() refused: too large, no valid destination, id outside the mailbox
-  std::uint64_t queue_dropped = 0;       // commands dropped by the bounded send queue
-  std::uint64_t queue_waiting = 0;       // now
-  std::uint64_t queue_outstanding = 0;   // now: written, not yet acked
+  std::uint64_t send_refused = 0;       // send() refused: too large, no valid destination, id outside the mailbox
+  std::uint64_t queue_dropped = 0;      // commands dropped by the bounded send queue
+  std::uint64_t queue_waiting = 0;      // now
+  std::uint64_t queue_outstanding = 0;  // now: written, not yet acked
   std::uint64_t acks_done = 0;
   std::uint64_t acks_error = 0;
-  std::uint64_t acks_unexpected = 0;     // an ack with no outstanding command
+  std::uint64_t acks_unexpected = 0;  // an ack with no outstanding command
 
   // Receiving.
   std::uint64_t lines = 0;
   std::array<std::uint64_t, kLineErrorCount> line_errors{};  // by LineError
-  std::uint64_t events_ignored = 0;      // known JSON types we do not act on
+  std::uint64_t events_ignored = 0;                          // known JSON types we do not act on
   std::uint64_t updates = 0;
   std::uint64_t prefixes_withdrawn = 0;
   std::uint64_t eors = 0;
-  std::uint64_t not_mailbox = 0;         // announced prefix outside our mailbox plan (e.g. policy routes)
-  std::uint64_t without_attribute = 0;   // mailbox prefix announced without our attribute
+  std::uint64_t not_mailbox = 0;        // announced prefix outside our mailbox plan (e.g. policy routes)
+  std::uint64_t without_attribute = 0;  // mailbox prefix announced without our attribute
   std::uint64_t other_attribute_codes = 0;
-  std::uint64_t frames_received = 0;     // frames that reached open_frame
+  std::uint64_t frames_received = 0;                         // frames that reached open_frame
   std::array<std::uint64_t, kRejectReasonCount> rejected{};  // by RejectReason
   std::uint64_t messages_delivered = 0;
   std::uint64_t fragment_duplicates = 0;
   std::uint64_t reassembly_evicted_count = 0;
   std::uint64_t reassembly_evicted_bytes = 0;
   std::uint64_t reassembly_expired = 0;
-  std::uint64_t fragments_pending = 0;   // now: incomplete messages buffered
-  std::uint64_t reassembly_bytes = 0;    // now
+  std::uint64_t fragments_pending = 0;  // now: incomplete messages buffered
+  std::uint64_t reassembly_bytes = 0;   // now
 
   // ExaBGP session events.
   std::uint64_t peer_connected = 0;

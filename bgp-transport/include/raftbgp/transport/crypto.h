@@ -54,8 +54,7 @@ Nonce derive_nonce(std::uint64_t epoch, std::uint64_t sequence, std::uint16_t fr
 
 // Seals `plaintext` with `aad` as associated data. Returns ciphertext || 16-byte tag.
 // Aborts (PANIC-style) only if OpenSSL itself fails, which is a broken invariant, not an input error.
-Bytes aead_seal(AeadAlgorithm algorithm, const Key& key, const Nonce& nonce, ByteView aad,
-                ByteView plaintext);
+Bytes aead_seal(AeadAlgorithm algorithm, const Key& key, const Nonce& nonce, ByteView aad, ByteView plaintext);
 
 // Opens ciphertext || tag. Returns nullopt when the tag does not verify (or the input is shorter than a
 // tag). Never throws.
@@ -92,8 +91,7 @@ class KeyRing {
  public:
   static constexpr std::size_t kMaxCachedSubkeys = 4096;
 
-  void add(std::uint32_t key_id, const Key& key,
-           AeadAlgorithm algorithm = AeadAlgorithm::kChaCha20Poly1305);
+  void add(std::uint32_t key_id, const Key& key, AeadAlgorithm algorithm = AeadAlgorithm::kChaCha20Poly1305);
   bool contains(std::uint32_t key_id) const { return keys_.contains(key_id); }
   const KeyEntry* find(std::uint32_t key_id) const;
   std::size_t size() const { return keys_.size(); }

@@ -60,11 +60,11 @@ struct AckEvent {
 };
 
 struct UpdateEvent {
-  std::string peer;                    // neighbor.address.peer
-  std::vector<IpPrefix> announced;     // unicast NLRI, deduplicated (an IPv6 prefix can appear twice)
-  std::vector<IpPrefix> withdrawn;     // deduplicated
-  std::vector<std::string> eor;        // "<afi> <safi>" per end-of-RIB marker
-  std::optional<Bytes> payload;        // value of our attribute (type code match, any flags)
+  std::string peer;                         // neighbor.address.peer
+  std::vector<IpPrefix> announced;          // unicast NLRI, deduplicated (an IPv6 prefix can appear twice)
+  std::vector<IpPrefix> withdrawn;          // deduplicated
+  std::vector<std::string> eor;             // "<afi> <safi>" per end-of-RIB marker
+  std::optional<Bytes> payload;             // value of our attribute (type code match, any flags)
   std::uint32_t other_attribute_codes = 0;  // generic attributes with another code (ignored)
 };
 

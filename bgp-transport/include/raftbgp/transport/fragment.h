@@ -37,12 +37,12 @@ constexpr std::size_t max_fragment_count(std::size_t max_message_bytes) {
 }
 
 struct ReassemblyLimits {
-  std::size_t max_messages = 64;                   // incomplete messages buffered at once
+  std::size_t max_messages = 64;  // incomplete messages buffered at once
   // Bytes buffered at once: the fragments plus the per-message slot table (fragment count x a slot), so
   // no header can make the reassembler allocate outside this budget.
   std::size_t max_bytes = 4 * 1024 * 1024;
-  std::uint64_t max_age_ticks = 50;                // an incomplete message older than this is dropped
-  std::size_t max_message_bytes = 1024 * 1024;     // a reassembled message larger than this is kTooLarge
+  std::uint64_t max_age_ticks = 50;             // an incomplete message older than this is dropped
+  std::size_t max_message_bytes = 1024 * 1024;  // a reassembled message larger than this is kTooLarge
 };
 
 struct ReassemblyStats {

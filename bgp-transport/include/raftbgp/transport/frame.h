@@ -40,8 +40,8 @@
 
 namespace raftbgp::transport {
 
-inline constexpr std::uint8_t kFrameVersion = 2;      // what seal_frame writes
-inline constexpr std::uint8_t kFrameVersionV1 = 1;    // still opened (see above)
+inline constexpr std::uint8_t kFrameVersion = 2;    // what seal_frame writes
+inline constexpr std::uint8_t kFrameVersionV1 = 1;  // still opened (see above)
 inline constexpr std::size_t kFrameFixedHeaderBytes = 46;
 inline constexpr std::size_t kFrameFixedHeaderBytesV1 = 38;
 inline constexpr std::size_t kMaxDestinations = 32;
@@ -51,15 +51,15 @@ inline constexpr std::size_t kMaxFrameBytes = 65000;
 
 // Why a frame (or a line carrying one) was not delivered. Values index Counters::rejected.
 enum class RejectReason : std::uint8_t {
-  kMalformed,      // structurally invalid header, or the plaintext is not a valid Message from src
-  kWrongVersion,   // version byte other than kFrameVersion or kFrameVersionV1
-  kWrongCluster,   // another cluster id
-  kNotForMe,       // my id is not in the destination set
-  kOwnEcho,        // src == my id (FRR reflects a speaker's routes back to it, docs/exabgp.md §1.10)
-  kUnknownKey,     // key id not in the key ring
-  kBadTag,         // AEAD tag does not verify (wrong key, tampered bytes)
-  kReplay,         // (src, epoch, sequence) already delivered, older than the window, or an older epoch
-  kTooLarge,       // frame over kMaxFrameBytes, or the message over the configured maximum
+  kMalformed,     // structurally invalid header, or the plaintext is not a valid Message from src
+  kWrongVersion,  // version byte other than kFrameVersion or kFrameVersionV1
+  kWrongCluster,  // another cluster id
+  kNotForMe,      // my id is not in the destination set
+  kOwnEcho,       // src == my id (FRR reflects a speaker's routes back to it, docs/exabgp.md §1.10)
+  kUnknownKey,    // key id not in the key ring
+  kBadTag,        // AEAD tag does not verify (wrong key, tampered bytes)
+  kReplay,        // (src, epoch, sequence) already delivered, older than the window, or an older epoch
+  kTooLarge,      // frame over kMaxFrameBytes, or the message over the configured maximum
   kCount
 };
 inline constexpr std::size_t kRejectReasonCount = static_cast<std::size_t>(RejectReason::kCount);
@@ -69,7 +69,7 @@ std::string_view to_string(RejectReason r);
 template <class T>
 class Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor): ergonomic returns
+  Result(T value) : v_(std::move(value)) {}    // NOLINT(google-explicit-constructor): ergonomic returns
   Result(RejectReason reason) : v_(reason) {}  // NOLINT(google-explicit-constructor)
   bool ok() const { return v_.index() == 0; }
   const T& value() const& { return std::get<0>(v_); }

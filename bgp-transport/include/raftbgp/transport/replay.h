@@ -61,7 +61,7 @@ class ReplayWindow {
 
   std::uint64_t epoch_ = 0;    // 0 = nothing seen yet (real epochs start at 1)
   std::uint64_t highest_ = 0;  // highest sequence delivered in epoch_
-  Bits bits_{};  // bit (seq % kWindowBits) for seq in the window
+  Bits bits_{};                // bit (seq % kWindowBits) for seq in the window
 };
 
 inline constexpr std::uint16_t kReplayStateVersion = 1;

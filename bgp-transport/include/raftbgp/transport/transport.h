@@ -42,25 +42,25 @@ namespace raftbgp::transport {
 
 struct TransportConfig {
   std::uint32_t cluster_id = 0;
-  std::uint64_t my_id = 0;                 // 1..mailbox max_node_id()
-  std::vector<std::uint64_t> members;      // every id must fit the mailbox layouts (checked by create)
-  Family family = Family::kIpv6;           // family of the mailbox prefixes we announce
+  std::uint64_t my_id = 0;                             // 1..mailbox max_node_id()
+  std::vector<std::uint64_t> members;                  // every id must fit the mailbox layouts (checked by create)
+  Family family = Family::kIpv6;                       // family of the mailbox prefixes we announce
   MailboxLayout ipv6 = MailboxLayout::default_ipv6();  // received prefixes are matched against both layouts
   MailboxLayout ipv4 = MailboxLayout::default_ipv4();
-  std::string next_hop_ipv4 = "self";      // "self" or an IPv4 address
-  std::string next_hop_ipv6;               // an IPv6 address; required when family == kIpv6
-  std::string neighbor;                    // non-empty: every command is prefixed "neighbor <ip> "
-  std::uint8_t attribute_code = 0xff;      // RFC 2042 development code; never 0xfe
-  std::uint8_t attribute_flags = 0xc0;     // optional transitive
+  std::string next_hop_ipv4 = "self";   // "self" or an IPv4 address
+  std::string next_hop_ipv6;            // an IPv6 address; required when family == kIpv6
+  std::string neighbor;                 // non-empty: every command is prefixed "neighbor <ip> "
+  std::uint8_t attribute_code = 0xff;   // RFC 2042 development code; never 0xfe
+  std::uint8_t attribute_flags = 0xc0;  // optional transitive
   // Bytes of attribute per announcement, frame header and AEAD tag included. 2900 fits BIRD's 3040-byte
   // limit with margin (docs/exabgp.md §2); up to kMaxFrameBytes only where every hop negotiates RFC 8654.
   std::size_t payload_budget = 2900;
-  ReassemblyLimits reassembly;             // max_message_bytes also caps what send() accepts
-  std::size_t ack_window = 64;             // commands outstanding at ExaBGP
-  std::size_t max_queued = 4096;           // commands waiting behind the window
+  ReassemblyLimits reassembly;    // max_message_bytes also caps what send() accepts
+  std::size_t ack_window = 64;    // commands outstanding at ExaBGP
+  std::size_t max_queued = 4096;  // commands waiting behind the window
   KeyRing keys;
-  std::uint32_t active_key_id = 0;         // must be in keys
-  std::uint64_t epoch = 0;                 // 1..kMaxEpoch; persisted and bumped by the caller on every boot
+  std::uint32_t active_key_id = 0;  // must be in keys
+  std::uint64_t epoch = 0;          // 1..kMaxEpoch; persisted and bumped by the caller on every boot
   // Mixed into our sealing subkey (crypto.h). 0 (the default): create() draws a fresh random one, which is
   // what every real sender must do; a fixed value is for byte-exact test output only.
   std::uint64_t boot_id = 0;

@@ -74,10 +74,10 @@ const char* role_name(Role r);
 // Outcome of propose(). Expected outcomes are values, not exceptions (STYLE.md, habit 5).
 struct ProposeResult {
   enum class Status {
-    kAccepted,    // appended at `index` in `term`; committed later, or overwritten if leadership is lost
-    kNotLeader,   // this node is not the leader; `leader` is the one it knows (kNoNode if none)
-    kTooLarge,    // the entry cannot fit in one message of max_msg_bytes
-    kTransferring, // the leader is handing leadership over and accepts no proposals
+    kAccepted,      // appended at `index` in `term`; committed later, or overwritten if leadership is lost
+    kNotLeader,     // this node is not the leader; `leader` is the one it knows (kNoNode if none)
+    kTooLarge,      // the entry cannot fit in one message of max_msg_bytes
+    kTransferring,  // the leader is handing leadership over and accepts no proposals
     // propose_conf_change only:
     kConfChangePending,  // a configuration change is in the log and not yet committed
     kNotReady,           // the leader has not yet committed an entry of its term (2015 fix, see below)
@@ -91,18 +91,18 @@ struct ProposeResult {
 
 // Why step() dropped a message, counted per reason.
 enum class DropReason {
-  kUnknownType,        // type not known to this version, or a local-only type from the network
-  kNotForMe,           // `to` is not this node
-  kMalformed,          // impossible indexes: non-contiguous entries, entry terms above the message term...
-  kStaleTerm,          // older term, ignored per §5.1
-  kUnknownPeer,        // a response from a node that is not a member
-  kInLease,            // a vote request ignored because a leader is known (thesis §4.2.3 / §6.2)
-  kUnexpected,         // valid, but meaningless in this role (e.g. an AppendEntries response to a follower)
+  kUnknownType,  // type not known to this version, or a local-only type from the network
+  kNotForMe,     // `to` is not this node
+  kMalformed,    // impossible indexes: non-contiguous entries, entry terms above the message term...
+  kStaleTerm,    // older term, ignored per §5.1
+  kUnknownPeer,  // a response from a node that is not a member
+  kInLease,      // a vote request ignored because a leader is known (thesis §4.2.3 / §6.2)
+  kUnexpected,   // valid, but meaningless in this role (e.g. an AppendEntries response to a follower)
   // Authenticated but impossible from an honest leader: it contradicts this node's committed log (an
   // entry, prevLogTerm or snapshot term that differs from a committed entry), or claims a commit index
   // past the log. Proof of a broken or malicious peer; the log is left as it was.
   kContradictsLog,
-  kNotLeader,          // TimeoutNow from a node that is not the known leader of the current term
+  kNotLeader,  // TimeoutNow from a node that is not the known leader of the current term
   kCount_
 };
 const char* drop_reason_name(DropReason r);
@@ -167,7 +167,7 @@ struct Status {
   Index first_index = 0;
   Index last_index = 0;
   std::vector<PeerStatus> peers;  // the leader's view of replication; only the self row elsewhere
-  std::vector<NodeId> voters;    // the configuration in force
+  std::vector<NodeId> voters;     // the configuration in force
   std::vector<NodeId> learners;
   std::uint64_t dropped[static_cast<int>(DropReason::kCount_)] = {};
 };
@@ -319,9 +319,9 @@ class Node {
   bool promotable() const;
 
   NodeId id_;
-  std::vector<NodeId> voters_;    // sorted; the configuration in force (see propose_conf_change)
-  std::vector<NodeId> learners_;  // sorted, disjoint from voters_
-  std::vector<NodeId> committed_voters_;    // the configuration as of the commit index
+  std::vector<NodeId> voters_;            // sorted; the configuration in force (see propose_conf_change)
+  std::vector<NodeId> learners_;          // sorted, disjoint from voters_
+  std::vector<NodeId> committed_voters_;  // the configuration as of the commit index
   std::vector<NodeId> committed_learners_;
   std::map<Index, std::pair<Term, raftbgp::v1::ConfChange>> pending_conf_;  // uncommitted, in the log
   Index pending_conf_index_ = 0;  // leader: index of the last conf change it appended
@@ -350,8 +350,8 @@ class Node {
   std::optional<Snapshot> incoming_snapshot_;  // follower: chunks received so far
   std::optional<Snapshot> ready_snapshot_;     // follower: complete, to hand out in the next Ready
   std::optional<Snapshot> outgoing_snapshot_;  // leader: the storage snapshot being sent
-  std::map<NodeId, Progress> progress_;  // leader only; ordered for determinism
-  std::map<NodeId, bool> votes_;         // candidate only
+  std::map<NodeId, Progress> progress_;        // leader only; ordered for determinism
+  std::map<NodeId, bool> votes_;               // candidate only
   std::vector<Message> msgs_;
   NodeId lead_transferee_ = kNoNode;
 

@@ -26,7 +26,10 @@ class Inflights {
   bool full() const { return items_.size() >= max_msgs_ || bytes_ >= max_bytes_; }
   std::size_t count() const { return items_.size(); }
   std::uint64_t bytes() const { return bytes_; }
-  void reset() { items_.clear(); bytes_ = 0; }
+  void reset() {
+    items_.clear();
+    bytes_ = 0;
+  }
 
  private:
   struct Item {
@@ -48,10 +51,10 @@ struct Progress {
   Index match = 0;
   Index next = 1;
   State state = State::kProbe;
-  bool probe_sent = false;      // kProbe: one AppendEntries is out, wait for its answer or a heartbeat
-  bool recent_active = false;   // heard from within this election timeout (CheckQuorum)
-  Index pending_snapshot = 0;    // kSnapshot: index of the snapshot being sent
-  std::uint64_t snapshot_offset = 0;  // kSnapshot: bytes the follower has acknowledged
+  bool probe_sent = false;              // kProbe: one AppendEntries is out, wait for its answer or a heartbeat
+  bool recent_active = false;           // heard from within this election timeout (CheckQuorum)
+  Index pending_snapshot = 0;           // kSnapshot: index of the snapshot being sent
+  std::uint64_t snapshot_offset = 0;    // kSnapshot: bytes the follower has acknowledged
   std::uint64_t ticks_since_chunk = 0;  // kSnapshot: ticks since the chunk in flight was sent
   std::uint64_t ticks_since_contact = 0;
   Inflights inflights;

@@ -97,11 +97,10 @@ class Storage {
 // be durable, and it rides along with the next sync. The snapshot goes first
 // because the entries that follow it start at its index + 1 and the hard state's commit may point
 // into it. The driver calls this before it sends any of the Ready's messages.
-void persist(Storage& storage, const std::optional<Snapshot>& snapshot,
-             const std::optional<HardState>& hard_state, std::span<const Entry> entries);
+void persist(Storage& storage, const std::optional<Snapshot>& snapshot, const std::optional<HardState>& hard_state,
+             std::span<const Entry> entries);
 
 // The same without a snapshot (most Ready batches carry none).
-void persist(Storage& storage, const std::optional<HardState>& hard_state,
-             std::span<const Entry> entries);
+void persist(Storage& storage, const std::optional<HardState>& hard_state, std::span<const Entry> entries);
 
 }  // namespace raftbgp::raft

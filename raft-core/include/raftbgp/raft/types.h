@@ -28,7 +28,7 @@ using SnapshotMetadata = raftbgp::v1::SnapshotMetadata;
 }  // namespace raftbgp::raft
 
 #define RAFT_PANIC(what) ::raftbgp::raft::panic((what), __FILE__, __LINE__)
-#define RAFT_ASSERT(cond)                                   \
-  do {                                                      \
+#define RAFT_ASSERT(cond)                                  \
+  do {                                                     \
     if (!(cond)) RAFT_PANIC("invariant violated: " #cond); \
   } while (0)

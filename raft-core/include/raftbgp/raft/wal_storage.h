@@ -126,13 +126,13 @@ struct WalError {
 
 // What open() found and repaired; for logs and tests.
 struct OpenReport {
-  std::uint64_t segments = 0;       // segment files found on disk (0 for a new log)
-  std::uint64_t records = 0;        // records replayed
-  std::uint64_t torn_bytes = 0;     // bytes cut from the tail of the last segment (0: clean)
-  std::string torn_path;            // the segment that was cut, when torn_bytes > 0
-  std::uint64_t torn_offset = 0;    // its size after the cut (the end of its last good record)
-  bool removed_temp_hardstate = false;  // a leftover hardstate.tmp was deleted
-  Index snapshot_index = 0;             // the snapshot loaded (0: none)
+  std::uint64_t segments = 0;                // segment files found on disk (0 for a new log)
+  std::uint64_t records = 0;                 // records replayed
+  std::uint64_t torn_bytes = 0;              // bytes cut from the tail of the last segment (0: clean)
+  std::string torn_path;                     // the segment that was cut, when torn_bytes > 0
+  std::uint64_t torn_offset = 0;             // its size after the cut (the end of its last good record)
+  bool removed_temp_hardstate = false;       // a leftover hardstate.tmp was deleted
+  Index snapshot_index = 0;                  // the snapshot loaded (0: none)
   std::uint64_t removed_temp_snapshots = 0;  // leftover snap-*.snap.tmp files deleted
   // A snapshot file that no SNAPSHOT record names (a crash inside save_snapshot), deleted; "" if none.
   std::string removed_unrecorded_snapshot;
@@ -217,15 +217,15 @@ class WalStorage final : public Storage {
   bool dir_dirty_ = false;          // a segment was created since the last directory fsync
   bool failed_ = false;             // an IO call failed: the on-disk state is unknown
   HardState hard_state_;
-  SnapshotMetadata snapshot_;            // the latest snapshot's metadata (index 0: none)
-  std::vector<Entry> log_;               // log_[i] has index offset() + 1 + i
-  std::vector<SegmentInfo> segments_;    // every segment on disk, oldest first; back() is open
+  SnapshotMetadata snapshot_;          // the latest snapshot's metadata (index 0: none)
+  std::vector<Entry> log_;             // log_[i] has index offset() + 1 + i
+  std::vector<SegmentInfo> segments_;  // every segment on disk, oldest first; back() is open
   // The segment holding the current snapshot's SNAPSHOT record (0: no snapshot). Without that
   // record open() would take the snapshot file for the leftover of a crash.
   std::uint64_t snapshot_record_seq_ = 0;
-  std::vector<Index> snapshot_files_;    // indexes of the snapshot files on disk, ascending
-  std::uint64_t deleted_segments_ = 0;   // by delete_compacted_segments(), for OpenReport
-  std::string buffer_;                   // reused encoding buffer, so a batch is one write(2)
+  std::vector<Index> snapshot_files_;   // indexes of the snapshot files on disk, ascending
+  std::uint64_t deleted_segments_ = 0;  // by delete_compacted_segments(), for OpenReport
+  std::string buffer_;                  // reused encoding buffer, so a batch is one write(2)
 };
 
 // The outcome of WalStorage::open: the storage and what recovery did, or why it failed.
