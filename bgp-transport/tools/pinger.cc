@@ -7,7 +7,6 @@
 #include <ctime>
 
 #include "raftbgp/transport/counter_table.h"
-#include "raftbgp/transport/hex.h"
 
 namespace raftbgp::ping {
 namespace {

@@ -41,6 +41,9 @@ class Pinger {
       logf("refused an unsafe command: %.*s", static_cast<int>(shown.size()), shown.data());
     });
   }
+  // The router's refusal log holds `this`.
+  Pinger(const Pinger&) = delete;
+  Pinger& operator=(const Pinger&) = delete;
 
   void add_job(Job j);
 
@@ -56,7 +59,6 @@ class Pinger {
 
   std::string& out() { return out_; }
   const rt::Transport& transport() const { return tr_; }
-  bool idle() const { return jobs_.empty(); }
   nlohmann::json results() const;
 
   __attribute__((format(printf, 2, 3))) void logf(const char* fmt, ...);
