@@ -136,7 +136,7 @@ std::vector<std::string> AgentCore::take_output() {
 void AgentCore::tick() {
   ++tick_;
   node_->tick();
-  transport_->tick(tick_);
+  append_transport_lines(transport_->tick(tick_));
   router_.tick();
   check_exabgp_acks();
   expire_requests();

@@ -200,7 +200,9 @@ class Pinger {
     return next;
   }
 
-  void tick() { tr_.tick(++tick_); }
+  void tick() {
+    for (std::string& l : tr_.tick(++tick_)) write_line('T', std::move(l));
+  }
   void withdraw() {
     for (std::string& l : tr_.withdraw_announced()) write_line('T', std::move(l));
     if (wrong_)
