@@ -155,6 +155,20 @@ std::vector<IpPrefix> Transport::announced() const {
   return out;
 }
 
+std::vector<IpPrefix> Transport::slot_prefixes() const {
+  std::vector<IpPrefix> out;
+  const MailboxPlan& plan = send_plan();
+  for (const auto& [dst, slots] : slots_)
+    for (std::uint32_t i = 0; i < slots.size(); ++i) out.push_back(plan.prefix_for({config_.my_id, dst, i}));
+  return out;
+}
+
+std::size_t Transport::slot_count() const {
+  std::size_t n = 0;
+  for (const auto& [dst, slots] : slots_) n += slots.size();
+  return n;
+}
+
 std::vector<std::string> Transport::withdraw_leftovers(std::span<const IpPrefix> prefixes) {
   const MailboxPlan& plan = send_plan();
   for (const IpPrefix& p : prefixes) {

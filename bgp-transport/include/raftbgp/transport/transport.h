@@ -104,9 +104,13 @@ class Transport {
   // Withdraw commands for every mailbox prefix still announced; queued like sends. Before exit.
   std::vector<std::string> withdraw_announced();
 
-  // Mailbox prefixes announced and not withdrawn (what a restart must clean up: the owner records them, and
-  // hands a previous incarnation's record to withdraw_leftovers()).
+  // Mailbox prefixes announced and not withdrawn.
   std::vector<IpPrefix> announced() const;
+  // Every slot prefix this incarnation has used (live or withdrawn): a superset of announced() that changes
+  // only when a ring grows (slot_count()), so the owner can record it cheaply for the next incarnation's
+  // withdraw_leftovers() (agent: mailbox_record.h).
+  std::vector<IpPrefix> slot_prefixes() const;
+  std::size_t slot_count() const;
   // Queues a withdrawal for each prefix of ours not announced by this incarnation (a leftover of an earlier one).
   std::vector<std::string> withdraw_leftovers(std::span<const IpPrefix> prefixes);
 
