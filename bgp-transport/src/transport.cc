@@ -93,9 +93,11 @@ std::vector<std::string> Transport::send(const raftbgp::v1::Message& message,
   for (std::size_t i = 0; i < pieces.size(); ++i) {
     h.fragment_index = static_cast<std::uint16_t>(i);
     const Bytes frame = seal_frame(h, pieces[i], key);
-    const IpPrefix prefix = plan.prefix_for({config_.my_id, mailbox_dst, take_slot(mailbox_dst)});
-    queue_.push({CommandKind::kAnnounce, format_announce(config_.neighbor, prefix, next_hop(), config_.attribute_code,
-                                                         config_.attribute_flags, frame)});
+    const std::uint32_t slot = take_slot(mailbox_dst);
+    const IpPrefix prefix = plan.prefix_for({config_.my_id, mailbox_dst, slot});
+    push({CommandKind::kAnnounce,
+          format_announce(config_.neighbor, prefix, next_hop(), config_.attribute_code, config_.attribute_flags, frame),
+          slot_tag(mailbox_dst, slot)});
     ++counters_.frames_sent;
     counters_.frame_bytes_sent += frame.size();
   }
@@ -108,7 +110,7 @@ std::uint32_t Transport::take_slot(std::uint64_t mailbox_dst) {
   std::uint32_t pick = 0;
   bool found = false;
   for (std::uint32_t i = 0; i < slots.size() && !found; ++i) {
-    if (!slots[i].live || slots[i].last_tick + config_.slot_reuse_ticks <= now_tick_) {
+    if (!slots[i].queued && (!slots[i].live || slots[i].last_tick + config_.slot_reuse_ticks <= now_tick_)) {
       pick = i;
       found = true;
     }
@@ -125,12 +127,26 @@ std::uint32_t Transport::take_slot(std::uint64_t mailbox_dst) {
         slots.begin());
     ++counters_.slots_reused_early;
   }
-  slots[pick] = {now_tick_, true};
+  slots[pick] = {now_tick_, true, true};
   return pick;
 }
 
+void Transport::push(Command command) {
+  if (std::optional<Command> dropped = queue_.push(std::move(command))) on_slot_settled(dropped->tag);
+}
+
+// The announcement tagged `tag` left our hands (acknowledged, or dropped from the queue): the slot ages from now.
+void Transport::on_slot_settled(std::uint64_t tag) {
+  if (tag == 0) return;
+  const auto it = slots_.find((tag - 1) >> 20);
+  const std::uint32_t slot = static_cast<std::uint32_t>((tag - 1) & 0xfffff);
+  if (it == slots_.end() || slot >= it->second.size()) return;
+  it->second[slot].queued = false;
+  it->second[slot].last_tick = now_tick_;
+}
+
 void Transport::withdraw(const IpPrefix& prefix) {
-  queue_.push({CommandKind::kWithdraw, format_withdraw(config_.neighbor, prefix)});
+  push({CommandKind::kWithdraw, format_withdraw(config_.neighbor, prefix)});
   ++counters_.withdrawals_sent;
 }
 
@@ -193,7 +209,7 @@ std::vector<std::string> Transport::tick(std::uint64_t now_tick) {
   const MailboxPlan& plan = send_plan();
   for (auto& [dst, slots] : slots_) {
     for (std::uint32_t i = 0; i < slots.size(); ++i) {
-      if (!slots[i].live || slots[i].last_tick + config_.slot_ttl_ticks > now_tick_) continue;
+      if (!slots[i].live || slots[i].queued || slots[i].last_tick + config_.slot_ttl_ticks > now_tick_) continue;
       slots[i].live = false;
       withdraw(plan.prefix_for({config_.my_id, dst, i}));
     }
@@ -247,6 +263,7 @@ void Transport::on_ack(const AckEvent& ack) {
     ++counters_.acks_unexpected;
     return;
   }
+  on_slot_settled(c->tag);
   if (!ack.done) last_error_command_ = std::move(c->line);
 }
 

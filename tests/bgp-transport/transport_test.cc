@@ -283,9 +283,11 @@ TEST(Transport, A_slot_is_reused_only_after_slot_reuse_ticks_and_the_ring_grows_
   Transport a = make_transport(c);
   std::vector<std::string> at0;
   for (int i = 0; i < 3; ++i) at0.push_back(prefix_of(a.send(app_message(1, 2, 10), ids({2})).at(0)));
+  for (int i = 0; i < 3; ++i) a.on_line("done", 0);  // ExaBGP took them at tick 0: they age from there
   EXPECT_EQ(at0, (std::vector<std::string>{"fd72:6166:20:100::/64", "fd72:6166:20:101::/64", "fd72:6166:20:102::/64"}));
   a.tick(1);  // one tick later: still too young to be replaced (a transit may hold the update in its queue)
   EXPECT_EQ(prefix_of(a.send(app_message(1, 2, 10), ids({2})).at(0)), "fd72:6166:20:103::/64");
+  a.on_line("done", 1);
   a.tick(2);  // slots 0..2 are two ticks old now: the lowest is taken again
   EXPECT_EQ(prefix_of(a.send(app_message(1, 2, 10), ids({2})).at(0)), "fd72:6166:20:100::/64");
   EXPECT_EQ(a.counters().slots_reused_early, 0u);
@@ -316,6 +318,26 @@ TEST(Transport, Idle_slots_are_withdrawn_after_slot_ttl_ticks_and_the_footprint_
   EXPECT_EQ(feed(b, json_lines(sent)).size(), 40u);
   EXPECT_TRUE(feed(b, json_lines(withdrawn)).empty());
   EXPECT_EQ(b.counters().prefixes_withdrawn, 40u);
+}
+
+TEST(Transport, A_slot_whose_announcement_still_waits_is_neither_retaken_nor_withdrawn) {
+  TransportConfig c = config_for(1);
+  c.ack_window = 1;  // ExaBGP is slow: commands wait in our queue
+  c.slot_ttl_ticks = 5;
+  Transport a = make_transport(c);
+  for (int i = 0; i < 3; ++i) a.send(app_message(1, 2, 10), ids({2}));
+  EXPECT_EQ(a.counters().queue_waiting, 2u);
+  EXPECT_TRUE(a.tick(20).empty()) << "nothing acknowledged yet: nothing to age, nothing to withdraw";
+  // Taking slot 0 again now would put two versions of one prefix in the pipe together, and a transit keeps only
+  // the newer (docs/exabgp.md §4.1).
+  a.send(app_message(1, 2, 10), ids({2}));
+  std::vector<std::string> written;
+  for (int i = 0; i < 4; ++i)
+    for (auto& l : a.on_line("done", 20).lines) written.push_back(prefix_of(l));
+  EXPECT_EQ(written,
+            (std::vector<std::string>{"fd72:6166:20:101::/64", "fd72:6166:20:102::/64", "fd72:6166:20:103::/64"}));
+  EXPECT_EQ(a.counters().slots_reused_early, 0u);
+  EXPECT_EQ(a.tick(25).size(), 1u);  // acknowledged at tick 20: withdrawn 5 ticks later (one line: window 1)
 }
 
 TEST(Transport, When_every_slot_is_young_the_oldest_is_reused_and_counted) {

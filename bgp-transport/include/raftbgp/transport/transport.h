@@ -15,13 +15,14 @@
 // (export_replay_state below; raftbgpd saves it before every WAL sync and at shutdown).
 //
 // Slots (the routers' RIB footprint, docs/architecture.md §3): a mailbox route lives only while its message
-// can still be in flight. Each fragment takes the lowest slot of its mailbox that is free or was last announced at
-// least `slot_reuse_ticks` ago (so a transit that coalesces updates of one prefix inside its queue, FRR ~50 ms per
-// hop, has delivered the previous version before it is replaced); a slot not re-announced for
-// `slot_ttl_ticks` is withdrawn by tick(). Under load a mailbox holds about rate x slot_reuse_ticks routes (at
-// most the layout's slots); idle, only what was sent in the last slot_ttl_ticks. When every slot is younger than
-// slot_reuse_ticks the oldest is reused anyway (counted in slots_reused_early: that message may be lost to
-// coalescing, and Raft retransmits).
+// can still be in flight. Each fragment takes the lowest slot of its mailbox that is free or whose last
+// announcement ExaBGP acknowledged at least `slot_reuse_ticks` ago (so a transit that coalesces updates of one
+// prefix inside its queue, FRR ~50 ms per hop, has delivered the previous version before it is replaced; a slot
+// whose announcement still waits in our queue or ExaBGP's is never taken, or two versions would leave together
+// and coalesce); a slot not re-announced for `slot_ttl_ticks` after its acknowledgement is withdrawn by tick(). Under
+// load a mailbox holds about rate x slot_reuse_ticks routes (at most the layout's slots); idle, only what was sent in
+// the last slot_ttl_ticks. When every slot is younger than slot_reuse_ticks the oldest is reused anyway (counted in
+// slots_reused_early: that message may be lost to coalescing, and Raft retransmits).
 //
 // Session events: after `state: down` ExaBGP sends no withdrawals and, after `up`, re-sends every route
 // still announced (docs/exabgp.md §4.4). The transport keeps its replay windows and its reassembly buffers across
@@ -136,9 +137,15 @@ class Transport {
   const MailboxPlan& send_plan() const { return config_.family == Family::kIpv4 ? ipv4_ : ipv6_; }
   const std::string& next_hop() const;
   struct Slot {
-    std::uint64_t last_tick = 0;
-    bool live = false;  // announced, not withdrawn
+    std::uint64_t last_tick = 0;  // when ExaBGP acknowledged its latest announcement
+    bool live = false;            // announced, not withdrawn
+    bool queued = false;          // its latest announcement is not acknowledged yet
   };
+  static std::uint64_t slot_tag(std::uint64_t mailbox_dst, std::uint32_t slot) {
+    return (mailbox_dst << 20 | slot) + 1;  // slot < 2^16, node ids < 2^32: never 0
+  }
+  void on_slot_settled(std::uint64_t tag);
+  void push(Command command);
   std::uint32_t take_slot(std::uint64_t mailbox_dst);
   void withdraw(const IpPrefix& prefix);
   void on_ack(const AckEvent& ack);
