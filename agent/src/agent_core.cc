@@ -87,6 +87,10 @@ std::variant<std::unique_ptr<AgentCore>, std::string> AgentCore::open(const Agen
   std::unique_ptr<AgentCore> core(new AgentCore(config, wal.take(), std::move(std::get<transport::Transport>(tx)), ep));
   core->epoch_lease_ = std::move(std::get<EpochLease>(lease));
   core->replay_store_ = std::move(replay_store);
+  core->mailbox_record_ = MailboxRecord(config.data_dir);
+  auto leftovers = core->mailbox_record_.load();
+  if (auto* e = std::get_if<FileError>(&leftovers)) return e->message;
+  core->append_transport_lines(core->transport_->withdraw_leftovers(std::get<0>(leftovers)));
   raft::Index applied = 0;
   if (auto e = core->restore_from_storage(applied)) return *e;
   core->node_ = std::make_unique<raft::Node>(node_config(config, seed, applied), *core->storage_);
@@ -128,6 +132,7 @@ AgentCore::AgentCore(const AgentConfig& config, std::unique_ptr<raft::WalStorage
 AgentCore::~AgentCore() {
   // Clean shutdown: keep what was delivered since the last syncing Ready (replay_store.h).
   if (auto e = replay_store_.save(*transport_)) LOG_ERROR(e->message);
+  if (auto e = mailbox_record_.save(*transport_, true)) LOG_ERROR(e->message);
 }
 
 std::vector<std::string> AgentCore::take_output() {
@@ -139,7 +144,8 @@ std::vector<std::string> AgentCore::take_output() {
 void AgentCore::tick() {
   ++tick_;
   node_->tick();
-  transport_->tick(tick_);
+  append_transport_lines(transport_->tick(tick_));
+  if (auto e = mailbox_record_.save(*transport_)) LOG_WARN(e->message);
   router_.tick();
   check_exabgp_acks();
   expire_requests();

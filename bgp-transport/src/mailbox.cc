@@ -117,16 +117,24 @@ IpPrefix MailboxPlan::prefix_for(const MailboxAddress& a) const {
   RAFT_ASSERT(fits(a.src) && (a.dst == 0 || fits(a.dst)) && a.slot < slots());
   IpPrefix p = layout_.base;
   unsigned off = layout_.base.length;
-  set_bits(p.address, off, layout_.src_bits, a.src);
-  off += layout_.src_bits;
   set_bits(p.address, off, layout_.dst_bits, a.dst);
   off += layout_.dst_bits;
+  set_bits(p.address, off, layout_.src_bits, a.src);
+  off += layout_.src_bits;
   set_bits(p.address, off, layout_.slot_bits, a.slot);
   p.length = prefix_length();
   return p;
 }
 
-std::optional<MailboxAddress> MailboxPlan::parse(const IpPrefix& p) const {
+IpPrefix MailboxPlan::mail_for(std::uint64_t dst) const {
+  RAFT_ASSERT(dst == 0 || fits(dst));
+  IpPrefix p = layout_.base;
+  set_bits(p.address, layout_.base.length, layout_.dst_bits, dst);
+  p.length = static_cast<std::uint8_t>(layout_.base.length + layout_.dst_bits);
+  return p;
+}
+
+std::optional<MailboxAddress> MailboxPlan::parse_in(const IpPrefix& p, Order order) const {
   if (p.family != family() || p.length != prefix_length()) return std::nullopt;
   const unsigned base_len = layout_.base.length;
   for (unsigned bit = 0; bit < base_len; ++bit)
@@ -134,10 +142,15 @@ std::optional<MailboxAddress> MailboxPlan::parse(const IpPrefix& p) const {
   if (!bits_zero_from(p.address, prefix_length(), width(family()))) return std::nullopt;
   MailboxAddress a;
   unsigned off = base_len;
-  a.src = get_bits(p.address, off, layout_.src_bits);
-  off += layout_.src_bits;
-  a.dst = get_bits(p.address, off, layout_.dst_bits);
-  off += layout_.dst_bits;
+  const bool dst_first = order == Order::kDstFirst;
+  std::uint64_t& first = dst_first ? a.dst : a.src;
+  std::uint64_t& second = dst_first ? a.src : a.dst;
+  const std::uint8_t first_bits = dst_first ? layout_.dst_bits : layout_.src_bits;
+  const std::uint8_t second_bits = dst_first ? layout_.src_bits : layout_.dst_bits;
+  first = get_bits(p.address, off, first_bits);
+  off += first_bits;
+  second = get_bits(p.address, off, second_bits);
+  off += second_bits;
   a.slot = static_cast<std::uint32_t>(get_bits(p.address, off, layout_.slot_bits));
   if (a.src == 0) return std::nullopt;
   return a;

@@ -10,15 +10,18 @@ SendQueue::SendQueue(std::size_t window, std::size_t max_queued) : window_(windo
   RAFT_ASSERT(window_ >= 1 && max_queued_ >= 1);
 }
 
-void SendQueue::push(Command command) {
+std::optional<Command> SendQueue::push(Command command) {
+  std::optional<Command> dropped;
   if (waiting_.size() >= max_queued_) {
     auto victim = std::find_if(waiting_.begin(), waiting_.end(),
                                [](const Command& c) { return c.kind == CommandKind::kAnnounce; });
     if (victim == waiting_.end()) victim = waiting_.begin();
+    dropped = std::move(*victim);
     waiting_.erase(victim);
     ++dropped_;
   }
   waiting_.push_back(std::move(command));
+  return dropped;
 }
 
 std::vector<std::string> SendQueue::take_ready() {

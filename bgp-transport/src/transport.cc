@@ -27,6 +27,8 @@ std::optional<std::string> validate_config(const TransportConfig& c, const Mailb
   if (c.epoch == 0 || c.epoch > kMaxEpoch) return "epoch: must be 1..2^32-1 (persisted boot counter)";
   if (!c.keys.contains(c.active_key_id)) return "active_key_id: not in the key ring";
   if (c.ack_window == 0 || c.max_queued == 0) return "ack_window and max_queued must be positive";
+  if (c.slot_reuse_ticks == 0 || c.slot_ttl_ticks <= c.slot_reuse_ticks)
+    return "slot_reuse_ticks must be >= 1 and slot_ttl_ticks greater than it";
   if (c.reassembly.max_messages == 0) return "reassembly.max_messages must be positive";
   return std::nullopt;
 }
@@ -91,12 +93,11 @@ std::vector<std::string> Transport::send(const raftbgp::v1::Message& message,
   for (std::size_t i = 0; i < pieces.size(); ++i) {
     h.fragment_index = static_cast<std::uint16_t>(i);
     const Bytes frame = seal_frame(h, pieces[i], key);
-    std::uint32_t& slot = next_slot_[mailbox_dst];
+    const std::uint32_t slot = take_slot(mailbox_dst);
     const IpPrefix prefix = plan.prefix_for({config_.my_id, mailbox_dst, slot});
-    slot = (slot + 1) % plan.slots();
-    announced_.insert(prefix);
-    queue_.push({CommandKind::kAnnounce, format_announce(config_.neighbor, prefix, next_hop(), config_.attribute_code,
-                                                         config_.attribute_flags, frame)});
+    push({CommandKind::kAnnounce,
+          format_announce(config_.neighbor, prefix, next_hop(), config_.attribute_code, config_.attribute_flags, frame),
+          slot_tag(mailbox_dst, slot)});
     ++counters_.frames_sent;
     counters_.frame_bytes_sent += frame.size();
   }
@@ -104,12 +105,95 @@ std::vector<std::string> Transport::send(const raftbgp::v1::Message& message,
   return take_ready();
 }
 
-std::vector<std::string> Transport::withdraw_announced() {
-  for (const IpPrefix& p : announced_) {
-    queue_.push({CommandKind::kWithdraw, format_withdraw(config_.neighbor, p)});
-    ++counters_.withdrawals_sent;
+std::uint32_t Transport::take_slot(std::uint64_t mailbox_dst) {
+  std::vector<Slot>& slots = slots_[mailbox_dst];
+  std::uint32_t pick = 0;
+  bool found = false;
+  for (std::uint32_t i = 0; i < slots.size() && !found; ++i) {
+    if (!slots[i].queued && (!slots[i].live || slots[i].last_tick + config_.slot_reuse_ticks <= now_tick_)) {
+      pick = i;
+      found = true;
+    }
   }
-  announced_.clear();
+  if (!found && slots.size() < send_plan().slots()) {
+    pick = static_cast<std::uint32_t>(slots.size());
+    slots.emplace_back();
+    found = true;
+  }
+  if (!found) {  // every slot is busy: reuse the least recently announced one
+    pick = static_cast<std::uint32_t>(
+        std::min_element(slots.begin(), slots.end(),
+                         [](const Slot& a, const Slot& b) { return a.last_tick < b.last_tick; }) -
+        slots.begin());
+    ++counters_.slots_reused_early;
+  }
+  slots[pick] = {now_tick_, true, true};
+  return pick;
+}
+
+void Transport::push(Command command) {
+  if (std::optional<Command> dropped = queue_.push(std::move(command))) on_slot_settled(dropped->tag);
+}
+
+// The announcement tagged `tag` left our hands (acknowledged, or dropped from the queue): the slot ages from now.
+void Transport::on_slot_settled(std::uint64_t tag) {
+  if (tag == 0) return;
+  const auto it = slots_.find((tag - 1) >> 20);
+  const std::uint32_t slot = static_cast<std::uint32_t>((tag - 1) & 0xfffff);
+  if (it == slots_.end() || slot >= it->second.size()) return;
+  it->second[slot].queued = false;
+  it->second[slot].last_tick = now_tick_;
+}
+
+void Transport::withdraw(const IpPrefix& prefix) {
+  push({CommandKind::kWithdraw, format_withdraw(config_.neighbor, prefix)});
+  ++counters_.withdrawals_sent;
+}
+
+std::vector<std::string> Transport::withdraw_announced() {
+  const MailboxPlan& plan = send_plan();
+  for (auto& [dst, slots] : slots_) {
+    for (std::uint32_t i = 0; i < slots.size(); ++i) {
+      if (!slots[i].live) continue;
+      slots[i].live = false;
+      withdraw(plan.prefix_for({config_.my_id, dst, i}));
+    }
+  }
+  return take_ready();
+}
+
+std::vector<IpPrefix> Transport::announced() const {
+  std::vector<IpPrefix> out;
+  const MailboxPlan& plan = send_plan();
+  for (const auto& [dst, slots] : slots_)
+    for (std::uint32_t i = 0; i < slots.size(); ++i)
+      if (slots[i].live) out.push_back(plan.prefix_for({config_.my_id, dst, i}));
+  return out;
+}
+
+std::vector<IpPrefix> Transport::slot_prefixes() const {
+  std::vector<IpPrefix> out;
+  const MailboxPlan& plan = send_plan();
+  for (const auto& [dst, slots] : slots_)
+    for (std::uint32_t i = 0; i < slots.size(); ++i) out.push_back(plan.prefix_for({config_.my_id, dst, i}));
+  return out;
+}
+
+std::size_t Transport::slot_count() const {
+  std::size_t n = 0;
+  for (const auto& [dst, slots] : slots_) n += slots.size();
+  return n;
+}
+
+std::vector<std::string> Transport::withdraw_leftovers(std::span<const IpPrefix> prefixes) {
+  const MailboxPlan& plan = send_plan();
+  for (const IpPrefix& p : prefixes) {
+    const std::optional<MailboxAddress> a = plan.parse(p);
+    if (!a || a->src != config_.my_id) continue;  // not ours (another layout, a corrupt record)
+    const auto it = slots_.find(a->dst);
+    if (it != slots_.end() && a->slot < it->second.size() && it->second[a->slot].live) continue;
+    withdraw(p);
+  }
   return take_ready();
 }
 
@@ -119,9 +203,18 @@ std::vector<std::string> Transport::take_ready() {
   return lines;
 }
 
-void Transport::tick(std::uint64_t now_tick) {
+std::vector<std::string> Transport::tick(std::uint64_t now_tick) {
+  now_tick_ = std::max(now_tick_, now_tick);
   reassembler_.expire(now_tick);
-  sync_gauges();
+  const MailboxPlan& plan = send_plan();
+  for (auto& [dst, slots] : slots_) {
+    for (std::uint32_t i = 0; i < slots.size(); ++i) {
+      if (!slots[i].live || slots[i].queued || slots[i].last_tick + config_.slot_ttl_ticks > now_tick_) continue;
+      slots[i].live = false;
+      withdraw(plan.prefix_for({config_.my_id, dst, i}));
+    }
+  }
+  return take_ready();
 }
 
 void Transport::sync_gauges() {
@@ -135,9 +228,14 @@ void Transport::sync_gauges() {
   counters_.reassembly_expired = s.expired;
   counters_.fragments_pending = reassembler_.pending_messages();
   counters_.reassembly_bytes = reassembler_.pending_bytes();
+  std::uint64_t live = 0;
+  for (const auto& [dst, slots] : slots_)
+    for (const Slot& slot : slots) live += slot.live ? 1 : 0;
+  counters_.mailbox_routes = live;
 }
 
 Transport::Received Transport::on_line(std::string_view line, std::uint64_t now_tick) {
+  now_tick_ = std::max(now_tick_, now_tick);
   Received r{{}, {}, parse_exabgp_line(line, config_.attribute_code)};
   ++counters_.lines;
   if (auto* e = std::get_if<LineError>(&r.event)) {
@@ -165,6 +263,7 @@ void Transport::on_ack(const AckEvent& ack) {
     ++counters_.acks_unexpected;
     return;
   }
+  on_slot_settled(c->tag);
   if (!ack.done) last_error_command_ = std::move(c->line);
 }
 
@@ -176,36 +275,58 @@ void Transport::on_state(const StateEvent& state) {
   if (state.state == "down") ++counters_.peer_down;
 }
 
-std::optional<MailboxAddress> Transport::parse_mailbox(const IpPrefix& p) const {
-  return p.family == Family::kIpv4 ? ipv4_.parse(p) : ipv6_.parse(p);
-}
-
 void Transport::on_update(UpdateEvent& update, std::uint64_t now_tick, std::vector<raftbgp::v1::Message>& out) {
   ++counters_.updates;
   counters_.prefixes_withdrawn += update.withdrawn.size();
   counters_.eors += update.eor.size();
   counters_.other_attribute_codes += update.other_attribute_codes;
-  for (const IpPrefix& p : update.announced) {
-    std::optional<MailboxAddress> mailbox = parse_mailbox(p);
-    if (!mailbox) {
-      ++counters_.not_mailbox;
-    } else if (!update.payload) {
-      ++counters_.without_attribute;
-    } else {
-      receive_frame(*mailbox, *update.payload, now_tick, out);
-    }
-  }
+  for (const IpPrefix& p : update.announced) on_mailbox_prefix(p, update.payload, now_tick, out);
   update.payload.reset();  // the frame bytes are consumed here; Received::event keeps the rest
 }
 
-void Transport::receive_frame(const MailboxAddress& mailbox, ByteView frame, std::uint64_t now_tick,
+void Transport::on_mailbox_prefix(const IpPrefix& p, const std::optional<Bytes>& payload, std::uint64_t now_tick,
+                                  std::vector<raftbgp::v1::Message>& out) {
+  const MailboxPlan& plan = p.family == Family::kIpv4 ? ipv4_ : ipv6_;
+  // The prefix read in layout v2 and in v1 (mailbox.h). A reading is plausible when it is mail for us or
+  // one of our own routes echoed back; both can be (a v2 route X|me reads as v1 me->X, and our own v2 route to X
+  // reads as v1 X->me), and then the frame header's source, authenticated by the tag and checked against the
+  // prefix before any key work, says which one the sender meant.
+  const std::optional<MailboxAddress> v2 = plan.parse(p), v1 = plan.parse_v1(p);
+  if (!v2 && !v1) {
+    ++counters_.not_mailbox;
+    return;
+  }
+  const auto plausible = [&](const std::optional<MailboxAddress>& a) {
+    return a && (a->dst == 0 || a->dst == config_.my_id || a->src == config_.my_id);
+  };
+  const bool p2 = plausible(v2), p1 = plausible(v1);
+  if (!p2 && !p1) {
+    ++counters_.foreign_mail;  // mail for another router reached us: a missing filter, harmless
+    return;
+  }
+  if (!payload) {
+    ++counters_.without_attribute;
+    return;
+  }
+  std::uint64_t src = p2 ? v2->src : v1->src;
+  if (p2 && p1) {
+    const Result<Frame> peek = Frame::parse(*payload);
+    if (peek.ok())
+      src = peek.value().header.src == v1->src ? v1->src : v2->src;
+    else if (src == config_.my_id)
+      src = v1->src;  // unparseable either way: let open_frame name the fault rather than call it an echo
+  }
+  receive_frame(src, *payload, now_tick, out);
+}
+
+void Transport::receive_frame(std::uint64_t src, ByteView frame, std::uint64_t now_tick,
                               std::vector<raftbgp::v1::Message>& out) {
   // Our own announcements come back through FRR (docs/exabgp.md §1.10): drop them before any crypto.
-  if (mailbox.src == config_.my_id) return reject(RejectReason::kOwnEcho);
+  if (src == config_.my_id) return reject(RejectReason::kOwnEcho);
   ++counters_.frames_received;
   // The prefix is not authenticated, but a frame must travel in its sender's mailbox; checked before any
   // key work so a forged source costs nothing.
-  Result<OpenedFrame> opened = open_frame(frame, config_.cluster_id, config_.my_id, config_.keys, mailbox.src);
+  Result<OpenedFrame> opened = open_frame(frame, config_.cluster_id, config_.my_id, config_.keys, src);
   if (!opened.ok()) return reject(opened.reason());
   OpenedFrame& f = opened.value();
   if (replay_.is_replay(f.header.src, f.header.epoch, f.header.sequence)) return reject(RejectReason::kReplay);

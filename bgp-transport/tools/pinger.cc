@@ -86,6 +86,13 @@ std::int64_t Pinger::run_jobs(std::int64_t now) {
   return next;
 }
 
+void Pinger::tick() {
+  ++tick_;
+  for (std::string& l : tr_.tick(tick_)) write_line(Writer::kTransport, std::move(l));
+  if (wrong_)
+    for (std::string& l : wrong_->tick(tick_)) write_line(Writer::kWrongKey, std::move(l));
+}
+
 void Pinger::withdraw() {
   for (std::string& l : tr_.withdraw_announced()) write_line(Writer::kTransport, std::move(l));
   if (wrong_)

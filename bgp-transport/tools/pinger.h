@@ -53,7 +53,7 @@ class Pinger {
   // Sends what is due; finishes jobs. Returns the monotonic time of the next thing to do.
   std::int64_t run_jobs(std::int64_t now);
 
-  void tick() { tr_.tick(++tick_); }
+  void tick();  // ages reassembly and withdraws idle mailbox slots (both transports)
   void withdraw();
   void set_raw(bool on, unsigned code);
 

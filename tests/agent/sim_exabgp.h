@@ -79,6 +79,8 @@ class SimFabric {
     }
     return out;
   }
+  // Mailbox routes node i's ExaBGP still announces (what every transit RIB holds for it).
+  std::size_t mailbox_rib_size(std::size_t i) const { return nodes_[i].rib_out.size() - policy_rib(i).size(); }
   std::uint64_t commands(std::size_t i) const { return nodes_[i].commands; }
   std::uint64_t errors(std::size_t i) const { return nodes_[i].errors; }
 

@@ -47,12 +47,12 @@ TEST(Golden, Formatter_prints_exactly_the_commands_exabgp_accepted) {
     EXPECT_EQ(acks[i], ours ? "done" : "error") << sent[i].substr(0, 80);
   }
   // The withdraw commands sent are what format_withdraw prints.
-  EXPECT_EQ(sent[sent.size() - 2], format_withdraw("", *IpPrefix::parse("fd72:6166:10:200::/64")));
-  EXPECT_EQ(sent.back(), format_withdraw("", *IpPrefix::parse("10.200.8.128/32")));
+  EXPECT_EQ(sent[sent.size() - 2], format_withdraw("", *IpPrefix::parse("fd72:6166:20:100::/64")));
+  EXPECT_EQ(sent.back(), format_withdraw("", *IpPrefix::parse("10.200.16.64/32")));
 }
 
 TEST(Golden, Every_line_exabgp_wrote_parses) {
-  for (const char* file : {"a_stdin.log", "c_stdin.log", "v1/c_stdin.log"})
+  for (const char* file : {"a_stdin.log", "c_stdin.log", "v1/c_stdin.log", "layout-v1/c_stdin.log"})
     for (const auto& l : read_lines(file)) {
       const ExabgpLine p = parse_exabgp_line(l, 0xff);
       EXPECT_FALSE(std::holds_alternative<LineError>(p))
@@ -123,6 +123,12 @@ TEST(Golden, Stream_received_by_c_decodes_with_the_golden_key) { check_stream_re
 // The capture of frame version 1 (golden/v1, ExaBGP 4.2.21, 2026-11-26): a node already on v2 still opens
 // what a not yet upgraded node seals (frame.h, rolling upgrades).
 TEST(Golden, V1_stream_from_a_not_yet_upgraded_sender_still_decodes) { check_stream_received_by_c("v1/"); }
+
+// The capture of mailbox layout v1 (golden/layout-v1: frame v2, source bits first in the prefix, ExaBGP 4.2.21,
+// 2026-12-04): during a rolling upgrade a node on layout v2 still opens every frame of a node on layout v1.
+TEST(Golden, Layout_v1_stream_from_a_not_yet_upgraded_sender_still_decodes) {
+  check_stream_received_by_c("layout-v1/");
+}
 
 }  // namespace
 }  // namespace raftbgp::transport

@@ -33,7 +33,7 @@ TEST(Transport, Small_message_is_delivered_with_to_rewritten) {
   const auto m = app_message(1, 99, 200);
   const auto lines = a.send(m, ids({2}));
   ASSERT_EQ(lines.size(), 1u);
-  EXPECT_EQ(lines[0].rfind("announce route fd72:6166:10:200::/64 next-hop fd00:255:1::1 attribute [ 0xff 0xc0 0x", 0),
+  EXPECT_EQ(lines[0].rfind("announce route fd72:6166:20:100::/64 next-hop fd00:255:1::1 attribute [ 0xff 0xc0 0x", 0),
             0u);
   auto got = pump(a, b, lines);
   ASSERT_EQ(got.size(), 1u);
@@ -48,7 +48,7 @@ TEST(Transport, One_announcement_serves_a_destination_set) {
   Transport a = make_transport(config_for(1)), b = make_transport(config_for(2)), c = make_transport(config_for(3));
   const auto lines = a.send(app_message(1, 0, 100), ids({3, 2, 2, 1}));
   ASSERT_EQ(lines.size(), 1u);
-  EXPECT_NE(lines[0].find("fd72:6166:10::/64"), std::string::npos) << lines[0];  // group mailbox dst 0
+  EXPECT_NE(lines[0].find("fd72:6166:0:100::/64"), std::string::npos) << lines[0];  // group home: dst 0, src 1
   EXPECT_EQ(feed(b, json_lines(lines)).size(), 1u);
   EXPECT_EQ(feed(c, json_lines(lines)).at(0).to(), 3u);
 }
@@ -150,7 +150,10 @@ TEST(Transport, Frames_are_rejected_by_reason) {
   Transport a = make_transport(config_for(1));
   const auto to3 = json_lines(a.send(app_message(1, 3, 10), ids({3})));
   Transport b = make_transport(config_for(2));
-  feed(b, to3);
+  feed(b, to3);  // mail for 3 (a missing filter): ignored before any parsing of the frame
+  EXPECT_EQ(b.counters().foreign_mail, 1u);
+  EXPECT_EQ(b.counters().frames_received, 0u);
+  feed(b, json_lines(a.send(app_message(1, 0, 10), ids({3, 4}))));  // the group home, but 2 is not named
   EXPECT_EQ(b.counters().rejected_for(RejectReason::kNotForMe), 1u);
 
   TransportConfig other_cluster = config_for(2);
@@ -180,7 +183,7 @@ std::string announce_on(const std::string& prefix, const std::string& hex) {
 
 TEST(Transport, Malformed_wrong_version_and_too_large_frames_on_a_mailbox_are_counted) {
   Transport b = make_transport(config_for(2));
-  const std::string box = "fd72:6166:10:203::/64";  // src 1 -> dst 2, slot 3
+  const std::string box = "fd72:6166:20:103::/64";  // dst 2 | src 1 | slot 3
   feed(b, {announce_on(box, "01020304")});
   EXPECT_EQ(b.counters().rejected_for(RejectReason::kMalformed), 1u);
   feed(b, {announce_on(box, "03" + std::string(200, '0'))});
@@ -190,7 +193,7 @@ TEST(Transport, Malformed_wrong_version_and_too_large_frames_on_a_mailbox_are_co
   // A genuine frame from node 1 replayed into node 3's mailbox.
   Transport a = make_transport(config_for(1));
   std::string moved = json_lines(a.send(app_message(1, 2, 10), ids({2})))[0];
-  moved.replace(moved.find("fd72:6166:10:"), 13, "fd72:6166:30:");
+  moved.replace(moved.find("fd72:6166:20:1"), 14, "fd72:6166:20:3");  // as if sent by 3
   feed(b, {moved});
   EXPECT_EQ(b.counters().rejected_for(RejectReason::kMalformed), 2u);
   // Authenticated bytes whose Message claims another sender: sealed by a key holder, so only a bug does this.
@@ -205,7 +208,7 @@ TEST(Transport, Malformed_wrong_version_and_too_large_frames_on_a_mailbox_are_co
   const std::string claims_1 = app_message(1, 2, 10).SerializeAsString();
   KeyRing ring = ring_with(1, 0x10);
   const Bytes frame = seal_frame(h, Bytes(claims_1.begin(), claims_1.end()), *ring.sender_key(h.subkey_id()));
-  feed(b, {announce_on("fd72:6166:30:200::/64", to_hex(frame))});
+  feed(b, {announce_on("fd72:6166:20:300::/64", to_hex(frame))});
   EXPECT_EQ(b.counters().rejected_for(RejectReason::kMalformed), 3u);
   EXPECT_EQ(b.counters().messages_delivered, 0u);
 }
@@ -263,14 +266,129 @@ TEST(Transport, Slots_rotate_and_withdraw_announced_cleans_up) {
   EXPECT_NE(prefixes[0], prefixes[1]);
   auto w = a.withdraw_announced();
   EXPECT_EQ(w.size(), 4u);
-  EXPECT_EQ(w[0].rfind("withdraw route fd72:6166:10:20", 0), 0u);
+  EXPECT_EQ(w[0].rfind("withdraw route fd72:6166:20:10", 0), 0u);
   EXPECT_TRUE(a.withdraw_announced().empty());
+}
+
+// The prefix an announce or withdraw command names.
+std::string prefix_of(const std::string& command) {
+  const std::size_t start = command.find("route ") + 6;
+  return command.substr(start, command.find(' ', start) - start);
+}
+
+TEST(Transport, A_slot_is_reused_only_after_slot_reuse_ticks_and_the_ring_grows_meanwhile) {
+  TransportConfig c = config_for(1);
+  c.slot_reuse_ticks = 2;
+  c.slot_ttl_ticks = 10;
+  Transport a = make_transport(c);
+  std::vector<std::string> at0;
+  for (int i = 0; i < 3; ++i) at0.push_back(prefix_of(a.send(app_message(1, 2, 10), ids({2})).at(0)));
+  for (int i = 0; i < 3; ++i) a.on_line("done", 0);  // ExaBGP took them at tick 0: they age from there
+  EXPECT_EQ(at0, (std::vector<std::string>{"fd72:6166:20:100::/64", "fd72:6166:20:101::/64", "fd72:6166:20:102::/64"}));
+  a.tick(1);  // one tick later: still too young to be replaced (a transit may hold the update in its queue)
+  EXPECT_EQ(prefix_of(a.send(app_message(1, 2, 10), ids({2})).at(0)), "fd72:6166:20:103::/64");
+  a.on_line("done", 1);
+  a.tick(2);  // slots 0..2 are two ticks old now: the lowest is taken again
+  EXPECT_EQ(prefix_of(a.send(app_message(1, 2, 10), ids({2})).at(0)), "fd72:6166:20:100::/64");
+  EXPECT_EQ(a.counters().slots_reused_early, 0u);
+  EXPECT_EQ(a.counters().mailbox_routes, 4u);
+}
+
+TEST(Transport, Idle_slots_are_withdrawn_after_slot_ttl_ticks_and_the_footprint_returns_to_zero) {
+  TransportConfig c = config_for(1);
+  c.slot_ttl_ticks = 5;
+  Transport a = make_transport(c), b = make_transport(config_for(2));
+  std::vector<std::string> sent;
+  for (int i = 0; i < 40; ++i)  // a burst: the ring grows to 40 slots at tick 0
+    for (auto& l : a.send(app_message(1, 2, 10), ids({2}))) sent.push_back(l);
+  for (int i = 0; i < 40; ++i) a.on_line("done", 0);
+  EXPECT_EQ(a.counters().mailbox_routes, 40u);
+  EXPECT_TRUE(a.tick(4).empty());
+  a.send(app_message(1, 3, 10), ids({3}));  // at tick 4: lives until tick 9
+  a.on_line("done", 4);
+  const auto withdrawn = a.tick(5);
+  EXPECT_EQ(withdrawn.size(), 40u);
+  EXPECT_EQ(withdrawn.front(), "withdraw route fd72:6166:20:100::/64");
+  EXPECT_EQ(a.counters().mailbox_routes, 1u);
+  for (int i = 0; i < 40; ++i) a.on_line("done", 5);
+  EXPECT_EQ(a.tick(9), std::vector<std::string>{"withdraw route fd72:6166:30:100::/64"});
+  EXPECT_EQ(a.counters().mailbox_routes, 0u);
+  EXPECT_TRUE(a.withdraw_announced().empty());
+  // The receiver counts the withdrawals and delivers nothing twice.
+  EXPECT_EQ(feed(b, json_lines(sent)).size(), 40u);
+  EXPECT_TRUE(feed(b, json_lines(withdrawn)).empty());
+  EXPECT_EQ(b.counters().prefixes_withdrawn, 40u);
+}
+
+TEST(Transport, A_slot_whose_announcement_still_waits_is_neither_retaken_nor_withdrawn) {
+  TransportConfig c = config_for(1);
+  c.ack_window = 1;  // ExaBGP is slow: commands wait in our queue
+  c.slot_ttl_ticks = 5;
+  Transport a = make_transport(c);
+  for (int i = 0; i < 3; ++i) a.send(app_message(1, 2, 10), ids({2}));
+  EXPECT_EQ(a.counters().queue_waiting, 2u);
+  EXPECT_TRUE(a.tick(20).empty()) << "nothing acknowledged yet: nothing to age, nothing to withdraw";
+  // Taking slot 0 again now would put two versions of one prefix in the pipe together, and a transit keeps only
+  // the newer (docs/exabgp.md §4.1).
+  a.send(app_message(1, 2, 10), ids({2}));
+  std::vector<std::string> written;
+  for (int i = 0; i < 4; ++i)
+    for (auto& l : a.on_line("done", 20).lines) written.push_back(prefix_of(l));
+  EXPECT_EQ(written,
+            (std::vector<std::string>{"fd72:6166:20:101::/64", "fd72:6166:20:102::/64", "fd72:6166:20:103::/64"}));
+  EXPECT_EQ(a.counters().slots_reused_early, 0u);
+  EXPECT_EQ(a.tick(25).size(), 1u);  // acknowledged at tick 20: withdrawn 5 ticks later (one line: window 1)
+}
+
+TEST(Transport, When_every_slot_is_young_the_oldest_is_reused_and_counted) {
+  TransportConfig c = config_for(1);
+  c.ipv6.slot_bits = 2;  // 4 slots
+  Transport a = make_transport(c);
+  for (int i = 0; i < 4; ++i) a.send(app_message(1, 2, 10), ids({2}));
+  a.tick(1);
+  a.send(app_message(1, 2, 10), ids({2}));  // slot 0 was announced at tick 0, the oldest
+  EXPECT_EQ(a.counters().slots_reused_early, 1u);
+  EXPECT_EQ(a.counters().mailbox_routes, 4u);
+}
+
+TEST(Transport, Leftovers_of_an_earlier_incarnation_are_withdrawn_unless_announced_again) {
+  Transport first = make_transport(config_for(1));
+  first.send(app_message(1, 2, 10), ids({2}));
+  first.send(app_message(1, 0, 10), ids({2, 3}));
+  const std::vector<IpPrefix> record = first.announced();
+  ASSERT_EQ(record.size(), 2u);
+  Transport again = make_transport(config_for(1));
+  again.send(app_message(1, 2, 10), ids({2}));  // takes slot 0 of mailbox 2 again: not withdrawn
+  std::vector<IpPrefix> with_junk = record;
+  with_junk.push_back(*IpPrefix::parse("fd72:6166:20:300::/64"));  // 3 -> 2: not ours, never withdrawn
+  with_junk.push_back(*IpPrefix::parse("10.9.0.0/24"));
+  std::vector<std::string> lines;
+  for (auto& l : again.withdraw_leftovers(with_junk)) lines.push_back(l);
+  for (int i = 0; i < 3; ++i)
+    for (auto& l : again.on_line("done", 0).lines) lines.push_back(l);
+  EXPECT_EQ(lines, std::vector<std::string>{"withdraw route fd72:6166:0:100::/64"});
+}
+
+TEST(Transport, Frames_in_the_v1_layout_are_still_opened_and_own_echoes_in_either_reading_dropped) {
+  Transport a = make_transport(config_for(1)), b = make_transport(config_for(2));
+  // What a raftbgp 0.1 node 1 announced for node 2: its prefix in the v1 layout (src first).
+  std::string line = a.send(app_message(1, 2, 10), ids({2})).at(0);
+  line.replace(line.find("fd72:6166:20:100"), 16, "fd72:6166:10:200");
+  EXPECT_EQ(feed(b, json_lines({line})).size(), 1u);
+  // v1 group home of node 1 (src 1, dst 0).
+  std::string group = a.send(app_message(1, 0, 10), ids({2, 3})).at(0);
+  group.replace(group.find("fd72:6166:0:100::/64"), 20, "fd72:6166:10::/64");
+  EXPECT_EQ(feed(b, json_lines({group})).size(), 1u);
+  // Node 1's own v2 route to 2 comes back to it (FRR echo); read as v1 it would be mail from 2 for 1.
+  feed(a, json_lines(a.send(app_message(1, 2, 10), ids({2}))));
+  EXPECT_EQ(a.counters().rejected_for(RejectReason::kOwnEcho), 1u);
+  EXPECT_EQ(b.counters().rejected_for(RejectReason::kMalformed), 0u);
 }
 
 TEST(Transport, Ipv4_mailboxes_use_next_hop_self) {
   Transport a = make_transport(config_for(1, Family::kIpv4)), b = make_transport(config_for(2, Family::kIpv4));
   auto lines = a.send(app_message(1, 2, 100), ids({2}));
-  EXPECT_EQ(lines.at(0).rfind("announce route 10.200.8.128/32 next-hop self attribute [ 0xff 0xc0 0x", 0), 0u);
+  EXPECT_EQ(lines.at(0).rfind("announce route 10.200.16.64/32 next-hop self attribute [ 0xff 0xc0 0x", 0), 0u);
   EXPECT_EQ(pump(a, b, lines).size(), 1u);
 }
 

@@ -123,13 +123,14 @@ sleep 2
 
 "$build/bgp-transport/raftbgp_golden_commands" fd00:255:2::1 > "$lab/commands.txt"
 first=$(head -1 "$lab/commands.txt" | awk '{print $3}')
+last=$(tail -1 "$lab/commands.txt" | awk '{print $3}')
 {
   while IFS= read -r l; do echo "$l"; sleep 0.3; done < "$lab/commands.txt"
   echo 'announce route 10.200.8.129/32 next-hop self attribute [ 0xff 0xc0 0xzz ]'   # -> error
   echo 'bogus command'                                                                 # -> error
   sleep 0.3
   echo "withdraw route $first"
-  echo "withdraw route 10.200.8.128/32"
+  echo "withdraw route $last"
 } > "$lab/a.ctl"
 n_cmds=$(( $(wc -l < "$lab/commands.txt") + 4 ))
 wait_for "$lab/a.stdin.log" '^\(done\|error\)$' "$n_cmds" 30

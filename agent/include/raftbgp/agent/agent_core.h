@@ -94,6 +94,7 @@
 #include "raftbgp/agent/announcer.h"
 #include "raftbgp/agent/config.h"
 #include "raftbgp/agent/files.h"
+#include "raftbgp/agent/mailbox_record.h"
 #include "raftbgp/agent/replay_store.h"
 #include "raftbgp/agent/state_machine.h"
 #include "raftbgp/raft/node.h"
@@ -276,8 +277,9 @@ class AgentCore {
   PolicyLimits limits_;
   std::vector<std::string> output_;
   std::uint64_t epoch_ = 0;
-  EpochLease epoch_lease_;    // holds <data_dir>/epoch.lock for the life of the process
-  ReplayStore replay_store_;  // <data_dir>/replay (replay_store.h: when it is saved)
+  EpochLease epoch_lease_;        // holds <data_dir>/epoch.lock for the life of the process
+  ReplayStore replay_store_;      // <data_dir>/replay (replay_store.h: when it is saved)
+  MailboxRecord mailbox_record_;  // <data_dir>/mailboxes (mailbox_record.h)
   std::uint64_t tick_ = 0;
   std::uint64_t next_request_ = 1;
   std::map<std::uint64_t, Pending> pending_;

@@ -16,10 +16,12 @@ struct Counters {
   std::uint64_t frames_sent = 0;       // frames (fragments) announced
   std::uint64_t frame_bytes_sent = 0;  // attribute bytes announced
   std::uint64_t withdrawals_sent = 0;
-  std::uint64_t send_refused = 0;       // send() refused: too large, no valid destination, id outside the mailbox
-  std::uint64_t queue_dropped = 0;      // commands dropped by the bounded send queue
-  std::uint64_t queue_waiting = 0;      // now
-  std::uint64_t queue_outstanding = 0;  // now: written, not yet acked
+  std::uint64_t slots_reused_early = 0;  // a slot re-announced before slot_reuse_ticks passed (every slot busy)
+  std::uint64_t mailbox_routes = 0;      // now: mailbox prefixes announced and not yet withdrawn
+  std::uint64_t send_refused = 0;        // send() refused: too large, no valid destination, id outside the mailbox
+  std::uint64_t queue_dropped = 0;       // commands dropped by the bounded send queue
+  std::uint64_t queue_waiting = 0;       // now
+  std::uint64_t queue_outstanding = 0;   // now: written, not yet acked
   std::uint64_t acks_done = 0;
   std::uint64_t acks_error = 0;
   std::uint64_t acks_unexpected = 0;  // an ack with no outstanding command
@@ -33,6 +35,7 @@ struct Counters {
   std::uint64_t eors = 0;
   std::uint64_t not_mailbox = 0;        // announced prefix outside our mailbox plan (e.g. policy routes)
   std::uint64_t without_attribute = 0;  // mailbox prefix announced without our attribute
+  std::uint64_t foreign_mail = 0;       // a mailbox prefix for another router (a missing filter): ignored
   std::uint64_t other_attribute_codes = 0;
   std::uint64_t frames_received = 0;                         // frames that reached open_frame
   std::array<std::uint64_t, kRejectReasonCount> rejected{};  // by RejectReason

@@ -1,11 +1,17 @@
 // Mailbox addressing (docs/architecture.md §3 "Mailbox prefixes").
 //
-// Inside a configured base prefix, every (source, destination-or-group, slot) owns one prefix:
-//   base bits | src (src_bits) | dst (dst_bits) | slot (slot_bits) | zero bits
-// announced with length base_len + src_bits + dst_bits + slot_bits. dst = 0 is the source's group mailbox,
-// used for frames with several destinations (the frame header names them). A sender rotates through its
-// K = 2^slot_bits slots per mailbox: a newer announcement on a prefix replaces the older one at every hop
-// (BGP is state, docs/exabgp.md §4.1), so K bounds how many fragments per mailbox can be in flight.
+// Inside a configured base prefix, every (destination-or-group, source, slot) owns one prefix:
+//   base bits | dst (dst_bits) | src (src_bits) | slot (slot_bits) | zero bits
+// announced with length base_len + dst_bits + src_bits + slot_bits. Destination bits come first so that all
+// mail *for* one router is one contiguous prefix (base_len + dst_bits long): the BGP speaker next to an agent
+// hands that agent's ExaBGP only its own mail with one prefix-list line (configs/filters/). dst = 0 is the group
+// home: frames with several destinations (the frame header names them), which every agent accepts.
+// A sender uses a few slots per mailbox (Transport picks them, transport.h "Slots"): a newer announcement on a
+// prefix replaces the older one at every hop (BGP is state, docs/exabgp.md §4.1).
+//
+// Layout v1 (raftbgp 0.1) put the source first: base | src | dst | slot, same field widths. Receivers still
+// read it (parse_v1) so a cluster can be upgraded one router at a time; a prefix that reads as mail for us in
+// both layouts is resolved by the frame header's authenticated source (Transport::on_update).
 //
 // Defaults: IPv6 fd72:6166::/32 with 12+12+8 bits -> /64 per slot (4095 nodes, 256 slots); IPv4
 // 10.200.0.0/16 with 5+5+6 bits -> /32 per slot (31 nodes, 64 slots).
@@ -76,10 +82,17 @@ class MailboxPlan {
   IpPrefix prefix_for(const MailboxAddress& a) const;
   // The mailbox a received prefix names, or nullopt if it is not one of ours (other family, length, base,
   // non-zero trailing bits, or a zero source).
-  std::optional<MailboxAddress> parse(const IpPrefix& p) const;
+  std::optional<MailboxAddress> parse(const IpPrefix& p) const { return parse_in(p, Order::kDstFirst); }
+  // The same prefix read in layout v1 (source first), for frames from routers not yet upgraded.
+  std::optional<MailboxAddress> parse_v1(const IpPrefix& p) const { return parse_in(p, Order::kSrcFirst); }
+
+  // All mail for `dst` (0: the group home) is inside this prefix: what a per-router filter permits.
+  IpPrefix mail_for(std::uint64_t dst) const;
 
  private:
+  enum class Order : std::uint8_t { kDstFirst, kSrcFirst };
   explicit MailboxPlan(const MailboxLayout& l) : layout_(l) {}
+  std::optional<MailboxAddress> parse_in(const IpPrefix& p, Order order) const;
   MailboxLayout layout_;
 };
 

@@ -26,14 +26,17 @@ enum class CommandKind : std::uint8_t { kAnnounce, kWithdraw, kOther };
 struct Command {
   CommandKind kind = CommandKind::kOther;
   std::string line;  // without '\n'
+  // The owner's tag for the command (the transport: which mailbox slot an announcement fills), handed back
+  // with it by on_ack() and push(); the queue never reads it.
+  std::uint64_t tag = 0;
 };
 
 class SendQueue {
  public:
   explicit SendQueue(std::size_t window = 64, std::size_t max_queued = 4096);
 
-  // Queues a command (possibly dropping one, see above).
-  void push(Command command);
+  // Queues a command; returns the one it dropped to make room, if any (see above).
+  std::optional<Command> push(Command command);
   // Moves waiting commands into the window and returns their lines, to be written in this order.
   std::vector<std::string> take_ready();
   // One ack arrived: pops and returns the oldest outstanding command; nullopt if none was outstanding

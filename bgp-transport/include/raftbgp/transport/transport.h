@@ -14,6 +14,16 @@
 // (see replay.h), within one process and across restarts as far as the owner persists the replay state
 // (export_replay_state below; raftbgpd saves it before every WAL sync and at shutdown).
 //
+// Slots (the routers' RIB footprint, docs/architecture.md §3): a mailbox route lives only while its message
+// can still be in flight. Each fragment takes the lowest slot of its mailbox that is free or whose last
+// announcement ExaBGP acknowledged at least `slot_reuse_ticks` ago (so a transit that coalesces updates of one
+// prefix inside its queue, FRR ~50 ms per hop, has delivered the previous version before it is replaced; a slot
+// whose announcement still waits in our queue or ExaBGP's is never taken, or two versions would leave together
+// and coalesce); a slot not re-announced for `slot_ttl_ticks` after its acknowledgement is withdrawn by tick(). Under
+// load a mailbox holds about rate x slot_reuse_ticks routes (at most the layout's slots); idle, only what was sent in
+// the last slot_ttl_ticks. When every slot is younger than slot_reuse_ticks the oldest is reused anyway (counted in
+// slots_reused_early: that message may be lost to coalescing, and Raft retransmits).
+//
 // Session events: after `state: down` ExaBGP sends no withdrawals and, after `up`, re-sends every route
 // still announced (docs/exabgp.md §4.4). The transport keeps its replay windows and its reassembly buffers across
 // the flap, so the re-send is absorbed as kReplay (counted) and may even complete a half-received message.
@@ -55,9 +65,11 @@ struct TransportConfig {
   // Bytes of attribute per announcement, frame header and AEAD tag included. 2900 fits BIRD's 3040-byte
   // limit with margin (docs/exabgp.md §2); up to kMaxFrameBytes only where every hop negotiates RFC 8654.
   std::size_t payload_budget = 2900;
-  ReassemblyLimits reassembly;    // max_message_bytes also caps what send() accepts
-  std::size_t ack_window = 64;    // commands outstanding at ExaBGP
-  std::size_t max_queued = 4096;  // commands waiting behind the window
+  ReassemblyLimits reassembly;         // max_message_bytes also caps what send() accepts
+  std::uint64_t slot_reuse_ticks = 2;  // >= 1; see "Slots" above (ticks of tick()/on_line())
+  std::uint64_t slot_ttl_ticks = 10;   // > slot_reuse_ticks; withdraw a slot this long after its last use
+  std::size_t ack_window = 64;         // commands outstanding at ExaBGP
+  std::size_t max_queued = 4096;       // commands waiting behind the window
   KeyRing keys;
   std::uint32_t active_key_id = 0;  // must be in keys
   std::uint64_t epoch = 0;          // 1..kMaxEpoch; persisted and bumped by the caller on every boot
@@ -72,7 +84,7 @@ class Transport {
   static std::variant<Transport, std::string> create(TransportConfig config);
 
   // Frames `message` for `destinations` (ids other than my_id; duplicates ignored; at most
-  // kMaxDestinations), fragments it to the payload budget, rotates through the mailbox's slots and queues
+  // kMaxDestinations), fragments it to the payload budget, gives each fragment a slot (see "Slots") and queues
   // one announce per fragment. Returns the lines the ack window lets out now. Refused (counted in
   // send_refused, returns the empty list): message.from() != my_id, no destination, an id that does not
   // fit the mailbox, a message over reassembly.max_message_bytes or needing more fragments than slots.
@@ -86,12 +98,22 @@ class Transport {
   // Consumes one line ExaBGP wrote on our stdin. Never throws on any input; bad lines are counted.
   Received on_line(std::string_view line, std::uint64_t now_tick);
 
-  // Drops incomplete messages older than reassembly.max_age_ticks.
-  void tick(std::uint64_t now_tick);
+  // Drops incomplete messages older than reassembly.max_age_ticks and withdraws slots idle for slot_ttl_ticks.
+  // Returns the lines the withdrawals released (write them). now_tick never goes backwards.
+  std::vector<std::string> tick(std::uint64_t now_tick);
 
-  // Withdraw commands for every slot prefix announced since start or the last call; queued like sends.
-  // A ping tool calls this before exit; the agent may call it periodically to bound ExaBGP's RIB.
+  // Withdraw commands for every mailbox prefix still announced; queued like sends. Before exit.
   std::vector<std::string> withdraw_announced();
+
+  // Mailbox prefixes announced and not withdrawn.
+  std::vector<IpPrefix> announced() const;
+  // Every slot prefix this incarnation has used (live or withdrawn): a superset of announced() that changes
+  // only when a ring grows (slot_count()), so the owner can record it cheaply for the next incarnation's
+  // withdraw_leftovers() (agent: mailbox_record.h).
+  std::vector<IpPrefix> slot_prefixes() const;
+  std::size_t slot_count() const;
+  // Queues a withdrawal for each prefix of ours not announced by this incarnation (a leftover of an earlier one).
+  std::vector<std::string> withdraw_leftovers(std::span<const IpPrefix> prefixes);
 
   // Lines the window lets out now (after a burst of send() calls larger than the window).
   std::vector<std::string> take_ready();
@@ -114,12 +136,24 @@ class Transport {
 
   const MailboxPlan& send_plan() const { return config_.family == Family::kIpv4 ? ipv4_ : ipv6_; }
   const std::string& next_hop() const;
-  std::optional<MailboxAddress> parse_mailbox(const IpPrefix& p) const;
+  struct Slot {
+    std::uint64_t last_tick = 0;  // when ExaBGP acknowledged its latest announcement
+    bool live = false;            // announced, not withdrawn
+    bool queued = false;          // its latest announcement is not acknowledged yet
+  };
+  static std::uint64_t slot_tag(std::uint64_t mailbox_dst, std::uint32_t slot) {
+    return (mailbox_dst << 20 | slot) + 1;  // slot < 2^16, node ids < 2^32: never 0
+  }
+  void on_slot_settled(std::uint64_t tag);
+  void push(Command command);
+  std::uint32_t take_slot(std::uint64_t mailbox_dst);
+  void withdraw(const IpPrefix& prefix);
   void on_ack(const AckEvent& ack);
   void on_update(UpdateEvent& update, std::uint64_t now_tick, std::vector<raftbgp::v1::Message>& out);
   void on_state(const StateEvent& state);
-  void receive_frame(const MailboxAddress& mailbox, ByteView frame, std::uint64_t now_tick,
-                     std::vector<raftbgp::v1::Message>& out);
+  void on_mailbox_prefix(const IpPrefix& p, const std::optional<Bytes>& payload, std::uint64_t now_tick,
+                         std::vector<raftbgp::v1::Message>& out);
+  void receive_frame(std::uint64_t src, ByteView frame, std::uint64_t now_tick, std::vector<raftbgp::v1::Message>& out);
   void deliver(const FrameHeader& header, Bytes message, std::vector<raftbgp::v1::Message>& out);
   void reject(RejectReason reason) { ++counters_.rejected[static_cast<std::size_t>(reason)]; }
   void sync_gauges();
@@ -132,8 +166,8 @@ class Transport {
   ReplayGuard replay_;
   Counters counters_;
   std::uint64_t next_sequence_ = 1;
-  std::map<std::uint64_t, std::uint32_t> next_slot_;  // mailbox dst (0 = group) -> next slot
-  std::set<IpPrefix> announced_;
+  std::uint64_t now_tick_ = 0;
+  std::map<std::uint64_t, std::vector<Slot>> slots_;  // mailbox dst (0 = group) -> its slots, grown on demand
   std::string last_error_command_;
 };
 
