@@ -6,6 +6,7 @@
 `call` speaks the control socket's newline JSON (README "Agent") directly; the socket is a file in the run
 dir, reachable from the host namespace. `ctl` runs the real raftbgpctl through `clab-netns exec`.
 """
+import ipaddress
 import json
 import os
 import shutil
@@ -343,6 +344,38 @@ class Lab:
                                 out.append(asns)
             return out
         return []
+
+    MAILBOX_RANGES = ("10.200.0.0/16", "fd72:6166::/32")  # the default mailbox.ipv4/ipv6 bases
+
+    def mailbox_prefixes(self, transit):
+        """The mailbox prefixes (networks, not paths) in the transit's RIB, both families: raftbgp's footprint on
+        that router."""
+        role = self.transits[transit]
+        nets = set()
+        if role == "transit-bird":
+            for table, rng in (("master4", self.MAILBOX_RANGES[0]), ("master6", self.MAILBOX_RANGES[1])):
+                rc, out, _ = self.exec(transit, "birdc", "show", "route", "table", table, "where",
+                                       "net ~ [ %s+ ]" % rng)
+                nets |= {line.split()[0] for line in out.splitlines() if line[:1] in "0123456789abcdef"
+                         and "/" in line.split()[0]}
+        elif role == "transit-frr":
+            for fam in ("ipv4", "ipv6"):
+                rc, out, _ = self.exec(transit, "vtysh", "-c", "show bgp %s unicast json" % fam)
+                try:
+                    nets |= set((json.loads(out).get("routes") or {}).keys())
+                except ValueError:
+                    pass
+        elif role == "transit-gobgp":
+            for fam in ("ipv4", "ipv6"):
+                rc, out, _ = self.exec(transit, "gobgp", "-j", "global", "rib", "-a", fam)
+                try:
+                    doc = json.loads(out)
+                except ValueError:
+                    continue
+                nets |= set(doc.keys()) if isinstance(doc, dict) else set()
+        ranges = [ipaddress.ip_network(r) for r in self.MAILBOX_RANGES]
+        return {n for n in nets if any(ipaddress.ip_network(n, strict=False).subnet_of(r) for r in ranges
+                                       if ipaddress.ip_network(n, strict=False).version == r.version)}
 
     def gobgp_asns(self):
         """The ASNs of the lab's GoBGP transits (from their bound gobgpd.conf, TOML)."""

@@ -163,7 +163,7 @@ void loop(Run& run) {
     std::int64_t wake = std::min({p.run_jobs(now), next_tick, next_dump});
     if (now >= next_tick) {
       p.tick();
-      next_tick = now + 100'000'000;
+      next_tick = now + static_cast<std::int64_t>(kTickMs) * 1'000'000;
     }
     if (now >= next_dump) {
       dump(run, in, ctl_in);

@@ -36,6 +36,9 @@ void add_options(CLI::App& app, Options& o) {
   app.add_option("--attribute-code", o.attribute_code, "Attribute type code of the frames")->capture_default_str();
   app.add_option("--raw-code", o.raw_code, "Attribute type code of raw (unsealed) probes")->capture_default_str();
   app.add_option("--budget", o.budget, "Attribute bytes per announcement (2900 fits BIRD)")->capture_default_str();
+  app.add_option("--slot-ttl-ms", o.slot_ttl_ms,
+                 "Withdraw a mailbox route this long after its last use (a multiple of the 100-ms tick, > 200)")
+      ->capture_default_str();
   app.add_option("--state-dir", o.state_dir,
                  "Directory for epoch, replay, ping.json, ping.ctl (defaults for the next four; replay: the "
                  "replay windows, loaded at start, saved every second and at exit)");
@@ -94,6 +97,7 @@ std::variant<rt::TransportConfig, std::string> make_config(const Options& o, std
   c.neighbor = o.neighbor;
   c.attribute_code = static_cast<std::uint8_t>(o.attribute_code);
   c.payload_budget = o.budget;
+  c.slot_ttl_ticks = o.slot_ttl_ms / kTickMs;
   auto ring = rt::load_key_file(o.key_file);
   if (auto* e = std::get_if<rt::KeyFileError>(&ring)) return "--key-file: " + e->message;
   c.keys = std::move(std::get<rt::KeyRing>(ring));

@@ -21,6 +21,10 @@ enum class JobMode { kSealed, kRaw, kWrongKey, kBoth };
 std::optional<JobMode> parse_mode(const std::string& s);
 const char* mode_name(JobMode m);
 
+// The ping tool's transport tick (ping.cc calls Pinger::tick this often): reassembly ages and mailbox slot
+// timers count in it.
+inline constexpr std::uint64_t kTickMs = 100;
+
 struct Options {
   std::uint32_t cluster_id = 0;
   std::uint64_t id = 0;
@@ -33,6 +37,7 @@ struct Options {
   unsigned attribute_code = 0xff;
   unsigned raw_code = 0xf0;
   std::size_t budget = 2900;
+  std::uint64_t slot_ttl_ms = 1000;  // withdraw a mailbox slot this long after its last use (transport.h "Slots")
   std::string state_dir, epoch_file, results, control, log;
   std::uint64_t to = 0;
   std::uint64_t count = 0;

@@ -107,6 +107,20 @@ def policy(lab):
     stale = {t: p for t, p in stale.items() if p}
     check(True, "%s withdrawn from every transit's RIB%s" % (pfx, "" if not stale else
           " (GoBGP-propagated leftovers: %s)" % stale))
+    footprint(lab)
+
+
+def footprint(lab):
+    """Idle, every transit's RIB holds at most 4 mailbox routes per agent router (issue 17's bar): mailbox
+    routes are withdrawn about a second after their last use, only heartbeats keep a few."""
+    bound = 4 * len(lab.routers)
+    counts = {}
+
+    def small():
+        counts.update({t: len(lab.mailbox_prefixes(t)) for t in lab.transits})
+        return all(c <= bound for c in counts.values())
+    wait_until("every transit to hold <= %d mailbox routes (%s)" % (bound, counts), small, 15)
+    check(True, "idle mailbox routes per transit RIB: %s (<= 4 per router, %d routers)" % (counts, len(lab.routers)))
 
 
 def leader_kill(lab):
