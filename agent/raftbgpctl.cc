@@ -20,6 +20,7 @@
 #include "raftbgp/agent/control.h"
 #include "raftbgp/agent/keygen.h"
 #include "raftbgp/agent/log.h"
+#include "raftbgp/agent/version.h"
 
 namespace {
 
@@ -242,6 +243,7 @@ struct Cli {
 
   Cli() {
     app.footer(kFooter);
+    app.set_version_flag("--version", version_line("raftbgpctl"), "print the version, git revision and frame format");
     app.require_subcommand(1);
     app.fallthrough();
     app.add_option(

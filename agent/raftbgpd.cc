@@ -5,14 +5,16 @@
 //   a steady_timer every tick_ms            -> AgentCore::tick
 //   the control socket                      -> AgentCore::on_client_request
 //   SIGTERM/SIGINT: clean exit; SIGHUP: re-read log_level from the config file.
-// Exit codes: 0 clean stop (stdin EOF, SIGTERM), 1 runtime failure (WAL IO error, data dir, stdout write
-// error, control socket in use by another process), 2 config.
+// Exit codes (kFooter, also in --help): 0 clean stop (stdin EOF, SIGTERM), --help, --version, a clean
+// --check-config; 1 runtime failure (WAL IO error, data dir, stdout write error, control socket in use by
+// another process); 2 usage or config error.
 // Hardening: non-dumpable from the first instruction of main (the key file is read later); the config
 // and the key file are read once.
 #include <fcntl.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -22,14 +24,18 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "raftbgp/agent/agent_core.h"
 #include "raftbgp/agent/config.h"
 #include "raftbgp/agent/control_server.h"
 #include "raftbgp/agent/log.h"
+#include "raftbgp/agent/version.h"
 #include "raftbgp/raft/wal_storage.h"
 #include "raftbgp/transport/exabgp.h"
 
@@ -38,13 +44,12 @@ namespace {
 namespace asio = boost::asio;
 using namespace raftbgp::agent;
 
-constexpr const char* kUsage =
-    "usage: raftbgpd [--config FILE] [--check-config FILE] [--help]\n"
-    "  --config FILE        node configuration (default /etc/raftbgp/raftbgpd.yaml)\n"
-    "  --check-config FILE  validate FILE (and its key file), print the result, exit\n"
+constexpr const char* kFooter =
     "Runs under ExaBGP:  process raftbgp { run /usr/bin/raftbgpd --config FILE; encoder json; }\n"
     "stdout carries ExaBGP commands only; logs go to stderr.\n"
-    "Exit codes: 0 clean stop (stdin EOF, SIGTERM); 1 runtime failure; 2 usage or config error.\n";
+    "Exit codes: 0 clean stop (stdin EOF, SIGTERM), --help, --version, or --check-config found no error\n"
+    "(warnings allowed); 1 runtime failure (WAL IO error, data dir, stdout write error, control socket or\n"
+    "metrics address in use); 2 usage or config error (--check-config: at least one error).";
 
 // The Asio shell. Every handler runs on the one thread; AgentCore is never touched concurrently.
 class Shell {
@@ -255,10 +260,35 @@ std::variant<Loaded, int> load(const std::string& path) {
   return Loaded{std::move(std::get<AgentConfig>(cfg)), std::move(std::get<raftbgp::transport::KeyRing>(env))};
 }
 
+// Prints "config error: FILE:LINE: field: why" for every error and "config warning: ..." for every
+// warning; the key file is checked only when the text itself is valid (it names the key file).
+void print_findings(const std::string& path, const std::vector<ConfigError>& list, const char* kind) {
+  for (const ConfigError& e : list) {
+    const std::string where = e.line > 0 ? path + ":" + std::to_string(e.line) : path;
+    std::fprintf(stderr, "config %s: %s: %s\n", kind, where.c_str(), e.to_string().c_str());
+  }
+}
+
 int check_config(const std::string& path) {
-  auto loaded = load(path);
-  if (auto* rc = std::get_if<int>(&loaded)) return *rc;
-  std::fprintf(stderr, "config ok: %s\n", path.c_str());
+  std::ifstream in(path);
+  if (!in) {
+    std::fprintf(stderr, "config error: %s: cannot read it\n", path.c_str());
+    return 2;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  ConfigReport report = validate_config(text.str());
+  if (report.config) {
+    auto env = check_environment(*report.config);
+    if (auto* e = std::get_if<ConfigError>(&env)) report.errors.push_back(*e);
+  }
+  print_findings(path, report.errors, "error");
+  print_findings(path, report.warnings, "warning");
+  if (!report.errors.empty()) {
+    std::fprintf(stderr, "%s: %zu error(s)\n", path.c_str(), report.errors.size());
+    return 2;
+  }
+  std::fprintf(stderr, "config ok: %s%s\n", path.c_str(), report.warnings.empty() ? "" : " (with warnings)");
   return 0;
 }
 
@@ -271,21 +301,20 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "raftbgpd: prctl(PR_SET_DUMPABLE): %s\n", std::strerror(errno));
     return 1;
   }
-  std::string config_path = kDefaultConfigPath;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--help" || a == "-h") {
-      std::fputs(kUsage, stderr);
-      return 0;
-    }
-    if ((a == "--check-config" || a == "--config") && i + 1 < argc) {
-      if (a == "--check-config") return check_config(argv[i + 1]);
-      config_path = argv[++i];
-      continue;
-    }
-    std::fprintf(stderr, "raftbgpd: unknown or incomplete argument \"%s\"\n%s", a.c_str(), kUsage);
-    return 2;
+  std::string config_path = kDefaultConfigPath, check_path;
+  CLI::App app{"raftbgpd: the raftbgp agent (Raft over BGP), run by ExaBGP as a process"};
+  app.footer(kFooter);
+  app.set_version_flag("--version", version_line("raftbgpd"), "print the version, git revision and frame format");
+  app.add_option("--config", config_path, std::string("node configuration (default ") + kDefaultConfigPath + ")");
+  app.add_option("--check-config", check_path,
+                 "validate FILE and its key file, print every error and warning, exit (0 ok, 2 errors)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);  // prints help/version to stdout, errors to stderr
+    return rc == 0 ? 0 : 2;
   }
+  if (!check_path.empty()) return check_config(check_path);
   std::signal(SIGPIPE, SIG_IGN);  // a closed stdout or socket is an error value, not a death
   auto loaded = load(config_path);
   if (auto* rc = std::get_if<int>(&loaded)) return *rc;
