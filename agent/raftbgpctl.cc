@@ -24,6 +24,7 @@
 #include "raftbgp/agent/control.h"
 #include "raftbgp/agent/keygen.h"
 #include "raftbgp/agent/log.h"
+#include "raftbgp/agent/metrics.h"
 #include "raftbgp/agent/version.h"
 
 namespace {
@@ -190,6 +191,10 @@ class Cli {
             no_args, [](json& r, const Options& o) { return show_health(r, o, false); });
     health->add_option("--max-lag", opt.max_lag, "entries applied may trail commit (default 100)");
     verbs_.back().show_json = [](json& r, const Options& o) { return show_health(r, o, true); };
+    add(&app, "metrics", "this node's metrics in Prometheus text format (for node_exporter's textfile collector)",
+        "status", no_args, [](json& r, const Options&) {
+          return std::printf("%s", serialize_metrics(status_to_families(r)).c_str()), kExitOk;
+        });
     CLI::App* debug = group("debug", "internals");
     add(debug, "dump", "hard state, log, snapshots, progress, pending requests, windows, routes", "debug.dump", no_args,
         [](json& r, const Options&) { return std::printf("%s\n", printable(dump_json(r, 2)).c_str()), kExitOk; });

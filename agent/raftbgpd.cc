@@ -5,6 +5,8 @@
 //   a steady_timer every tick_ms            -> AgentCore::tick
 //   the control socket                      -> AgentCore::on_client_request
 //   SIGTERM/SIGINT: clean exit; SIGHUP: re-read log_level from the config file.
+// With metrics_listen set, prometheus-cpp's HTTP thread serves /metrics; it never touches AgentCore: each
+// tick publishes a copy of the status JSON to it (metrics.h explains the hand-over).
 // Exit codes (kFooter, also in --help): 0 clean stop (stdin EOF, SIGTERM), --help, --version, a clean
 // --check-config; 1 runtime failure (WAL IO error, data dir, stdout write error, control socket in use by
 // another process); 2 usage or config error.
@@ -35,6 +37,7 @@
 #include "raftbgp/agent/config.h"
 #include "raftbgp/agent/control_server.h"
 #include "raftbgp/agent/log.h"
+#include "raftbgp/agent/metrics.h"
 #include "raftbgp/agent/version.h"
 #include "raftbgp/raft/wal_storage.h"
 #include "raftbgp/transport/exabgp.h"
@@ -54,10 +57,12 @@ constexpr const char* kFooter =
 // The Asio shell. Every handler runs on the one thread; AgentCore is never touched concurrently.
 class Shell {
  public:
-  Shell(asio::io_context& io, std::unique_ptr<AgentCore> core, std::string config_path)
+  Shell(asio::io_context& io, std::unique_ptr<AgentCore> core, std::string config_path,
+        std::shared_ptr<StatusMetrics> metrics)
       : io_(io),
         core_(std::move(core)),
         config_path_(std::move(config_path)),
+        metrics_(std::move(metrics)),
         in_(io, ::dup(STDIN_FILENO)),
         out_(io, ::dup(STDOUT_FILENO)),
         timer_(io),
@@ -81,6 +86,7 @@ class Shell {
     }
     server_ = std::move(std::get<std::unique_ptr<ControlServer>>(server));
     LOG_INFO("control socket " + core_->config().socket_path);
+    publish_metrics();
     read_stdin();
     next_tick_ = std::chrono::steady_clock::now() + tick_;
     arm_timer();
@@ -153,12 +159,17 @@ class Shell {
     timer_.async_wait([this](boost::system::error_code ec) {
       if (ec || stopping_) return;
       guarded([&] { core_->tick(); });
+      publish_metrics();
       // Fixed-rate ticks; after a stall (e.g. a slow fsync) skip ahead instead of bursting.
       next_tick_ += tick_;
       const auto now = std::chrono::steady_clock::now();
       if (next_tick_ + tick_ < now) next_tick_ = now + tick_;
       arm_timer();
     });
+  }
+
+  void publish_metrics() {
+    if (metrics_ && !stopping_) metrics_->publish(core_->status_json());
   }
 
   void wait_signal() {
@@ -222,6 +233,7 @@ class Shell {
   asio::io_context& io_;
   std::unique_ptr<AgentCore> core_;
   std::string config_path_;
+  std::shared_ptr<StatusMetrics> metrics_;  // null without metrics_listen
   asio::posix::stream_descriptor in_;
   asio::posix::stream_descriptor out_;
   asio::steady_timer timer_;
@@ -334,7 +346,19 @@ int main(int argc, char** argv) {
     LOG_ERROR(std::string("wal: ") + e.what());
     return 1;
   }
+  std::shared_ptr<StatusMetrics> metrics;
+  std::unique_ptr<MetricsExposer> exposer;
+  if (!config.metrics_listen.empty()) {
+    metrics = std::make_shared<StatusMetrics>();
+    auto started = MetricsExposer::start(config.metrics_listen, metrics);
+    if (auto* e = std::get_if<std::string>(&started)) {
+      LOG_ERROR(*e);
+      return 1;
+    }
+    exposer = std::move(std::get<std::unique_ptr<MetricsExposer>>(started));
+    LOG_INFO("metrics on http://" + config.metrics_listen + "/metrics");
+  }
   asio::io_context io(1);
-  Shell shell(io, std::move(core), config_path);
+  Shell shell(io, std::move(core), config_path, metrics);
   return shell.run();
 }

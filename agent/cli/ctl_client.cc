@@ -40,13 +40,13 @@ std::variant<int, Failure> connect_socket(const std::string& socket_path) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (socket_path.empty() || socket_path.size() >= sizeof addr.sun_path)
-    return Failure{kExitUsage, "bad_socket_path",
-                   "bad socket path " + socket_path + " (empty, or " + std::to_string(sizeof addr.sun_path) +
-                       " bytes or longer)"};
+    return Failure{
+        kExitUsage, "bad_socket_path",
+        "bad socket path " + socket_path + " (empty, or " + std::to_string(sizeof addr.sun_path) + " bytes or longer)"};
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
-    return Failure{kExitNotApplied, "unreachable", std::string("socket: ") + std::strerror(errno) +
-                                                       " (nothing was sent)"};
+    return Failure{kExitNotApplied, "unreachable",
+                   std::string("socket: ") + std::strerror(errno) + " (nothing was sent)"};
   std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size());
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     const int err = errno;
@@ -72,8 +72,7 @@ std::variant<std::string, Failure> read_line(int fd, Clock::time_point deadline,
       return Failure{kExitUnknown, "timeout",
                      "no answer within " + std::to_string(timeout_ms) + " ms (outcome unknown)"};
     const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
-    if (n <= 0)
-      return Failure{kExitUnknown, "connection_closed", "the agent closed the connection (outcome unknown)"};
+    if (n <= 0) return Failure{kExitUnknown, "connection_closed", "the agent closed the connection (outcome unknown)"};
     buf.append(chunk, static_cast<std::size_t>(n));
   }
   return buf.substr(0, buf.find('\n'));
@@ -96,8 +95,8 @@ std::variant<json, Failure> call(const std::string& socket_path, const json& req
   Fd fd{std::get<int>(connected)};
   const std::string line = dump_json(request) + "\n";
   if (::send(fd.fd, line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size()))
-    return Failure{kExitUnknown, "send_failed", std::string("send failed: ") + std::strerror(errno) +
-                                                    " (outcome unknown)"};
+    return Failure{kExitUnknown, "send_failed",
+                   std::string("send failed: ") + std::strerror(errno) + " (outcome unknown)"};
   // The agent answers `timeout` itself at timeout_ms; the extra second covers its tick granularity.
   const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms + 1000);
   auto answer = read_line(fd.fd, deadline, timeout_ms);

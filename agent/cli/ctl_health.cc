@@ -34,9 +34,8 @@ Health judge_health(json& s, std::uint64_t max_lag) {
 }
 
 json Health::to_json(json& s) const {
-  return json{{"healthy", healthy},          {"reasons", reasons},    {"node_id", s["node_id"]},
-              {"role", s["role"]},           {"term", s["term"]},     {"leader", s["leader"]},
-              {"commit", s["commit"]},       {"applied", s["applied"]}};
+  return json{{"healthy", healthy}, {"reasons", reasons},    {"node_id", s["node_id"]}, {"role", s["role"]},
+              {"term", s["term"]},  {"leader", s["leader"]}, {"commit", s["commit"]},   {"applied", s["applied"]}};
 }
 
 }  // namespace raftbgp::agent::ctl
