@@ -63,8 +63,7 @@ const json& at(const json& j, const char* key) {
 // The transport counters, generically from the status JSON (see metrics.h for where bgp-transport's
 // own table of names and help texts belongs). These keys are levels, not running totals.
 void transport_families(Builder& b, const json& t) {
-  static const char* const kGauges[] = {"queue_waiting", "queue_outstanding", "fragments_pending",
-                                        "reassembly_bytes"};
+  static const char* const kGauges[] = {"queue_waiting", "queue_outstanding", "fragments_pending", "reassembly_bytes"};
   if (!t.is_object()) return;
   for (const auto& [key, v] : t.items()) {
     if (key == "rejected" || key == "line_errors" || key == "rejected_total") continue;
@@ -92,7 +91,8 @@ std::vector<MetricFamily> status_to_families(const json& s, std::int64_t leader_
     ClientMetric info;
     info.label = {{"version", kProjectVersion}, {"revision", kGitRevision}};
     info.gauge.value = 1;
-    out.push_back({"raftbgp_build_info", "Version and git revision of the exporting binary", MetricType::Gauge, {info}});
+    out.push_back(
+        {"raftbgp_build_info", "Version and git revision of the exporting binary", MetricType::Gauge, {info}});
   }
   const json& leader = at(s, "leader");
   if (leader.is_number()) {

@@ -122,9 +122,9 @@ TEST(Metrics, raftbgpd_serves_metrics_on_metrics_listen) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_NE(page.find("200 OK"), std::string::npos) << page;
-  for (const char* name : {"# HELP raftbgp_server_has_leader ", "raftbgp_server_term ",
-                           "raftbgp_server_leader_changes_seen_total ", "raftbgp_transport_frames_sent_total ",
-                           "raftbgp_server_role{role=\"", "raftbgp_build_info{"})
+  for (const char* name :
+       {"# HELP raftbgp_server_has_leader ", "raftbgp_server_term ", "raftbgp_server_leader_changes_seen_total ",
+        "raftbgp_transport_frames_sent_total ", "raftbgp_server_role{role=\"", "raftbgp_build_info{"})
     EXPECT_NE(page.find(name), std::string::npos) << name << "\n" << page;
 
   std::string second = c.str();

@@ -18,12 +18,12 @@
 // and help texts, once it exists, replaces transport_families() in metrics.cc.
 #pragma once
 
+#include <prometheus/collectable.h>
+#include <prometheus/metric_family.h>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <prometheus/collectable.h>
-#include <prometheus/metric_family.h>
 #include <string>
 #include <variant>
 #include <vector>
@@ -51,7 +51,7 @@ class StatusMetrics : public prometheus::Collectable {
 
  private:
   mutable std::mutex mu_;
-  nlohmann::json status_;         // guarded by mu_
+  nlohmann::json status_;            // guarded by mu_
   std::int64_t leader_changes_ = 0;  // guarded by mu_
   std::uint64_t last_leader_ = 0;    // agent thread only: the last known (non-zero) leader
 };
@@ -62,7 +62,7 @@ class MetricsExposer {
  public:
   // The exposer, or why it could not listen (address in use, not local).
   static std::variant<std::unique_ptr<MetricsExposer>, std::string> start(const std::string& listen,
-                                                                         std::shared_ptr<StatusMetrics> metrics);
+                                                                          std::shared_ptr<StatusMetrics> metrics);
   ~MetricsExposer();
   // The port actually bound (useful with port 0 in tests).
   int port() const;
