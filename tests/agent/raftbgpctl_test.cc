@@ -7,6 +7,9 @@
 #include <sys/syscall.h>
 
 #include <cstddef>
+#include <fstream>
+#include <regex>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -276,6 +279,45 @@ TEST(Raftbgpctl, RAFTBGP_SOCKET_names_the_socket) {
                         [path = agent.path()] { ::setenv("RAFTBGP_SOCKET", path.c_str(), 1); });
   EXPECT_EQ(over.code(), 4) << over.err;
   EXPECT_NE(over.err.find("other.sock"), std::string::npos) << over.err;
+}
+
+std::string read_source(const std::string& rel) {
+  std::ifstream in(std::string(RAFTBGP_SOURCE_DIR) + "/" + rel);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The bash completion and the man page name every verb raftbgpctl --help lists (so neither drifts from
+// the verb table), and the completion offers sub-verbs and option values.
+TEST(Raftbgpctl, completion_and_man_page_cover_every_verb) {
+  Spawn s;
+  s.argv = {RAFTBGPCTL_BIN, "--help"};
+  const Exit help = run_process(s);
+  ASSERT_EQ(help.code(), 0);
+  const std::string subs = help.out.substr(help.out.find("Subcommands:"));
+  std::istringstream lines(subs);
+  std::vector<std::string> verbs;
+  for (std::string line; std::getline(lines, line) && !(line.empty() && !verbs.empty());)
+    if (line.rfind("  ", 0) == 0) verbs.push_back(line.substr(2, line.find(' ', 2) - 2));
+  ASSERT_GE(verbs.size(), 10u) << subs;
+  const std::string completion = read_source("agent/cli/raftbgpctl.bash");
+  const std::string man = read_source("docs/man/raftbgpctl.8");
+  for (const std::string& v : verbs) {
+    EXPECT_TRUE(std::regex_search(completion, std::regex("[\" ]" + v + "[\" ]"))) << v << " missing in raftbgpctl.bash";
+    EXPECT_NE(man.find(".B " + v), std::string::npos) << v << " missing in raftbgpctl.8";
+  }
+  auto complete = [](const std::string& words) {
+    Spawn b;
+    b.argv = {"/bin/bash", "-c",
+              "source " + std::string(RAFTBGP_SOURCE_DIR) + "/agent/cli/raftbgpctl.bash; COMP_WORDS=(" + words +
+                  "); COMP_CWORD=$((${#COMP_WORDS[@]}-1)); _raftbgpctl; echo \"${COMPREPLY[*]}\""};
+    return run_process(b).out;
+  };
+  EXPECT_EQ(complete("raftbgpctl kv ''"), "get put delete remove list show\n");
+  EXPECT_EQ(complete("raftbgpctl --socket /x po"), "policy\n");
+  EXPECT_EQ(complete("raftbgpctl -o j"), "json\n");
+  EXPECT_EQ(complete("raftbgpctl members add 4 --l"), "--learner\n");
 }
 
 }  // namespace

@@ -65,7 +65,8 @@ def main():
                  "/usr/lib/systemd/system/exabgp-raftbgp.service", "/usr/lib/sysusers.d/raftbgp.conf",
                  "/usr/lib/tmpfiles.d/raftbgp.conf", "/usr/share/doc/raftbgp/operator-guide.md",
                  "/usr/share/doc/raftbgp/examples/raftbgpd.example.yaml",
-                 "/usr/share/doc/raftbgp/examples/exabgp/exabgp.conf"]:
+                 "/usr/share/doc/raftbgp/examples/exabgp/exabgp.conf", "/usr/share/man/man8/raftbgpd.8",
+                 "/usr/share/man/man8/raftbgpctl.8", "/usr/share/bash-completion/completions/raftbgpctl"]:
         check(path in entries, "contains " + path)
     for b in ["/usr/bin/raftbgpd", "/usr/bin/raftbgpctl", "/usr/bin/raftbgp-ping"]:
         check(entries.get(b, ("", ""))[0] == "-rwxr-xr-x", b + " is 0755")
