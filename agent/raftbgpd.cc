@@ -40,7 +40,7 @@
 #include "raftbgp/agent/metrics.h"
 #include "raftbgp/agent/version.h"
 #include "raftbgp/raft/wal_storage.h"
-#include "raftbgp/transport/exabgp.h"
+#include "raftbgp/transport/line_splitter.h"
 
 namespace {
 
@@ -127,6 +127,8 @@ class Shell {
     in_.async_read_some(asio::buffer(buf_), [this](boost::system::error_code ec, std::size_t n) {
       if (ec) {
         if (ec != asio::error::operation_aborted) LOG_INFO("stdin closed (" + ec.message() + "); exiting");
+        if (const std::size_t lost = lines_.finish())
+          LOG_WARN("stdin ended inside a line: its " + std::to_string(lost) + " bytes were not a command or event");
         return stop(0);
       }
       guarded([&] { split_lines(std::string_view(buf_.data(), n)); });
@@ -135,23 +137,11 @@ class Shell {
     });
   }
 
+  // ExaBGP's lines, whole (line_splitter.h): an over-long line is dropped up to its newline (the parser would
+  // reject it too) and logged.
   void split_lines(std::string_view chunk) {
-    while (!chunk.empty()) {
-      const std::size_t nl = chunk.find('\n');
-      const std::string_view part = chunk.substr(0, nl);
-      if (!discarding_) partial_.append(part);
-      if (partial_.size() > raftbgp::transport::kMaxLineBytes + 1024) {
-        // Longer than any line ExaBGP writes for us: drop it up to its newline (the parser would too).
-        partial_.clear();
-        discarding_ = true;
-      }
-      if (nl == std::string_view::npos) return;
-      if (!discarding_) core_->on_exabgp_line(partial_);
-      if (discarding_) LOG_WARN("dropped an over-long line from ExaBGP");
-      partial_.clear();
-      discarding_ = false;
-      chunk.remove_prefix(nl + 1);
-    }
+    if (lines_.feed(chunk, [this](std::string_view line) { core_->on_exabgp_line(line); }) > 0)
+      LOG_WARN("dropped an over-long line from ExaBGP (" + std::to_string(lines_.overlong_lines()) + " so far)");
   }
 
   void arm_timer() {
@@ -242,8 +232,7 @@ class Shell {
   std::chrono::steady_clock::time_point next_tick_;
   std::unique_ptr<ControlServer> server_;
   std::array<char, 64 * 1024> buf_{};
-  std::string partial_;
-  bool discarding_ = false;
+  raftbgp::transport::LineSplitter lines_;
   std::string pending_;
   std::string inflight_;
   bool writing_ = false;

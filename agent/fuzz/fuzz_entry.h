@@ -11,11 +11,11 @@
 #include <string_view>
 #include <variant>
 
-#include "raftbgp/agent/ack_router.h"
 #include "raftbgp/agent/config.h"
 #include "raftbgp/agent/control.h"
 #include "raftbgp/agent/policy.h"
 #include "raftbgp/agent/state_machine.h"
+#include "raftbgp/transport/ack_router.h"
 
 namespace raftbgp::agent::fuzz {
 
@@ -142,7 +142,7 @@ inline void fuzz_policy(const std::uint8_t* data, std::size_t size) {
   for (const auto& c : route.communities()) check(command_text_ok(c));
   for (const auto& c : route.large_communities()) check(command_text_ok(c));
   const auto line = format_policy_announce(route, NodeRouteContext{1, "self", "fd00::1", 65001}, "192.0.2.254");
-  if (line.index() == 0) check(AckRouter::line_is_safe(std::get<0>(line)));
+  if (line.index() == 0) check(transport::AckRouter::line_is_safe(std::get<0>(line)));
   check(sm.restore(sm.serialize(), 1) == std::nullopt);
 }
 

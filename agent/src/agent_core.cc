@@ -119,6 +119,9 @@ AgentCore::AgentCore(const AgentConfig& config, std::unique_ptr<raft::WalStorage
       next_request_((epoch << 32) | 1) {
   limits_.reserved = {config.mailbox_ipv6.base, config.mailbox_ipv4.base};
   limits_.members = config.members;
+  router_.set_refusal_log([](std::string_view shown) {
+    LOG_ERROR("refused to write a command with a line break or NUL to exabgp (not sent): " + std::string(shown));
+  });
   // The Node is built by open(), once the snapshot has given the applied index.
 }
 

@@ -2,6 +2,7 @@
 #include <string_view>
 
 #include "raftbgp/agent/agent_core.h"
+#include "raftbgp/transport/counter_table.h"
 
 namespace raftbgp::agent {
 namespace {
@@ -24,41 +25,8 @@ const char* op_name(const v1::Command& c) {
   }
 }
 
-json transport_json(const transport::Counters& c) {
-  json rejected = json::object();
-  for (std::size_t i = 0; i < transport::kRejectReasonCount; ++i)
-    rejected[std::string(transport::to_string(static_cast<transport::RejectReason>(i)))] = c.rejected[i];
-  json line_errors = json::object();
-  for (std::size_t i = 0; i < transport::kLineErrorCount; ++i)
-    line_errors[std::string(transport::to_string(static_cast<transport::LineError>(i)))] = c.line_errors[i];
-  return json{{"messages_sent", c.messages_sent},
-              {"frames_sent", c.frames_sent},
-              {"frame_bytes_sent", c.frame_bytes_sent},
-              {"withdrawals_sent", c.withdrawals_sent},
-              {"send_refused", c.send_refused},
-              {"queue_dropped", c.queue_dropped},
-              {"queue_waiting", c.queue_waiting},
-              {"queue_outstanding", c.queue_outstanding},
-              {"acks_done", c.acks_done},
-              {"acks_error", c.acks_error},
-              {"acks_unexpected", c.acks_unexpected},
-              {"lines", c.lines},
-              {"line_errors", line_errors},
-              {"updates", c.updates},
-              {"frames_received", c.frames_received},
-              {"rejected", rejected},
-              {"rejected_total", c.rejected_total()},
-              {"messages_delivered", c.messages_delivered},
-              {"fragments_pending", c.fragments_pending},
-              {"reassembly_bytes", c.reassembly_bytes},
-              {"reassembly_expired", c.reassembly_expired},
-              {"reassembly_evicted", c.reassembly_evicted_count},
-              {"fragment_duplicates", c.fragment_duplicates},
-              {"not_mailbox", c.not_mailbox},
-              {"peer_up", c.peer_up},
-              {"peer_down", c.peer_down},
-              {"notifications", c.notifications}};
-}
+// Every transport counter, by name, from the one table (bgp-transport/include/raftbgp/transport/counter_table.h).
+json transport_json(const transport::Counters& c) { return transport::counters_json(c); }
 
 }  // namespace
 

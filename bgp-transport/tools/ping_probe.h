@@ -18,10 +18,12 @@
 #pragma once
 
 #include <cstdint>
-#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "raftbgp/transport/big_endian.h"
 
 namespace raftbgp::ping {
 
@@ -41,33 +43,21 @@ struct Probe {
   std::uint32_t size = 0;
 };
 
-namespace detail {
-inline void put(std::string& s, std::size_t off, std::uint64_t v, std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i) s[off + i] = static_cast<char>((v >> (8 * (n - 1 - i))) & 0xff);
-}
-inline std::uint64_t get(std::string_view s, std::size_t off, std::size_t n) {
-  std::uint64_t v = 0;
-  for (std::size_t i = 0; i < n; ++i) v = (v << 8) | static_cast<unsigned char>(s[off + i]);
-  return v;
-}
-}  // namespace detail
-
 // Encodes `p` padded to max(p.size, kProbeHeaderBytes) bytes. The filler depends on the id, so two probes
 // never share a payload (ExaBGP suppresses an identical re-announcement, docs/exabgp.md §4.2).
 inline std::string encode_probe(const Probe& p) {
-  const std::size_t total = p.size > kProbeHeaderBytes ? p.size : kProbeHeaderBytes;
-  std::string s(total, '\0');
-  std::memcpy(s.data(), "RBPG", 4);
-  s[4] = static_cast<char>(p.kind);
-  s[5] = static_cast<char>(p.mode);
-  detail::put(s, 8, p.src, 8);
-  detail::put(s, 16, p.dst, 8);
-  detail::put(s, 24, p.epoch, 8);
-  detail::put(s, 32, p.id, 8);
-  detail::put(s, 40, p.t_send_ns, 8);
-  detail::put(s, 48, p.size, 4);
-  for (std::size_t i = kProbeHeaderBytes; i < total; ++i) s[i] = static_cast<char>((i * 7 + p.id) & 0xff);
-  return s;
+  using transport::put_be;
+  std::vector<std::uint8_t> b{'R', 'B', 'P', 'G', static_cast<std::uint8_t>(p.kind), static_cast<std::uint8_t>(p.mode),
+                              0,   0};
+  put_be(b, p.src, 8);
+  put_be(b, p.dst, 8);
+  put_be(b, p.epoch, 8);
+  put_be(b, p.id, 8);
+  put_be(b, p.t_send_ns, 8);
+  put_be(b, p.size, 4);
+  for (std::size_t i = kProbeHeaderBytes; i < p.size; ++i)
+    b.push_back(static_cast<std::uint8_t>((i * 7 + p.id) & 0xff));
+  return std::string(b.begin(), b.end());
 }
 
 // nullopt unless the bytes start with a well-formed header.
@@ -79,12 +69,13 @@ inline std::optional<Probe> decode_probe(std::string_view s) {
   if ((kind != 1 && kind != 2) || mode > 1) return std::nullopt;
   p.kind = static_cast<Kind>(kind);
   p.mode = static_cast<Mode>(mode);
-  p.src = detail::get(s, 8, 8);
-  p.dst = detail::get(s, 16, 8);
-  p.epoch = detail::get(s, 24, 8);
-  p.id = detail::get(s, 32, 8);
-  p.t_send_ns = detail::get(s, 40, 8);
-  p.size = static_cast<std::uint32_t>(detail::get(s, 48, 4));
+  const auto* b = reinterpret_cast<const std::uint8_t*>(s.data());
+  p.src = transport::get_be(b + 8, 8);
+  p.dst = transport::get_be(b + 16, 8);
+  p.epoch = transport::get_be(b + 24, 8);
+  p.id = transport::get_be(b + 32, 8);
+  p.t_send_ns = transport::get_be(b + 40, 8);
+  p.size = static_cast<std::uint32_t>(transport::get_be(b + 48, 4));
   return p;
 }
 

@@ -3,9 +3,9 @@
 // with a line break or NUL (tracker item 2).
 #include <gtest/gtest.h>
 
-#include "raftbgp/agent/ack_router.h"
 #include "raftbgp/agent/policy.h"
 #include "raftbgp/agent/state_machine.h"
+#include "raftbgp/transport/ack_router.h"
 
 namespace raftbgp::agent::test {
 namespace {
@@ -78,7 +78,7 @@ TEST(RouteSafety, Snapshot_restore_refuses_an_invalid_route_and_keeps_the_state)
 }
 
 TEST(RouteSafety, Writer_refuses_lines_with_a_line_break_or_nul_and_counts_them) {
-  AckRouter router;
+  transport::AckRouter router;
   EXPECT_FALSE(router.queue_agent("announce route 192.0.2.0/24 next-hop 192.0.2.1\nneighbor 10.0.0.1 teardown 2"));
   EXPECT_FALSE(router.transport_written(std::string("announce route x\0", 17)));
   EXPECT_FALSE(router.queue_agent("withdraw route 192.0.2.0/24\r"));

@@ -4,6 +4,8 @@
 #  1. --key-id not in the key file (used to dereference a null key: SIGSEGV, exit 139);
 #  2. a second process on the same state dir (the boot counter is locked: two processes must never seal
 #     with one counter).
+# And one stdin check: an over-long line from ExaBGP is dropped whole and counted in the results file, the
+# line after it still arrives, and a line cut by EOF is counted as truncated (transport/line_splitter.h).
 set -u
 ping=${1:?usage: ping_cli_test.sh PATH/raftbgp-ping}
 dir=$(mktemp -d /tmp/raftbgp-ping-cli.XXXXXX)
@@ -37,4 +39,13 @@ wait "$holder"
 holder=""
 "$ping" "${common[@]}" < /dev/null > /dev/null 2> "$dir/err" || fail "third start: $(cat "$dir/err")"
 [ "$(cat "$dir/epoch")" = 2 ] || fail "epoch after the third start: $(cat "$dir/epoch")"
+
+{ head -c 300000 /dev/zero | tr '\0' x; printf '\ndone\nerr'; } | "$ping" "${common[@]}" > /dev/null 2> "$dir/err" ||
+  fail "over-long line: $(cat "$dir/err")"
+python3 - "$dir/ping.json" <<'PY' || fail "results after an over-long line: $(cat "$dir/ping.json")"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["stdin"] == {"overlong_lines": 1, "truncated_at_eof": 1}, j["stdin"]
+assert j["transport"]["acks_unexpected"] == 1, j["transport"]  # the `done` after the long line
+PY
 echo "ok"

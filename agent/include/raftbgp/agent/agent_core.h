@@ -91,7 +91,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "raftbgp/agent/ack_router.h"
 #include "raftbgp/agent/announcer.h"
 #include "raftbgp/agent/config.h"
 #include "raftbgp/agent/files.h"
@@ -99,9 +98,13 @@
 #include "raftbgp/agent/state_machine.h"
 #include "raftbgp/raft/node.h"
 #include "raftbgp/raft/wal_storage.h"
+#include "raftbgp/transport/ack_router.h"
 #include "raftbgp/transport/transport.h"
 
 namespace raftbgp::agent {
+
+using transport::AckRouter;  // bgp-transport/include/raftbgp/transport/ack_router.h
+using transport::LineOwner;
 
 // One control request, decoded (control.h gives the wire schema).
 struct ClientRequest {

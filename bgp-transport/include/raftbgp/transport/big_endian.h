@@ -1,5 +1,5 @@
 // Big-endian (network byte order) integers of 1..8 bytes, for the hand-written binary layouts: the frame header
-// (frame.h) and the replay state file (replay.h). Pure, no IO.
+// (frame.h), the replay state file (replay.h) and raftbgp-ping's probe (tools/ping_probe.h). Pure, no IO.
 #pragma once
 
 #include <cstdint>

@@ -1,26 +1,28 @@
-#include "raftbgp/agent/ack_router.h"
+#include "raftbgp/transport/ack_router.h"
 
-#include "raftbgp/agent/log.h"
-
-namespace raftbgp::agent {
+namespace raftbgp::transport {
 
 bool AckRouter::line_is_safe(std::string_view line) {
   return line.find_first_of(std::string_view("\n\r\0", 3)) == std::string_view::npos;
 }
 
+std::string AckRouter::shown(std::string_view line) {
+  std::string out;
+  for (char ch : line.substr(0, 160))
+    out += (ch == '\n' ? "\\n" : ch == '\r' ? "\\r" : ch == '\0' ? "\\0" : std::string(1, ch));
+  return out;
+}
+
 bool AckRouter::refuse_if_unsafe(std::string_view line) {
   if (line_is_safe(line)) return false;
   ++refused_unsafe_;
-  std::string shown;
-  for (char ch : line.substr(0, 160))
-    shown += (ch == '\n' ? "\\n" : ch == '\r' ? "\\r" : ch == '\0' ? "\\0" : std::string(1, ch));
-  LOG_ERROR("refused to write a command with a line break or NUL to exabgp (not sent): " + shown);
+  if (refusal_log_) refusal_log_(shown(line));
   return true;
 }
 
-bool AckRouter::transport_written(std::string_view line) {
+bool AckRouter::transport_written(std::string_view line, std::uint8_t transport) {
   if (refuse_if_unsafe(line)) return false;
-  outstanding_.push_back({LineOwner::kTransport, {}});
+  outstanding_.push_back({LineOwner::kTransport, transport, {}});
   return true;
 }
 
@@ -34,7 +36,7 @@ std::vector<std::string> AckRouter::take_agent_ready() {
   std::vector<std::string> out;
   while (!waiting_.empty() && agent_outstanding_ < agent_window_) {
     out.push_back(waiting_.front());
-    outstanding_.push_back({LineOwner::kAgent, std::move(waiting_.front())});
+    outstanding_.push_back({LineOwner::kAgent, 0, std::move(waiting_.front())});
     waiting_.pop_front();
     ++agent_outstanding_;
   }
@@ -68,4 +70,4 @@ std::size_t AckRouter::reset() {
   return transport;
 }
 
-}  // namespace raftbgp::agent
+}  // namespace raftbgp::transport
