@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "raftbgp/agent/version.h"
+#include "raftbgp/transport/counter_table.h"
 
 namespace raftbgp::agent {
 namespace {
@@ -60,24 +61,21 @@ const json& at(const json& j, const char* key) {
   return it == j.end() ? kNull : *it;
 }
 
-// The transport counters, generically from the status JSON (see metrics.h for where bgp-transport's
-// own table of names and help texts belongs). These keys are levels, not running totals.
+// The transport counters: names, kinds and help texts from bgp-transport's export table
+// (counter_table.h), values from the status JSON's "transport" object, which agent_status.cc renders from
+// the same table (so every row has its key there).
 void transport_families(Builder& b, const json& t) {
-  static const char* const kGauges[] = {"queue_waiting", "queue_outstanding", "fragments_pending", "reassembly_bytes"};
-  if (!t.is_object()) return;
-  for (const auto& [key, v] : t.items()) {
-    if (key == "rejected" || key == "line_errors" || key == "rejected_total") continue;
-    const bool level = std::any_of(std::begin(kGauges), std::end(kGauges), [&](const char* g) { return key == g; });
-    const std::string help = "transport." + key + " of raftbgpctl status";
-    if (level)
-      b.gauge("raftbgp_transport_" + key, help + " (current level)", v);
+  for (const transport::CounterField& f : transport::kCounterFields) {
+    const std::string name(f.name), help(f.help);
+    if (f.kind == transport::MetricKind::kGauge)
+      b.gauge("raftbgp_transport_" + name, help, at(t, name.c_str()));
     else
-      b.counter("raftbgp_transport_" + key + "_total", help + " (since the agent started)", v);
+      b.counter("raftbgp_transport_" + name + "_total", help, at(t, name.c_str()));
   }
-  b.labelled("raftbgp_transport_frames_rejected_total", "Received frames rejected, by reason (frame.h RejectReason)",
-             MetricType::Counter, "reason", at(t, "rejected"));
-  b.labelled("raftbgp_transport_line_errors_total", "ExaBGP lines that could not be parsed, by reason",
-             MetricType::Counter, "reason", at(t, "line_errors"));
+  b.labelled("raftbgp_transport_frames_rejected_total", std::string(transport::kRejectedHelp), MetricType::Counter,
+             "reason", at(t, std::string(transport::kRejectedName).c_str()));
+  b.labelled("raftbgp_transport_line_errors_total", std::string(transport::kLineErrorsHelp), MetricType::Counter,
+             "reason", at(t, std::string(transport::kLineErrorsName).c_str()));
 }
 
 std::uint64_t count(const json& v) { return v.is_array() ? v.size() : 0; }

@@ -15,6 +15,7 @@
 #include "process_util.h"
 #include "raftbgp/agent/agent_core.h"
 #include "raftbgp/agent/metrics.h"
+#include "raftbgp/transport/counter_table.h"
 #include "test_util.h"
 
 namespace raftbgp::agent::test {
@@ -75,6 +76,15 @@ TEST(Metrics, a_real_status_maps_to_named_families_with_help) {
         "raftbgp_send_raft_messages_total", "raftbgp_safety_exabgp_ack_stalls_total", "raftbgp_snapshot_taken_total"})
     EXPECT_TRUE(has_family(fs, name)) << name;
   EXPECT_FALSE(has_family(fs, "raftbgp_server_leader_changes_seen_total"));  // no history in one status
+  // Every row of the transport's export table, with its kind and help text.
+  for (const transport::CounterField& f : transport::kCounterFields) {
+    const bool gauge = f.kind == transport::MetricKind::kGauge;
+    const std::string name = "raftbgp_transport_" + std::string(f.name) + (gauge ? "" : "_total");
+    const auto it = std::find_if(fs.begin(), fs.end(), [&](const auto& m) { return m.name == name; });
+    ASSERT_NE(it, fs.end()) << name;
+    EXPECT_EQ(it->help, f.help) << name;
+    EXPECT_EQ(it->type, gauge ? prometheus::MetricType::Gauge : prometheus::MetricType::Counter) << name;
+  }
   const std::string text = serialize_metrics(fs);
   EXPECT_NE(text.find("# TYPE raftbgp_transport_frames_rejected_total counter"), std::string::npos) << text;
   EXPECT_NE(text.find("raftbgp_server_has_leader 0"), std::string::npos) << text;

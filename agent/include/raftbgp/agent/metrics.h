@@ -13,9 +13,10 @@
 // copy. publish() also counts leader changes (raftbgp_server_leader_changes_seen_total), which the
 // status alone cannot show.
 //
-// Transport counters are exported from the status JSON's "transport" object, each key as
-// raftbgp_transport_<key>[_total] with a generic help text; bgp-transport's table of counters with names
-// and help texts, once it exists, replaces transport_families() in metrics.cc.
+// Transport counters: every row of bgp-transport's export table (counter_table.h) becomes
+// raftbgp_transport_<name>_total (a counter) or raftbgp_transport_<name> (a gauge) with the table's help
+// text, its value read from the published status JSON; `rejected` and `line_errors` become
+// raftbgp_transport_frames_rejected_total{reason} and raftbgp_transport_line_errors_total{reason}.
 #pragma once
 
 #include <prometheus/collectable.h>
