@@ -5,14 +5,18 @@
 //   a steady_timer every tick_ms            -> AgentCore::tick
 //   the control socket                      -> AgentCore::on_client_request
 //   SIGTERM/SIGINT: clean exit; SIGHUP: re-read log_level from the config file.
-// Exit codes: 0 clean stop (stdin EOF, SIGTERM), 1 runtime failure (WAL IO error, data dir, stdout write
-// error, control socket in use by another process), 2 config.
+// With metrics_listen set, prometheus-cpp's HTTP thread serves /metrics; it never touches AgentCore: each
+// tick publishes a copy of the status JSON to it (metrics.h explains the hand-over).
+// Exit codes (kFooter, also in --help): 0 clean stop (stdin EOF, SIGTERM), --help, --version, a clean
+// --check-config; 1 runtime failure (WAL IO error, data dir, stdout write error, control socket in use by
+// another process); 2 usage or config error.
 // Hardening: non-dumpable from the first instruction of main (the key file is read later); the config
 // and the key file are read once.
 #include <fcntl.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -22,14 +26,19 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "raftbgp/agent/agent_core.h"
 #include "raftbgp/agent/config.h"
 #include "raftbgp/agent/control_server.h"
 #include "raftbgp/agent/log.h"
+#include "raftbgp/agent/metrics.h"
+#include "raftbgp/agent/version.h"
 #include "raftbgp/raft/wal_storage.h"
 #include "raftbgp/transport/line_splitter.h"
 
@@ -38,21 +47,22 @@ namespace {
 namespace asio = boost::asio;
 using namespace raftbgp::agent;
 
-constexpr const char* kUsage =
-    "usage: raftbgpd [--config FILE] [--check-config FILE] [--help]\n"
-    "  --config FILE        node configuration (default /etc/raftbgp/raftbgpd.yaml)\n"
-    "  --check-config FILE  validate FILE (and its key file), print the result, exit\n"
+constexpr const char* kFooter =
     "Runs under ExaBGP:  process raftbgp { run /usr/bin/raftbgpd --config FILE; encoder json; }\n"
     "stdout carries ExaBGP commands only; logs go to stderr.\n"
-    "Exit codes: 0 clean stop (stdin EOF, SIGTERM); 1 runtime failure; 2 usage or config error.\n";
+    "Exit codes: 0 clean stop (stdin EOF, SIGTERM), --help, --version, or --check-config found no error\n"
+    "(warnings allowed); 1 runtime failure (WAL IO error, data dir, stdout write error, control socket or\n"
+    "metrics address in use); 2 usage or config error (--check-config: at least one error).";
 
 // The Asio shell. Every handler runs on the one thread; AgentCore is never touched concurrently.
 class Shell {
  public:
-  Shell(asio::io_context& io, std::unique_ptr<AgentCore> core, std::string config_path)
+  Shell(asio::io_context& io, std::unique_ptr<AgentCore> core, std::string config_path,
+        std::shared_ptr<StatusMetrics> metrics)
       : io_(io),
         core_(std::move(core)),
         config_path_(std::move(config_path)),
+        metrics_(std::move(metrics)),
         in_(io, ::dup(STDIN_FILENO)),
         out_(io, ::dup(STDOUT_FILENO)),
         timer_(io),
@@ -76,6 +86,7 @@ class Shell {
     }
     server_ = std::move(std::get<std::unique_ptr<ControlServer>>(server));
     LOG_INFO("control socket " + core_->config().socket_path);
+    publish_metrics();
     read_stdin();
     next_tick_ = std::chrono::steady_clock::now() + tick_;
     arm_timer();
@@ -138,12 +149,17 @@ class Shell {
     timer_.async_wait([this](boost::system::error_code ec) {
       if (ec || stopping_) return;
       guarded([&] { core_->tick(); });
+      publish_metrics();
       // Fixed-rate ticks; after a stall (e.g. a slow fsync) skip ahead instead of bursting.
       next_tick_ += tick_;
       const auto now = std::chrono::steady_clock::now();
       if (next_tick_ + tick_ < now) next_tick_ = now + tick_;
       arm_timer();
     });
+  }
+
+  void publish_metrics() {
+    if (metrics_ && !stopping_) metrics_->publish(core_->status_json());
   }
 
   void wait_signal() {
@@ -207,6 +223,7 @@ class Shell {
   asio::io_context& io_;
   std::unique_ptr<AgentCore> core_;
   std::string config_path_;
+  std::shared_ptr<StatusMetrics> metrics_;  // null without metrics_listen
   asio::posix::stream_descriptor in_;
   asio::posix::stream_descriptor out_;
   asio::steady_timer timer_;
@@ -244,10 +261,35 @@ std::variant<Loaded, int> load(const std::string& path) {
   return Loaded{std::move(std::get<AgentConfig>(cfg)), std::move(std::get<raftbgp::transport::KeyRing>(env))};
 }
 
+// Prints "config error: FILE:LINE: field: why" for every error and "config warning: ..." for every
+// warning; the key file is checked only when the text itself is valid (it names the key file).
+void print_findings(const std::string& path, const std::vector<ConfigError>& list, const char* kind) {
+  for (const ConfigError& e : list) {
+    const std::string where = e.line > 0 ? path + ":" + std::to_string(e.line) : path;
+    std::fprintf(stderr, "config %s: %s: %s\n", kind, where.c_str(), e.to_string().c_str());
+  }
+}
+
 int check_config(const std::string& path) {
-  auto loaded = load(path);
-  if (auto* rc = std::get_if<int>(&loaded)) return *rc;
-  std::fprintf(stderr, "config ok: %s\n", path.c_str());
+  std::ifstream in(path);
+  if (!in) {
+    std::fprintf(stderr, "config error: %s: cannot read it\n", path.c_str());
+    return 2;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  ConfigReport report = validate_config(text.str());
+  if (report.config) {
+    auto env = check_environment(*report.config);
+    if (auto* e = std::get_if<ConfigError>(&env)) report.errors.push_back(*e);
+  }
+  print_findings(path, report.errors, "error");
+  print_findings(path, report.warnings, "warning");
+  if (!report.errors.empty()) {
+    std::fprintf(stderr, "%s: %zu error(s)\n", path.c_str(), report.errors.size());
+    return 2;
+  }
+  std::fprintf(stderr, "config ok: %s%s\n", path.c_str(), report.warnings.empty() ? "" : " (with warnings)");
   return 0;
 }
 
@@ -260,21 +302,20 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "raftbgpd: prctl(PR_SET_DUMPABLE): %s\n", std::strerror(errno));
     return 1;
   }
-  std::string config_path = kDefaultConfigPath;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--help" || a == "-h") {
-      std::fputs(kUsage, stderr);
-      return 0;
-    }
-    if ((a == "--check-config" || a == "--config") && i + 1 < argc) {
-      if (a == "--check-config") return check_config(argv[i + 1]);
-      config_path = argv[++i];
-      continue;
-    }
-    std::fprintf(stderr, "raftbgpd: unknown or incomplete argument \"%s\"\n%s", a.c_str(), kUsage);
-    return 2;
+  std::string config_path = kDefaultConfigPath, check_path;
+  CLI::App app{"raftbgpd: the raftbgp agent (Raft over BGP), run by ExaBGP as a process"};
+  app.footer(kFooter);
+  app.set_version_flag("--version", version_line("raftbgpd"), "print the version, git revision and frame format");
+  app.add_option("--config", config_path, std::string("node configuration (default ") + kDefaultConfigPath + ")");
+  app.add_option("--check-config", check_path,
+                 "validate FILE and its key file, print every error and warning, exit (0 ok, 2 errors)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);  // prints help/version to stdout, errors to stderr
+    return rc == 0 ? 0 : 2;
   }
+  if (!check_path.empty()) return check_config(check_path);
   std::signal(SIGPIPE, SIG_IGN);  // a closed stdout or socket is an error value, not a death
   auto loaded = load(config_path);
   if (auto* rc = std::get_if<int>(&loaded)) return *rc;
@@ -294,7 +335,19 @@ int main(int argc, char** argv) {
     LOG_ERROR(std::string("wal: ") + e.what());
     return 1;
   }
+  std::shared_ptr<StatusMetrics> metrics;
+  std::unique_ptr<MetricsExposer> exposer;
+  if (!config.metrics_listen.empty()) {
+    metrics = std::make_shared<StatusMetrics>();
+    auto started = MetricsExposer::start(config.metrics_listen, metrics);
+    if (auto* e = std::get_if<std::string>(&started)) {
+      LOG_ERROR(*e);
+      return 1;
+    }
+    exposer = std::move(std::get<std::unique_ptr<MetricsExposer>>(started));
+    LOG_INFO("metrics on http://" + config.metrics_listen + "/metrics");
+  }
   asio::io_context io(1);
-  Shell shell(io, std::move(core), config_path);
+  Shell shell(io, std::move(core), config_path, metrics);
   return shell.run();
 }

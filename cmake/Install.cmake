@@ -6,6 +6,7 @@
 #   lib/sysusers.d/raftbgp.conf, lib/tmpfiles.d/raftbgp.conf
 #   share/doc/raftbgp/examples/...                 (configs/, the same files the tests check)
 #   share/doc/raftbgp/operator-guide.md
+#   share/man/man8/raftbgpd.8, raftbgpctl.8; share/bash-completion/completions/raftbgpctl
 include(GNUInstallDirs)
 
 set(RAFTBGP_SYSTEMD_DIR "lib/systemd" CACHE STRING
@@ -54,3 +55,8 @@ raftbgp_install_with_bindir(${_cfg}/exabgp/exabgp.conf ${_examples}/exabgp exabg
 if(EXISTS ${PROJECT_SOURCE_DIR}/docs/operator-guide.md)
   install(FILES ${PROJECT_SOURCE_DIR}/docs/operator-guide.md DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT runtime)
 endif()
+
+install(FILES ${PROJECT_SOURCE_DIR}/docs/man/raftbgpd.8 ${PROJECT_SOURCE_DIR}/docs/man/raftbgpctl.8
+        DESTINATION ${CMAKE_INSTALL_MANDIR}/man8 COMPONENT runtime)
+install(FILES ${PROJECT_SOURCE_DIR}/agent/cli/raftbgpctl.bash DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions
+        RENAME raftbgpctl COMPONENT runtime)

@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdlib>
 #include <fstream>
 #include <limits>
 #include <set>
 #include <sstream>
+#include <utility>
 
 #include "raftbgp/agent/state_machine.h"
 #include "raftbgp/transport/exabgp.h"
@@ -21,11 +23,27 @@ using transport::IpPrefix;
 using transport::MailboxLayout;
 using transport::MailboxPlan;
 
-// Internal only: parse_config catches it and returns it as a value.
+// Internal only: validate_config catches it and records its errors. Usually one error; only_keys throws
+// every unknown or duplicate key of a mapping at once.
 struct Fail {
-  ConfigError error;
+  std::vector<ConfigError> errors;
 };
-[[noreturn]] void fail(std::string field, std::string why) { throw Fail{{std::move(field), std::move(why)}}; }
+[[noreturn]] void fail(std::string field, std::string why) {
+  throw Fail{{ConfigError{std::move(field), std::move(why)}}};
+}
+
+// Runs one independent step of the validation; its error is recorded and the next step still runs, so
+// --check-config lists every error, not just the first.
+template <class F>
+void attempt(std::vector<ConfigError>& errors, F&& step) {
+  try {
+    step();
+  } catch (const Fail& f) {
+    errors.insert(errors.end(), f.errors.begin(), f.errors.end());
+  } catch (const YAML::Exception& e) {
+    errors.push_back({"(yaml)", e.msg, e.mark.line + 1});
+  }
+}
 
 std::string join(const std::string& parent, const std::string& key) {
   return parent.empty() ? key : parent + "." + key;
@@ -55,16 +73,24 @@ std::string read_abs_path(const YAML::Node& n, const std::string& field) {
   return s;
 }
 
-// Checks that `map` has only keys in `known`.
+// Checks that `map` has only keys in `known`, each once. yaml-cpp keeps both copies of a duplicate key and
+// lookups see the first: a second `node_id:` further down would be silently ignored, so it is an error.
 void only_keys(const YAML::Node& map, const std::string& parent, std::initializer_list<const char*> known) {
   if (!map.IsMap()) fail(parent.empty() ? "(document)" : parent, "must be a mapping");
+  Fail all;
+  std::set<std::string> seen;
   for (const auto& kv : map) {
     // A complex or empty key would otherwise give an error naming no field.
     if (!kv.first.IsScalar()) fail(parent.empty() ? "(document)" : parent, "has a key that is not a string");
     const std::string key = kv.first.Scalar();
+    const std::string field = join(parent, key.empty() ? "\"\"" : key);
+    const int line = kv.first.Mark().line + 1;
     if (std::none_of(known.begin(), known.end(), [&](const char* k) { return key == k; }))
-      fail(join(parent, key.empty() ? "\"\"" : key), "unknown key");
+      all.errors.push_back({field, "unknown key", line});
+    else if (!seen.insert(key).second)
+      all.errors.push_back({field, "duplicate key (the first one would win silently)", line});
   }
+  if (!all.errors.empty()) throw all;
 }
 
 std::uint32_t read_mode(const YAML::Node& n, const std::string& field) {
@@ -146,39 +172,101 @@ void read_control_socket(const YAML::Node& n, AgentConfig& c) {
     c.socket_idle_timeout_ms = read_uint(n["idle_timeout_ms"], "control_socket.idle_timeout_ms", 100, 3600000);
 }
 
-void read_scalars(const YAML::Node& root, AgentConfig& c) {
-  if (!root["node_id"]) fail("node_id", "required");
-  c.node_id = read_uint(root["node_id"], "node_id", 1, std::numeric_limits<std::uint32_t>::max());
-  if (!root["cluster_id"]) fail("cluster_id", "required");
-  c.cluster_id = static_cast<std::uint32_t>(
-      read_uint(root["cluster_id"], "cluster_id", 1, std::numeric_limits<std::uint32_t>::max()));
-  if (!root["data_dir"]) fail("data_dir", "required");
-  c.data_dir = read_abs_path(root["data_dir"], "data_dir");
-  if (!root["key_file"]) fail("key_file", "required");
-  c.key_file = read_abs_path(root["key_file"], "key_file");
+// Each top-level scalar is checked on its own, so one bad value does not hide the next.
+void read_scalars(const YAML::Node& root, AgentConfig& c, std::vector<ConfigError>& errs) {
+  const auto u32 = std::numeric_limits<std::uint32_t>::max();
+  attempt(errs, [&] {
+    if (!root["node_id"]) fail("node_id", "required");
+    c.node_id = read_uint(root["node_id"], "node_id", 1, u32);
+  });
+  attempt(errs, [&] {
+    if (!root["cluster_id"]) fail("cluster_id", "required");
+    c.cluster_id = static_cast<std::uint32_t>(read_uint(root["cluster_id"], "cluster_id", 1, u32));
+  });
+  attempt(errs, [&] {
+    if (!root["data_dir"]) fail("data_dir", "required");
+    c.data_dir = read_abs_path(root["data_dir"], "data_dir");
+  });
+  attempt(errs, [&] {
+    if (!root["key_file"]) fail("key_file", "required");
+    c.key_file = read_abs_path(root["key_file"], "key_file");
+  });
   if (root["active_key_id"])
-    c.active_key_id = static_cast<std::uint32_t>(
-        read_uint(root["active_key_id"], "active_key_id", 0, std::numeric_limits<std::uint32_t>::max()));
-  if (root["attribute_code"]) {
-    c.attribute_code = static_cast<std::uint8_t>(read_uint(root["attribute_code"], "attribute_code", 1, 255));
-    if (auto e = transport::validate_attribute(c.attribute_code, 0xc0)) fail("attribute_code", *e);
-  }
+    attempt(errs, [&] {
+      c.active_key_id = static_cast<std::uint32_t>(read_uint(root["active_key_id"], "active_key_id", 0, u32));
+    });
+  if (root["attribute_code"])
+    attempt(errs, [&] {
+      c.attribute_code = static_cast<std::uint8_t>(read_uint(root["attribute_code"], "attribute_code", 1, 255));
+      if (auto e = transport::validate_attribute(c.attribute_code, 0xc0)) fail("attribute_code", *e);
+    });
   if (root["payload_budget"])
-    c.payload_budget = read_uint(root["payload_budget"], "payload_budget", 512, transport::kMaxFrameBytes);
-  if (root["neighbor"]) {
-    c.neighbor = read_string(root["neighbor"], "neighbor");
-    if (!c.neighbor.empty() && !transport::parse_address(c.neighbor))
-      fail("neighbor", "must be an IPv4 or IPv6 address, got \"" + c.neighbor + "\"");
-  }
+    attempt(errs, [&] {
+      c.payload_budget = read_uint(root["payload_budget"], "payload_budget", 512, transport::kMaxFrameBytes);
+    });
+  if (root["neighbor"])
+    attempt(errs, [&] {
+      c.neighbor = read_string(root["neighbor"], "neighbor");
+      if (!c.neighbor.empty() && !transport::parse_address(c.neighbor))
+        fail("neighbor", "must be an IPv4 or IPv6 address, got \"" + c.neighbor + "\"");
+    });
   if (root["local_asn"])
-    c.local_asn = static_cast<std::uint32_t>(
-        read_uint(root["local_asn"], "local_asn", 1, std::numeric_limits<std::uint32_t>::max()));
-  if (root["log_level"]) {
-    const std::string s = read_string(root["log_level"], "log_level");
-    auto l = parse_log_level(s);
-    if (!l) fail("log_level", "must be error, warn, info or debug, got \"" + s + "\"");
-    c.log_level = *l;
+    attempt(errs, [&] { c.local_asn = static_cast<std::uint32_t>(read_uint(root["local_asn"], "local_asn", 1, u32)); });
+  if (root["log_level"])
+    attempt(errs, [&] {
+      const std::string s = read_string(root["log_level"], "log_level");
+      auto l = parse_log_level(s);
+      if (!l) fail("log_level", "must be error, warn, info or debug, got \"" + s + "\"");
+      c.log_level = *l;
+    });
+}
+
+// "HOST:PORT" for the metrics exposer: an IPv4 address or a bracketed IPv6 address, and a port 1..65535.
+// An empty string turns the exposer off.
+std::string read_listen(const YAML::Node& n) {
+  const std::string s = read_string(n, "metrics_listen");
+  if (s.empty()) return s;
+  const std::size_t colon = s.rfind(':');
+  const std::string why = "must be \"ADDRESS:PORT\" (IPv6 in brackets, e.g. \"[::1]:9464\"), got \"" + s + "\"";
+  if (colon == std::string::npos || colon == 0) fail("metrics_listen", why);
+  std::string host = s.substr(0, colon);
+  if (host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') fail("metrics_listen", why);
+    host = host.substr(1, host.size() - 2);
+    if (host.find(':') == std::string::npos) fail("metrics_listen", why);
+  } else if (host.find(':') != std::string::npos) {
+    fail("metrics_listen", why);
   }
+  if (!transport::parse_address(host)) fail("metrics_listen", why);
+  const std::string port = s.substr(colon + 1);
+  std::uint32_t p = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || p == 0 || p > 65535)
+    fail("metrics_listen", why);
+  return s;
+}
+
+// The 1-based line of the node a dotted field path ("mailbox.ipv6.base", "members[2]") names, as deep as
+// the path resolves; 0 if not even its first part exists.
+int line_of(const YAML::Node& root, const std::string& field) {
+  YAML::Node node = root;
+  int line = 0;
+  std::size_t pos = 0;
+  while (pos < field.size() && node.IsMap()) {
+    std::size_t end = field.find_first_of(".[", pos);
+    const std::string key = field.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+    const YAML::Node next = std::as_const(node)[key];  // const: a lookup never inserts
+    if (!next) break;
+    node.reset(next);  // rebinds; operator= would overwrite the tree
+    line = node.Mark().line + 1;
+    if (end != std::string::npos && field[end] == '[' && node.IsSequence()) {
+      const std::size_t i = std::strtoul(field.c_str() + end + 1, nullptr, 10);
+      if (i < node.size()) line = node[i].Mark().line + 1;
+      break;
+    }
+    pos = end == std::string::npos ? field.size() : end + 1;
+  }
+  return line;
 }
 
 bool read_bool(const YAML::Node& n, const std::string& field) {
@@ -276,31 +364,58 @@ void read_guards(const YAML::Node& n, AgentConfig& c) {
 
 }  // namespace
 
-std::variant<AgentConfig, ConfigError> parse_config(std::string_view yaml_text) {
+ConfigReport validate_config(std::string_view yaml_text) {
+  ConfigReport r;
   AgentConfig c;
+  YAML::Node root;
   try {
-    YAML::Node root = YAML::Load(std::string(yaml_text));
-    only_keys(root, "", {"node_id",         "cluster_id",    "members",   "data_dir",       "control_socket",
-                         "key_file",        "active_key_id", "mailbox",   "attribute_code", "payload_budget",
-                         "next_hop",        "neighbor",      "local_asn", "tick_ms",        "election_ticks",
-                         "heartbeat_ticks", "log_level",     "joining",   "snapshot",       "guards"});
-    read_scalars(root, c);
+    root = YAML::Load(std::string(yaml_text));
+  } catch (const YAML::Exception& e) {
+    r.errors.push_back({"(yaml)", "line " + std::to_string(e.mark.line + 1) + ": " + e.msg, e.mark.line + 1});
+    return r;
+  }
+  auto& errs = r.errors;
+  attempt(errs, [&] {
+    only_keys(root, "",
+              {"node_id",       "cluster_id", "members",        "data_dir",        "control_socket", "key_file",
+               "active_key_id", "mailbox",    "attribute_code", "payload_budget",  "next_hop",       "neighbor",
+               "local_asn",     "tick_ms",    "election_ticks", "heartbeat_ticks", "log_level",      "joining",
+               "snapshot",      "guards",     "metrics_listen"});
+  });
+  if (!root.IsMap()) return r;
+  read_scalars(root, c, errs);
+  attempt(errs, [&] {
     if (!root["members"]) fail("members", "required");
     read_members(root["members"], c);
-    if (root["control_socket"]) read_control_socket(root["control_socket"], c);
-    if (root["mailbox"]) read_mailbox(root["mailbox"], c);
-    if (root["next_hop"]) read_next_hops(root["next_hop"], c);
-    if (root["joining"]) c.joining = read_bool(root["joining"], "joining");
-    if (root["snapshot"]) read_snapshot(root["snapshot"], c);
-    if (root["guards"]) read_guards(root["guards"], c);
-    read_timing(root, c);
-    cross_check(c);
-  } catch (const Fail& f) {
-    return f.error;
-  } catch (const YAML::Exception& e) {
-    return ConfigError{"(yaml)", "line " + std::to_string(e.mark.line + 1) + ": " + e.msg};
-  }
-  return c;
+  });
+  if (root["control_socket"]) attempt(errs, [&] { read_control_socket(root["control_socket"], c); });
+  if (root["mailbox"]) attempt(errs, [&] { read_mailbox(root["mailbox"], c); });
+  if (root["next_hop"]) attempt(errs, [&] { read_next_hops(root["next_hop"], c); });
+  if (root["joining"]) attempt(errs, [&] { c.joining = read_bool(root["joining"], "joining"); });
+  if (root["snapshot"]) attempt(errs, [&] { read_snapshot(root["snapshot"], c); });
+  if (root["guards"]) attempt(errs, [&] { read_guards(root["guards"], c); });
+  if (root["metrics_listen"]) attempt(errs, [&] { c.metrics_listen = read_listen(root["metrics_listen"]); });
+  attempt(errs, [&] { read_timing(root, c); });
+  // The cross-field rules read fields that may have failed above: only on an otherwise clean config.
+  if (errs.empty()) attempt(errs, [&] { cross_check(c); });
+  for (ConfigError& e : errs)
+    if (e.line == 0) e.line = line_of(root, e.field);
+  if (!errs.empty()) return r;
+  if (c.members.size() % 2 == 0)
+    r.warnings.push_back({"members",
+                          std::to_string(c.members.size()) +
+                              " voters: an even count tolerates no more failures than one fewer "
+                              "(a majority of " +
+                              std::to_string(c.members.size() / 2 + 1) + " is needed); use an odd count",
+                          line_of(root, "members")});
+  r.config = std::move(c);
+  return r;
+}
+
+std::variant<AgentConfig, ConfigError> parse_config(std::string_view yaml_text) {
+  ConfigReport r = validate_config(yaml_text);
+  if (!r.errors.empty()) return r.errors.front();
+  return std::move(*r.config);
 }
 
 std::variant<AgentConfig, ConfigError> load_config(const std::string& path) {

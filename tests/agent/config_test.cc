@@ -186,5 +186,68 @@ TEST(Config, check_environment_loads_the_key_file_and_finds_the_active_key) {
   EXPECT_EQ(std::get<ConfigError>(wrong).field, "active_key_id");
 }
 
+// --check-config lists every error, each with its line, not just the first (validate_config keeps going
+// after a bad value); parse_config still returns the first one.
+TEST(Config, validate_lists_every_error_with_its_line) {
+  const std::string yaml =
+      "node_id: 0\n"  // line 1: out of range
+      "cluster_id: 7\n"
+      "members: [1, 2, 3]\n"
+      "data_dir: relative\n"  // line 4: not absolute
+      "key_file: /k\n"
+      "tick_ms: 5\n"       // line 6: below 10
+      "log_level: loud\n"  // line 7
+      "bogus: 1\n";        // line 8: unknown key
+  const ConfigReport r = validate_config(yaml);
+  EXPECT_FALSE(r.config.has_value());
+  std::vector<std::pair<std::string, int>> got;
+  for (const ConfigError& e : r.errors) got.emplace_back(e.field, e.line);
+  const std::vector<std::pair<std::string, int>> want = {
+      {"bogus", 8}, {"node_id", 1}, {"data_dir", 4}, {"log_level", 7}, {"tick_ms", 6}};
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(error_field(yaml), "bogus");
+}
+
+// yaml-cpp keeps both copies of a repeated key and lookups see the first one: the second would be
+// silently ignored. Refused, at every level, naming the line of the repeat.
+TEST(Config, duplicate_keys_are_refused) {
+  const ConfigReport top = validate_config(std::string(kMinimal) + "node_id: 3\n");
+  ASSERT_EQ(top.errors.size(), 1u);
+  EXPECT_EQ(top.errors[0].field, "node_id");
+  EXPECT_NE(top.errors[0].message.find("duplicate key"), std::string::npos);
+  EXPECT_EQ(top.errors[0].line, 7);
+  const ConfigReport nested =
+      validate_config(std::string(kMinimal) + "control_socket:\n  mode: \"0660\"\n  mode: \"0666\"\n");
+  ASSERT_EQ(nested.errors.size(), 1u);
+  EXPECT_EQ(nested.errors[0].field, "control_socket.mode");
+  EXPECT_EQ(nested.errors[0].line, 9);
+}
+
+// Two voters need both for a majority, four need three: an even count tolerates no more failures than
+// one fewer. A warning (the config is usable), not an error.
+TEST(Config, an_even_voter_count_is_a_warning) {
+  std::string yaml = kMinimal;
+  yaml.replace(yaml.find("[1, 2, 3]"), 9, "[1, 2, 3, 4]");
+  const ConfigReport r = validate_config(yaml);
+  EXPECT_TRUE(r.errors.empty());
+  ASSERT_TRUE(r.config.has_value());
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_EQ(r.warnings[0].field, "members");
+  EXPECT_NE(r.warnings[0].message.find("even"), std::string::npos);
+  EXPECT_TRUE(validate_config(kMinimal).warnings.empty());
+}
+
+// metrics_listen: off unless set; ADDRESS:PORT with IPv6 in brackets.
+TEST(Config, metrics_listen_takes_an_address_and_port) {
+  EXPECT_EQ(std::get<AgentConfig>(parse_config(kMinimal)).metrics_listen, "");
+  for (const char* ok : {"127.0.0.1:9464", "[::1]:9464", "0.0.0.0:1"}) {
+    auto r = parse_config(std::string(kMinimal) + "metrics_listen: \"" + ok + "\"\n");
+    ASSERT_TRUE(std::holds_alternative<AgentConfig>(r)) << ok << ": " << std::get<ConfigError>(r).to_string();
+    EXPECT_EQ(std::get<AgentConfig>(r).metrics_listen, ok);
+  }
+  for (const char* bad : {"9464", "localhost:9464", "::1:9464", "127.0.0.1:0", "127.0.0.1:70000", "[1.2.3.4]:1"})
+    EXPECT_EQ(error_field(std::string(kMinimal) + "metrics_listen: \"" + bad + "\"\n"), "metrics_listen") << bad;
+}
+
 }  // namespace
 }  // namespace raftbgp::agent::test

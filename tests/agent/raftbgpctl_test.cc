@@ -7,6 +7,9 @@
 #include <sys/syscall.h>
 
 #include <cstddef>
+#include <fstream>
+#include <regex>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -194,6 +197,127 @@ TEST(Raftbgpctl, socket_failure_and_an_overlong_path_are_told_apart) {
   const Exit long_path = ctl("/" + std::string(200, 'p'), {"status"});
   EXPECT_EQ(long_path.code(), 2);
   EXPECT_NE(long_path.err.find("bad socket path"), std::string::npos) << long_path.err;
+}
+
+// A status answer for the health tests: node 1, voters 1..3, the given leader and indexes.
+std::string status_answer(int leader, int commit, int applied, const char* voters = "[1,2,3]") {
+  return std::string(R"({"id":1,"ok":true,"result":{"node_id":1,"role":"follower","term":4,"leader":)") +
+         std::to_string(leader) + R"(,"commit":)" + std::to_string(commit) + R"(,"applied":)" +
+         std::to_string(applied) + R"(,"voters":)" + voters + R"(,"learners":[]}})" + "\n";
+}
+
+// health exits 0 only when the node knows a leader, is a member, and applies what is committed (within
+// --max-lag); otherwise 6 with every reason. `status` with leader 0 exits 0, which is why health exists.
+TEST(Raftbgpctl, health_is_nonzero_with_a_reason_when_the_node_is_unhealthy) {
+  struct Case {
+    std::string reply;
+    std::vector<std::string> args;
+    int code;
+    const char* says;
+  };
+  const Case cases[] = {
+      {status_answer(2, 10, 10), {"health"}, 0, "healthy: node 1 follower, leader 2"},
+      {status_answer(0, 10, 10), {"health"}, 6, "no leader known"},
+      {status_answer(2, 500, 10), {"health"}, 6, "lags commit index 500 by more than 100"},
+      {status_answer(2, 500, 10), {"health", "--max-lag", "1000"}, 0, "healthy"},
+      {status_answer(2, 10, 10, "[2,3,4]"), {"health"}, 6, "not a member"},
+  };
+  for (const Case& c : cases) {
+    FakeAgent agent(answer(c.reply));
+    const Exit e = ctl(agent.path(), c.args);
+    EXPECT_EQ(e.code(), c.code) << c.reply << e.out << e.err;
+    EXPECT_NE(e.out.find(c.says), std::string::npos) << e.out;
+    EXPECT_EQ(agent.request().value("op", ""), "status");
+  }
+  FakeAgent agent(answer(status_answer(0, 500, 10)));
+  const Exit e = ctl(agent.path(), {"health", "-o", "json"});
+  EXPECT_EQ(e.code(), 6);
+  const json verdict = json::parse(e.out, nullptr, false);
+  EXPECT_EQ(verdict.value("healthy", true), false) << e.out;
+  EXPECT_EQ(verdict["reasons"].size(), 2u) << e.out;
+}
+
+// -o json / --json work on every verb, writes included (kv put --json was a usage error), and failures
+// are JSON on stdout too: the agent's wire code, or raftbgpctl's own; the exit code is unchanged.
+TEST(Raftbgpctl, json_output_on_every_verb_and_on_errors) {
+  {
+    FakeAgent agent(answer(R"({"id":1,"ok":true,"result":{"index":5}})"
+                           "\n"));
+    const Exit e = ctl(agent.path(), {"kv", "put", "k", "v", "--json"});
+    EXPECT_EQ(e.code(), 0) << e.err;
+    EXPECT_EQ(json::parse(e.out, nullptr, false).value("index", 0), 5) << e.out;
+  }
+  {
+    FakeAgent agent(answer(R"({"id":1,"ok":false,"error":{"code":"no_leader","message":"no leader known"}})"
+                           "\n"));
+    const Exit e = ctl(agent.path(), {"-o", "json", "policy", "remove", "10.0.0.0/24"});
+    EXPECT_EQ(e.code(), 4);
+    const json out = json::parse(e.out, nullptr, false);
+    EXPECT_EQ(out["error"].value("code", ""), "no_leader") << e.out;
+    EXPECT_EQ(out["error"].value("message", ""), "no leader known") << e.out;
+    EXPECT_EQ(out.value("exit_code", 0), 4);
+  }
+  TempDir dir;
+  const Exit gone = ctl(dir.path() + "/none.sock", {"status", "--json"});
+  EXPECT_EQ(gone.code(), 4);
+  EXPECT_EQ(json::parse(gone.out, nullptr, false)["error"].value("code", ""), "unreachable") << gone.out;
+  const Exit usage = ctl(dir.path() + "/none.sock", {"kv", "get", "--json"});
+  EXPECT_EQ(usage.code(), 2);
+  EXPECT_EQ(json::parse(usage.out, nullptr, false)["error"].value("code", ""), "usage") << usage.out;
+}
+
+// RAFTBGP_SOCKET names the socket when --socket is not given; --socket wins over it.
+TEST(Raftbgpctl, RAFTBGP_SOCKET_names_the_socket) {
+  FakeAgent agent(answer(status_answer(2, 1, 1)));
+  Spawn s;
+  s.argv = {RAFTBGPCTL_BIN, "health"};
+  s.in_child = [path = agent.path()] { ::setenv("RAFTBGP_SOCKET", path.c_str(), 1); };
+  const Exit e = run_process(s);
+  EXPECT_EQ(e.code(), 0) << e.err;
+  TempDir dir;
+  const Exit over = ctl(dir.path() + "/other.sock", {"status"},
+                        [path = agent.path()] { ::setenv("RAFTBGP_SOCKET", path.c_str(), 1); });
+  EXPECT_EQ(over.code(), 4) << over.err;
+  EXPECT_NE(over.err.find("other.sock"), std::string::npos) << over.err;
+}
+
+std::string read_source(const std::string& rel) {
+  std::ifstream in(std::string(RAFTBGP_SOURCE_DIR) + "/" + rel);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The bash completion and the man page name every verb raftbgpctl --help lists (so neither drifts from
+// the verb table), and the completion offers sub-verbs and option values.
+TEST(Raftbgpctl, completion_and_man_page_cover_every_verb) {
+  Spawn s;
+  s.argv = {RAFTBGPCTL_BIN, "--help"};
+  const Exit help = run_process(s);
+  ASSERT_EQ(help.code(), 0);
+  const std::string subs = help.out.substr(help.out.find("Subcommands:"));
+  std::istringstream lines(subs);
+  std::vector<std::string> verbs;
+  for (std::string line; std::getline(lines, line) && !(line.empty() && !verbs.empty());)
+    if (line.rfind("  ", 0) == 0) verbs.push_back(line.substr(2, line.find(' ', 2) - 2));
+  ASSERT_GE(verbs.size(), 10u) << subs;
+  const std::string completion = read_source("agent/cli/raftbgpctl.bash");
+  const std::string man = read_source("docs/man/raftbgpctl.8");
+  for (const std::string& v : verbs) {
+    EXPECT_TRUE(std::regex_search(completion, std::regex("[\" ]" + v + "[\" ]"))) << v << " missing in raftbgpctl.bash";
+    EXPECT_NE(man.find(".B " + v), std::string::npos) << v << " missing in raftbgpctl.8";
+  }
+  auto complete = [](const std::string& words) {
+    Spawn b;
+    b.argv = {"/bin/bash", "-c",
+              "source " + std::string(RAFTBGP_SOURCE_DIR) + "/agent/cli/raftbgpctl.bash; COMP_WORDS=(" + words +
+                  "); COMP_CWORD=$((${#COMP_WORDS[@]}-1)); _raftbgpctl; echo \"${COMPREPLY[*]}\""};
+    return run_process(b).out;
+  };
+  EXPECT_EQ(complete("raftbgpctl kv ''"), "get put delete remove list show\n");
+  EXPECT_EQ(complete("raftbgpctl --socket /x po"), "policy\n");
+  EXPECT_EQ(complete("raftbgpctl -o j"), "json\n");
+  EXPECT_EQ(complete("raftbgpctl members add 4 --l"), "--learner\n");
 }
 
 }  // namespace

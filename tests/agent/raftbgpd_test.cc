@@ -153,5 +153,47 @@ TEST(Raftbgpd, refuses_to_take_over_a_live_control_socket) {
   EXPECT_EQ(WEXITSTATUS(first.stop()), 0);
 }
 
+// --check-config prints every error with FILE:LINE and exits 2; warnings alone exit 0. Today it stops at
+// the first error and knows no warnings.
+TEST(Raftbgpd, check_config_prints_every_error_and_warning) {
+  TempDir dir;
+  const std::string bad = dir.path() + "/bad.yaml";
+  std::ofstream(bad) << "node_id: 0\ncluster_id: 7\nmembers: [1, 2, 3]\ndata_dir: rel\nkey_file: /k\nnode_id: 1\n";
+  Spawn s;
+  s.argv = {RAFTBGPD_BIN, "--check-config", bad};
+  const Exit e = run_process(s);
+  EXPECT_EQ(e.code(), 2) << e.err;
+  EXPECT_NE(e.err.find("config error: " + bad + ":6: node_id: duplicate key"), std::string::npos) << e.err;
+  EXPECT_NE(e.err.find("config error: " + bad + ":1: node_id: must be in"), std::string::npos) << e.err;
+  EXPECT_NE(e.err.find("config error: " + bad + ":4: data_dir:"), std::string::npos) << e.err;
+  EXPECT_NE(e.err.find("3 error(s)"), std::string::npos) << e.err;
+
+  std::string even = config_text(dir.path(), "n1");
+  even.replace(even.find("[1, 2, 3]"), 9, "[1, 2]");
+  const std::string path = dir.path() + "/even.yaml";
+  write_key_file(dir.path());
+  std::ofstream(path) << even;
+  s.argv = {RAFTBGPD_BIN, "--check-config", path};
+  const Exit w = run_process(s);
+  EXPECT_EQ(w.code(), 0) << w.err;
+  EXPECT_NE(w.err.find("config warning: " + path + ":3: members: 2 voters"), std::string::npos) << w.err;
+}
+
+// Both binaries print one version line (project version, git revision, frame format) and exit 0; an
+// unknown option is a usage error (2) on both.
+TEST(Raftbgpd, version_and_usage_errors_on_both_binaries) {
+  for (const char* bin : {RAFTBGPD_BIN, RAFTBGPCTL_BIN}) {
+    Spawn s;
+    s.argv = {bin, "--version"};
+    const Exit v = run_process(s);
+    EXPECT_EQ(v.code(), 0) << bin << ": " << v.err;
+    EXPECT_NE(v.out.find(" 0."), std::string::npos) << v.out;
+    EXPECT_NE(v.out.find("(git "), std::string::npos) << v.out;
+    EXPECT_NE(v.out.find("frame format 2"), std::string::npos) << v.out;
+    s.argv = {bin, "--no-such-option"};
+    EXPECT_EQ(run_process(s).code(), 2) << bin;
+  }
+}
+
 }  // namespace
 }  // namespace raftbgp::agent::test

@@ -6,10 +6,14 @@
 //                       the mailbox family, heartbeat < election...). Unknown keys are errors (a typo must
 //                       not silently fall back to a default).
 //   check_environment() what the text points at: the key file loads (mode 0600) and holds active_key_id.
-// `raftbgpd --check-config FILE` runs both and exits 0, or 2 with "config error: <field>: <why>".
+// validate_config() is parse_config() that keeps going: it lists every error it finds (with its line) and
+// warnings (an even voter count). Duplicate keys are errors (yaml-cpp would keep the first silently).
+// `raftbgpd --check-config FILE` runs both steps and prints "FILE:LINE: error: <field>: <why>" for each
+// error and "FILE:LINE: warning: ..." for each warning; exit 0 with warnings only, 2 with any error.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -61,15 +65,28 @@ struct AgentConfig {
   std::uint64_t snapshot_log_bytes = std::uint64_t{8} << 20;
   // What this router refuses to announce (YAML `guards:`; policy.h RouteGuards has the defaults).
   RouteGuards guards;
+  // "ADDRESS:PORT" of the Prometheus exposer (metrics.h); "" (the default) runs none. Meant for
+  // localhost or a management address: the page is unauthenticated.
+  std::string metrics_listen;
 };
 
 struct ConfigError {
   std::string field;    // dotted path, e.g. "mailbox.ipv6.base"
   std::string message;  // why, in one line
+  int line = 0;         // 1-based line in the YAML text it concerns; 0 when unknown (validate_config only)
   std::string to_string() const { return field + ": " + message; }
 };
 
-// Parses and validates YAML text. Never throws.
+// Everything validate_config found: `config` is set only when `errors` is empty.
+struct ConfigReport {
+  std::optional<AgentConfig> config;
+  std::vector<ConfigError> errors;
+  std::vector<ConfigError> warnings;
+};
+
+// Parses and validates YAML text, collecting every error and warning. Never throws.
+ConfigReport validate_config(std::string_view yaml_text);
+// validate_config's first error, or the config. Never throws.
 std::variant<AgentConfig, ConfigError> parse_config(std::string_view yaml_text);
 // Reads `path` and parses it; a read failure is reported under field "(file)".
 std::variant<AgentConfig, ConfigError> load_config(const std::string& path);

@@ -1,0 +1,58 @@
+// raftbgpctl's parts. agent/raftbgpctl.cc holds the verb table and main; here:
+//   ctl_client.cc  one request and its answer over the control socket (protocol: control.h); every failure
+//                  is a Failure value (exit code, a stable code, a message), printed by the caller as text
+//                  on stderr or as JSON on stdout (-o json)
+//   ctl_print.cc   human output of the answers (server strings made printable, log.h printable())
+//   ctl_health.cc  the health verdict from a status answer
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace raftbgp::agent::ctl {
+
+// raftbgpctl's exit codes (its --help footer explains them to the operator).
+inline constexpr int kExitOk = 0, kExitKeygen = 1, kExitUsage = 2, kExitNotFound = 3, kExitNotApplied = 4,
+                     kExitUnknown = 5, kExitUnhealthy = 6;
+
+// A request that did not produce a result. `code` is the agent's wire error code when from_agent (e.g.
+// "no_leader"), else one of raftbgpctl's own: bad_socket_path, unreachable (nothing was sent), send_failed,
+// timeout, answer_too_long, connection_closed, unreadable_answer, malformed_answer, usage.
+struct Failure {
+  int exit_code = kExitUnknown;
+  std::string code;
+  std::string message;  // exact (JSON output); text output makes it printable
+  bool from_agent = false;
+};
+
+// The exit code for an agent error code (the codes of agent_core.h's ClientResponse).
+int exit_code_for(const std::string& code);
+
+// Sends one request line and waits up to timeout_ms + 1 s for its answer line: the `result` object of an
+// ok answer, or the failure. Nothing sent -> exit 4 (or 2 for a bad path); sent, no usable answer -> 5.
+std::variant<nlohmann::json, Failure> call(const std::string& socket_path, const nlohmann::json& request,
+                                           std::uint64_t timeout_ms);
+
+// Prints a failure: JSON {"error":{"code","message","from_agent"},"exit_code"} on stdout, or one
+// "raftbgpctl: ..." line on stderr. Returns failure.exit_code.
+int report(const Failure& failure, bool as_json);
+
+// Human output (non-const json: operator[] on a missing key inserts null, shown "-").
+std::string cell(const nlohmann::json& v);
+void print_status(nlohmann::json& s);
+void print_members(nlohmann::json& s);
+void print_policies(nlohmann::json& routes);
+
+// The health verdict of one node from its status answer: healthy when it knows a leader, is a voter or
+// learner of the configuration, and its applied index is at most max_lag entries behind its commit index.
+struct Health {
+  bool healthy = false;
+  std::vector<std::string> reasons;  // empty when healthy
+  nlohmann::json to_json(nlohmann::json& status) const;
+};
+Health judge_health(nlohmann::json& status, std::uint64_t max_lag);
+
+}  // namespace raftbgp::agent::ctl

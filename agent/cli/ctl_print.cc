@@ -1,0 +1,80 @@
+#include <cstdio>
+
+#include "ctl.h"
+#include "raftbgp/agent/control.h"
+#include "raftbgp/agent/log.h"
+
+namespace raftbgp::agent::ctl {
+
+using nlohmann::json;
+
+// One value for human output; strings are made printable. (Non-const json everywhere below: operator[]
+// of a const json on a missing key is undefined behaviour; the non-const one inserts null, shown "-".)
+std::string cell(const json& v) {
+  if (v.is_null()) return "-";
+  if (v.is_string()) return printable(v.get<std::string>());
+  return printable(v.dump());
+}
+
+namespace {
+void print_transport(json& s);
+}  // namespace
+
+void print_status(json& s) {
+  std::printf("node %s  cluster %s  role %s  term %s  leader %s\n", cell(s["node_id"]).c_str(),
+              cell(s["cluster_id"]).c_str(), cell(s["role"]).c_str(), cell(s["term"]).c_str(),
+              cell(s["leader"]).c_str());
+  std::printf("commit %s  applied %s  log %s..%s  epoch %s\n", cell(s["commit"]).c_str(), cell(s["applied"]).c_str(),
+              cell(s["first_index"]).c_str(), cell(s["last_index"]).c_str(), cell(s["epoch"]).c_str());
+  json& snap = s["snapshot"];
+  std::printf("snapshot last %s  taken %s  installed %s  transfers %zu\n\n", cell(snap["last_index"]).c_str(),
+              cell(snap["taken"]).c_str(), cell(snap["installed"]).c_str(), snap["transfers"].size());
+  print_members(s);
+  print_transport(s);
+}
+
+void print_members(json& s) {
+  std::printf("%-8s %-8s %-10s %-10s %-8s %s\n", "Member", "Role", "Match", "State", "Contact", "Info");
+  for (json& m : s["members"]) {
+    std::string info = m["id"] == s["node_id"] ? "self" : "";
+    if (m["id"] == s["leader"]) info += info.empty() ? "leader" : ",leader";
+    const std::string contact = m["last_contact_ms"].is_null() ? "-" : cell(m["last_contact_ms"]) + "ms";
+    std::printf("%-8s %-8s %-10s %-10s %-8s %s\n", cell(m["id"]).c_str(), m["voter"].get<bool>() ? "voter" : "learner",
+                cell(m["match"]).c_str(), cell(m["state"]).c_str(), contact.c_str(), info.c_str());
+  }
+}
+
+namespace {
+void print_transport(json& s) {
+  json& t = s["transport"];
+  std::string reasons;
+  for (const auto& [k, v] : t["rejected"].items())
+    if (v.get<std::uint64_t>() > 0) reasons += " " + printable(k) + "=" + v.dump();
+  std::printf("\nTransport: frames sent %s received %s rejected %s%s%s\n", cell(t["frames_sent"]).c_str(),
+              cell(t["frames_received"]).c_str(), cell(t["rejected_total"]).c_str(), reasons.empty() ? "" : " (",
+              reasons.empty() ? "" : (reasons.substr(1) + ")").c_str());
+  std::printf("           fragments pending %s  exabgp queue %s outstanding / %s waiting  dropped %s\n",
+              cell(t["fragments_pending"]).c_str(), cell(t["queue_outstanding"]).c_str(),
+              cell(t["queue_waiting"]).c_str(), cell(t["queue_dropped"]).c_str());
+}
+
+}  // namespace
+
+void print_policies(json& routes) {
+  std::printf("%-24s %-16s %-6s %-6s %-4s %-24s %-24s %s\n", "Prefix", "Next-hop", "MED", "LPref", "Prep",
+              "Communities", "Large", "Nodes");
+  for (json& r : routes) {
+    auto join = [](const json& a) {
+      std::string s;
+      for (const json& v : a) s += (s.empty() ? "" : ",") + cell(v);
+      return s.empty() ? std::string("-") : s;
+    };
+    const std::string nh = r["next_hop"].get<std::string>().empty() ? "(node's own)" : cell(r["next_hop"]);
+    std::printf("%-24s %-16s %-6s %-6s %-4s %-24s %-24s %s\n", cell(r["prefix"]).c_str(), nh.c_str(),
+                cell(r["med"]).c_str(), cell(r["local_pref"]).c_str(), cell(r["prepend"]).c_str(),
+                join(r["communities"]).c_str(), join(r["large_communities"]).c_str(),
+                r["nodes"].empty() ? "all" : join(r["nodes"]).c_str());
+  }
+}
+
+}  // namespace raftbgp::agent::ctl
