@@ -51,7 +51,7 @@ std::string ids_text(const std::vector<raft::NodeId>& ids) {
 
 std::optional<std::string> AgentCore::restore_from_storage(raft::Index& applied) {
   applied_voters_ = config_.members;
-  applied_learners_.clear();
+  applied_learners_ = config_.learners;
   std::optional<raft::Snapshot> snap;
   try {
     snap = storage_->snapshot();
@@ -358,6 +358,7 @@ json AgentCore::members_json() const {
               {"applied_voters", applied_voters_},
               {"applied_learners", applied_learners_},
               {"bootstrap", config_.members},
+              {"bootstrap_learners", config_.learners},
               {"leader", st.leader},
               {"members", rows}};
 }

@@ -27,6 +27,7 @@ transport::TransportConfig transport_config(const AgentConfig& c, transport::Key
   t.cluster_id = c.cluster_id;
   t.my_id = c.node_id;
   t.members = c.members;
+  t.members.insert(t.members.end(), c.learners.begin(), c.learners.end());
   t.family = c.mailbox_family;
   t.ipv6 = c.mailbox_ipv6;
   t.ipv4 = c.mailbox_ipv4;
@@ -48,6 +49,7 @@ raft::Config node_config(const AgentConfig& c, std::uint64_t seed, raft::Index a
   r.applied = applied;
   r.id = c.node_id;
   r.voters = c.members;
+  r.learners = c.learners;
   r.election_ticks = c.election_ticks;
   r.heartbeat_ticks = c.heartbeat_ticks;
   r.seed = seed;
@@ -123,6 +125,8 @@ AgentCore::AgentCore(const AgentConfig& config, std::unique_ptr<raft::WalStorage
       next_request_((epoch << 32) | 1) {
   limits_.reserved = {config.mailbox_ipv6.base, config.mailbox_ipv4.base};
   limits_.members = config.members;
+  limits_.members.insert(limits_.members.end(), config.learners.begin(), config.learners.end());
+  std::sort(limits_.members.begin(), limits_.members.end());
   router_.set_refusal_log([](std::string_view shown) {
     LOG_ERROR("refused to write a command with a line break or NUL to exabgp (not sent): " + std::string(shown));
   });

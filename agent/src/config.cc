@@ -140,15 +140,16 @@ void read_mailbox(const YAML::Node& n, AgentConfig& c) {
   if (n["ipv4"]) c.mailbox_ipv4 = read_layout(n["ipv4"], "mailbox.ipv4", c.mailbox_ipv4, Family::kIpv4);
 }
 
-void read_members(const YAML::Node& n, AgentConfig& c) {
-  if (!n.IsSequence() || n.size() == 0) fail("members", "must be a non-empty list of node ids");
+// A list of distinct node ids under `key` (members, learners), sorted.
+std::vector<std::uint64_t> read_ids(const YAML::Node& n, const std::string& key, bool may_be_empty) {
+  if (!n.IsSequence() || (n.size() == 0 && !may_be_empty)) fail(key, "must be a non-empty list of node ids");
   std::set<std::uint64_t> seen;
   for (std::size_t i = 0; i < n.size(); ++i) {
-    const std::string field = "members[" + std::to_string(i) + "]";
+    const std::string field = key + "[" + std::to_string(i) + "]";
     const std::uint64_t id = read_uint(n[i], field, 1, std::numeric_limits<std::uint32_t>::max());
     if (!seen.insert(id).second) fail(field, "duplicate id " + std::to_string(id));
   }
-  c.members.assign(seen.begin(), seen.end());
+  return {seen.begin(), seen.end()};
 }
 
 void read_next_hops(const YAML::Node& n, AgentConfig& c) {
@@ -294,18 +295,24 @@ void read_timing(const YAML::Node& root, AgentConfig& c) {
 
 // Rules that involve several fields.
 void cross_check(AgentConfig& c) {
-  const bool listed = std::binary_search(c.members.begin(), c.members.end(), c.node_id);
+  for (std::uint64_t l : c.learners)
+    if (std::binary_search(c.members.begin(), c.members.end(), l))
+      fail("learners", "id " + std::to_string(l) + " is also in members (a node is a voter or a learner)");
+  const bool listed = std::binary_search(c.members.begin(), c.members.end(), c.node_id) ||
+                      std::binary_search(c.learners.begin(), c.learners.end(), c.node_id);
   if (!listed && !c.joining)
     fail("members", "must include node_id " + std::to_string(c.node_id) +
-                        " (or set joining: true for a router that joins a running cluster)");
-  if (listed && c.joining) fail("joining", "node_id " + std::to_string(c.node_id) + " is already in members");
+                        " (or learners must, or set joining: true for a router that joins a running cluster)");
+  if (listed && c.joining)
+    fail("joining", "node_id " + std::to_string(c.node_id) + " is already in members or learners");
   const MailboxLayout& send = c.mailbox_family == Family::kIpv6 ? c.mailbox_ipv6 : c.mailbox_ipv4;
   const MailboxPlan plan = std::get<MailboxPlan>(MailboxPlan::create(send));
   std::vector<std::uint64_t> ids = c.members;
+  ids.insert(ids.end(), c.learners.begin(), c.learners.end());
   ids.push_back(c.node_id);
   for (std::uint64_t m : ids)
     if (!plan.fits(m))
-      fail(m == c.node_id ? "node_id" : "members",
+      fail(m == c.node_id ? "node_id" : "members/learners",
            "id " + std::to_string(m) + " exceeds the mailbox layout's maximum " + std::to_string(plan.max_node_id()));
   if (c.mailbox_family == Family::kIpv6 && c.next_hop_ipv6.empty())
     fail("next_hop.ipv6",
@@ -380,14 +387,15 @@ ConfigReport validate_config(std::string_view yaml_text) {
               {"node_id",       "cluster_id", "members",        "data_dir",        "control_socket", "key_file",
                "active_key_id", "mailbox",    "attribute_code", "payload_budget",  "next_hop",       "neighbor",
                "local_asn",     "tick_ms",    "election_ticks", "heartbeat_ticks", "log_level",      "joining",
-               "snapshot",      "guards",     "metrics_listen"});
+               "snapshot",      "guards",     "metrics_listen", "learners"});
   });
   if (!root.IsMap()) return r;
   read_scalars(root, c, errs);
   attempt(errs, [&] {
     if (!root["members"]) fail("members", "required");
-    read_members(root["members"], c);
+    c.members = read_ids(root["members"], "members", false);
   });
+  if (root["learners"]) attempt(errs, [&] { c.learners = read_ids(root["learners"], "learners", true); });
   if (root["control_socket"]) attempt(errs, [&] { read_control_socket(root["control_socket"], c); });
   if (root["mailbox"]) attempt(errs, [&] { read_mailbox(root["mailbox"], c); });
   if (root["next_hop"]) attempt(errs, [&] { read_next_hops(root["next_hop"], c); });

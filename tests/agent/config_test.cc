@@ -238,6 +238,22 @@ TEST(Config, an_even_voter_count_is_a_warning) {
 }
 
 // metrics_listen: off unless set; ADDRESS:PORT with IPv6 in brackets.
+// Issue 17: 5 voters + 27 learners must form from the YAML alone. A node listed as a learner needs no
+// `joining`; an id in both lists, a duplicate or a zero is refused naming `learners`.
+TEST(Config, bootstrap_learners_are_read_and_must_be_disjoint_from_members) {
+  const std::string as_learner = std::string(kMinimal).replace(std::string(kMinimal).find("members: [1, 2, 3]"), 18,
+                                                               "members: [1, 3, 5]\nlearners: [4, 2]");
+  auto r = parse_config(as_learner);
+  ASSERT_TRUE(std::holds_alternative<AgentConfig>(r)) << std::get<ConfigError>(r).to_string();
+  EXPECT_EQ(std::get<AgentConfig>(r).learners, (std::vector<std::uint64_t>{2, 4}));
+  EXPECT_TRUE(std::get<AgentConfig>(parse_config(kMinimal)).learners.empty());
+  EXPECT_EQ(error_field(std::string(kMinimal) + "learners: [3]\n"), "learners");
+  EXPECT_EQ(error_field(std::string(kMinimal) + "learners: [4, 4]\n"), "learners[1]");
+  EXPECT_EQ(error_field(std::string(kMinimal) + "learners: [0]\n"), "learners[0]");
+  EXPECT_EQ(error_field(std::string(kMinimal) + "learners: 4\n"), "learners");
+  EXPECT_EQ(error_field(std::string(kMinimal) + "learners: [5000]\n"), "members/learners");
+}
+
 TEST(Config, metrics_listen_takes_an_address_and_port) {
   EXPECT_EQ(std::get<AgentConfig>(parse_config(kMinimal)).metrics_listen, "");
   for (const char* ok : {"127.0.0.1:9464", "[::1]:9464", "0.0.0.0:1"}) {

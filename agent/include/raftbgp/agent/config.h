@@ -35,7 +35,11 @@ struct AgentConfig {
   // The bootstrap configuration (Raft Config.voters): the initial voters, sorted, unique, identical on
   // every node, including routers added later. This node is in it unless `joining`.
   std::vector<std::uint64_t> members;
-  // true: this node is not in `members`; it starts as a non-member (neither votes nor campaigns) and
+  // The bootstrap learners (Raft Config.learners): non-voting members from the start, sorted, unique,
+  // disjoint from `members`, identical on every node like `members` (a cluster of 5 voters and 27 learners
+  // forms without 27 `members add --learner`). Empty by default.
+  std::vector<std::uint64_t> learners;
+  // true: this node is in neither `members` nor `learners`; it starts as a non-member (neither votes nor campaigns) and
   // joins when an operator adds it (raftbgpctl members add). Guards against a typo in node_id.
   bool joining = false;
   std::string data_dir;                          // absolute; WAL, boot counter, announced-routes record
