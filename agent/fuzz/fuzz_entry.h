@@ -44,7 +44,7 @@ inline void handle_line(const std::string& line, std::size_t max_line) {
   } else {
     const auto& e = std::get<RequestError>(parsed);
     check(e.id.is_primitive());
-    check_response_line(format_error(e.id, "bad_request", e.message));
+    check_response_line(format_error(e.id, ErrorCode::kBadRequest, e.message));
   }
 }
 

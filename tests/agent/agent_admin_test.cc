@@ -95,7 +95,7 @@ TEST(AgentReadIndex, reads_on_leader_and_follower_append_nothing_to_the_log) {
     ClientResponse g = net.request(i, "kv.get", {{"key", "color"}});
     ASSERT_TRUE(g.ok) << g.code << " " << g.message;
     EXPECT_EQ(g.result["value"], "blue");
-    EXPECT_EQ(net.request(i, "kv.get", {{"key", "nope"}}).code, "not_found");
+    EXPECT_EQ(net.request(i, "kv.get", {{"key", "nope"}}).code, ErrorCode::kNotFound);
     EXPECT_EQ(net.request(i, "kv.list", json::object()).result["items"].size(), 1u);
     EXPECT_EQ(net.request(i, "policy.show", json::object()).result["routes"].size(), 1u);
   }
@@ -140,10 +140,10 @@ TEST(AgentMembers, bad_arguments_and_refusals_are_values) {
   const int lead = net.wait_leader();
   ASSERT_GE(lead, 0);
   net.settle(10);  // the leader's no-op commits (before that: not_ready)
-  EXPECT_EQ(net.admin(0, "members.add", json::object()).code, "bad_request");
-  EXPECT_EQ(net.admin(0, "members.promote", {{"id", 2}, {"learner", true}}).code, "bad_request");
-  EXPECT_EQ(net.admin(static_cast<std::size_t>(lead), "members.promote", {{"id", 9}}).code, "rejected");
-  EXPECT_EQ(net.admin(static_cast<std::size_t>(lead), "transfer_leader", {{"id", 9}}).code, "rejected");
+  EXPECT_EQ(net.admin(0, "members.add", json::object()).code, ErrorCode::kBadRequest);
+  EXPECT_EQ(net.admin(0, "members.promote", {{"id", 2}, {"learner", true}}).code, ErrorCode::kBadRequest);
+  EXPECT_EQ(net.admin(static_cast<std::size_t>(lead), "members.promote", {{"id", 9}}).code, ErrorCode::kRejected);
+  EXPECT_EQ(net.admin(static_cast<std::size_t>(lead), "transfer_leader", {{"id", 9}}).code, ErrorCode::kRejected);
 }
 
 TEST(AgentTransfer, transfer_leader_from_a_follower_and_from_the_leader) {

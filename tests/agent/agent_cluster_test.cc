@@ -74,7 +74,7 @@ class Cluster {
     ClientResponse r;
     for (int attempt = 0; attempt < 8; ++attempt) {
       r = request(i, op, args, client_id, seq);
-      if (r.code != "timeout" && r.code != "no_leader" && r.code != "not_leader") break;
+      if (r.code != ErrorCode::kTimeout && r.code != ErrorCode::kNoLeader && r.code != ErrorCode::kNotLeader) break;
     }
     return r;
   }
@@ -108,7 +108,7 @@ TEST(AgentCluster, elects_a_leader_and_applies_a_write_forwarded_from_a_follower
       c.request((f + 1) % 3 == static_cast<std::size_t>(lead) ? f : (f + 1) % 3, "kv.get", {{"key", "color"}});
   ASSERT_TRUE(g.ok) << g.message;
   EXPECT_EQ(g.result["value"], "blue");
-  EXPECT_EQ(c.request(f, "kv.get", {{"key", "nope"}}).code, "not_found");
+  EXPECT_EQ(c.request(f, "kv.get", {{"key", "nope"}}).code, ErrorCode::kNotFound);
 }
 
 TEST(AgentCluster, retried_command_applies_exactly_once_also_across_a_leader_change) {
@@ -127,7 +127,7 @@ TEST(AgentCluster, retried_command_applies_exactly_once_also_across_a_leader_cha
   EXPECT_EQ(c.core(f).state().kv().at("k"), "v2");
   // Out of order: seq 3 then seq 2 -> stale sequence, not applied.
   ASSERT_TRUE(c.request(f, "kv.put", {{"key", "n"}, {"value", "3"}}, "c1", 3).ok);
-  EXPECT_EQ(c.request(f, "kv.put", {{"key", "n"}, {"value", "2"}}, "c1", 2).code, "stale_sequence");
+  EXPECT_EQ(c.request(f, "kv.put", {{"key", "n"}, {"value", "2"}}, "c1", 2).code, ErrorCode::kStaleSequence);
 
   // Leader change: submit on the leader, crash it before anything reaches the fabric, retry elsewhere.
   auto lost = std::make_shared<std::optional<ClientResponse>>();
@@ -171,7 +171,8 @@ TEST(AgentCluster, policy_is_announced_identically_and_diffs_on_change_and_remov
   ASSERT_TRUE(r.ok) << r.code << ": " << r.message;
   ASSERT_TRUE(c.request_retrying(f, "policy.add", {{"prefix", "2001:db8:1::/48"}}, "ops", 2).ok);
   ASSERT_TRUE(c.request_retrying(f, "policy.add", {{"prefix", "198.51.100.0/24"}, {"nodes", {1, 2}}}, "ops", 3).ok);
-  EXPECT_EQ(c.request_retrying(f, "policy.add", {{"prefix", "fd72:6166:1::/48"}}, "ops", 4).code, "bad_request");
+  EXPECT_EQ(c.request_retrying(f, "policy.add", {{"prefix", "fd72:6166:1::/48"}}, "ops", 4).code,
+            ErrorCode::kBadRequest);
   c.fabric().reset_session(f);  // a flap with a full re-send in the middle changes nothing
   c.settle(100);
   for (std::size_t i = 0; i < 3; ++i) {
@@ -189,7 +190,8 @@ TEST(AgentCluster, policy_is_announced_identically_and_diffs_on_change_and_remov
   ClientResponse change = c.request_retrying(f, "policy.add", {{"prefix", "192.0.2.0/24"}, {"med", 20}}, "ops", 5);
   ASSERT_TRUE(change.ok) << change.code << ": " << change.message;
   ASSERT_TRUE(c.request_retrying(f, "policy.remove", {{"prefix", "2001:db8:1::/48"}}, "ops", 6).ok);
-  EXPECT_EQ(c.request_retrying(f, "policy.remove", {{"prefix", "2001:db8:1::/48"}}, "ops", 7).code, "not_found");
+  EXPECT_EQ(c.request_retrying(f, "policy.remove", {{"prefix", "2001:db8:1::/48"}}, "ops", 7).code,
+            ErrorCode::kNotFound);
   c.settle(100);
   for (std::size_t i = 0; i < 3; ++i) {
     auto rib = c.fabric().policy_rib(i);

@@ -76,7 +76,7 @@ TEST(FormatResponse, is_one_line_and_survives_invalid_utf8) {
   const std::string line = format_response(1, ok);
   EXPECT_EQ(line.find('\n'), std::string::npos);
   EXPECT_EQ(json::parse(line)["ok"], true);
-  const json err = json::parse(format_error(nullptr, "bad_request", "nope"));
+  const json err = json::parse(format_error(nullptr, ErrorCode::kBadRequest, "nope"));
   EXPECT_EQ(err["error"]["code"], "bad_request");
   EXPECT_TRUE(err["id"].is_null());
 }

@@ -154,7 +154,7 @@ TEST(ParseRequest, issue6_operations_frame_like_any_other) {
   EXPECT_EQ(r.request.args["id"], 4);
   EXPECT_TRUE(r.request.args["learner"].get<bool>());
   ClientResponse pending;
-  pending.code = "conf_change_pending";
+  pending.code = ErrorCode::kConfChangePending;
   pending.message = "another configuration change is not committed yet; retry shortly";
   EXPECT_EQ(format_response(1, pending),
             R"({"error":{"code":"conf_change_pending","message":"another configuration change is not committed yet; )"

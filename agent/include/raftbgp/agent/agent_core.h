@@ -94,7 +94,9 @@
 #include "raftbgp/agent/ack_router.h"
 #include "raftbgp/agent/announcer.h"
 #include "raftbgp/agent/config.h"
+#include "raftbgp/agent/errors.h"
 #include "raftbgp/agent/files.h"
+#include "raftbgp/agent/ops.h"
 #include "raftbgp/agent/replay_store.h"
 #include "raftbgp/agent/state_machine.h"
 #include "raftbgp/raft/node.h"
@@ -105,9 +107,7 @@ namespace raftbgp::agent {
 
 // One control request, decoded (control.h gives the wire schema).
 struct ClientRequest {
-  // status, debug.dump, kv.get, kv.list, kv.put, kv.delete, policy.show, policy.add, policy.remove,
-  // snapshot, members, members.add, members.promote, members.remove, transfer_leader
-  std::string op;
+  std::string op;  // an OpSpec::name of ops.h; anything else is answered bad_request
   nlohmann::json args = nlohmann::json::object();
   std::string client_id;  // writes and members.*/transfer_leader: required, with seq >= 1
   std::uint64_t seq = 0;
@@ -118,13 +118,17 @@ struct ClientRequest {
 
 struct ClientResponse {
   bool ok = false;
-  // Errors: bad_request | not_found | no_leader | not_leader | rejected | stale_sequence |
-  // session_expired | too_large | conf_change_pending | not_ready | timeout | shutting_down | internal
-  // (README "Agent" lists what each means for exit codes).
-  std::string code;
+  // When !ok: why (errors.h; its wire name is the response's error.code).
+  ErrorCode code = ErrorCode::kInternal;
   std::string message;
   nlohmann::json result = nlohmann::json::object();
 };
+// The one way to build an answer: a success with `result`, or a refusal.
+ClientResponse ok_response(nlohmann::json result);
+ClientResponse error_response(ErrorCode code, std::string message);
+inline ClientResponse error_response(Refusal refusal) {
+  return error_response(refusal.code, std::move(refusal.message));
+}
 using ReplyFn = std::function<void(ClientResponse)>;
 
 // The transport configuration of the node `config` describes, for boot `epoch` (AgentCore::open).
@@ -137,6 +141,9 @@ class AgentCore {
  public:
   struct Options {
     std::uint64_t seed = 0;  // election RNG seed; 0 = derived from node id and epoch
+    // Cap on one Raft message in bytes (raft::Config::max_msg_bytes); 0 = the default, 16 KiB
+    // (agent_core.cc kMaxMsgBytes). Tests lower it to reach too_large with small commands.
+    std::uint64_t max_msg_bytes = 0;
   };
 
   // Opens the data dir (creating it 0700), bumps the boot counter, opens the WAL, builds the transport,
@@ -206,9 +213,8 @@ class AgentCore {
     std::string context;  // of the round it is in; empty: joins the next round
     std::uint64_t issued_tick = 0;
     std::uint64_t attempts = 0;
-    std::optional<raft::Index> index;  // ReadState.index once known: serve when applied >= it
-    std::string last_error;            // why the last attempt failed (answered at the deadline)
-    std::string last_code = "timeout";
+    std::optional<raft::Index> index;               // ReadState.index once known: serve when applied >= it
+    Refusal last_refusal{ErrorCode::kTimeout, ""};  // why the last attempt failed (answered at the deadline)
   };
 
   AgentCore(const AgentConfig& config, std::unique_ptr<raft::WalStorage> storage, transport::Transport transport,
@@ -233,10 +239,15 @@ class AgentCore {
   void log_soft_state(const raft::Ready& rd);
   void expire_requests();
 
-  // Client request handling (agent_requests in agent_core.cc).
-  std::optional<ClientResponse> build_command(const ClientRequest& req, v1::Command& cmd) const;
+  // Client request handling (agent_requests.cc). Requests are dispatched by the op table (ops.h).
+  std::uint64_t deadline_tick(const ClientRequest& req) const;  // the tick at which `timeout` is answered
+  ClientResponse local_response(Op op);                         // OpPath::kLocal ops
+  // Reads and writes; the error to answer, or nullopt with `cmd` filled.
+  std::optional<ClientResponse> build_command(const ClientRequest& req, Op op, v1::Command& cmd) const;
   void submit(std::uint64_t request_id, Pending pending);
-  std::optional<std::string> propose_local(const v1::Command& cmd, std::string& code);
+  // Proposes a write on this node (the leader); why not, as told to a forwarding follower (errors.h).
+  std::optional<ProposeRefusal> propose_local(const v1::Command& cmd);
+  std::optional<ProposeRefusal> propose_refusal(const raft::ProposeResult& r) const;
   ClientResponse read_response(const v1::Read& read, raft::Index index) const;
   PolicyLimits current_limits() const;
 
@@ -256,9 +267,10 @@ class AgentCore {
   void start_transfers();
   bool admin_in_log(const v1::Command& cmd) const;
   std::optional<ClientResponse> admin_session_answer(const v1::Command& cmd) const;
-  bool handle_admin_request(ClientRequest& req, ReplyFn& reply);
-  std::optional<ClientResponse> build_admin_command(const ClientRequest& req, v1::Command& cmd) const;
-  std::optional<std::string> propose_admin(const v1::Command& cmd, std::string& code);
+  ClientResponse snapshot_response();  // the snapshot op
+  void submit_admin(const ClientRequest& req, Op op, ReplyFn reply);
+  std::optional<ClientResponse> build_admin_command(const ClientRequest& req, Op op, v1::Command& cmd) const;
+  std::optional<ProposeRefusal> propose_admin(const v1::Command& cmd);
   bool admin_done(const v1::Command& cmd) const;
   void answer_admin();
   nlohmann::json members_json() const;
@@ -288,8 +300,8 @@ class AgentCore {
   std::uint64_t reads_served_ = 0;
   std::uint64_t read_index_retries_ = 0;
   std::uint64_t announced_policy_version_ = ~std::uint64_t{0};
-  std::uint64_t forwarded_ = 0;        // MSG_FORWARD sent
-  std::uint64_t forward_rejects_ = 0;  // MSG_FORWARD_RESP sent
+  std::uint64_t forwarded_ = 0;                                         // MSG_FORWARD sent
+  std::map<v1::ForwardReject::Reason, std::uint64_t> forward_rejects_;  // MSG_FORWARD_RESP sent, by reason
   std::uint64_t policy_acks_error_ = 0;
   std::uint64_t forwards_stale_term_ = 0;         // MSG_FORWARD dropped: not for the leader's current term
   std::uint64_t ack_stalls_ = 0;                  // ExaBGP watchdog resets
