@@ -68,11 +68,12 @@ void AgentCore::install_snapshot(const raft::Snapshot& snap) {
            std::to_string(snap.data.size()) + " bytes)");
 }
 
-std::variant<raft::Index, std::string> AgentCore::take_snapshot() {
+std::variant<raft::Index, Refusal> AgentCore::take_snapshot() {
   const raft::Index last = storage_->snapshot_metadata().index();
-  if (sm_.applied_index() <= last) return "nothing applied since the snapshot at index " + std::to_string(last);
+  if (sm_.applied_index() <= last)
+    return Refusal{ErrorCode::kNotReady, "nothing applied since the snapshot at index " + std::to_string(last)};
   std::optional<raft::SnapshotMetadata> meta = node_->snapshot_metadata_at_applied();
-  if (!meta) return "a committed configuration change is not applied yet; retry";
+  if (!meta) return Refusal{ErrorCode::kNotReady, "a committed configuration change is not applied yet; retry"};
   RAFT_ASSERT(meta->index() == sm_.applied_index());
   raft::Snapshot snap{*meta, sm_.serialize()};
   storage_->save_snapshot(snap);
@@ -89,7 +90,7 @@ void AgentCore::maybe_compact() {
   if (applied <= last) return;
   if (applied - last < config_.snapshot_log_entries && bytes_since_snapshot_ < config_.snapshot_log_bytes) return;
   auto r = take_snapshot();
-  if (auto* why = std::get_if<std::string>(&r)) LOG_DEBUG("compaction postponed: " + *why);
+  if (auto* why = std::get_if<Refusal>(&r)) LOG_DEBUG("compaction postponed: " + why->message);
 }
 
 void AgentCore::apply_conf_change(const raft::Entry& e) {
@@ -144,7 +145,7 @@ ClientResponse AgentCore::snapshot_response() {
   if (sm_.applied_index() <= last)
     return ok_response(json{{"index", last}, {"unchanged", true}, {"first_index", storage_->first_index()}});
   auto r = take_snapshot();
-  if (auto* why = std::get_if<std::string>(&r)) return error_response(ErrorCode::kNotReady, *why);
+  if (auto* why = std::get_if<Refusal>(&r)) return error_response(*why);
   return ok_response(
       json{{"index", std::get<raft::Index>(r)}, {"unchanged", false}, {"first_index", storage_->first_index()}});
 }

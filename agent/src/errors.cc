@@ -8,9 +8,9 @@ namespace {
 // Indexed by ErrorCode; the wire names of the control protocol (control.h). Never rename one: clients,
 // docs/operator-guide.md and the lab tests match them byte for byte.
 constexpr std::array<std::string_view, kErrorCodeCount> kNames = {
-    "bad_request", "not_found",        "no_leader",           "not_leader", "rejected",
+    "bad_request",    "not_found",       "no_leader", "not_leader",          "rejected",
     "stale_sequence", "session_expired", "too_large", "conf_change_pending", "not_ready",
-    "timeout",     "shutting_down",    "internal",
+    "timeout",        "shutting_down",   "internal",
 };
 
 struct ForwardRow {
@@ -30,7 +30,7 @@ constexpr std::array<ForwardRow, 6> kForwardRows = {{
 
 std::string_view error_name(ErrorCode code) {
   const auto i = static_cast<std::size_t>(code);
-  return i < kNames.size() ? kNames[i] : std::string_view("internal");
+  return kNames[i < kNames.size() ? i : static_cast<std::size_t>(ErrorCode::kInternal)];
 }
 
 std::optional<ErrorCode> error_code_named(std::string_view name) {

@@ -76,7 +76,8 @@ TEST(Policy, canonicalize_sorts_and_dedups_and_refuses_bad_input) {
 
 std::string announce(const v1::PolicyRoute& r, const std::string& neighbor = "") {
   auto out = format_policy_announce(r, NodeRouteContext{1, "self", "fd00:255::1", 65001}, neighbor);
-  return out.index() == 0 ? std::get<0>(out) : "ERROR: " + std::get<1>(out);
+  if (const auto* e = std::get_if<PolicyError>(&out)) return "ERROR: " + e->message;
+  return std::get<std::string>(out);
 }
 
 // One golden line per attribute form.
@@ -104,10 +105,13 @@ TEST(AnnounceGolden, every_attribute_form_matches_exabgp_syntax) {
             "neighbor 10.255.1.2 announce route 192.0.2.0/24 next-hop 198.51.100.1 large-community [ 65000:1:2 ]");
   EXPECT_EQ(announce(route("2001:db8::/32")), "announce route 2001:db8::/32 next-hop fd00:255::1");
   auto no_v6 = format_policy_announce(route("2001:db8::/32"), NodeRouteContext{1, "self", "", 65001}, "");
-  EXPECT_EQ(no_v6.index(), 1u);
+  ASSERT_TRUE(std::holds_alternative<PolicyError>(no_v6));
+  EXPECT_EQ(std::get<PolicyError>(no_v6).field, "next_hop");
   v1::PolicyRoute p = route("192.0.2.0/24");
   p.set_prepend(1);
-  EXPECT_EQ(format_policy_announce(p, NodeRouteContext{1, "self", "", 0}, "").index(), 1u);
+  auto no_asn = format_policy_announce(p, NodeRouteContext{1, "self", "", 0}, "");
+  ASSERT_TRUE(std::holds_alternative<PolicyError>(no_asn));
+  EXPECT_EQ(std::get<PolicyError>(no_asn).field, "prepend");
 }
 
 std::map<std::string, v1::PolicyRoute> table(std::initializer_list<v1::PolicyRoute> routes) {

@@ -194,9 +194,9 @@ class AgentCore {
   const std::vector<raft::NodeId>& applied_learners() const { return applied_learners_; }
   std::uint64_t snapshots_taken() const { return snapshots_taken_; }
   std::uint64_t snapshots_installed() const { return snapshots_installed_; }
-  // Compacts the log now; returns the snapshot's index, or why not (nothing new since the last
-  // snapshot, or a configuration change committed but not applied yet).
-  std::variant<raft::Index, std::string> take_snapshot();
+  // Compacts the log now; returns the snapshot's index, or why not (not_ready: nothing new since the
+  // last snapshot, or a configuration change committed but not applied yet).
+  std::variant<raft::Index, Refusal> take_snapshot();
 
  private:
   struct Pending {
