@@ -93,7 +93,7 @@ class Cluster {
 std::size_t follower_of(int leader) { return static_cast<std::size_t>((leader + 1) % 3); }
 std::size_t follower_of(std::size_t leader) { return (leader + 1) % 3; }
 
-TEST(AgentCluster, elects_a_leader_and_applies_a_write_forwarded_from_a_follower) {
+TEST(AgentCluster, Cluster_elects_a_leader_and_applies_a_write_forwarded_from_a_follower) {
   Cluster c;
   const int lead = c.wait_leader();
   ASSERT_GE(lead, 0);
@@ -111,7 +111,7 @@ TEST(AgentCluster, elects_a_leader_and_applies_a_write_forwarded_from_a_follower
   EXPECT_EQ(c.request(f, "kv.get", {{"key", "nope"}}).code, ErrorCode::kNotFound);
 }
 
-TEST(AgentCluster, retried_command_applies_exactly_once_also_across_a_leader_change) {
+TEST(AgentCluster, Retried_command_applies_exactly_once_also_across_a_leader_change) {
   Cluster c(2);
   int lead = c.wait_leader();
   ASSERT_GE(lead, 0);
@@ -154,7 +154,7 @@ TEST(AgentCluster, retried_command_applies_exactly_once_also_across_a_leader_cha
   for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(c.core(i).state().kv().at("k"), "v4") << "node " << i + 1;
 }
 
-TEST(AgentCluster, policy_is_announced_identically_and_diffs_on_change_and_removal) {
+TEST(AgentCluster, Policy_is_announced_identically_and_diffs_on_change_and_removal) {
   Cluster c(3);
   c.fabric().set_loss(0.1);
   const int lead_i = c.wait_leader();
@@ -203,7 +203,7 @@ TEST(AgentCluster, policy_is_announced_identically_and_diffs_on_change_and_remov
   EXPECT_EQ(show.result["routes"].size(), 2u);
 }
 
-TEST(AgentCluster, restarted_agent_recovers_from_its_wal_and_reannounces) {
+TEST(AgentCluster, Restarted_agent_recovers_from_its_wal_and_reannounces) {
   Cluster c(4);
   const int lead_i = c.wait_leader();
   ASSERT_GE(lead_i, 0);
@@ -232,7 +232,7 @@ TEST(AgentCluster, restarted_agent_recovers_from_its_wal_and_reannounces) {
 
 // docs/architecture.md §3 broadcast: in steady state the leader's heartbeats (and appends to caught-up followers) are
 // identical but for `to`, so each round goes out as one frame to both followers.
-TEST(AgentCluster, leader_sends_one_frame_per_round_to_caught_up_followers) {
+TEST(AgentCluster, Leader_sends_one_frame_per_round_when_followers_are_caught_up) {
   Cluster c(4);
   const int lead_i = c.wait_leader();
   ASSERT_GE(lead_i, 0);

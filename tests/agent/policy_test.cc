@@ -29,7 +29,7 @@ std::string field_of(const v1::PolicyRoute& r) {
   return "(ok)";
 }
 
-TEST(Policy, canonicalize_sorts_and_dedups_and_refuses_bad_input) {
+TEST(Policy, Canonicalize_sorts_and_dedups_and_refuses_bad_input) {
   v1::PolicyRoute r = route("2001:0db8:0::/48");
   r.set_next_hop("2001:DB8::0001");
   r.add_communities("65000:2");
@@ -81,7 +81,7 @@ std::string announce(const v1::PolicyRoute& r, const std::string& neighbor = "")
 }
 
 // One golden line per attribute form.
-TEST(AnnounceGolden, every_attribute_form_matches_exabgp_syntax) {
+TEST(AnnounceGolden, Every_attribute_form_matches_exabgp_syntax) {
   v1::PolicyRoute r = route("192.0.2.0/24");
   EXPECT_EQ(announce(r), "announce route 192.0.2.0/24 next-hop self");
   r.set_next_hop("198.51.100.1");
@@ -125,7 +125,7 @@ RouteAnnouncer make_announcer(const std::string& record, std::uint64_t node = 1)
                         {MailboxLayout::default_ipv6().base, MailboxLayout::default_ipv4().base}, record);
 }
 
-TEST(RouteAnnouncer, sends_only_the_difference_on_add_change_and_remove) {
+TEST(RouteAnnouncer, Announcer_sends_only_the_difference_on_add_change_and_remove) {
   RouteAnnouncer a = make_announcer("");
   v1::PolicyRoute x = route("192.0.2.0/24"), y = route("198.51.100.0/24"), other = route("203.0.113.0/24");
   other.add_nodes(2);  // not for node 1
@@ -143,7 +143,7 @@ TEST(RouteAnnouncer, sends_only_the_difference_on_add_change_and_remove) {
   EXPECT_EQ(a.announced().size(), 1u);
 }
 
-TEST(RouteAnnouncer, restart_reannounces_applied_routes_and_withdraws_stale_ones) {
+TEST(RouteAnnouncer, Restart_reannounces_applied_routes_and_withdraws_stale_ones) {
   TempDir dir;
   const std::string record = dir.path() + "/announced";
   v1::PolicyRoute x = route("192.0.2.0/24"), y = route("198.51.100.0/24");
@@ -165,7 +165,7 @@ TEST(RouteAnnouncer, restart_reannounces_applied_routes_and_withdraws_stale_ones
   EXPECT_EQ(*content, "192.0.2.0/24\n");
 }
 
-TEST(RouteAnnouncer, never_announces_inside_the_mailbox_range) {
+TEST(RouteAnnouncer, Announcer_never_announces_inside_the_mailbox_range) {
   RouteAnnouncer a = make_announcer("");
   // A log written by a node with another mailbox config could hold it; this node still refuses.
   EXPECT_TRUE(a.reconcile(table({route("fd72:6166:1::/48")})).lines.empty());
