@@ -183,9 +183,7 @@ void AgentCore::on_client_request(ClientRequest req, ReplyFn reply_fn) {
   if (spec == nullptr) return reply_fn(error_response(ErrorCode::kBadRequest, "unknown op \"" + req.op + "\""));
   if (!req.args.is_object()) return reply_fn(error_response(ErrorCode::kBadRequest, "args must be an object"));
   if (spec->path == OpPath::kLocal) return reply_fn(local_response(spec->op));
-  if (spec->op == Op::kMembersAdd || spec->op == Op::kMembersPromote || spec->op == Op::kMembersRemove ||
-      spec->op == Op::kTransferLeader)
-    return submit_admin(req, spec->op, std::move(reply_fn));
+  if (spec->path == OpPath::kAdmin) return submit_admin(req, spec->op, std::move(reply_fn));
   v1::Command cmd;
   if (auto e = build_command(req, spec->op, cmd)) return reply_fn(std::move(*e));
   if (spec->path == OpPath::kReadIndex) {

@@ -58,6 +58,8 @@ TEST(Ops, Op_table_names_are_unique_and_find_op_round_trips) {
     EXPECT_TRUE(found == &spec) << spec.name;
     EXPECT_EQ(op_spec(spec.op).name, spec.name);
     EXPECT_TRUE(!spec.exactly_once || spec.changes_state) << spec.name;
+    // Exactly the log ops carry a session: a retry of a write or admin command applies at most once.
+    EXPECT_EQ(spec.exactly_once, spec.path == OpPath::kWrite || spec.path == OpPath::kAdmin) << spec.name;
   }
   EXPECT_EQ(find_op("kv.gets"), nullptr);
   EXPECT_FALSE(op_is_exactly_once("snapshot"));

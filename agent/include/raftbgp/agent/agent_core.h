@@ -22,10 +22,12 @@
 // proposed directly; on a follower it travels to the leader as MSG_FORWARD (context = the Command).
 // Whichever node the client talks to answers it when IT applies the entry carrying its (origin_node,
 // origin_request): every node applies the same log, so no answer has to travel back. MSG_FORWARD_RESP
-// carries only refusals (not leader, too large, invalid, change pending, not ready) back to the origin:
+// carries only refusals (not leader, transferring, too large, invalid, change pending, not ready) back
+// to the origin, which answers through the same mapping as the leader's own clients (errors.h):
 //   no leader known when the request arrives -> error no_leader, nothing sent (definitely not applied)
-//   refused by the leader                     -> error not_leader / rejected / conf_change_pending /
-//                                                not_ready (definitely not applied)
+//   refused by the leader                     -> error not_leader (also while it transfers leadership) /
+//                                                too_large / rejected / conf_change_pending / not_ready
+//                                                (definitely not applied)
 //   no apply within the request's timeout     -> error timeout (outcome unknown: retry with the same seq)
 //
 // Forward terms (replay of archived forwards). A MSG_FORWARD carries, in Message.term, the term in which

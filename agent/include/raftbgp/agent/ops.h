@@ -28,8 +28,10 @@ enum class Op : std::uint8_t {
 };
 
 // How the agent serves an op (agent_core.h): from this node's own state at once, through a ReadIndex
-// round (linearizable, nothing logged), or as a log entry (forwarded to the leader from a follower).
-enum class OpPath : std::uint8_t { kLocal, kReadIndex, kLog };
+// round (linearizable, nothing logged), as a log entry answered when it applies (forwarded to the leader
+// from a follower), or as an administration entry (a configuration change or a transfer, answered when
+// the applied configuration or the leader shows it: agent_core.h "Administration").
+enum class OpPath : std::uint8_t { kLocal, kReadIndex, kWrite, kAdmin };
 
 struct OpSpec {
   std::string_view name;  // the request's "op"
@@ -50,14 +52,14 @@ inline constexpr std::array<OpSpec, 15> kOps = {{
     {"kv.get", Op::kKvGet, OpPath::kReadIndex, false, false},
     {"kv.list", Op::kKvList, OpPath::kReadIndex, false, false},
     {"policy.show", Op::kPolicyShow, OpPath::kReadIndex, false, false},
-    {"kv.put", Op::kKvPut, OpPath::kLog, true, true},
-    {"kv.delete", Op::kKvDelete, OpPath::kLog, true, true},
-    {"policy.add", Op::kPolicyAdd, OpPath::kLog, true, true},
-    {"policy.remove", Op::kPolicyRemove, OpPath::kLog, true, true},
-    {"members.add", Op::kMembersAdd, OpPath::kLog, true, true},
-    {"members.promote", Op::kMembersPromote, OpPath::kLog, true, true},
-    {"members.remove", Op::kMembersRemove, OpPath::kLog, true, true},
-    {"transfer_leader", Op::kTransferLeader, OpPath::kLog, true, true},
+    {"kv.put", Op::kKvPut, OpPath::kWrite, true, true},
+    {"kv.delete", Op::kKvDelete, OpPath::kWrite, true, true},
+    {"policy.add", Op::kPolicyAdd, OpPath::kWrite, true, true},
+    {"policy.remove", Op::kPolicyRemove, OpPath::kWrite, true, true},
+    {"members.add", Op::kMembersAdd, OpPath::kAdmin, true, true},
+    {"members.promote", Op::kMembersPromote, OpPath::kAdmin, true, true},
+    {"members.remove", Op::kMembersRemove, OpPath::kAdmin, true, true},
+    {"transfer_leader", Op::kTransferLeader, OpPath::kAdmin, true, true},
 }};
 
 // The row named `name`, or nullptr (an unknown op: bad_request).
