@@ -44,7 +44,7 @@ inline void handle_line(const std::string& line, std::size_t max_line) {
   } else {
     const auto& e = std::get<RequestError>(parsed);
     check(e.id.is_primitive());
-    check_response_line(format_error(e.id, "bad_request", e.message));
+    check_response_line(format_error(e.id, ErrorCode::kBadRequest, e.message));
   }
 }
 
@@ -142,7 +142,7 @@ inline void fuzz_policy(const std::uint8_t* data, std::size_t size) {
   for (const auto& c : route.communities()) check(command_text_ok(c));
   for (const auto& c : route.large_communities()) check(command_text_ok(c));
   const auto line = format_policy_announce(route, NodeRouteContext{1, "self", "fd00::1", 65001}, "192.0.2.254");
-  if (line.index() == 0) check(transport::AckRouter::line_is_safe(std::get<0>(line)));
+  if (const auto* text = std::get_if<std::string>(&line)) check(transport::AckRouter::line_is_safe(*text));
   check(sm.restore(sm.serialize(), 1) == std::nullopt);
 }
 

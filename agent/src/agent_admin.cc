@@ -11,20 +11,6 @@ namespace {
 
 using nlohmann::json;
 
-ClientResponse error(std::string code, std::string message) {
-  ClientResponse r;
-  r.code = std::move(code);
-  r.message = std::move(message);
-  return r;
-}
-
-ClientResponse ok(json result) {
-  ClientResponse r;
-  r.ok = true;
-  r.result = std::move(result);
-  return r;
-}
-
 bool contains(const std::vector<raft::NodeId>& ids, raft::NodeId id) {
   return std::find(ids.begin(), ids.end(), id) != ids.end();
 }
@@ -82,11 +68,12 @@ void AgentCore::install_snapshot(const raft::Snapshot& snap) {
            std::to_string(snap.data.size()) + " bytes)");
 }
 
-std::variant<raft::Index, std::string> AgentCore::take_snapshot() {
+std::variant<raft::Index, Refusal> AgentCore::take_snapshot() {
   const raft::Index last = storage_->snapshot_metadata().index();
-  if (sm_.applied_index() <= last) return "nothing applied since the snapshot at index " + std::to_string(last);
+  if (sm_.applied_index() <= last)
+    return Refusal{ErrorCode::kNotReady, "nothing applied since the snapshot at index " + std::to_string(last)};
   std::optional<raft::SnapshotMetadata> meta = node_->snapshot_metadata_at_applied();
-  if (!meta) return "a committed configuration change is not applied yet; retry";
+  if (!meta) return Refusal{ErrorCode::kNotReady, "a committed configuration change is not applied yet; retry"};
   RAFT_ASSERT(meta->index() == sm_.applied_index());
   raft::Snapshot snap{*meta, sm_.serialize()};
   storage_->save_snapshot(snap);
@@ -103,7 +90,7 @@ void AgentCore::maybe_compact() {
   if (applied <= last) return;
   if (applied - last < config_.snapshot_log_entries && bytes_since_snapshot_ < config_.snapshot_log_bytes) return;
   auto r = take_snapshot();
-  if (auto* why = std::get_if<std::string>(&r)) LOG_DEBUG("compaction postponed: " + *why);
+  if (auto* why = std::get_if<Refusal>(&r)) LOG_DEBUG("compaction postponed: " + why->message);
 }
 
 void AgentCore::apply_conf_change(const raft::Entry& e) {
@@ -153,75 +140,54 @@ void AgentCore::start_transfers() {
   }
 }
 
-bool AgentCore::handle_admin_request(ClientRequest& req, ReplyFn& reply) {
-  if (req.op == "members") {
-    reply(ok(members_json()));
-    return true;
-  }
-  if (req.op == "snapshot") {
-    const raft::Index last = storage_->snapshot_metadata().index();
-    if (sm_.applied_index() <= last) {
-      reply(ok(json{{"index", last}, {"unchanged", true}, {"first_index", storage_->first_index()}}));
-      return true;
-    }
-    auto r = take_snapshot();
-    if (auto* why = std::get_if<std::string>(&r)) {
-      reply(error("not_ready", *why));
-    } else {
-      reply(ok(
-          json{{"index", std::get<raft::Index>(r)}, {"unchanged", false}, {"first_index", storage_->first_index()}}));
-    }
-    return true;
-  }
-  if (req.op != "members.add" && req.op != "members.promote" && req.op != "members.remove" &&
-      req.op != "transfer_leader")
-    return false;
+ClientResponse AgentCore::snapshot_response() {
+  const raft::Index last = storage_->snapshot_metadata().index();
+  if (sm_.applied_index() <= last)
+    return ok_response(json{{"index", last}, {"unchanged", true}, {"first_index", storage_->first_index()}});
+  auto r = take_snapshot();
+  if (auto* why = std::get_if<Refusal>(&r)) return error_response(*why);
+  return ok_response(
+      json{{"index", std::get<raft::Index>(r)}, {"unchanged", false}, {"first_index", storage_->first_index()}});
+}
+
+void AgentCore::submit_admin(const ClientRequest& req, Op op, ReplyFn reply) {
   v1::Command cmd;
-  if (auto e = build_admin_command(req, cmd)) {
-    reply(std::move(*e));
-    return true;
-  }
-  if (auto answer = admin_session_answer(cmd)) {  // applied before: the first outcome
-    reply(std::move(*answer));
-    return true;
-  }
-  if (admin_done(cmd)) {
-    reply(ok(json{{"index", sm_.applied_index()}, {"unchanged", true}, {"leader", node_->leader()}}));
-    return true;
-  }
+  if (auto e = build_admin_command(req, op, cmd)) return reply(std::move(*e));
+  if (auto answer = admin_session_answer(cmd)) return reply(std::move(*answer));  // applied before: the first outcome
+  if (admin_done(cmd))
+    return reply(ok_response(json{{"index", sm_.applied_index()}, {"unchanged", true}, {"leader", node_->leader()}}));
   const std::uint64_t id = next_request_++;
   cmd.set_origin_node(config_.node_id);
   cmd.set_origin_request(id);
-  const std::uint64_t ticks = (req.timeout_ms + config_.tick_ms - 1) / config_.tick_ms;
-  submit(id, Pending{std::move(reply), std::move(cmd), tick_ + std::max<std::uint64_t>(ticks, 1), 0});
-  return true;
+  submit(id, Pending{std::move(reply), std::move(cmd), deadline_tick(req), 0});
 }
 
-std::optional<ClientResponse> AgentCore::build_admin_command(const ClientRequest& req, v1::Command& cmd) const {
+std::optional<ClientResponse> AgentCore::build_admin_command(const ClientRequest& req, Op op, v1::Command& cmd) const {
   if (req.client_id.empty() || req.seq == 0)
-    return error("bad_request",
-                 req.op + " needs client_id and seq >= 1: admin commands apply exactly once, like writes");
+    return error_response(ErrorCode::kBadRequest,
+                          req.op + " needs client_id and seq >= 1: admin commands apply exactly once, like writes");
   cmd.set_client_id(req.client_id);
   cmd.set_seq(req.seq);
   auto it = req.args.find("id");
   // nlohmann keeps parsed non-negative integers unsigned, but built ones signed.
   if (it == req.args.end() || !it->is_number_integer() || it->get<std::int64_t>() <= 0)
-    return error("bad_request", "args.id must be a node id >= 1");
+    return error_response(ErrorCode::kBadRequest, "args.id must be a node id >= 1");
   const std::uint64_t id = it->get<std::uint64_t>();
-  if (req.op == "transfer_leader") {
+  if (op == Op::kTransferLeader) {
     cmd.mutable_transfer_leader()->set_target(id);
     return std::nullopt;
   }
   auto l = req.args.find("learner");
-  if (l != req.args.end() && !l->is_boolean()) return error("bad_request", "args.learner must be true or false");
+  if (l != req.args.end() && !l->is_boolean())
+    return error_response(ErrorCode::kBadRequest, "args.learner must be true or false");
   const bool learner = l != req.args.end() && l->get<bool>();
-  if (req.op == "members.add") {
+  if (op == Op::kMembersAdd) {
     cmd.mutable_conf_change()->set_type(learner ? raftbgp::v1::CONF_ADD_LEARNER : raftbgp::v1::CONF_ADD_VOTER);
   } else if (learner) {
-    return error("bad_request", "args.learner applies to members.add only");
+    return error_response(ErrorCode::kBadRequest, "args.learner applies to members.add only");
   } else {
-    cmd.mutable_conf_change()->set_type(req.op == "members.promote" ? raftbgp::v1::CONF_PROMOTE
-                                                                    : raftbgp::v1::CONF_REMOVE);
+    cmd.mutable_conf_change()->set_type(op == Op::kMembersPromote ? raftbgp::v1::CONF_PROMOTE
+                                                                  : raftbgp::v1::CONF_REMOVE);
   }
   cmd.mutable_conf_change()->set_node_id(id);
   return std::nullopt;
@@ -229,7 +195,6 @@ std::optional<ClientResponse> AgentCore::build_admin_command(const ClientRequest
 
 bool AgentCore::admin_done(const v1::Command& cmd) const {
   if (cmd.has_transfer_leader()) return node_->leader() == cmd.transfer_leader().target();
-  if (!cmd.has_conf_change()) return false;
   const raft::NodeId id = cmd.conf_change().node_id();
   switch (cmd.conf_change().type()) {
     case raftbgp::v1::CONF_ADD_LEARNER: return contains(applied_learners_, id);
@@ -240,13 +205,9 @@ bool AgentCore::admin_done(const v1::Command& cmd) const {
   }
 }
 
-std::optional<std::string> AgentCore::propose_admin(const v1::Command& cmd, std::string& code) {
-  using S = raft::ProposeResult::Status;
-  if (cmd.has_transfer_leader()) return propose_local(cmd, code);  // a normal entry with its session
-  if (auto err = check_write(cmd)) {                               // client_id, seq, node id
-    code = "rejected";
-    return *err;
-  }
+std::optional<ProposeRefusal> AgentCore::propose_admin(const v1::Command& cmd) {
+  if (cmd.has_transfer_leader()) return propose_local(cmd);  // a normal entry with its session
+  if (auto err = check_write(cmd)) return ProposeRefusal{v1::ForwardReject::INVALID, *err};  // client_id, seq, id
   if (node_->role() == raft::Role::kLeader && admin_in_log(cmd)) {
     // Applied or in the log already: proposing again would change the configuration twice. No answer:
     // the origin answers from its session table once it applies the first one.
@@ -257,24 +218,32 @@ std::optional<std::string> AgentCore::propose_admin(const v1::Command& cmd, std:
   v1::Command session = cmd;
   session.clear_op();
   cc.set_context(session.SerializeAsString());
-  const raft::ProposeResult r = node_->propose_conf_change(cc);
+  return propose_refusal(node_->propose_conf_change(cc));
+}
+
+std::optional<ProposeRefusal> AgentCore::propose_refusal(const raft::ProposeResult& r) const {
+  using S = raft::ProposeResult::Status;
   switch (r.status) {
     case S::kAccepted: return std::nullopt;
+    case S::kTooLarge: return ProposeRefusal{v1::ForwardReject::TOO_LARGE, "the command does not fit one Raft message"};
+    case S::kTransferring:
+      return ProposeRefusal{v1::ForwardReject::TRANSFERRING,
+                            "leadership transfer in progress; retry shortly (another node will lead)"};
     case S::kConfChangePending:
-      code = "conf_change_pending";
-      return "another configuration change is not committed yet; retry shortly";
+      return ProposeRefusal{v1::ForwardReject::CONF_CHANGE_PENDING,
+                            "another configuration change is not committed yet; retry shortly"};
     case S::kNotReady:
-      code = "not_ready";
-      return "the new leader has not committed an entry of its term yet; retry shortly";
+      return ProposeRefusal{v1::ForwardReject::NOT_READY,
+                            "the new leader has not committed an entry of its term yet; retry shortly"};
     case S::kInvalid:
-      code = "rejected";
-      return "the change does not apply to the configuration " + ids_text(node_->status().voters) + " voters, " +
-             ids_text(node_->status().learners) + " learners";
-    case S::kTransferring: code = "not_leader"; return "leadership transfer in progress";
-    default: break;
+      return ProposeRefusal{v1::ForwardReject::INVALID, "the change does not apply to the configuration " +
+                                                            ids_text(node_->status().voters) + " voters, " +
+                                                            ids_text(node_->status().learners) + " learners"};
+    default: break;  // kNotLeader
   }
-  code = "not_leader";
-  return "node " + std::to_string(config_.node_id) + " is not the leader (leader: " + std::to_string(r.leader) + ")";
+  return ProposeRefusal{
+      v1::ForwardReject::NOT_LEADER,
+      "node " + std::to_string(config_.node_id) + " is not the leader (leader: " + std::to_string(r.leader) + ")"};
 }
 
 bool AgentCore::admin_in_log(const v1::Command& cmd) const {
@@ -318,7 +287,7 @@ void AgentCore::answer_admin() {
     }
     std::optional<ClientResponse> answer;
     if (admin_done(cmd)) {
-      answer = ok(json{{"index", sm_.applied_index()}, {"unchanged", false}, {"leader", node_->leader()}});
+      answer = ok_response(json{{"index", sm_.applied_index()}, {"unchanged", false}, {"leader", node_->leader()}});
     } else {
       answer = admin_session_answer(cmd);  // refused at apply, or a duplicate the leader did not propose
     }

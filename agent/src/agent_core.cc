@@ -44,7 +44,7 @@ transport::TransportConfig transport_config(const AgentConfig& c, transport::Key
 
 namespace {
 
-raft::Config node_config(const AgentConfig& c, std::uint64_t seed, raft::Index applied) {
+raft::Config node_config(const AgentConfig& c, std::uint64_t seed, raft::Index applied, std::uint64_t max_msg_bytes) {
   raft::Config r;
   r.applied = applied;
   r.id = c.node_id;
@@ -53,7 +53,7 @@ raft::Config node_config(const AgentConfig& c, std::uint64_t seed, raft::Index a
   r.election_ticks = c.election_ticks;
   r.heartbeat_ticks = c.heartbeat_ticks;
   r.seed = seed;
-  r.max_msg_bytes = kMaxMsgBytes;
+  r.max_msg_bytes = max_msg_bytes;
   r.max_inflight_msgs = kMaxInflightMsgs;
   r.max_inflight_bytes = kMaxInflightBytes;
   return r;
@@ -83,7 +83,8 @@ std::variant<std::unique_ptr<AgentCore>, std::string> AgentCore::open(const Agen
   if (wal.report().torn_bytes > 0)
     LOG_WARN("wal: cut a torn tail of " + std::to_string(wal.report().torn_bytes) + " bytes from " +
              wal.report().torn_path);
-  if (std::get<transport::Transport>(tx).config().reassembly.max_message_bytes < kMaxMsgBytes)
+  const std::uint64_t max_msg_bytes = options.max_msg_bytes != 0 ? options.max_msg_bytes : kMaxMsgBytes;
+  if (std::get<transport::Transport>(tx).config().reassembly.max_message_bytes < max_msg_bytes)
     return "transport: reassembly.max_message_bytes is below the Raft message cap";
   const std::uint64_t seed = options.seed != 0 ? options.seed : (config.node_id * 0x9e3779b97f4a7c15ULL) ^ ep;
   std::unique_ptr<AgentCore> core(new AgentCore(config, wal.take(), std::move(std::get<transport::Transport>(tx)), ep));
@@ -95,7 +96,7 @@ std::variant<std::unique_ptr<AgentCore>, std::string> AgentCore::open(const Agen
   core->append_transport_lines(core->transport_->withdraw_leftovers(std::get<0>(leftovers)));
   raft::Index applied = 0;
   if (auto e = core->restore_from_storage(applied)) return *e;
-  core->node_ = std::make_unique<raft::Node>(node_config(config, seed, applied), *core->storage_);
+  core->node_ = std::make_unique<raft::Node>(node_config(config, seed, applied, max_msg_bytes), *core->storage_);
   if (config.joining)
     LOG_INFO("node " + std::to_string(config.node_id) +
              " is not in members: it waits to be added "
@@ -325,25 +326,20 @@ void AgentCore::handle_forward(const raft::Message& m) {
              " (current term " + std::to_string(node_->term()) + ")");
     return;
   }
-  reject.set_origin_request(cmd.origin_request());
-  std::string code;
   const bool admin = cmd.has_conf_change() || cmd.has_transfer_leader();
-  if (auto err = admin ? propose_admin(cmd, code) : propose_local(cmd, code)) {
-    reject.set_reason(code == "not_leader"            ? v1::ForwardReject::NOT_LEADER
-                      : code == "too_large"           ? v1::ForwardReject::TOO_LARGE
-                      : code == "conf_change_pending" ? v1::ForwardReject::CONF_CHANGE_PENDING
-                      : code == "not_ready"           ? v1::ForwardReject::NOT_READY
-                                                      : v1::ForwardReject::INVALID);
-    reject.set_leader(node_->leader());
-    reject.set_message(*err);
-    raft::Message resp;
-    resp.set_type(raft::MessageType::MSG_FORWARD_RESP);
-    resp.set_from(config_.node_id);
-    resp.set_to(m.from());
-    resp.set_context(reject.SerializeAsString());
-    ++forward_rejects_;
-    send_message(resp);
-  }
+  std::optional<ProposeRefusal> refused = admin ? propose_admin(cmd) : propose_local(cmd);
+  if (!refused) return;
+  reject.set_origin_request(cmd.origin_request());
+  reject.set_reason(refused->reason);
+  reject.set_leader(node_->leader());
+  reject.set_message(refused->message);
+  raft::Message resp;
+  resp.set_type(raft::MessageType::MSG_FORWARD_RESP);
+  resp.set_from(config_.node_id);
+  resp.set_to(m.from());
+  resp.set_context(reject.SerializeAsString());
+  ++forward_rejects_[refused->reason];
+  send_message(resp);
 }
 
 void AgentCore::log_soft_state(const raft::Ready& rd) {

@@ -12,16 +12,6 @@
 #include "raftbgp/agent/log.h"
 
 namespace raftbgp::agent {
-namespace {
-
-ClientResponse error(std::string code, std::string message) {
-  ClientResponse r;
-  r.code = std::move(code);
-  r.message = std::move(message);
-  return r;
-}
-
-}  // namespace
 
 void AgentCore::start_read(std::uint64_t request_id, PendingRead read) {
   auto [it, inserted] = reads_.emplace(request_id, std::move(read));
@@ -47,12 +37,10 @@ void AgentCore::issue_read_round() {
         read->issued_tick = tick_;
         break;
       case raft::ReadIndexResult::kNotLeader:
-        read->last_code = "no_leader";
-        read->last_error = "no leader known (election in progress?)";
+        read->last_refusal = {ErrorCode::kNoLeader, "no leader known (election in progress?)"};
         break;
       case raft::ReadIndexResult::kNotReady:
-        read->last_code = "not_ready";
-        read->last_error = "the leader has not committed an entry of its term yet";
+        read->last_refusal = {ErrorCode::kNotReady, "the leader has not committed an entry of its term yet"};
         break;
     }
   }
@@ -70,8 +58,7 @@ void AgentCore::end_read_round(const std::string& ctx, std::optional<raft::Index
     if (index) {
       read.index = *index;
     } else {
-      read.last_code = "not_ready";
-      read.last_error = why;
+      read.last_refusal = {ErrorCode::kNotReady, why};
     }
   }
 }
@@ -111,8 +98,9 @@ void AgentCore::retry_reads() {
       ++it;
       continue;
     }
-    const std::string why = read.last_error.empty() ? "no ReadIndex answer within the timeout" : read.last_error;
-    answers.emplace_back(std::move(read.reply), error(read.last_code, why + "; nothing changed: retry the read"));
+    const Refusal& last = read.last_refusal;
+    const std::string why = last.message.empty() ? "no ReadIndex answer within the timeout" : last.message;
+    answers.emplace_back(std::move(read.reply), error_response(last.code, why + "; nothing changed: retry the read"));
     it = reads_.erase(it);
   }
   // A round unanswered for an election timeout (the request or its answer was lost, or leadership

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "raftbgp/agent/agent_core.h"
+#include "raftbgp/agent/control.h"
 #include "raftbgp/agent/log.h"
 
 namespace raftbgp::agent {
@@ -10,24 +11,15 @@ namespace {
 
 using nlohmann::json;
 
-// JSON integers that are >= 0 (nlohmann keeps parsed non-negatives unsigned, but built ones signed).
-bool is_uint(const json& v) { return v.is_number_unsigned() || (v.is_number_integer() && v.get<std::int64_t>() >= 0); }
-
-ClientResponse error(std::string code, std::string message) {
-  ClientResponse r;
-  r.code = std::move(code);
-  r.message = std::move(message);
-  return r;
-}
-
 // Reads args[name] as a string; `out` untouched when absent and not required.
 std::optional<ClientResponse> arg_string(const json& args, const char* name, bool required, std::string& out) {
   auto it = args.find(name);
   if (it == args.end() || it->is_null()) {
-    if (required) return error("bad_request", std::string("args.") + name + " is required");
+    if (required) return error_response(ErrorCode::kBadRequest, std::string("args.") + name + " is required");
     return std::nullopt;
   }
-  if (!it->is_string()) return error("bad_request", std::string("args.") + name + " must be a string");
+  if (!it->is_string())
+    return error_response(ErrorCode::kBadRequest, std::string("args.") + name + " must be a string");
   out = it->get<std::string>();
   return std::nullopt;
 }
@@ -37,7 +29,8 @@ std::optional<ClientResponse> arg_uint(const json& args, const char* name, std::
   auto it = args.find(name);
   if (it == args.end() || it->is_null()) return std::nullopt;
   if (!is_uint(*it) || it->get<std::uint64_t>() > max)
-    return error("bad_request", std::string("args.") + name + " must be an integer in 0.." + std::to_string(max));
+    return error_response(ErrorCode::kBadRequest,
+                          std::string("args.") + name + " must be an integer in 0.." + std::to_string(max));
   out = it->get<std::uint64_t>();
   return std::nullopt;
 }
@@ -45,9 +38,11 @@ std::optional<ClientResponse> arg_uint(const json& args, const char* name, std::
 std::optional<ClientResponse> arg_strings(const json& args, const char* name, std::vector<std::string>& out) {
   auto it = args.find(name);
   if (it == args.end() || it->is_null()) return std::nullopt;
-  if (!it->is_array()) return error("bad_request", std::string("args.") + name + " must be a list of strings");
+  if (!it->is_array())
+    return error_response(ErrorCode::kBadRequest, std::string("args.") + name + " must be a list of strings");
   for (const json& v : *it) {
-    if (!v.is_string()) return error("bad_request", std::string("args.") + name + " must be a list of strings");
+    if (!v.is_string())
+      return error_response(ErrorCode::kBadRequest, std::string("args.") + name + " must be a list of strings");
     out.push_back(v.get<std::string>());
   }
   return std::nullopt;
@@ -76,14 +71,14 @@ std::optional<ClientResponse> build_policy(const json& args, const PolicyLimits&
   if (auto e = arg_uint(args, "prepend", 1000, n)) return e;
   if (n) route.set_prepend(static_cast<std::uint32_t>(*n));
   if (auto it = args.find("nodes"); it != args.end() && !it->is_null()) {
-    if (!it->is_array()) return error("bad_request", "args.nodes must be a list of node ids");
+    if (!it->is_array()) return error_response(ErrorCode::kBadRequest, "args.nodes must be a list of node ids");
     for (const json& v : *it) {
-      if (!is_uint(v)) return error("bad_request", "args.nodes must be a list of node ids");
+      if (!is_uint(v)) return error_response(ErrorCode::kBadRequest, "args.nodes must be a list of node ids");
       route.add_nodes(v.get<std::uint64_t>());
     }
   }
   auto canon = canonicalize_policy(route, limits);
-  if (auto* pe = std::get_if<PolicyError>(&canon)) return error("bad_request", pe->to_string());
+  if (auto* pe = std::get_if<PolicyError>(&canon)) return error_response(ErrorCode::kBadRequest, pe->to_string());
   route = std::get<v1::PolicyRoute>(canon);
   return std::nullopt;
 }
@@ -101,64 +96,69 @@ json route_json(const v1::PolicyRoute& r) {
   return j;
 }
 
-void reply_error(const ReplyFn& fn, std::string code, std::string message) {
-  fn(error(std::move(code), std::move(message)));
-}
-
 }  // namespace
 
+ClientResponse ok_response(json result) {
+  ClientResponse r;
+  r.ok = true;
+  r.result = std::move(result);
+  return r;
+}
+
+ClientResponse error_response(ErrorCode code, std::string message) {
+  ClientResponse r;
+  r.code = code;
+  r.message = std::move(message);
+  return r;
+}
+
 ClientResponse write_response(const v1::Result& r) {
-  ClientResponse out;
-  switch (r.code()) {
-    case v1::Result::OK:
-      out.ok = true;
-      out.result = json{{"index", r.index()}};
-      return out;
-    case v1::Result::NOT_FOUND: out = error("not_found", r.message()); break;
-    case v1::Result::STALE_SEQUENCE: out = error("stale_sequence", r.message()); break;
-    case v1::Result::SESSION_EXPIRED: out = error("session_expired", r.message()); break;
-    default: out = error("rejected", r.message()); break;
-  }
+  if (r.code() == v1::Result::OK) return ok_response(json{{"index", r.index()}});
+  const ErrorCode code = r.code() == v1::Result::NOT_FOUND         ? ErrorCode::kNotFound
+                         : r.code() == v1::Result::STALE_SEQUENCE  ? ErrorCode::kStaleSequence
+                         : r.code() == v1::Result::SESSION_EXPIRED ? ErrorCode::kSessionExpired
+                                                                   : ErrorCode::kRejected;
+  ClientResponse out = error_response(code, r.message());
   out.result = json{{"index", r.index()}};
   return out;
 }
 
-std::optional<ClientResponse> AgentCore::build_command(const ClientRequest& req, v1::Command& cmd) const {
+std::optional<ClientResponse> AgentCore::build_command(const ClientRequest& req, Op op, v1::Command& cmd) const {
   const json& a = req.args;
-  if (!a.is_object()) return error("bad_request", "args must be an object");
   std::string s;
-  if (req.op == "kv.get" || req.op == "kv.list" || req.op == "policy.show") {
-    auto* read = cmd.mutable_read();
-    read->set_kind(req.op == "kv.get"    ? v1::Read::KV_GET
-                   : req.op == "kv.list" ? v1::Read::KV_LIST
-                                         : v1::Read::POLICY_SHOW);
-    if (req.op == "kv.get") {
+  switch (op) {
+    case Op::kKvGet:
       if (auto e = arg_string(a, "key", true, s)) return e;
-      read->set_key(s);
+      cmd.mutable_read()->set_kind(v1::Read::KV_GET);
+      cmd.mutable_read()->set_key(s);
+      return std::nullopt;
+    case Op::kKvList: cmd.mutable_read()->set_kind(v1::Read::KV_LIST); return std::nullopt;
+    case Op::kPolicyShow: cmd.mutable_read()->set_kind(v1::Read::POLICY_SHOW); return std::nullopt;
+    case Op::kKvPut:
+      if (auto e = arg_string(a, "key", true, s)) return e;
+      cmd.mutable_kv_put()->set_key(s);
+      if (auto e = arg_string(a, "value", true, s)) return e;
+      cmd.mutable_kv_put()->set_value(s);
+      break;
+    case Op::kKvDelete:
+      if (auto e = arg_string(a, "key", true, s)) return e;
+      cmd.mutable_kv_delete()->set_key(s);
+      break;
+    case Op::kPolicyAdd:
+      if (auto e = build_policy(a, current_limits(), *cmd.mutable_policy_add()->mutable_route())) return e;
+      break;
+    case Op::kPolicyRemove: {
+      if (auto e = arg_string(a, "prefix", true, s)) return e;
+      auto p = transport::IpPrefix::parse(s);
+      if (!p) return error_response(ErrorCode::kBadRequest, "prefix: not a prefix without host bits: \"" + s + "\"");
+      cmd.mutable_policy_remove()->set_prefix(p->to_string());
+      break;
     }
-    return std::nullopt;
+    default: return error_response(ErrorCode::kInternal, "op " + req.op + " is not a read or write");
   }
   cmd.set_client_id(req.client_id);
   cmd.set_seq(req.seq);
-  if (req.op == "kv.put") {
-    if (auto e = arg_string(a, "key", true, s)) return e;
-    cmd.mutable_kv_put()->set_key(s);
-    if (auto e = arg_string(a, "value", true, s)) return e;
-    cmd.mutable_kv_put()->set_value(s);
-  } else if (req.op == "kv.delete") {
-    if (auto e = arg_string(a, "key", true, s)) return e;
-    cmd.mutable_kv_delete()->set_key(s);
-  } else if (req.op == "policy.add") {
-    if (auto e = build_policy(a, current_limits(), *cmd.mutable_policy_add()->mutable_route())) return e;
-  } else if (req.op == "policy.remove") {
-    if (auto e = arg_string(a, "prefix", true, s)) return e;
-    auto p = transport::IpPrefix::parse(s);
-    if (!p) return error("bad_request", "prefix: not a prefix without host bits: \"" + s + "\"");
-    cmd.mutable_policy_remove()->set_prefix(p->to_string());
-  } else {
-    return error("bad_request", "unknown op \"" + req.op + "\"");
-  }
-  if (auto err = check_write(cmd)) return error("bad_request", *err);
+  if (auto err = check_write(cmd)) return error_response(ErrorCode::kBadRequest, *err);
   return std::nullopt;
 }
 
@@ -172,23 +172,25 @@ PolicyLimits AgentCore::current_limits() const {
   return l;
 }
 
-void AgentCore::on_client_request(ClientRequest req, ReplyFn reply_fn) {
-  if (req.op == "status" || req.op == "debug.dump") {
-    ClientResponse r;
-    r.ok = true;
-    r.result = req.op == "status" ? status_json() : debug_json();
-    return reply_fn(std::move(r));
-  }
-  if (handle_admin_request(req, reply_fn)) return;
-  v1::Command cmd;
-  if (auto e = build_command(req, cmd)) return reply_fn(std::move(*e));
+std::uint64_t AgentCore::deadline_tick(const ClientRequest& req) const {
   const std::uint64_t ticks = (req.timeout_ms + config_.tick_ms - 1) / config_.tick_ms;
-  const std::uint64_t deadline = tick_ + std::max<std::uint64_t>(ticks, 1);
-  if (cmd.has_read()) {
+  return tick_ + std::max<std::uint64_t>(ticks, 1);
+}
+
+// Dispatch by the op table (ops.h): unknown ops are refused here, the rest go by OpSpec::path.
+void AgentCore::on_client_request(ClientRequest req, ReplyFn reply_fn) {
+  const OpSpec* spec = find_op(req.op);
+  if (spec == nullptr) return reply_fn(error_response(ErrorCode::kBadRequest, "unknown op \"" + req.op + "\""));
+  if (!req.args.is_object()) return reply_fn(error_response(ErrorCode::kBadRequest, "args must be an object"));
+  if (spec->path == OpPath::kLocal) return reply_fn(local_response(spec->op));
+  if (spec->path == OpPath::kAdmin) return submit_admin(req, spec->op, std::move(reply_fn));
+  v1::Command cmd;
+  if (auto e = build_command(req, spec->op, cmd)) return reply_fn(std::move(*e));
+  if (spec->path == OpPath::kReadIndex) {
     PendingRead read;
     read.reply = std::move(reply_fn);
     read.read = cmd.read();
-    read.deadline_tick = deadline;
+    read.deadline_tick = deadline_tick(req);
     return start_read(next_request_++, std::move(read));
   }
   // A retry of what this node has already applied is answered from the session table: that state is
@@ -204,18 +206,27 @@ void AgentCore::on_client_request(ClientRequest req, ReplyFn reply_fn) {
   const std::uint64_t id = next_request_++;
   cmd.set_origin_node(config_.node_id);
   cmd.set_origin_request(id);
-  submit(id, Pending{std::move(reply_fn), std::move(cmd), deadline, 0});
+  submit(id, Pending{std::move(reply_fn), std::move(cmd), deadline_tick(req), 0});
+}
+
+ClientResponse AgentCore::local_response(Op op) {
+  switch (op) {
+    case Op::kStatus: return ok_response(status_json());
+    case Op::kDebugDump: return ok_response(debug_json());
+    case Op::kMembers: return ok_response(members_json());
+    case Op::kSnapshot: return snapshot_response();
+    default: return error_response(ErrorCode::kInternal, std::string(op_spec(op).name) + " is not a local op");
+  }
 }
 
 void AgentCore::submit(std::uint64_t id, Pending p) {
   const raft::NodeId leader = node_->leader();
   if (leader == config_.node_id) {
-    std::string code;
     const bool admin = p.command.has_conf_change() || p.command.has_transfer_leader();
-    if (auto err = admin ? propose_admin(p.command, code) : propose_local(p.command, code))
-      return reply_error(p.reply, code, *err);
+    if (auto refused = admin ? propose_admin(p.command) : propose_local(p.command))
+      return p.reply(error_response(refused->refusal()));
   } else if (leader == raft::kNoNode) {
-    return reply_error(p.reply, "no_leader", "no leader known (election in progress?); nothing was sent");
+    return p.reply(error_response(ErrorCode::kNoLeader, "no leader known (election in progress?); nothing was sent"));
   } else {
     raft::Message m;
     m.set_type(raft::MessageType::MSG_FORWARD);
@@ -226,7 +237,7 @@ void AgentCore::submit(std::uint64_t id, Pending p) {
     const std::uint64_t refused = transport_->counters().send_refused;
     send_message(m);
     if (transport_->counters().send_refused != refused)
-      return reply_error(p.reply, "rejected", "the command does not fit a transport message");
+      return p.reply(error_response(ErrorCode::kTooLarge, "the command does not fit a transport message"));
     ++forwarded_;
     p.forwarded_to = leader;
   }
@@ -234,23 +245,11 @@ void AgentCore::submit(std::uint64_t id, Pending p) {
   request_ready();
 }
 
-std::optional<std::string> AgentCore::propose_local(const v1::Command& cmd, std::string& code) {
-  if (!cmd.has_read()) {
-    if (auto err = check_write(cmd)) {
-      code = "rejected";
-      return *err;
-    }
-  }
+// Reads never come here (they go through ReadIndex, agent_reads.cc): every command is a write.
+std::optional<ProposeRefusal> AgentCore::propose_local(const v1::Command& cmd) {
+  if (auto err = check_write(cmd)) return ProposeRefusal{v1::ForwardReject::INVALID, *err};
   const raft::ProposeResult r = node_->propose(cmd.SerializeAsString());
-  switch (r.status) {
-    case raft::ProposeResult::Status::kAccepted: return std::nullopt;
-    case raft::ProposeResult::Status::kTooLarge: code = "too_large"; return "the command does not fit one Raft message";
-    case raft::ProposeResult::Status::kTransferring: code = "not_leader"; return "leadership transfer in progress";
-    default:  // kNotLeader (the other statuses belong to propose_conf_change)
-      break;
-  }
-  code = "not_leader";
-  return "node " + std::to_string(config_.node_id) + " is not the leader (leader: " + std::to_string(r.leader) + ")";
+  return propose_refusal(r);
 }
 
 void AgentCore::handle_forward_reject(const raft::Message& m) {
@@ -263,12 +262,7 @@ void AgentCore::handle_forward_reject(const raft::Message& m) {
   if (it == pending_.end()) return;  // already answered (timeout)
   ReplyFn fn = std::move(it->second.reply);
   pending_.erase(it);
-  const char* code = reject.reason() == v1::ForwardReject::NOT_LEADER            ? "not_leader"
-                     : reject.reason() == v1::ForwardReject::TRANSFERRING        ? "not_leader"
-                     : reject.reason() == v1::ForwardReject::CONF_CHANGE_PENDING ? "conf_change_pending"
-                     : reject.reason() == v1::ForwardReject::NOT_READY           ? "not_ready"
-                                                                                 : "rejected";
-  fn(error(code, "node " + std::to_string(m.from()) + ": " + reject.message()));
+  fn(error_response(error_code_for(reject.reason()), "node " + std::to_string(m.from()) + ": " + reject.message()));
 }
 
 ClientResponse AgentCore::read_response(const v1::Read& read, raft::Index index) const {
@@ -278,7 +272,7 @@ ClientResponse AgentCore::read_response(const v1::Read& read, raft::Index index)
   if (read.kind() == v1::Read::KV_GET) {
     auto it = sm_.kv().find(read.key());
     if (it == sm_.kv().end()) {
-      out = error("not_found", "no key " + read.key());
+      out = error_response(ErrorCode::kNotFound, "no key " + read.key());
       out.result = json{{"index", index}};
       return out;
     }
@@ -301,7 +295,7 @@ void AgentCore::answer_applied(const v1::Command& cmd, const v1::Result& result)
   if (cmd.has_transfer_leader() && result.code() == v1::Result::OK) return;
   ReplyFn fn = std::move(it->second.reply);
   pending_.erase(it);
-  fn(cmd.has_read() ? read_response(cmd.read(), result.index()) : write_response(result));
+  fn(write_response(result));  // reads never enter the log
 }
 
 void AgentCore::expire_requests() {
@@ -312,8 +306,8 @@ void AgentCore::expire_requests() {
     }
     ReplyFn fn = std::move(it->second.reply);
     it = pending_.erase(it);
-    fn(error("timeout",
-             "not applied within the timeout; the outcome is unknown: retry with the same client_id and seq"));
+    fn(error_response(ErrorCode::kTimeout,
+                      "not applied within the timeout; the outcome is unknown: retry with the same client_id and seq"));
   }
 }
 
@@ -324,9 +318,10 @@ void AgentCore::shutdown() {
   reads.swap(reads_);
   read_contexts_.clear();
   for (auto& [id, p] : pending)
-    p.reply(
-        error("shutting_down", "the agent is stopping; the outcome is unknown: retry with the same client_id and seq"));
-  for (auto& [id, r] : reads) r.reply(error("shutting_down", "the agent is stopping; retry the read"));
+    p.reply(error_response(ErrorCode::kShuttingDown,
+                           "the agent is stopping; the outcome is unknown: retry with the same client_id and seq"));
+  for (auto& [id, r] : reads)
+    r.reply(error_response(ErrorCode::kShuttingDown, "the agent is stopping; retry the read"));
 }
 
 }  // namespace raftbgp::agent

@@ -9,19 +9,16 @@ namespace {
 
 using nlohmann::json;
 
-const char* op_name(const v1::Command& c) {
+// The op (ops.h) a pending write or admin command came from; a configuration change shows as "members".
+std::string_view op_name(const v1::Command& c) {
   switch (c.op_case()) {
-    case v1::Command::kKvPut: return "kv.put";
-    case v1::Command::kKvDelete: return "kv.delete";
-    case v1::Command::kPolicyAdd: return "policy.add";
-    case v1::Command::kPolicyRemove: return "policy.remove";
-    case v1::Command::kConfChange: return "members";
-    case v1::Command::kTransferLeader: return "transfer_leader";
-    case v1::Command::kRead:
-      return c.read().kind() == v1::Read::KV_GET    ? "kv.get"
-             : c.read().kind() == v1::Read::KV_LIST ? "kv.list"
-                                                    : "policy.show";
-    default: return "?";
+    case v1::Command::kKvPut: return op_spec(Op::kKvPut).name;
+    case v1::Command::kKvDelete: return op_spec(Op::kKvDelete).name;
+    case v1::Command::kPolicyAdd: return op_spec(Op::kPolicyAdd).name;
+    case v1::Command::kPolicyRemove: return op_spec(Op::kPolicyRemove).name;
+    case v1::Command::kConfChange: return op_spec(Op::kMembers).name;
+    case v1::Command::kTransferLeader: return op_spec(Op::kTransferLeader).name;
+    default: return "?";  // reads wait in reads_, never here
   }
 }
 
@@ -95,11 +92,17 @@ json AgentCore::debug_json() const {
   json pending = json::array();
   for (const auto& [id, p] : pending_)
     pending.push_back(json{{"request", id},
-                           {"op", op_name(p.command)},
+                           {"op", std::string(op_name(p.command))},
                            {"client_id", p.command.client_id()},
                            {"seq", p.command.seq()},
                            {"deadline_tick", p.deadline_tick},
                            {"forwarded_to", p.forwarded_to}});
+  json rejects = json::object();
+  std::uint64_t rejects_total = 0;
+  for (const auto& [reason, n] : forward_rejects_) {
+    rejects[v1::ForwardReject::Reason_Name(reason)] = n;
+    rejects_total += n;
+  }
   const raft::HardState hs = storage_->hard_state();
   return json{{"status", status_json()},
               {"hard_state", {{"term", hs.term()}, {"vote", hs.vote()}, {"commit", hs.commit()}}},
@@ -115,7 +118,8 @@ json AgentCore::debug_json() const {
               {"reads", {{"served", reads_served_}, {"read_index_retries", read_index_retries_}}},
               {"members", members_json()},
               {"forwarded", forwarded_},
-              {"forward_rejects_sent", forward_rejects_},
+              {"forward_rejects_sent", rejects_total},
+              {"forward_rejects_by_reason", rejects},
               {"exabgp_window",
                {{"outstanding", router_.outstanding()},
                 {"agent_outstanding", router_.agent_outstanding()},

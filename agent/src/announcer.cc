@@ -54,11 +54,11 @@ std::map<std::string, std::string> RouteAnnouncer::desired(const std::map<std::s
       continue;
     }
     auto line = format_policy_announce(route, ctx_, neighbor_);
-    if (line.index() == 1) {
-      problems_[prefix] = std::get<1>(line);
+    if (const auto* why = std::get_if<PolicyError>(&line)) {
+      problems_[prefix] = why->message;
       continue;
     }
-    out[prefix] = std::get<0>(line);
+    out[prefix] = std::get<std::string>(line);
   }
   return out;
 }

@@ -1,5 +1,8 @@
 #include "raftbgp/agent/control.h"
 
+#include <algorithm>
+#include <iterator>
+
 namespace raftbgp::agent {
 
 using nlohmann::json;
@@ -28,9 +31,7 @@ std::optional<std::string> LineFramer::next_line() {
   return line;
 }
 
-namespace {
 bool is_uint(const json& v) { return v.is_number_unsigned() || (v.is_number_integer() && v.get<std::int64_t>() >= 0); }
-}  // namespace
 
 std::variant<ParsedRequest, RequestError> parse_request(std::string_view line) {
   json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
@@ -42,8 +43,9 @@ std::variant<ParsedRequest, RequestError> parse_request(std::string_view line) {
     out.id = *it;
   }
   auto fail = [&](std::string message) { return RequestError{out.id, std::move(message)}; };
+  static constexpr std::string_view kFields[] = {"id", "op", "args", "client_id", "seq", "timeout_ms"};
   for (const auto& [key, value] : j.items())
-    if (key != "id" && key != "op" && key != "args" && key != "client_id" && key != "seq" && key != "timeout_ms")
+    if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields))
       return fail("unknown field \"" + key + "\"");
   auto op = j.find("op");
   if (op == j.end() || !op->is_string()) return fail("op must be a string");
@@ -69,11 +71,14 @@ std::variant<ParsedRequest, RequestError> parse_request(std::string_view line) {
 }
 
 bool op_is_exactly_once(std::string_view op) {
-  return op == "kv.put" || op == "kv.delete" || op == "policy.add" || op == "policy.remove" || op == "members.add" ||
-         op == "members.promote" || op == "members.remove" || op == "transfer_leader";
+  const OpSpec* spec = find_op(op);
+  return spec != nullptr && spec->exactly_once;
 }
 
-bool op_changes_state(std::string_view op) { return op_is_exactly_once(op) || op == "snapshot"; }
+bool op_changes_state(std::string_view op) {
+  const OpSpec* spec = find_op(op);
+  return spec != nullptr && spec->changes_state;
+}
 
 std::string dump_json(const json& j, int indent) { return j.dump(indent, ' ', false, json::error_handler_t::replace); }
 
@@ -82,17 +87,14 @@ std::string format_response(const json& id, const ClientResponse& r) {
   if (r.ok) {
     out["result"] = r.result;
   } else {
-    out["error"] = json{{"code", r.code}, {"message", r.message}};
+    out["error"] = json{{"code", std::string(error_name(r.code))}, {"message", r.message}};
     if (!r.result.empty()) out["result"] = r.result;
   }
   return dump_json(out);
 }
 
-std::string format_error(const json& id, const std::string& code, const std::string& message) {
-  ClientResponse r;
-  r.code = code;
-  r.message = message;
-  return format_response(id, r);
+std::string format_error(const json& id, ErrorCode code, const std::string& message) {
+  return format_response(id, error_response(code, message));
 }
 
 }  // namespace raftbgp::agent

@@ -136,7 +136,7 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
 
   void fail(const std::string& message, const nlohmann::json& id = nullptr) {
     LOG_DEBUG("control: closing a connection: " + message);
-    write(format_error(id, "bad_request", message));
+    write(format_error(id, ErrorCode::kBadRequest, message));
     closing_ = true;
   }
 

@@ -215,16 +215,14 @@ bool announced_by(const v1::PolicyRoute& route, std::uint64_t node_id) {
   return route.nodes().empty() || std::find(route.nodes().begin(), route.nodes().end(), node_id) != route.nodes().end();
 }
 
-std::variant<std::string, std::string> format_policy_announce(const v1::PolicyRoute& route, const NodeRouteContext& ctx,
+std::variant<std::string, PolicyError> format_policy_announce(const v1::PolicyRoute& route, const NodeRouteContext& ctx,
                                                               std::string_view neighbor) {
-  using Out = std::variant<std::string, std::string>;
   const bool v6 = route.prefix().find(':') != std::string::npos;
   std::string nh = route.next_hop();
   if (nh.empty()) nh = v6 ? ctx.next_hop_ipv6 : ctx.next_hop_ipv4;
-  if (nh.empty())
-    return Out(std::in_place_index<1>, "no next_hop.ipv6 configured for IPv6 policy route " + route.prefix());
+  if (nh.empty()) return PolicyError{"next_hop", "no next_hop.ipv6 configured for IPv6 policy route " + route.prefix()};
   if (route.prepend() > 0 && ctx.local_asn == 0)
-    return Out(std::in_place_index<1>, "prepend on " + route.prefix() + " needs local_asn in the config");
+    return PolicyError{"prepend", "prepend on " + route.prefix() + " needs local_asn in the config"};
   std::string line;
   if (!neighbor.empty()) line += "neighbor " + std::string(neighbor) + " ";
   line += "announce route " + route.prefix() + " next-hop " + nh;
@@ -245,7 +243,7 @@ std::variant<std::string, std::string> format_policy_announce(const v1::PolicyRo
     for (const auto& c : route.large_communities()) line += " " + c;
     line += " ]";
   }
-  return Out(std::in_place_index<0>, std::move(line));
+  return line;
 }
 
 }  // namespace raftbgp::agent

@@ -20,7 +20,7 @@ std::size_t other_follower(int lead, std::size_t not_this) {
   return 0;
 }
 
-TEST(AgentSnapshot, restarted_follower_catches_up_by_snapshot_through_the_fabric) {
+TEST(AgentSnapshot, Restarted_follower_catches_up_by_snapshot_when_the_log_was_compacted) {
   AgentNet net(3, bootstrap3(), [](AgentConfig& c) { c.snapshot_log_entries = 16; });
   net.start_all();
   const int lead = net.wait_leader();
@@ -56,7 +56,7 @@ TEST(AgentSnapshot, restarted_follower_catches_up_by_snapshot_through_the_fabric
   EXPECT_EQ(g.result["value"], big + "3");
 }
 
-TEST(AgentSnapshot, restart_restores_from_the_local_snapshot_and_on_demand_snapshot_op) {
+TEST(AgentSnapshot, Restart_restores_the_local_snapshot_and_snapshot_op_compacts_on_demand) {
   AgentNet net(3, bootstrap3());
   net.start_all();
   const int lead = net.wait_leader();
@@ -80,7 +80,7 @@ TEST(AgentSnapshot, restart_restores_from_the_local_snapshot_and_on_demand_snaps
   EXPECT_EQ(net.core(f).status_json()["snapshot"]["last_index"], index);
 }
 
-TEST(AgentReadIndex, reads_on_leader_and_follower_append_nothing_to_the_log) {
+TEST(AgentReadIndex, Reads_append_nothing_to_the_log_on_leader_and_follower) {
   AgentNet net(3, bootstrap3());
   net.start_all();
   const int lead = net.wait_leader();
@@ -95,7 +95,7 @@ TEST(AgentReadIndex, reads_on_leader_and_follower_append_nothing_to_the_log) {
     ClientResponse g = net.request(i, "kv.get", {{"key", "color"}});
     ASSERT_TRUE(g.ok) << g.code << " " << g.message;
     EXPECT_EQ(g.result["value"], "blue");
-    EXPECT_EQ(net.request(i, "kv.get", {{"key", "nope"}}).code, "not_found");
+    EXPECT_EQ(net.request(i, "kv.get", {{"key", "nope"}}).code, ErrorCode::kNotFound);
     EXPECT_EQ(net.request(i, "kv.list", json::object()).result["items"].size(), 1u);
     EXPECT_EQ(net.request(i, "policy.show", json::object()).result["routes"].size(), 1u);
   }
@@ -104,7 +104,7 @@ TEST(AgentReadIndex, reads_on_leader_and_follower_append_nothing_to_the_log) {
   EXPECT_EQ(net.core(f).debug_json()["reads"]["served"], 4u);
 }
 
-TEST(AgentMembers, a_joining_router_is_added_as_learner_promoted_and_votes_then_one_is_removed) {
+TEST(AgentMembers, Joining_router_is_added_as_learner_promoted_and_votes_then_one_is_removed) {
   AgentNet net(4, bootstrap3());
   net.start_all();  // node 4 starts with joining: true
   const int lead = net.wait_leader();
@@ -134,19 +134,19 @@ TEST(AgentMembers, a_joining_router_is_added_as_learner_promoted_and_votes_then_
   EXPECT_TRUE(net.admin(3, "members.remove", {{"id", gone + 1}}).result["unchanged"].get<bool>());
 }
 
-TEST(AgentMembers, bad_arguments_and_refusals_are_values) {
+TEST(AgentMembers, Bad_arguments_and_refusals_are_answered_as_error_codes) {
   AgentNet net(3, bootstrap3());
   net.start_all();
   const int lead = net.wait_leader();
   ASSERT_GE(lead, 0);
   net.settle(10);  // the leader's no-op commits (before that: not_ready)
-  EXPECT_EQ(net.admin(0, "members.add", json::object()).code, "bad_request");
-  EXPECT_EQ(net.admin(0, "members.promote", {{"id", 2}, {"learner", true}}).code, "bad_request");
-  EXPECT_EQ(net.admin(static_cast<std::size_t>(lead), "members.promote", {{"id", 9}}).code, "rejected");
-  EXPECT_EQ(net.admin(static_cast<std::size_t>(lead), "transfer_leader", {{"id", 9}}).code, "rejected");
+  EXPECT_EQ(net.admin(0, "members.add", json::object()).code, ErrorCode::kBadRequest);
+  EXPECT_EQ(net.admin(0, "members.promote", {{"id", 2}, {"learner", true}}).code, ErrorCode::kBadRequest);
+  EXPECT_EQ(net.admin(static_cast<std::size_t>(lead), "members.promote", {{"id", 9}}).code, ErrorCode::kRejected);
+  EXPECT_EQ(net.admin(static_cast<std::size_t>(lead), "transfer_leader", {{"id", 9}}).code, ErrorCode::kRejected);
 }
 
-TEST(AgentTransfer, transfer_leader_from_a_follower_and_from_the_leader) {
+TEST(AgentTransfer, Transfer_leader_moves_leadership_when_asked_on_a_follower_or_the_leader) {
   AgentNet net(3, bootstrap3());
   net.start_all();
   int lead = net.wait_leader();

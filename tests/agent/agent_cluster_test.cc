@@ -74,7 +74,7 @@ class Cluster {
     ClientResponse r;
     for (int attempt = 0; attempt < 8; ++attempt) {
       r = request(i, op, args, client_id, seq);
-      if (r.code != "timeout" && r.code != "no_leader" && r.code != "not_leader") break;
+      if (r.code != ErrorCode::kTimeout && r.code != ErrorCode::kNoLeader && r.code != ErrorCode::kNotLeader) break;
     }
     return r;
   }
@@ -93,7 +93,7 @@ class Cluster {
 std::size_t follower_of(int leader) { return static_cast<std::size_t>((leader + 1) % 3); }
 std::size_t follower_of(std::size_t leader) { return (leader + 1) % 3; }
 
-TEST(AgentCluster, elects_a_leader_and_applies_a_write_forwarded_from_a_follower) {
+TEST(AgentCluster, Cluster_elects_a_leader_and_applies_a_write_forwarded_from_a_follower) {
   Cluster c;
   const int lead = c.wait_leader();
   ASSERT_GE(lead, 0);
@@ -108,10 +108,10 @@ TEST(AgentCluster, elects_a_leader_and_applies_a_write_forwarded_from_a_follower
       c.request((f + 1) % 3 == static_cast<std::size_t>(lead) ? f : (f + 1) % 3, "kv.get", {{"key", "color"}});
   ASSERT_TRUE(g.ok) << g.message;
   EXPECT_EQ(g.result["value"], "blue");
-  EXPECT_EQ(c.request(f, "kv.get", {{"key", "nope"}}).code, "not_found");
+  EXPECT_EQ(c.request(f, "kv.get", {{"key", "nope"}}).code, ErrorCode::kNotFound);
 }
 
-TEST(AgentCluster, retried_command_applies_exactly_once_also_across_a_leader_change) {
+TEST(AgentCluster, Retried_command_applies_exactly_once_also_across_a_leader_change) {
   Cluster c(2);
   int lead = c.wait_leader();
   ASSERT_GE(lead, 0);
@@ -127,7 +127,7 @@ TEST(AgentCluster, retried_command_applies_exactly_once_also_across_a_leader_cha
   EXPECT_EQ(c.core(f).state().kv().at("k"), "v2");
   // Out of order: seq 3 then seq 2 -> stale sequence, not applied.
   ASSERT_TRUE(c.request(f, "kv.put", {{"key", "n"}, {"value", "3"}}, "c1", 3).ok);
-  EXPECT_EQ(c.request(f, "kv.put", {{"key", "n"}, {"value", "2"}}, "c1", 2).code, "stale_sequence");
+  EXPECT_EQ(c.request(f, "kv.put", {{"key", "n"}, {"value", "2"}}, "c1", 2).code, ErrorCode::kStaleSequence);
 
   // Leader change: submit on the leader, crash it before anything reaches the fabric, retry elsewhere.
   auto lost = std::make_shared<std::optional<ClientResponse>>();
@@ -154,7 +154,7 @@ TEST(AgentCluster, retried_command_applies_exactly_once_also_across_a_leader_cha
   for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(c.core(i).state().kv().at("k"), "v4") << "node " << i + 1;
 }
 
-TEST(AgentCluster, policy_is_announced_identically_and_diffs_on_change_and_removal) {
+TEST(AgentCluster, Policy_is_announced_identically_and_diffs_on_change_and_removal) {
   Cluster c(3);
   c.fabric().set_loss(0.1);
   const int lead_i = c.wait_leader();
@@ -171,7 +171,8 @@ TEST(AgentCluster, policy_is_announced_identically_and_diffs_on_change_and_remov
   ASSERT_TRUE(r.ok) << r.code << ": " << r.message;
   ASSERT_TRUE(c.request_retrying(f, "policy.add", {{"prefix", "2001:db8:1::/48"}}, "ops", 2).ok);
   ASSERT_TRUE(c.request_retrying(f, "policy.add", {{"prefix", "198.51.100.0/24"}, {"nodes", {1, 2}}}, "ops", 3).ok);
-  EXPECT_EQ(c.request_retrying(f, "policy.add", {{"prefix", "fd72:6166:1::/48"}}, "ops", 4).code, "bad_request");
+  EXPECT_EQ(c.request_retrying(f, "policy.add", {{"prefix", "fd72:6166:1::/48"}}, "ops", 4).code,
+            ErrorCode::kBadRequest);
   c.fabric().reset_session(f);  // a flap with a full re-send in the middle changes nothing
   c.settle(100);
   for (std::size_t i = 0; i < 3; ++i) {
@@ -189,7 +190,8 @@ TEST(AgentCluster, policy_is_announced_identically_and_diffs_on_change_and_remov
   ClientResponse change = c.request_retrying(f, "policy.add", {{"prefix", "192.0.2.0/24"}, {"med", 20}}, "ops", 5);
   ASSERT_TRUE(change.ok) << change.code << ": " << change.message;
   ASSERT_TRUE(c.request_retrying(f, "policy.remove", {{"prefix", "2001:db8:1::/48"}}, "ops", 6).ok);
-  EXPECT_EQ(c.request_retrying(f, "policy.remove", {{"prefix", "2001:db8:1::/48"}}, "ops", 7).code, "not_found");
+  EXPECT_EQ(c.request_retrying(f, "policy.remove", {{"prefix", "2001:db8:1::/48"}}, "ops", 7).code,
+            ErrorCode::kNotFound);
   c.settle(100);
   for (std::size_t i = 0; i < 3; ++i) {
     auto rib = c.fabric().policy_rib(i);
@@ -201,7 +203,7 @@ TEST(AgentCluster, policy_is_announced_identically_and_diffs_on_change_and_remov
   EXPECT_EQ(show.result["routes"].size(), 2u);
 }
 
-TEST(AgentCluster, restarted_agent_recovers_from_its_wal_and_reannounces) {
+TEST(AgentCluster, Restarted_agent_recovers_from_its_wal_and_reannounces) {
   Cluster c(4);
   const int lead_i = c.wait_leader();
   ASSERT_GE(lead_i, 0);
@@ -230,7 +232,7 @@ TEST(AgentCluster, restarted_agent_recovers_from_its_wal_and_reannounces) {
 
 // docs/architecture.md §3 broadcast: in steady state the leader's heartbeats (and appends to caught-up followers) are
 // identical but for `to`, so each round goes out as one frame to both followers.
-TEST(AgentCluster, leader_sends_one_frame_per_round_to_caught_up_followers) {
+TEST(AgentCluster, Leader_sends_one_frame_per_round_when_followers_are_caught_up) {
   Cluster c(4);
   const int lead_i = c.wait_leader();
   ASSERT_GE(lead_i, 0);

@@ -35,11 +35,15 @@ class AgentNet {
     return c;
   }
   void start(std::size_t i) {
-    auto r = AgentCore::open(config(i), test_keys(), AgentCore::Options{0x5eed + i});
+    AgentCore::Options options = options_;
+    options.seed = 0x5eed + i;
+    auto r = AgentCore::open(config(i), test_keys(), options);
     ASSERT_TRUE(std::holds_alternative<std::unique_ptr<AgentCore>>(r)) << std::get<std::string>(r);
     cores_[i] = std::move(std::get<std::unique_ptr<AgentCore>>(r));
     fabric_.attach(i, cores_[i].get());
   }
+  // Options for every node started from now on (the seed is set per node).
+  void set_options(AgentCore::Options options) { options_ = options; }
   void start_all() {
     for (std::size_t i = 0; i < cores_.size(); ++i) start(i);
   }
@@ -97,6 +101,7 @@ class AgentNet {
   std::vector<std::uint64_t> bootstrap_;
   Tweak tweak_;
   std::uint64_t admin_clients_ = 0;
+  AgentCore::Options options_;
 };
 
 }  // namespace raftbgp::agent::test

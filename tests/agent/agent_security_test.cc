@@ -85,8 +85,9 @@ TEST(AgentSecurity, Retried_membership_change_with_an_old_seq_does_not_apply_aga
   AgentNet net(4, bootstrap3());
   const std::size_t lead = started_leader(net);
   const std::size_t f = (lead + 1) % 3;
-  EXPECT_EQ(net.request(lead, "members.add", {{"id", 4}, {"learner", true}}).code, "bad_request");  // no session
-  ClientResponse add = net.request(f, "members.add", {{"id", 4}, {"learner", true}}, "ops", 1);     // forwarded
+  EXPECT_EQ(net.request(lead, "members.add", {{"id", 4}, {"learner", true}}).code,
+            ErrorCode::kBadRequest);                                                             // no session
+  ClientResponse add = net.request(f, "members.add", {{"id", 4}, {"learner", true}}, "ops", 1);  // forwarded
   ASSERT_TRUE(add.ok) << add.code << ": " << add.message;
   ClientResponse rm = net.request(lead, "members.remove", {{"id", 4}}, "ops", 2);
   ASSERT_TRUE(rm.ok) << rm.code << ": " << rm.message;
@@ -95,7 +96,7 @@ TEST(AgentSecurity, Retried_membership_change_with_an_old_seq_does_not_apply_aga
   // outcome comes back and node 4 stays removed.
   for (std::size_t via : {f, lead}) {
     ClientResponse again = net.request(via, "members.add", {{"id", 4}, {"learner", true}}, "ops", 1);
-    EXPECT_EQ(again.code, "stale_sequence") << "via node " << via + 1 << ": " << again.message;
+    EXPECT_EQ(again.code, ErrorCode::kStaleSequence) << "via node " << via + 1 << ": " << again.message;
   }
   // The same add reaching the leader as a forward of its current term (a follower that had not applied
   // the outcome yet) is not proposed again either.
@@ -130,10 +131,10 @@ TEST(AgentSecurity, Retried_transfer_leader_with_an_old_seq_does_not_move_leader
   ASSERT_TRUE(home.ok) << home.code << ": " << home.message;
   ASSERT_EQ(net.wait_leader(), static_cast<int>(back));
   net.settle(10);
-  EXPECT_EQ(net.request(asker, "transfer_leader", {{"id", target + 1}}, "ops", 1).code, "stale_sequence");
+  EXPECT_EQ(net.request(asker, "transfer_leader", {{"id", target + 1}}, "ops", 1).code, ErrorCode::kStaleSequence);
   net.settle(60);
   EXPECT_EQ(net.leader(), static_cast<int>(back));
-  EXPECT_EQ(net.request(asker, "transfer_leader", {{"id", 9}}, "ops", 3).code, "rejected");  // not a voter
+  EXPECT_EQ(net.request(asker, "transfer_leader", {{"id", 9}}, "ops", 3).code, ErrorCode::kRejected);  // not a voter
 }
 
 TEST(AgentSecurity, Exabgp_that_stops_acking_is_detected_and_the_window_recovers) {

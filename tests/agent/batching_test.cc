@@ -14,7 +14,7 @@ namespace {
 
 using nlohmann::json;
 
-TEST(AgentBatching, a_burst_of_writes_goes_out_in_one_append_and_all_of_them_commit) {
+TEST(AgentBatching, Burst_of_writes_goes_out_in_one_append_and_all_of_them_commit) {
   AgentNet net(3, {1, 2, 3});
   net.start_all();
   const int lead_i = net.wait_leader();

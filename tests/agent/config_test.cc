@@ -24,7 +24,7 @@ std::string error_field(const std::string& yaml) {
   return "(ok)";
 }
 
-TEST(Config, example_config_in_configs_validates) {
+TEST(Config, Example_config_in_configs_validates) {
   std::ifstream in(std::string(RAFTBGP_CONFIGS_DIR) + "/raftbgpd.example.yaml");
   ASSERT_TRUE(in) << "configs/raftbgpd.example.yaml missing";
   std::stringstream text;
@@ -42,7 +42,7 @@ TEST(Config, example_config_in_configs_validates) {
   EXPECT_EQ(c.local_asn, 65001u);
 }
 
-TEST(Config, minimal_config_takes_defaults) {
+TEST(Config, Minimal_config_takes_the_defaults) {
   auto r = parse_config(kMinimal);
   ASSERT_TRUE(std::holds_alternative<AgentConfig>(r)) << std::get<ConfigError>(r).to_string();
   const AgentConfig& c = std::get<AgentConfig>(r);
@@ -55,7 +55,7 @@ TEST(Config, minimal_config_takes_defaults) {
 // Security: connect() on a Unix socket needs write permission, so "other" write (0666, 0777, 0602)
 // would let any local user change the cluster. Refused with a message that says why; 0664 (read only,
 // meaningless for connect) stays allowed. The idle timeout is configurable.
-TEST(Config, socket_mode_granting_others_write_is_refused) {
+TEST(Config, Socket_mode_is_refused_when_it_grants_others_write) {
   for (const char* mode : {"0666", "0777", "0602"}) {
     auto r = parse_config(std::string(kMinimal) + "control_socket: { mode: \"" + mode + "\" }\n");
     ASSERT_TRUE(std::holds_alternative<ConfigError>(r)) << mode;
@@ -74,7 +74,7 @@ struct Case {
   const char* field;  // expected error field
 };
 
-TEST(Config, every_field_error_names_the_field) {
+TEST(Config, Every_field_error_names_the_field) {
   const Case cases[] = {
       {"node_id: 0\n", "node_id"},
       {"node_id: abc\n", "node_id"},
@@ -171,7 +171,7 @@ TEST(Config, Yaml_guards_parse_canonically_and_bad_entries_name_their_field) {
   EXPECT_EQ(field("guards: {max_kv_bytes: 1}\n"), "guards.max_kv_bytes");  // cluster-wide, not a guard
 }
 
-TEST(Config, check_environment_loads_the_key_file_and_finds_the_active_key) {
+TEST(Config, Check_environment_loads_the_key_file_and_finds_the_active_key) {
   TempDir dir;
   AgentConfig c = std::get<AgentConfig>(parse_config(kMinimal));
   c.key_file = dir.path() + "/missing.keys";

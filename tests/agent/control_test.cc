@@ -21,7 +21,7 @@ namespace {
 
 using nlohmann::json;
 
-TEST(LineFramer, splits_lines_across_chunks_and_keeps_a_partial) {
+TEST(LineFramer, Framer_splits_lines_across_chunks_and_keeps_a_partial) {
   LineFramer f(16);
   EXPECT_TRUE(f.append("{\"a\":1}\n{\"b\""));
   EXPECT_EQ(f.next_line(), "{\"a\":1}");
@@ -32,7 +32,7 @@ TEST(LineFramer, splits_lines_across_chunks_and_keeps_a_partial) {
   EXPECT_FALSE(f.has_partial());
 }
 
-TEST(LineFramer, overflows_on_an_oversize_line_with_or_without_newline) {
+TEST(LineFramer, Framer_overflows_on_an_oversize_line_with_or_without_newline) {
   LineFramer open(8);
   EXPECT_FALSE(open.append(std::string(9, 'x')));
   EXPECT_TRUE(open.overflowed());
@@ -48,7 +48,7 @@ std::string error_of(std::string_view line) {
   return "(ok)";
 }
 
-TEST(ParseRequest, accepts_the_schema_and_rejects_garbage) {
+TEST(ParseRequest, Parser_accepts_the_schema_and_rejects_garbage) {
   auto r = parse_request(
       R"({"id":7,"op":"kv.put","args":{"key":"k","value":"v"},"client_id":"c","seq":3,"timeout_ms":900})");
   ASSERT_TRUE(std::holds_alternative<ParsedRequest>(r));
@@ -69,14 +69,14 @@ TEST(ParseRequest, accepts_the_schema_and_rejects_garbage) {
   EXPECT_EQ(std::get<RequestError>(bad).id, "x");  // the id is echoed when it could be read
 }
 
-TEST(FormatResponse, is_one_line_and_survives_invalid_utf8) {
+TEST(FormatResponse, Response_is_one_line_and_survives_invalid_utf8) {
   ClientResponse ok;
   ok.ok = true;
   ok.result = json{{"value", std::string("\xff\xfe")}};
   const std::string line = format_response(1, ok);
   EXPECT_EQ(line.find('\n'), std::string::npos);
   EXPECT_EQ(json::parse(line)["ok"], true);
-  const json err = json::parse(format_error(nullptr, "bad_request", "nope"));
+  const json err = json::parse(format_error(nullptr, ErrorCode::kBadRequest, "nope"));
   EXPECT_EQ(err["error"]["code"], "bad_request");
   EXPECT_TRUE(err["id"].is_null());
 }
@@ -102,7 +102,7 @@ std::string exchange(const std::string& path, const std::string& request, boost:
   return out;
 }
 
-TEST(ControlServer, answers_requests_and_closes_on_garbage_over_a_real_socket) {
+TEST(ControlServer, Server_answers_requests_and_closes_on_garbage_over_a_real_socket) {
   TempDir dir;
   const std::string path = dir.path() + "/ctl.sock";
   boost::asio::io_context io;
@@ -218,7 +218,7 @@ std::string status_lines(int n) {
 // Security 5: a client pipelining 200 requests gets at most max_in_flight of them handled at once; the
 // rest wait unread in the socket (backpressure, not errors) and are handled as answers go out. Today's
 // code hands all 200 to the AgentCore at once.
-TEST(ControlServer, pipelined_requests_wait_unread_beyond_the_in_flight_cap) {
+TEST(ControlServer, Pipelined_requests_wait_unread_beyond_the_in_flight_cap) {
   ControlServer::Limits limits;
   limits.max_in_flight = 4;
   HeldServer s(limits);
@@ -249,7 +249,7 @@ TEST(ControlServer, pipelined_requests_wait_unread_beyond_the_in_flight_cap) {
 // Security 5: a client that sends requests but never reads the answers stops being read once its
 // queued replies pass max_queued_reply_bytes: the agent's memory is bounded by the cap, not by the
 // number of requests. Today's code handles all 100 and queues 100 x 256 KiB.
-TEST(ControlServer, stops_reading_a_client_that_does_not_read_its_replies) {
+TEST(ControlServer, Server_stops_reading_a_client_that_does_not_read_its_replies) {
   ControlServer::Limits limits;
   limits.max_queued_reply_bytes = 64 * 1024;
   HeldServer s(limits, /*hold=*/false, /*reply_bytes=*/256 * 1024);
@@ -271,7 +271,7 @@ TEST(ControlServer, stops_reading_a_client_that_does_not_read_its_replies) {
 
 // Security 5: an idle connection is closed after idle_timeout; one with a request in flight is not,
 // however long the request takes. Today's code keeps both open forever.
-TEST(ControlServer, closes_idle_connections_but_not_ones_waiting_for_an_answer) {
+TEST(ControlServer, Server_closes_idle_connections_but_not_ones_waiting_for_an_answer) {
   ControlServer::Limits limits;
   limits.idle_timeout = std::chrono::milliseconds(100);
   HeldServer s(limits);
@@ -296,7 +296,7 @@ TEST(ControlServer, closes_idle_connections_but_not_ones_waiting_for_an_answer) 
 
 // Security 5: max_connections idle clients do not lock the operator out: the new connection evicts
 // the one quiet longest and is served. Today's code closes the new connection at once.
-TEST(ControlServer, a_full_server_evicts_the_longest_idle_connection_for_a_new_one) {
+TEST(ControlServer, Full_server_evicts_the_longest_idle_connection_for_a_new_one) {
   ControlServer::Limits limits;
   limits.max_connections = 2;
   HeldServer s(limits, /*hold=*/false);
@@ -318,7 +318,7 @@ TEST(ControlServer, a_full_server_evicts_the_longest_idle_connection_for_a_new_o
 
 // Security 14: every request carries the peer's credentials (SO_PEERCRED), for the log and for the
 // state machine to record.
-TEST(ControlServer, requests_carry_the_peer_credentials) {
+TEST(ControlServer, Requests_carry_the_peer_credentials) {
   HeldServer s(ControlServer::Limits{}, /*hold=*/false);
   const std::string out = exchange(s.path, "{\"op\":\"kv.put\",\"client_id\":\"c\",\"seq\":1}\n", s.io);
   ASSERT_EQ(s.seen.size(), 1u);
@@ -329,7 +329,7 @@ TEST(ControlServer, requests_carry_the_peer_credentials) {
 
 // Security 14: a second server on the path of a live one refuses to start and leaves the live socket
 // alone; a stale socket file (nobody listening) is replaced. Today's code unlinks the live socket.
-TEST(ControlServer, refuses_a_live_socket_and_replaces_a_stale_one) {
+TEST(ControlServer, Server_refuses_a_live_socket_and_replaces_a_stale_one) {
   HeldServer live(ControlServer::Limits{}, /*hold=*/false);
   boost::asio::io_context io2;
   auto second = ControlServer::create(io2, live.path, 0660, [](ClientRequest, ReplyFn) {});

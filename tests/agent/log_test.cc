@@ -28,7 +28,7 @@ std::string logged(std::string_view message) {
   return out;
 }
 
-TEST(Log, control_characters_in_a_message_are_escaped) {
+TEST(Log, Control_characters_in_a_message_are_escaped) {
   const std::string line = logged(
       "client_id \x1b]0;owned\x07 x\xc2\x9b"
       "2J a\\b\nnext");
@@ -37,7 +37,7 @@ TEST(Log, control_characters_in_a_message_are_escaped) {
   EXPECT_EQ(std::count(line.begin(), line.end(), '\n'), 1);
 }
 
-TEST(Log, printable_keeps_utf8_and_escapes_c0_del_and_c1) {
+TEST(Log, Printable_keeps_utf8_and_escapes_c0_del_and_c1) {
   EXPECT_EQ(printable("gr\xc3\xbcn \xe2\x82\xac"), "gr\xc3\xbcn \xe2\x82\xac");
   EXPECT_EQ(printable(std::string("\x00\x1f\x7f", 3)), "\\x00\\x1f\\x7f");
   EXPECT_EQ(printable("\xc2\x80\xc2\x9f\xc2\xa0"), "\\u0080\\u009f\xc2\xa0");

@@ -29,7 +29,7 @@ std::string field_of(const v1::PolicyRoute& r) {
   return "(ok)";
 }
 
-TEST(Policy, canonicalize_sorts_and_dedups_and_refuses_bad_input) {
+TEST(Policy, Canonicalize_sorts_and_dedups_and_refuses_bad_input) {
   v1::PolicyRoute r = route("2001:0db8:0::/48");
   r.set_next_hop("2001:DB8::0001");
   r.add_communities("65000:2");
@@ -76,11 +76,12 @@ TEST(Policy, canonicalize_sorts_and_dedups_and_refuses_bad_input) {
 
 std::string announce(const v1::PolicyRoute& r, const std::string& neighbor = "") {
   auto out = format_policy_announce(r, NodeRouteContext{1, "self", "fd00:255::1", 65001}, neighbor);
-  return out.index() == 0 ? std::get<0>(out) : "ERROR: " + std::get<1>(out);
+  if (const auto* e = std::get_if<PolicyError>(&out)) return "ERROR: " + e->message;
+  return std::get<std::string>(out);
 }
 
 // One golden line per attribute form.
-TEST(AnnounceGolden, every_attribute_form_matches_exabgp_syntax) {
+TEST(AnnounceGolden, Every_attribute_form_matches_exabgp_syntax) {
   v1::PolicyRoute r = route("192.0.2.0/24");
   EXPECT_EQ(announce(r), "announce route 192.0.2.0/24 next-hop self");
   r.set_next_hop("198.51.100.1");
@@ -104,10 +105,13 @@ TEST(AnnounceGolden, every_attribute_form_matches_exabgp_syntax) {
             "neighbor 10.255.1.2 announce route 192.0.2.0/24 next-hop 198.51.100.1 large-community [ 65000:1:2 ]");
   EXPECT_EQ(announce(route("2001:db8::/32")), "announce route 2001:db8::/32 next-hop fd00:255::1");
   auto no_v6 = format_policy_announce(route("2001:db8::/32"), NodeRouteContext{1, "self", "", 65001}, "");
-  EXPECT_EQ(no_v6.index(), 1u);
+  ASSERT_TRUE(std::holds_alternative<PolicyError>(no_v6));
+  EXPECT_EQ(std::get<PolicyError>(no_v6).field, "next_hop");
   v1::PolicyRoute p = route("192.0.2.0/24");
   p.set_prepend(1);
-  EXPECT_EQ(format_policy_announce(p, NodeRouteContext{1, "self", "", 0}, "").index(), 1u);
+  auto no_asn = format_policy_announce(p, NodeRouteContext{1, "self", "", 0}, "");
+  ASSERT_TRUE(std::holds_alternative<PolicyError>(no_asn));
+  EXPECT_EQ(std::get<PolicyError>(no_asn).field, "prepend");
 }
 
 std::map<std::string, v1::PolicyRoute> table(std::initializer_list<v1::PolicyRoute> routes) {
@@ -121,7 +125,7 @@ RouteAnnouncer make_announcer(const std::string& record, std::uint64_t node = 1)
                         {MailboxLayout::default_ipv6().base, MailboxLayout::default_ipv4().base}, record);
 }
 
-TEST(RouteAnnouncer, sends_only_the_difference_on_add_change_and_remove) {
+TEST(RouteAnnouncer, Announcer_sends_only_the_difference_on_add_change_and_remove) {
   RouteAnnouncer a = make_announcer("");
   v1::PolicyRoute x = route("192.0.2.0/24"), y = route("198.51.100.0/24"), other = route("203.0.113.0/24");
   other.add_nodes(2);  // not for node 1
@@ -139,7 +143,7 @@ TEST(RouteAnnouncer, sends_only_the_difference_on_add_change_and_remove) {
   EXPECT_EQ(a.announced().size(), 1u);
 }
 
-TEST(RouteAnnouncer, restart_reannounces_applied_routes_and_withdraws_stale_ones) {
+TEST(RouteAnnouncer, Restart_reannounces_applied_routes_and_withdraws_stale_ones) {
   TempDir dir;
   const std::string record = dir.path() + "/announced";
   v1::PolicyRoute x = route("192.0.2.0/24"), y = route("198.51.100.0/24");
@@ -161,7 +165,7 @@ TEST(RouteAnnouncer, restart_reannounces_applied_routes_and_withdraws_stale_ones
   EXPECT_EQ(*content, "192.0.2.0/24\n");
 }
 
-TEST(RouteAnnouncer, never_announces_inside_the_mailbox_range) {
+TEST(RouteAnnouncer, Announcer_never_announces_inside_the_mailbox_range) {
   RouteAnnouncer a = make_announcer("");
   // A log written by a node with another mailbox config could hold it; this node still refuses.
   EXPECT_TRUE(a.reconcile(table({route("fd72:6166:1::/48")})).lines.empty());

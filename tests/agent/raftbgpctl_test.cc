@@ -80,7 +80,7 @@ Exit ctl(const std::string& socket, std::vector<std::string> args, std::function
 
 // A socket that streams bytes without a newline is cut off at 16 MiB with a clear error (exit 5: the
 // request was sent). Today's raftbgpctl buffers all 40 MiB and only stops because the peer closes.
-TEST(Raftbgpctl, an_endless_answer_is_cut_off_at_16_MiB) {
+TEST(Raftbgpctl, Endless_answer_is_cut_off_at_16_MiB) {
   FakeAgent agent([](int fd) {
     const std::string chunk(1 << 20, 'x');
     for (int i = 0; i < 40; ++i)
@@ -93,7 +93,7 @@ TEST(Raftbgpctl, an_endless_answer_is_cut_off_at_16_MiB) {
 
 // Wrong-typed JSON in an answer is reported (exit 5, outcome unknown), never an abort (today: exit 134,
 // nlohmann type_error).
-TEST(Raftbgpctl, a_wrong_typed_answer_is_reported_not_an_abort) {
+TEST(Raftbgpctl, Wrong_typed_answer_is_reported_not_an_abort) {
   const std::pair<const char*, std::vector<std::string>> cases[] = {
       {R"({"id":1,"ok":true,"result":{"value":42}})", {"kv", "get", "k"}},
       {R"({"id":1,"ok":"yes","result":{}})", {"kv", "get", "k"}},
@@ -115,7 +115,7 @@ TEST(Raftbgpctl, a_wrong_typed_answer_is_reported_not_an_abort) {
 
 // Server strings reach a terminal with their control characters escaped (ESC, BEL, C1 CSI); --json
 // output stays JSON and carries the exact value.
-TEST(Raftbgpctl, control_characters_from_the_server_are_escaped_in_human_output) {
+TEST(Raftbgpctl, Control_characters_from_the_server_are_escaped_in_human_output) {
   const std::string value =
       "\x1b]0;pwned\x07red\xc2\x9b"
       "2J\\";
@@ -151,7 +151,7 @@ TEST(Raftbgpctl, control_characters_from_the_server_are_escaped_in_human_output)
 }
 
 // Admin commands carry client_id and seq like writes (the agent applies them exactly once); reads do not.
-TEST(Raftbgpctl, admin_commands_carry_client_id_and_seq) {
+TEST(Raftbgpctl, Admin_commands_carry_client_id_and_seq) {
   const std::vector<std::vector<std::string>> admin = {
       {"members", "add", "4"},     {"members", "add", "4", "--learner"},
       {"members", "promote", "4"}, {"members", "remove", "4"},
@@ -188,7 +188,7 @@ void deny_socket() {
 
 // A failed socket() is reported as what it is, with exit 4 (nothing was sent); today it is called a bad
 // socket path (exit 2). A path too long for sun_path is exit 2.
-TEST(Raftbgpctl, socket_failure_and_an_overlong_path_are_told_apart) {
+TEST(Raftbgpctl, Socket_failure_and_an_overlong_path_are_told_apart) {
   TempDir dir;
   const Exit no_fd = ctl(dir.path() + "/x.sock", {"status"}, deny_socket);
   EXPECT_EQ(no_fd.code(), 4) << no_fd.err;

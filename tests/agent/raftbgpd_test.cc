@@ -66,7 +66,7 @@ struct Daemon {
 
 // Commands for ExaBGP that cannot be written are a runtime failure: exit 1 as the usage text promises
 // (today: 0, as if stopped cleanly).
-TEST(Raftbgpd, exits_1_when_stdout_breaks) {
+TEST(Raftbgpd, Daemon_exits_1_when_stdout_breaks) {
   TempDir dir;
   Spawn s;
   s.argv = {RAFTBGPD_BIN, "--config", write_config(dir.path(), "n1")};
@@ -86,7 +86,7 @@ TEST(Raftbgpd, exits_1_when_stdout_breaks) {
 
 // No core dump (nor ptrace/proc-mem by same-uid processes): the key is in memory. Checked by SIGABRT
 // with RLIMIT_CORE unlimited: a dumpable process leaves a core, raftbgpd must not.
-TEST(Raftbgpd, is_not_dumpable) {
+TEST(Raftbgpd, Daemon_is_not_dumpable_when_running) {
   std::ifstream pattern("/proc/sys/kernel/core_pattern");
   std::string p;
   std::getline(pattern, p);
@@ -114,7 +114,7 @@ TEST(Raftbgpd, is_not_dumpable) {
 
 // The config is read once (today: twice, and the key file twice). A FIFO yields its text once only: a
 // second read of it would block, and the daemon would never open its socket.
-TEST(Raftbgpd, reads_its_config_once) {
+TEST(Raftbgpd, Daemon_reads_its_config_once_when_starting) {
   TempDir dir;
   write_key_file(dir.path());
   const std::string fifo = dir.path() + "/n1.yaml";
@@ -134,7 +134,7 @@ TEST(Raftbgpd, reads_its_config_once) {
 
 // A second raftbgpd for the same socket refuses to start (exit 1, clear error) and leaves the first
 // one's socket working; today it unlinks the live socket and binds its own.
-TEST(Raftbgpd, refuses_to_take_over_a_live_control_socket) {
+TEST(Raftbgpd, Daemon_refuses_to_take_over_a_live_control_socket) {
   TempDir dir;
   Daemon first(write_config(dir.path(), "n1"));
   const std::string sock = dir.path() + "/ctl.sock";

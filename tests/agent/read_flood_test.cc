@@ -11,7 +11,7 @@
 namespace raftbgp::agent::test {
 namespace {
 
-TEST(AgentReadIndex, a_flood_of_reads_shares_rounds_and_never_drops_raft_traffic) {
+TEST(AgentReadIndex, Flood_of_reads_shares_rounds_and_never_drops_raft_traffic) {
   AgentNet net(3, {1, 2, 3});
   net.start_all();
   ASSERT_GE(net.wait_leader(), 0);

@@ -29,7 +29,7 @@ std::vector<std::vector<std::uint64_t>> dests(const Groups& g) {
   return out;
 }
 
-TEST(SendGroups, identical_heartbeats_share_one_send) {
+TEST(SendGroups, Identical_heartbeats_share_one_send) {
   const std::vector<raft::Message> m = {msg(2, kHeartbeat, 7), msg(3, kHeartbeat, 7)};
   const Groups g = group_for_send(m, 1, 32);
   ASSERT_EQ(g.size(), 1u);
@@ -37,7 +37,7 @@ TEST(SendGroups, identical_heartbeats_share_one_send) {
   EXPECT_EQ(g[0].to, (std::vector<std::uint64_t>{2, 3}));
 }
 
-TEST(SendGroups, messages_differing_in_more_than_to_stay_apart) {
+TEST(SendGroups, Messages_stay_apart_when_they_differ_in_more_than_to) {
   // A lagging follower's heartbeat carries a lower commit; its append another prev index.
   const std::vector<raft::Message> m = {msg(2, kHeartbeat, 7), msg(3, kHeartbeat, 5), msg(2, kApp, 7, 9),
                                         msg(3, kApp, 7, 8)};
@@ -46,7 +46,7 @@ TEST(SendGroups, messages_differing_in_more_than_to_stay_apart) {
   for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(g[i].first, i);
 }
 
-TEST(SendGroups, groups_mixed_ready_and_keeps_every_message_once) {
+TEST(SendGroups, Mixed_ready_is_grouped_and_keeps_every_message_once) {
   const std::vector<raft::Message> m = {msg(2, kApp, 7, 9), msg(3, kApp, 7, 9), msg(4, kApp, 7, 8), msg(5, kApp, 7, 9),
                                         msg(4, kHeartbeat, 7)};
   const Groups g = group_for_send(m, 1, 32);
@@ -55,7 +55,7 @@ TEST(SendGroups, groups_mixed_ready_and_keeps_every_message_once) {
   EXPECT_EQ(g[2].first, 4u);
 }
 
-TEST(SendGroups, keeps_per_destination_order) {
+TEST(SendGroups, Grouping_keeps_per_destination_order) {
   // A(2), B(3), A'(3)=A: joining A' into A's group would put it before B for node 3.
   const std::vector<raft::Message> m = {msg(2, kApp, 7, 9), msg(3, kApp, 7, 4), msg(3, kApp, 7, 9)};
   EXPECT_EQ(dests(group_for_send(m, 1, 32)), (std::vector<std::vector<std::uint64_t>>{{2}, {3}, {3}}));
@@ -64,7 +64,7 @@ TEST(SendGroups, keeps_per_destination_order) {
   EXPECT_EQ(dests(group_for_send(twice, 1, 32)), (std::vector<std::vector<std::uint64_t>>{{2}, {2, 3}}));
 }
 
-TEST(SendGroups, respects_the_destination_cap_and_never_groups_self_or_zero) {
+TEST(SendGroups, Grouping_respects_the_destination_cap_and_never_groups_self_or_zero) {
   std::vector<raft::Message> m;
   for (std::uint64_t to = 2; to <= 6; ++to) m.push_back(msg(to, kHeartbeat, 7));
   EXPECT_EQ(dests(group_for_send(m, 1, 2)), (std::vector<std::vector<std::uint64_t>>{{2, 3}, {4, 5}, {6}}));

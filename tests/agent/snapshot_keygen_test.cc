@@ -30,7 +30,7 @@ v1::Command policy(const std::string& client, std::uint64_t seq, const std::stri
   return c;
 }
 
-TEST(StateMachineSnapshot, round_trip_restores_equal_state_with_deterministic_bytes) {
+TEST(StateMachineSnapshot, Round_trip_restores_equal_state_with_deterministic_bytes) {
   StateMachine a;
   a.apply(1, put("z", 1, "k2", "v2"));
   a.apply(2, put("a", 1, "k1", std::string("\0bin", 4)));
@@ -64,7 +64,7 @@ TEST(StateMachineSnapshot, round_trip_restores_equal_state_with_deterministic_by
   EXPECT_EQ(c.serialize(), bytes);
 }
 
-TEST(StateMachineSnapshot, restore_refuses_garbage_and_a_wrong_index_leaving_state_unchanged) {
+TEST(StateMachineSnapshot, Restore_refuses_garbage_and_a_wrong_index_leaving_state_unchanged) {
   StateMachine a;
   a.apply(1, put("a", 1, "k", "v"));
   const std::string bytes = a.serialize();
@@ -75,7 +75,7 @@ TEST(StateMachineSnapshot, restore_refuses_garbage_and_a_wrong_index_leaving_sta
   EXPECT_EQ(b.kv().count("mine"), 1u);
 }
 
-TEST(Keygen, writes_a_0600_key_file_the_transport_loads_and_never_overwrites_without_force) {
+TEST(Keygen, Keygen_writes_a_0600_key_file_the_transport_loads_and_never_overwrites_without_force) {
   TempDir dir;
   const std::string path = dir.path() + "/cluster.keys";
   ASSERT_EQ(generate_key_file({path, 5, false, transport::AeadAlgorithm::kChaCha20Poly1305}), std::nullopt);
@@ -101,7 +101,7 @@ TEST(Keygen, writes_a_0600_key_file_the_transport_loads_and_never_overwrites_wit
   EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
-TEST(Keygen, key_file_text_is_the_transport_format) {
+TEST(Keygen, Key_file_text_is_the_transport_format) {
   transport::Key k{};
   k.fill(0xab);
   const std::string text = key_file_text(3, k, transport::AeadAlgorithm::kChaCha20Poly1305);
@@ -118,7 +118,7 @@ std::string base_config() {
          "next_hop: {ipv6: \"fd00::1\"}\n";
 }
 
-TEST(Config, joining_and_snapshot_keys) {
+TEST(Config, Joining_and_snapshot_keys_parse_and_bad_values_name_their_field) {
   auto r = parse_config(base_config());
   ASSERT_TRUE(std::holds_alternative<ConfigError>(r));
   EXPECT_EQ(std::get<ConfigError>(r).field, "members");
@@ -140,7 +140,7 @@ TEST(Config, joining_and_snapshot_keys) {
             "joining");
 }
 
-TEST(ParseRequest, issue6_operations_frame_like_any_other) {
+TEST(ParseRequest, Admin_operations_frame_like_any_other_request) {
   for (const char* line : {R"({"id":1,"op":"members.add","args":{"id":4,"learner":true}})",
                            R"({"id":2,"op":"members.promote","args":{"id":4}})",
                            R"({"id":3,"op":"members.remove","args":{"id":4},"timeout_ms":10000})",
@@ -154,7 +154,7 @@ TEST(ParseRequest, issue6_operations_frame_like_any_other) {
   EXPECT_EQ(r.request.args["id"], 4);
   EXPECT_TRUE(r.request.args["learner"].get<bool>());
   ClientResponse pending;
-  pending.code = "conf_change_pending";
+  pending.code = ErrorCode::kConfChangePending;
   pending.message = "another configuration change is not committed yet; retry shortly";
   EXPECT_EQ(format_response(1, pending),
             R"({"error":{"code":"conf_change_pending","message":"another configuration change is not committed yet; )"

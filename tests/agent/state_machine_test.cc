@@ -12,7 +12,7 @@ v1::Command put(const std::string& client, std::uint64_t seq, const std::string&
   return put_command(client, seq, key, value);
 }
 
-TEST(StateMachine, duplicate_sequence_returns_the_cached_result_without_reapplying) {
+TEST(StateMachine, Duplicate_sequence_returns_the_cached_result_without_reapplying) {
   StateMachine sm;
   EXPECT_EQ(sm.apply(1, put("a", 1, "k", "v1")).index(), 1u);
   EXPECT_EQ(sm.apply(2, put("b", 1, "k", "v2")).code(), v1::Result::OK);
@@ -22,7 +22,7 @@ TEST(StateMachine, duplicate_sequence_returns_the_cached_result_without_reapplyi
   EXPECT_EQ(sm.kv().at("k"), "v2");
 }
 
-TEST(StateMachine, older_sequence_is_stale_and_not_applied) {
+TEST(StateMachine, Older_sequence_is_stale_and_not_applied) {
   StateMachine sm;
   sm.apply(1, put("a", 1, "k", "one"));  // a session starts at seq 1
   sm.apply(2, put("a", 5, "k", "five"));
@@ -33,7 +33,7 @@ TEST(StateMachine, older_sequence_is_stale_and_not_applied) {
   EXPECT_EQ(sm.apply(4, put("a", 7, "k", "seven")).code(), v1::Result::OK);  // gaps are fine
 }
 
-TEST(StateMachine, delete_and_remove_of_missing_items_are_not_found_and_cached) {
+TEST(StateMachine, Delete_and_remove_of_missing_items_are_not_found_and_cached) {
   StateMachine sm;
   v1::Command del;
   del.set_client_id("a");
@@ -46,7 +46,7 @@ TEST(StateMachine, delete_and_remove_of_missing_items_are_not_found_and_cached) 
   EXPECT_TRUE(sm.kv().empty());
 }
 
-TEST(StateMachine, session_table_evicts_the_least_recent_client_by_log_index) {
+TEST(StateMachine, Session_table_evicts_the_least_recent_client_when_full) {
   StateMachine sm;
   raft::Index i = 0;
   for (std::size_t c = 0; c < kMaxSessions; ++c) sm.apply(++i, put("c" + std::to_string(c), 1, "k", "v"));
@@ -124,7 +124,7 @@ TEST(StateMachine, Cluster_caps_refuse_writes_as_invalid_and_change_nothing) {
   EXPECT_EQ(p.policies().size(), kMaxPolicyRoutes);
 }
 
-TEST(StateMachine, policy_changes_bump_the_version) {
+TEST(StateMachine, Policy_changes_bump_the_version) {
   StateMachine sm;
   v1::Command add;
   add.set_client_id("ops");

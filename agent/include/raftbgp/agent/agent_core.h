@@ -22,10 +22,12 @@
 // proposed directly; on a follower it travels to the leader as MSG_FORWARD (context = the Command).
 // Whichever node the client talks to answers it when IT applies the entry carrying its (origin_node,
 // origin_request): every node applies the same log, so no answer has to travel back. MSG_FORWARD_RESP
-// carries only refusals (not leader, too large, invalid, change pending, not ready) back to the origin:
+// carries only refusals (not leader, transferring, too large, invalid, change pending, not ready) back
+// to the origin, which answers through the same mapping as the leader's own clients (errors.h):
 //   no leader known when the request arrives -> error no_leader, nothing sent (definitely not applied)
-//   refused by the leader                     -> error not_leader / rejected / conf_change_pending /
-//                                                not_ready (definitely not applied)
+//   refused by the leader                     -> error not_leader (also while it transfers leadership) /
+//                                                too_large / rejected / conf_change_pending / not_ready
+//                                                (definitely not applied)
 //   no apply within the request's timeout     -> error timeout (outcome unknown: retry with the same seq)
 //
 // Forward terms (replay of archived forwards). A MSG_FORWARD carries, in Message.term, the term in which
@@ -93,8 +95,10 @@
 
 #include "raftbgp/agent/announcer.h"
 #include "raftbgp/agent/config.h"
+#include "raftbgp/agent/errors.h"
 #include "raftbgp/agent/files.h"
 #include "raftbgp/agent/mailbox_record.h"
+#include "raftbgp/agent/ops.h"
 #include "raftbgp/agent/replay_store.h"
 #include "raftbgp/agent/state_machine.h"
 #include "raftbgp/raft/node.h"
@@ -109,9 +113,7 @@ using transport::LineOwner;
 
 // One control request, decoded (control.h gives the wire schema).
 struct ClientRequest {
-  // status, debug.dump, kv.get, kv.list, kv.put, kv.delete, policy.show, policy.add, policy.remove,
-  // snapshot, members, members.add, members.promote, members.remove, transfer_leader
-  std::string op;
+  std::string op;  // an OpSpec::name of ops.h; anything else is answered bad_request
   nlohmann::json args = nlohmann::json::object();
   std::string client_id;  // writes and members.*/transfer_leader: required, with seq >= 1
   std::uint64_t seq = 0;
@@ -122,13 +124,17 @@ struct ClientRequest {
 
 struct ClientResponse {
   bool ok = false;
-  // Errors: bad_request | not_found | no_leader | not_leader | rejected | stale_sequence |
-  // session_expired | too_large | conf_change_pending | not_ready | timeout | shutting_down | internal
-  // (README "Agent" lists what each means for exit codes).
-  std::string code;
+  // When !ok: why (errors.h; its wire name is the response's error.code).
+  ErrorCode code = ErrorCode::kInternal;
   std::string message;
   nlohmann::json result = nlohmann::json::object();
 };
+// The one way to build an answer: a success with `result`, or a refusal.
+ClientResponse ok_response(nlohmann::json result);
+ClientResponse error_response(ErrorCode code, std::string message);
+inline ClientResponse error_response(Refusal refusal) {
+  return error_response(refusal.code, std::move(refusal.message));
+}
 using ReplyFn = std::function<void(ClientResponse)>;
 
 // The transport configuration of the node `config` describes, for boot `epoch` (AgentCore::open).
@@ -141,6 +147,9 @@ class AgentCore {
  public:
   struct Options {
     std::uint64_t seed = 0;  // election RNG seed; 0 = derived from node id and epoch
+    // Cap on one Raft message in bytes (raft::Config::max_msg_bytes); 0 = the default, 16 KiB
+    // (agent_core.cc kMaxMsgBytes). Tests lower it to reach too_large with small commands.
+    std::uint64_t max_msg_bytes = 0;
   };
 
   // Opens the data dir (creating it 0700), bumps the boot counter, opens the WAL, builds the transport,
@@ -191,9 +200,9 @@ class AgentCore {
   const std::vector<raft::NodeId>& applied_learners() const { return applied_learners_; }
   std::uint64_t snapshots_taken() const { return snapshots_taken_; }
   std::uint64_t snapshots_installed() const { return snapshots_installed_; }
-  // Compacts the log now; returns the snapshot's index, or why not (nothing new since the last
-  // snapshot, or a configuration change committed but not applied yet).
-  std::variant<raft::Index, std::string> take_snapshot();
+  // Compacts the log now; returns the snapshot's index, or why not (not_ready: nothing new since the
+  // last snapshot, or a configuration change committed but not applied yet).
+  std::variant<raft::Index, Refusal> take_snapshot();
 
  private:
   struct Pending {
@@ -210,9 +219,8 @@ class AgentCore {
     std::string context;  // of the round it is in; empty: joins the next round
     std::uint64_t issued_tick = 0;
     std::uint64_t attempts = 0;
-    std::optional<raft::Index> index;  // ReadState.index once known: serve when applied >= it
-    std::string last_error;            // why the last attempt failed (answered at the deadline)
-    std::string last_code = "timeout";
+    std::optional<raft::Index> index;               // ReadState.index once known: serve when applied >= it
+    Refusal last_refusal{ErrorCode::kTimeout, ""};  // why the last attempt failed (answered at the deadline)
   };
 
   AgentCore(const AgentConfig& config, std::unique_ptr<raft::WalStorage> storage, transport::Transport transport,
@@ -237,10 +245,15 @@ class AgentCore {
   void log_soft_state(const raft::Ready& rd);
   void expire_requests();
 
-  // Client request handling (agent_requests in agent_core.cc).
-  std::optional<ClientResponse> build_command(const ClientRequest& req, v1::Command& cmd) const;
+  // Client request handling (agent_requests.cc). Requests are dispatched by the op table (ops.h).
+  std::uint64_t deadline_tick(const ClientRequest& req) const;  // the tick at which `timeout` is answered
+  ClientResponse local_response(Op op);                         // OpPath::kLocal ops
+  // Reads and writes; the error to answer, or nullopt with `cmd` filled.
+  std::optional<ClientResponse> build_command(const ClientRequest& req, Op op, v1::Command& cmd) const;
   void submit(std::uint64_t request_id, Pending pending);
-  std::optional<std::string> propose_local(const v1::Command& cmd, std::string& code);
+  // Proposes a write on this node (the leader); why not, as told to a forwarding follower (errors.h).
+  std::optional<ProposeRefusal> propose_local(const v1::Command& cmd);
+  std::optional<ProposeRefusal> propose_refusal(const raft::ProposeResult& r) const;
   ClientResponse read_response(const v1::Read& read, raft::Index index) const;
   PolicyLimits current_limits() const;
 
@@ -260,9 +273,10 @@ class AgentCore {
   void start_transfers();
   bool admin_in_log(const v1::Command& cmd) const;
   std::optional<ClientResponse> admin_session_answer(const v1::Command& cmd) const;
-  bool handle_admin_request(ClientRequest& req, ReplyFn& reply);
-  std::optional<ClientResponse> build_admin_command(const ClientRequest& req, v1::Command& cmd) const;
-  std::optional<std::string> propose_admin(const v1::Command& cmd, std::string& code);
+  ClientResponse snapshot_response();  // the snapshot op
+  void submit_admin(const ClientRequest& req, Op op, ReplyFn reply);
+  std::optional<ClientResponse> build_admin_command(const ClientRequest& req, Op op, v1::Command& cmd) const;
+  std::optional<ProposeRefusal> propose_admin(const v1::Command& cmd);
   bool admin_done(const v1::Command& cmd) const;
   void answer_admin();
   nlohmann::json members_json() const;
@@ -293,8 +307,8 @@ class AgentCore {
   std::uint64_t reads_served_ = 0;
   std::uint64_t read_index_retries_ = 0;
   std::uint64_t announced_policy_version_ = ~std::uint64_t{0};
-  std::uint64_t forwarded_ = 0;        // MSG_FORWARD sent
-  std::uint64_t forward_rejects_ = 0;  // MSG_FORWARD_RESP sent
+  std::uint64_t forwarded_ = 0;                                         // MSG_FORWARD sent
+  std::map<v1::ForwardReject::Reason, std::uint64_t> forward_rejects_;  // MSG_FORWARD_RESP sent, by reason
   std::uint64_t policy_acks_error_ = 0;
   std::uint64_t forwards_stale_term_ = 0;         // MSG_FORWARD dropped: not for the leader's current term
   std::uint64_t ack_stalls_ = 0;                  // ExaBGP watchdog resets

@@ -6,12 +6,13 @@
 //   {"id": 1, "op": "kv.put", "args": {"key": "k", "value": "v"}, "client_id": "ctl-3f2a", "seq": 1,
 //    "timeout_ms": 5000}
 //   id: any JSON scalar, echoed back (optional); op: required; args: object (optional, default {});
-//   client_id + seq: required for exactly-once ops (op_is_exactly_once: writes kv.put, kv.delete,
-//   policy.add, policy.remove, and admin members.add/promote/remove, transfer_leader);
+//   client_id + seq: required for exactly-once ops (OpSpec::exactly_once in ops.h: writes kv.put,
+//   kv.delete, policy.add, policy.remove, and admin members.add/promote/remove, transfer_leader);
 //   timeout_ms: optional, 1..600000, default 5000.
 // Response (one line):
 //   {"id": 1, "ok": true, "result": {"index": 42}}
 //   {"id": 1, "ok": false, "error": {"code": "not_found", "message": "no key k"}, "result": {...}}
+//   error.code is the wire name of an ErrorCode (errors.h).
 // A line that is not such a request gets {"id": null or its id, "ok": false, "error": {"code":
 // "bad_request", ...}} and the server closes the connection; so does an oversize line, and a partial line
 // at end of stream (the half request is answered, then the connection closes).
@@ -27,6 +28,8 @@
 #include <nlohmann/json.hpp>
 
 #include "raftbgp/agent/agent_core.h"
+#include "raftbgp/agent/errors.h"
+#include "raftbgp/agent/ops.h"
 
 namespace raftbgp::agent {
 
@@ -63,16 +66,19 @@ struct RequestError {
 
 std::variant<ParsedRequest, RequestError> parse_request(std::string_view line);
 
+// JSON integers that are >= 0 (nlohmann keeps parsed non-negatives unsigned, but built ones signed).
+bool is_uint(const nlohmann::json& v);
+
 // Ops that go through the log (or move leadership) and so carry client_id + seq: a retry with the same
-// pair applies at most once. raftbgpctl sends the pair for exactly these.
+// pair applies at most once. raftbgpctl sends the pair for exactly these. (OpSpec::exactly_once; false
+// for an unknown op.)
 bool op_is_exactly_once(std::string_view op);
-// Ops that change state: op_is_exactly_once, plus snapshot (local log compaction). The control server
-// logs each with the peer's credentials.
+// Ops that change state (OpSpec::changes_state): the control server logs each with the peer's credentials.
 bool op_changes_state(std::string_view op);
 
 // One response line (no '\n'). Invalid UTF-8 in values is replaced, never thrown on.
 std::string format_response(const nlohmann::json& id, const ClientResponse& response);
-std::string format_error(const nlohmann::json& id, const std::string& code, const std::string& message);
+std::string format_error(const nlohmann::json& id, ErrorCode code, const std::string& message);
 
 // Serializes `j` without throwing on invalid UTF-8 (replaced by U+FFFD).
 std::string dump_json(const nlohmann::json& j, int indent = -1);

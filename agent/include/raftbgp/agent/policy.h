@@ -94,8 +94,8 @@ std::optional<std::string> guard_refusal(const v1::PolicyRoute& route, const Rou
 bool announced_by(const v1::PolicyRoute& route, std::uint64_t node_id);
 
 // The full announce command for `route` on this node (no trailing newline), or why this node cannot
-// announce it (no IPv6 next hop configured; prepend without local_asn).
-std::variant<std::string, std::string> format_policy_announce(const v1::PolicyRoute& route, const NodeRouteContext& ctx,
+// announce it (field "next_hop": no IPv6 next hop configured; "prepend": prepend without local_asn).
+std::variant<std::string, PolicyError> format_policy_announce(const v1::PolicyRoute& route, const NodeRouteContext& ctx,
                                                               std::string_view neighbor);
 
 }  // namespace raftbgp::agent
