@@ -135,6 +135,8 @@ std::string describe(const Message& m) {
     out += " Snapshot:{" + describe(m.snapshot()) + "} Offset:" + std::to_string(m.snapshot_offset()) +
            " Bytes:" + std::to_string(m.snapshot_data().size());
     if (m.snapshot_done()) out += " Done";
+  } else if (m.snapshot_offset() != 0) {
+    out += " Offset:" + std::to_string(m.snapshot_offset());  // a chunk's acknowledgement
   }
   if (!m.context().empty()) out += " Context:" + quoted(m.context());
   return out;

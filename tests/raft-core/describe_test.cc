@@ -68,8 +68,12 @@ TEST(Describe, snapshot_message_shows_metadata_and_chunk_position) {
   m.set_snapshot_offset(10);
   m.set_snapshot_data("abc");
   m.set_snapshot_done(true);
-  EXPECT_EQ(describe(m), "1->3 MsgSnap Term:2 Log:0/0 Snapshot:{Index:5 Term:2 Voters:[1 2] Learners:[]} Offset:10 "
-                         "Bytes:3 Done");
+  EXPECT_EQ(describe(m),
+            "1->3 MsgSnap Term:2 Log:0/0 Snapshot:{Index:5 Term:2 Voters:[1 2] Learners:[]} Offset:10 "
+            "Bytes:3 Done");
+  Message ack = msg(raftbgp::v1::MSG_SNAP_RESP, 3, 1, 2);
+  ack.set_snapshot_offset(13);
+  EXPECT_EQ(describe(ack), "3->1 MsgSnapResp Term:2 Log:0/0 Offset:13");
 }
 
 TEST(Describe, ready_prints_only_the_parts_present_one_per_line) {
