@@ -22,10 +22,10 @@ namespace raftbgp::datadriven {
 
 struct Command {
   std::string name;
-  std::vector<std::string> args;                    // positional, in order
+  std::vector<std::string> args;                       // positional, in order
   std::map<std::string, std::vector<std::string>> kv;  // key=v or key=(v1,v2); () is an empty list
-  std::string line;                                 // the command as written
-  int line_no = 0;                                  // 1-based, for error messages
+  std::string line;                                    // the command as written
+  int line_no = 0;                                     // 1-based, for error messages
 };
 
 // One piece of a script file: verbatim text (comments, blank lines) or a case with its expected output.
@@ -57,7 +57,8 @@ inline Command parse_command(const std::string& line, int line_no) {
       values.push_back(value);
       continue;
     }
-    if (value.back() != ')') throw std::invalid_argument("line " + std::to_string(line_no) + ": unclosed '(' in " + key);
+    if (value.back() != ')')
+      throw std::invalid_argument("line " + std::to_string(line_no) + ": unclosed '(' in " + key);
     std::istringstream list(value.substr(1, value.size() - 2));
     for (std::string item; std::getline(list, item, ',');) {
       if (!item.empty()) values.push_back(item);

@@ -249,7 +249,8 @@ class Harness {
       for (const Message& m : mine) {
         out += "\n  " + describe(m);
         if (drop || peers_.count(id) == 0) continue;
-        if (std::optional<DropReason> r = peer(id).node->step(m)) out += std::string(" DROPPED ") + drop_reason_name(*r);
+        if (std::optional<DropReason> r = peer(id).node->step(m))
+          out += std::string(" DROPPED ") + drop_reason_name(*r);
       }
     }
     return out;
