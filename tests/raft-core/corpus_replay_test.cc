@@ -20,7 +20,9 @@ std::vector<std::string>& seen() {
   return s;
 }
 
-void record(const std::uint8_t* data, std::size_t size) { seen().emplace_back(reinterpret_cast<const char*>(data), size); }
+void record(const std::uint8_t* data, std::size_t size) {
+  seen().emplace_back(reinterpret_cast<const char*>(data), size);
+}
 
 TEST(CorpusReplay, Files_are_replayed_in_sorted_path_order_when_the_directory_lists_them_otherwise) {
   const std::filesystem::path dir =
