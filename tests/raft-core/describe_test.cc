@@ -12,7 +12,7 @@ namespace {
 using test::entry;
 using test::msg;
 
-TEST(Describe, append_entries_lists_log_position_commit_and_entries) {
+TEST(Describe, Append_entries_lists_log_position_commit_and_entries) {
   Message m = msg(raftbgp::v1::MSG_APP, 1, 2, 3);
   m.set_log_term(3);
   m.set_index(7);
@@ -22,7 +22,7 @@ TEST(Describe, append_entries_lists_log_position_commit_and_entries) {
   EXPECT_EQ(describe(m), "1->2 MsgApp Term:3 Log:3/7 Commit:7 Entries:[3/8 EntryNormal \"x\", 3/9 EntryNormal \"\"]");
 }
 
-TEST(Describe, rejection_and_commit_only_flags_are_shown_when_set) {
+TEST(Describe, Rejection_and_commit_only_flags_are_shown_when_set) {
   Message rej = msg(raftbgp::v1::MSG_APP_RESP, 2, 1, 3);
   rej.set_index(8);
   rej.set_reject(true);
@@ -34,13 +34,13 @@ TEST(Describe, rejection_and_commit_only_flags_are_shown_when_set) {
   EXPECT_EQ(describe(news), "1->3 MsgApp Term:3 Log:0/0 Commit:9 CommitOnly");
 }
 
-TEST(Describe, local_events_and_unknown_types_stay_readable) {
+TEST(Describe, Local_events_and_unknown_types_stay_readable) {
   EXPECT_EQ(describe(test::local(raftbgp::v1::MSG_HUP)), "local->local MsgHup Term:0 Log:0/0");
   Message m = msg(static_cast<MessageType>(99), 1, 2, 1);
   EXPECT_EQ(describe(m), "1->2 MsgType(99) Term:1 Log:0/0");
 }
 
-TEST(Describe, hostile_payloads_are_escaped_and_shortened_to_one_line) {
+TEST(Describe, Hostile_payloads_are_escaped_and_shortened_to_one_line) {
   Message m = msg(raftbgp::v1::MSG_READ_INDEX, 2, 1, 1);
   m.set_context(std::string("a\"\\\n\x01", 5));
   EXPECT_EQ(describe(m), "2->1 MsgReadIndex Term:1 Log:0/0 Context:\"a\\\"\\\\\\x0a\\x01\"");
@@ -48,7 +48,7 @@ TEST(Describe, hostile_payloads_are_escaped_and_shortened_to_one_line) {
             "1/1 EntryNormal \"" + std::string(32, 'z') + "\"...(40 bytes)");
 }
 
-TEST(Describe, conf_change_entries_name_the_change) {
+TEST(Describe, Conf_change_entries_name_the_change) {
   raftbgp::v1::ConfChange cc;
   cc.set_type(raftbgp::v1::CONF_ADD_VOTER);
   cc.set_node_id(4);
@@ -59,7 +59,7 @@ TEST(Describe, conf_change_entries_name_the_change) {
   EXPECT_EQ(describe(e), "2/5 EntryConfChange (unparsable \"\\xff\")");
 }
 
-TEST(Describe, snapshot_message_shows_metadata_and_chunk_position) {
+TEST(Describe, Snapshot_message_shows_metadata_and_chunk_position) {
   Message m = msg(raftbgp::v1::MSG_SNAP, 1, 3, 2);
   m.mutable_snapshot()->set_index(5);
   m.mutable_snapshot()->set_term(2);
@@ -76,7 +76,7 @@ TEST(Describe, snapshot_message_shows_metadata_and_chunk_position) {
   EXPECT_EQ(describe(ack), "3->1 MsgSnapResp Term:2 Log:0/0 Offset:13");
 }
 
-TEST(Describe, ready_prints_only_the_parts_present_one_per_line) {
+TEST(Describe, Ready_prints_only_the_parts_present_one_per_line) {
   EXPECT_EQ(describe(Ready{}), "(empty Ready)");
   Ready rd;
   HardState hs;
