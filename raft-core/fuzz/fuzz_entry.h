@@ -17,9 +17,9 @@
 #include <string_view>
 #include <vector>
 
-#include "../src/wal_format.h"
-#include "../src/wal_io.h"
-#include "../src/wal_snapshot.h"
+#include "../wal/src/wal_format.h"
+#include "../wal/src/wal_io.h"
+#include "../wal/src/wal_snapshot.h"
 #include "raftbgp/raft/crc32c.h"
 #include "raftbgp/raft/wal_storage.h"
 

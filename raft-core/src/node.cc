@@ -311,14 +311,13 @@ std::optional<DropReason> Node::step_validated(const Message& m) {
       const bool in_lease = check_quorum_ && lead_ != kNoNode && election_elapsed_ < election_ticks_;
       if (!force && in_lease) return DropReason::kInLease;
     }
-    if (t == raftbgp::v1::MSG_PRE_VOTE) {
-      // Never change term on a pre-vote request (thesis §9.6).
-    } else if (t == raftbgp::v1::MSG_PRE_VOTE_RESP && !m.reject()) {
-      // A granted pre-vote carries the future term; we bump our term only when we win the pre-vote.
-    } else if (t == raftbgp::v1::MSG_APP || t == raftbgp::v1::MSG_HEARTBEAT || t == raftbgp::v1::MSG_SNAP) {
-      become_follower(m.term(), m.from());
-    } else {
-      become_follower(m.term(), kNoNode);
+    // Never change term on a pre-vote request (thesis §9.6); a granted pre-vote carries the future term,
+    // and we bump our term only when we win the pre-vote.
+    const bool keeps_term = t == raftbgp::v1::MSG_PRE_VOTE || (t == raftbgp::v1::MSG_PRE_VOTE_RESP && !m.reject());
+    if (!keeps_term) {
+      const bool from_leader =
+          t == raftbgp::v1::MSG_APP || t == raftbgp::v1::MSG_HEARTBEAT || t == raftbgp::v1::MSG_SNAP;
+      become_follower(m.term(), from_leader ? m.from() : kNoNode);
     }
   } else if (m.term() < term_) {
     if ((check_quorum_ || pre_vote_) && (t == raftbgp::v1::MSG_APP || t == raftbgp::v1::MSG_HEARTBEAT)) {

@@ -33,14 +33,14 @@ ProposeResult propose_change(Network& net, NodeId leader, raftbgp::v1::ConfChang
 // ---------------------------------------------------------------------------------------------
 // Membership
 
-TEST(Membership, a_newcomer_outside_the_bootstrap_list_never_campaigns) {
+TEST(Membership, A_newcomer_outside_the_bootstrap_list_never_campaigns) {
   Network net = cluster_with_newcomer();
   net.tick(4, 100);
   EXPECT_EQ(net.node(4).role(), Role::kFollower);
   EXPECT_EQ(net.node(4).term(), 0u);
 }
 
-TEST(Membership, a_learner_receives_the_log_but_neither_votes_nor_counts_for_commit) {
+TEST(Membership, A_learner_receives_the_log_but_neither_votes_nor_counts_for_commit) {
   Network net = cluster_with_newcomer();
   elect(net, 1);
   ASSERT_EQ(propose_change(net, 1, raftbgp::v1::CONF_ADD_LEARNER, 4).status, S::kAccepted);
@@ -60,7 +60,7 @@ TEST(Membership, a_learner_receives_the_log_but_neither_votes_nor_counts_for_com
   EXPECT_EQ(net.node(4).role(), Role::kFollower);
 }
 
-TEST(Membership, a_promoted_learner_votes_and_the_quorum_grows) {
+TEST(Membership, A_promoted_learner_votes_and_the_quorum_grows) {
   Network net = cluster_with_newcomer();
   elect(net, 1);
   ASSERT_EQ(propose_change(net, 1, raftbgp::v1::CONF_ADD_LEARNER, 4).status, S::kAccepted);
@@ -80,7 +80,7 @@ TEST(Membership, a_promoted_learner_votes_and_the_quorum_grows) {
   EXPECT_EQ(net.node(4).role(), Role::kLeader);
 }
 
-TEST(Membership, removing_a_voter_shrinks_the_quorum) {
+TEST(Membership, Removing_a_voter_shrinks_the_quorum) {
   Network net(3);
   elect(net, 1);
   ASSERT_EQ(propose_change(net, 1, raftbgp::v1::CONF_REMOVE, 3).status, S::kAccepted);
@@ -93,7 +93,7 @@ TEST(Membership, removing_a_voter_shrinks_the_quorum) {
   EXPECT_NE(net.node(3).role(), Role::kLeader);
 }
 
-TEST(Membership, a_removed_leader_steps_down_once_the_removal_commits) {
+TEST(Membership, A_removed_leader_steps_down_once_the_removal_commits) {
   Network net(3);
   elect(net, 1);
   ASSERT_EQ(propose_change(net, 1, raftbgp::v1::CONF_REMOVE, 1).status, S::kAccepted);
@@ -107,7 +107,7 @@ TEST(Membership, a_removed_leader_steps_down_once_the_removal_commits) {
   EXPECT_EQ(net.node(3).commit_index(), net.node(2).commit_index());
 }
 
-TEST(Membership, a_two_voter_cluster_can_remove_one_and_go_on_alone) {
+TEST(Membership, A_two_voter_cluster_can_remove_one_and_go_on_alone) {
   Network net(2);
   elect(net, 1);
   ASSERT_EQ(propose_change(net, 1, raftbgp::v1::CONF_REMOVE, 2).status, S::kAccepted);
@@ -118,7 +118,7 @@ TEST(Membership, a_two_voter_cluster_can_remove_one_and_go_on_alone) {
   EXPECT_EQ(net.node(1).commit_index(), before + 1);
 }
 
-TEST(Membership, no_change_before_the_leader_commits_an_entry_of_its_term) {
+TEST(Membership, No_change_before_the_leader_commits_an_entry_of_its_term) {
   // Ongaro, raft-dev 2015: a new leader must commit an entry of its own term before it appends a
   // configuration change, or two one-at-a-time changes in consecutive terms can overlap.
   Network net(3);
@@ -134,7 +134,7 @@ TEST(Membership, no_change_before_the_leader_commits_an_entry_of_its_term) {
   EXPECT_EQ(propose_change(net, 1, raftbgp::v1::CONF_REMOVE, 3).status, S::kAccepted);
 }
 
-TEST(Membership, a_second_change_is_refused_while_one_is_uncommitted) {
+TEST(Membership, A_second_change_is_refused_while_one_is_uncommitted) {
   Network net = cluster_with_newcomer();
   elect(net, 1);
   net.isolate(2);
@@ -143,7 +143,7 @@ TEST(Membership, a_second_change_is_refused_while_one_is_uncommitted) {
   EXPECT_EQ(net.node(1).propose_conf_change(change(raftbgp::v1::CONF_REMOVE, 3)).status, S::kConfChangePending);
 }
 
-TEST(Membership, invalid_changes_are_refused) {
+TEST(Membership, Invalid_changes_are_refused) {
   Network net(3);
   elect(net, 1);
   EXPECT_EQ(net.node(1).propose_conf_change(change(raftbgp::v1::CONF_PROMOTE, 9)).status, S::kInvalid);
@@ -152,7 +152,7 @@ TEST(Membership, invalid_changes_are_refused) {
   EXPECT_EQ(net.node(2).propose_conf_change(change(raftbgp::v1::CONF_REMOVE, 3)).status, S::kNotLeader);
 }
 
-TEST(Membership, the_configuration_is_rebuilt_from_the_log_after_a_restart) {
+TEST(Membership, The_configuration_is_rebuilt_from_the_log_after_a_restart) {
   Network net(3);
   elect(net, 1);
   ASSERT_EQ(propose_change(net, 1, raftbgp::v1::CONF_REMOVE, 3).status, S::kAccepted);
@@ -160,7 +160,7 @@ TEST(Membership, the_configuration_is_rebuilt_from_the_log_after_a_restart) {
   EXPECT_EQ(net.node(2).status().voters, (std::vector<NodeId>{1, 2}));
 }
 
-TEST(Membership, an_uncommitted_change_overwritten_by_a_new_leader_never_applies) {
+TEST(Membership, An_uncommitted_change_overwritten_by_a_new_leader_never_applies) {
   Network net(3);
   elect(net, 1);
   net.isolate(1);
@@ -184,7 +184,7 @@ TEST(Membership, an_uncommitted_change_overwritten_by_a_new_leader_never_applies
 // ---------------------------------------------------------------------------------------------
 // Leadership transfer
 
-TEST(Transfer, an_up_to_date_target_takes_over_in_the_next_term) {
+TEST(Transfer, An_up_to_date_target_takes_over_in_the_next_term) {
   Network net(3);
   elect(net, 1);
   const Term t = net.node(1).term();
@@ -195,7 +195,7 @@ TEST(Transfer, an_up_to_date_target_takes_over_in_the_next_term) {
   EXPECT_EQ(net.node(1).role(), Role::kFollower);
 }
 
-TEST(Transfer, a_lagging_target_is_caught_up_first) {
+TEST(Transfer, A_lagging_target_is_caught_up_first) {
   Network net(3);
   elect(net, 1);
   net.isolate(3);
@@ -208,7 +208,7 @@ TEST(Transfer, a_lagging_target_is_caught_up_first) {
   net.expect_state_machine_safety();
 }
 
-TEST(Transfer, proposals_are_refused_while_transferring_and_resume_after_abort) {
+TEST(Transfer, Proposals_are_refused_while_transferring_and_resume_after_abort) {
   Network net(3);
   elect(net, 1);
   net.isolate(3);
@@ -220,7 +220,7 @@ TEST(Transfer, proposals_are_refused_while_transferring_and_resume_after_abort) 
   EXPECT_EQ(net.propose(1, "y").status, S::kAccepted);
 }
 
-TEST(Transfer, refused_for_non_voters_and_non_leaders) {
+TEST(Transfer, Refused_for_non_voters_and_non_leaders) {
   Network net = cluster_with_newcomer();
   elect(net, 1);
   EXPECT_EQ(net.node(1).transfer_leader(4), TransferResult::kNotVoter);
@@ -231,7 +231,7 @@ TEST(Transfer, refused_for_non_voters_and_non_leaders) {
 // ---------------------------------------------------------------------------------------------
 // ReadIndex
 
-TEST(ReadIndex, refused_before_the_leaders_noop_commits) {
+TEST(ReadIndex, Refused_before_the_leaders_noop_commits) {
   Network net(3);
   net.isolate(2);
   net.isolate(3);
@@ -239,7 +239,7 @@ TEST(ReadIndex, refused_before_the_leaders_noop_commits) {
   EXPECT_EQ(net.node(1).read_index("r1"), ReadIndexResult::kNotReady);
 }
 
-TEST(ReadIndex, the_leader_serves_after_a_quorum_of_heartbeats_without_appending) {
+TEST(ReadIndex, The_leader_serves_after_a_quorum_of_heartbeats_without_appending) {
   Network net(3);
   elect(net, 1);
   net.propose(1, "v");
@@ -253,7 +253,7 @@ TEST(ReadIndex, the_leader_serves_after_a_quorum_of_heartbeats_without_appending
   EXPECT_EQ(net.node(1).log().last_index(), last);  // no log write
 }
 
-TEST(ReadIndex, a_partitioned_old_leader_serves_no_read) {
+TEST(ReadIndex, A_partitioned_old_leader_serves_no_read) {
   Network net(3);
   elect(net, 1);
   net.isolate(1);
@@ -267,7 +267,7 @@ TEST(ReadIndex, a_partitioned_old_leader_serves_no_read) {
   EXPECT_TRUE(net.peer(1).reads.empty());
 }
 
-TEST(ReadIndex, one_acknowledgement_short_of_a_quorum_serves_nothing) {
+TEST(ReadIndex, One_acknowledgement_short_of_a_quorum_serves_nothing) {
   // Five voters: the old leader keeps one follower on its side of a partition. That follower's answer
   // plus its own make two, one short of the three a read needs (thesis §6.4 step 3).
   Network net(5);
@@ -284,7 +284,7 @@ TEST(ReadIndex, one_acknowledgement_short_of_a_quorum_serves_nothing) {
   EXPECT_TRUE(net.peer(1).reads.empty());
 }
 
-TEST(ReadIndex, a_follower_gets_the_leaders_read_index_through_the_transport) {
+TEST(ReadIndex, A_follower_gets_the_leaders_read_index_through_the_transport) {
   Network net(3);
   elect(net, 1);
   net.propose(1, "v");
@@ -295,12 +295,12 @@ TEST(ReadIndex, a_follower_gets_the_leaders_read_index_through_the_transport) {
   EXPECT_FALSE(net.peer(2).reads[0].refused);
 }
 
-TEST(ReadIndex, a_follower_without_a_leader_is_told_at_once) {
+TEST(ReadIndex, A_follower_without_a_leader_is_told_at_once) {
   Network net(3);
   EXPECT_EQ(net.node(2).read_index("f1"), ReadIndexResult::kNotLeader);
 }
 
-TEST(ReadIndex, one_heartbeat_round_confirms_every_earlier_request) {
+TEST(ReadIndex, One_heartbeat_round_confirms_every_earlier_request) {
   Network net(3);
   elect(net, 1);
   // Hold the first round's answers back; the second round proves leadership for both requests.

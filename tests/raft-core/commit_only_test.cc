@@ -27,7 +27,7 @@ struct Settled {
   }
 };
 
-TEST(CommitOnly, leader_marks_the_commit_news_to_replicating_followers) {
+TEST(CommitOnly, Leader_marks_the_commit_news_to_replicating_followers) {
   Settled s;
   s.p->node->step(append_ack(2, 1, s.p->node->term(), s.x));  // quorum: x commits
   std::vector<Message> apps = filter_type(drain(*s.p), MSG_APP);
@@ -49,7 +49,7 @@ TEST(CommitOnly, leader_marks_the_commit_news_to_replicating_followers) {
 
 // If 3's acknowledgement of x is lost, 3's heartbeat answer makes the leader send an unmarked (answered)
 // AppendEntries, so the leader still learns that 3 holds x.
-TEST(CommitOnly, a_lost_acknowledgement_is_recovered_through_the_heartbeat_not_the_commit_news) {
+TEST(CommitOnly, A_lost_acknowledgement_is_recovered_through_the_heartbeat_not_the_commit_news) {
   Settled s;
   s.p->node->step(append_ack(2, 1, s.p->node->term(), s.x));
   drain(*s.p);
@@ -66,7 +66,7 @@ TEST(CommitOnly, a_lost_acknowledgement_is_recovered_through_the_heartbeat_not_t
   }
 }
 
-TEST(CommitOnly, follower_applies_the_commit_and_stays_silent_but_answers_a_rejection) {
+TEST(CommitOnly, Follower_applies_the_commit_and_stays_silent_but_answers_a_rejection) {
   auto f = make_peer(config(2, ids(3)), {entry(1, 1), entry(2, 1)}, 1);
   Message m = msg(MSG_APP, 1, 2, 1);
   m.set_index(2);
@@ -99,7 +99,7 @@ TEST(CommitOnly, follower_applies_the_commit_and_stays_silent_but_answers_a_reje
 
 // End to end: every node learns every commit, and per committed write each follower answers one message
 // (the entries) instead of two (entries, then the commit news).
-TEST(CommitOnly, a_cluster_commits_everywhere_with_one_answer_per_write_per_follower) {
+TEST(CommitOnly, A_cluster_commits_everywhere_with_one_answer_per_write_per_follower) {
   Network net(3);
   elect(net, 1);
   std::size_t answers = 0;

@@ -20,9 +20,9 @@ std::uint32_t reference_crc32c(std::span<const std::uint8_t> data) {
   return ~c;
 }
 
-TEST(Crc32c_matches_the_standard_check_value, for_123456789) { EXPECT_EQ(crc32c("123456789"), 0xE3069283u); }
+TEST(Crc32c, Matches_the_standard_check_value_for_123456789) { EXPECT_EQ(crc32c("123456789"), 0xE3069283u); }
 
-TEST(Crc32c_matches_rfc3720_vectors, for_zeros_ones_and_counting_bytes) {
+TEST(Crc32c, Matches_rfc3720_vectors_for_zeros_ones_and_counting_bytes) {
   std::vector<std::uint8_t> bytes(32, 0x00);
   EXPECT_EQ(crc32c(bytes), 0x8A9136AAu);
   bytes.assign(32, 0xFF);
@@ -33,9 +33,9 @@ TEST(Crc32c_matches_rfc3720_vectors, for_zeros_ones_and_counting_bytes) {
   EXPECT_EQ(crc32c(bytes), 0x113FDB5Cu);
 }
 
-TEST(Crc32c_of_nothing_is_zero, when_input_is_empty) { EXPECT_EQ(crc32c(""), 0u); }
+TEST(Crc32c, Is_zero_when_the_input_is_empty) { EXPECT_EQ(crc32c(""), 0u); }
 
-TEST(Crc32c_agrees_with_bitwise_reference, at_every_length_and_offset) {
+TEST(Crc32c, Agrees_with_the_bitwise_reference_at_every_length_and_offset) {
   std::vector<std::uint8_t> bytes(300);
   std::uint32_t x = 12345;
   for (auto& b : bytes) {
@@ -50,7 +50,7 @@ TEST(Crc32c_agrees_with_bitwise_reference, at_every_length_and_offset) {
   }
 }
 
-TEST(Crc32c_extend_continues_a_crc, when_input_is_split_anywhere) {
+TEST(Crc32c, Extend_continues_a_crc_when_the_input_is_split_anywhere) {
   const std::string text = "The quick brown fox jumps over the lazy dog, twice over.";
   const std::uint32_t whole = crc32c(text);
   for (std::size_t cut = 0; cut <= text.size(); ++cut) {

@@ -39,7 +39,7 @@ void expect_log_kept(Peer& p) {
   EXPECT_TRUE(drain(p).empty()) << "a dropped message is not answered";
 }
 
-TEST(MaliciousPeer, append_entries_rewriting_committed_entries_is_dropped_and_counted) {
+TEST(MaliciousPeer, Append_entries_rewriting_committed_entries_is_dropped_and_counted) {
   auto p = committed_follower();
   // Entries 2 and 3 in term 3 contradict committed entries 2 (term 1) and 3 (term 2).
   EXPECT_EQ(p->node->step(app(1, 2, 3, 1, 1, {entry(2, 3), entry(3, 3)}, 3)), DropReason::kContradictsLog);
@@ -52,7 +52,7 @@ TEST(MaliciousPeer, append_entries_rewriting_committed_entries_is_dropped_and_co
   EXPECT_EQ(filter_type(drain(*p), raftbgp::v1::MSG_APP_RESP).size(), 1u);
 }
 
-TEST(MaliciousPeer, heartbeat_commit_beyond_the_log_is_dropped_and_counted) {
+TEST(MaliciousPeer, Heartbeat_commit_beyond_the_log_is_dropped_and_counted) {
   auto p = committed_follower();
   Message hb = msg(MSG_HEARTBEAT, 1, 2, 2);
   hb.set_commit(9);  // the leader caps this at what we hold (send_heartbeat): we hold 4
@@ -61,7 +61,7 @@ TEST(MaliciousPeer, heartbeat_commit_beyond_the_log_is_dropped_and_counted) {
   expect_log_kept(*p);
 }
 
-TEST(MaliciousPeer, snapshot_contradicting_a_committed_entry_is_dropped_and_counted) {
+TEST(MaliciousPeer, Snapshot_contradicting_a_committed_entry_is_dropped_and_counted) {
   auto p = committed_follower();
   Message m = msg(MSG_SNAP, 1, 2, 3);
   m.mutable_snapshot()->set_index(3);
@@ -76,7 +76,7 @@ TEST(MaliciousPeer, snapshot_contradicting_a_committed_entry_is_dropped_and_coun
 
 // Thesis §3.10: TimeoutNow lets its target skip PreVote and the leader lease, so only the leader of the
 // current term may send it; from anyone else it would let one member depose a healthy leader at will.
-TEST(MaliciousPeer, timeout_now_from_a_node_other_than_the_leader_is_dropped_and_counted) {
+TEST(MaliciousPeer, Timeout_now_from_a_node_other_than_the_leader_is_dropped_and_counted) {
   Network net(3);
   elect(net, 1);
   const Term t = net.node(1).term();
@@ -92,7 +92,7 @@ TEST(MaliciousPeer, timeout_now_from_a_node_other_than_the_leader_is_dropped_and
   EXPECT_EQ(net.node(2).role(), Role::kLeader);
 }
 
-TEST(MaliciousPeer, timeout_now_with_a_newer_term_from_an_unknown_leader_is_dropped) {
+TEST(MaliciousPeer, Timeout_now_with_a_newer_term_from_an_unknown_leader_is_dropped) {
   Network net(3);
   elect(net, 1);
   const Term t = net.node(1).term();

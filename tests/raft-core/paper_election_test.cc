@@ -23,7 +23,7 @@ using raftbgp::v1::MSG_VOTE_RESP;
 // §5.1: "If one server's current term is smaller than the other's, then it updates its current term
 // to the larger value. If a candidate or leader discovers that its term is out of date, it immediately
 // reverts to follower state."
-TEST(Term, follower_updates_term_when_message_has_higher_term) {
+TEST(Term, Follower_updates_term_when_message_has_higher_term) {
   auto p = make_peer(config(1, ids(3)), {}, 1);
   p->node->step(msg(MSG_APP, 2, 1, 2));
   EXPECT_EQ(p->node->term(), 2u);
@@ -32,7 +32,7 @@ TEST(Term, follower_updates_term_when_message_has_higher_term) {
 }
 
 // §5.1, as above, for a candidate (and, thesis §9.6, a pre-candidate).
-TEST(Term, candidate_steps_down_when_message_has_higher_term) {
+TEST(Term, Candidate_steps_down_when_message_has_higher_term) {
   for (bool pre_vote : {false, true}) {
     Config c = config(1, ids(3));
     c.pre_vote = pre_vote;
@@ -48,7 +48,7 @@ TEST(Term, candidate_steps_down_when_message_has_higher_term) {
 }
 
 // §5.1, as above, for a leader: an AppendEntries of a newer leader deposes it.
-TEST(Term, leader_steps_down_when_message_has_higher_term) {
+TEST(Term, Leader_steps_down_when_message_has_higher_term) {
   auto p = make_peer(config(1, ids(3)), {}, 1);
   make_leader(*p, ids(3));
   const Term t = p->node->term();
@@ -60,7 +60,7 @@ TEST(Term, leader_steps_down_when_message_has_higher_term) {
 
 // §5.1: "If a server receives a request with a stale term number, it rejects the request." With
 // CheckQuorum/PreVote the reply carries our term so that a deposed leader learns it (thesis §9.6).
-TEST(Term, stale_term_message_is_rejected_and_answered_with_current_term) {
+TEST(Term, Stale_term_message_is_rejected_and_answered_with_current_term) {
   auto p = make_peer(config(1, ids(3)), log_with_terms({1, 2}), 2);
   Message app = msg(MSG_APP, 2, 1, 1);
   app.set_index(2);
@@ -81,7 +81,7 @@ TEST(Term, stale_term_message_is_rejected_and_answered_with_current_term) {
 // ---- §5.2 leader election --------------------------------------------------------------------
 
 // §5.2: "When servers start up, they begin as followers."
-TEST(Election, node_starts_as_follower) {
+TEST(Election, Node_starts_as_follower) {
   auto p = make_peer(config(1, ids(3)));
   EXPECT_EQ(p->node->role(), Role::kFollower);
   EXPECT_EQ(p->node->term(), 0u);
@@ -90,7 +90,7 @@ TEST(Election, node_starts_as_follower) {
 
 // §5.2: "Leaders send periodic heartbeats (AppendEntries RPCs that carry no log entries) to all
 // followers in order to maintain their authority."
-TEST(Election, leader_broadcasts_heartbeat_every_heartbeat_interval) {
+TEST(Election, Leader_broadcasts_heartbeat_every_heartbeat_interval) {
   Config c = config(1, ids(3));
   c.heartbeat_ticks = 2;
   auto p = make_peer(c);
@@ -111,7 +111,7 @@ TEST(Election, leader_broadcasts_heartbeat_every_heartbeat_interval) {
 
 // §5.2: "If a follower receives no communication over a period of time called the election timeout,
 // then it ... begins an election": it increments its term, votes for itself and sends RequestVote.
-TEST(Election, follower_starts_election_after_randomized_timeout) {
+TEST(Election, Follower_starts_election_after_randomized_timeout) {
   auto p = make_peer(plain_config(1, ids(3)), {}, 1);
   const int timeout = p->node->randomized_election_timeout();
   for (int i = 0; i < timeout - 1; ++i) p->node->tick();
@@ -130,7 +130,7 @@ TEST(Election, follower_starts_election_after_randomized_timeout) {
 
 // Thesis §9.6: with PreVote the timed-out follower first asks for pre-votes for term+1 and keeps its
 // own term and vote until it could win.
-TEST(Election, follower_with_prevote_asks_prevotes_without_changing_term) {
+TEST(Election, Follower_with_prevote_asks_prevotes_without_changing_term) {
   auto p = make_peer(config(1, ids(3)), {}, 1, 3);
   for (int i = 0; i < p->node->randomized_election_timeout(); ++i) p->node->tick();
   EXPECT_EQ(p->node->role(), Role::kPreCandidate);
@@ -142,7 +142,7 @@ TEST(Election, follower_with_prevote_asks_prevotes_without_changing_term) {
 }
 
 // §5.2: a follower that keeps hearing from a leader never starts an election.
-TEST(Election, follower_does_not_start_election_while_hearing_heartbeats) {
+TEST(Election, Follower_does_not_start_election_while_hearing_heartbeats) {
   auto p = make_peer(plain_config(1, ids(3)), {}, 1);
   for (int i = 0; i < 100; ++i) {
     p->node->tick();
@@ -155,7 +155,7 @@ TEST(Election, follower_does_not_start_election_while_hearing_heartbeats) {
 
 // §5.2: "If many followers become candidates at the same time, votes could be split ... each candidate
 // will time out and start a new election by incrementing its term and initiating another round."
-TEST(Election, candidate_starts_new_election_after_timeout) {
+TEST(Election, Candidate_starts_new_election_after_timeout) {
   auto p = make_peer(plain_config(1, ids(3)), {}, 1);
   p->node->campaign();
   drain(*p);
@@ -173,7 +173,7 @@ TEST(Election, candidate_starts_new_election_after_timeout) {
 // §5.2: a candidate "wins an election if it receives votes from a majority of the servers in the full
 // cluster for the same term"; it returns to follower once a majority has rejected it, and otherwise
 // stays a candidate.
-TEST(Election, election_is_decided_in_one_round_by_majority_of_votes) {
+TEST(Election, Election_is_decided_in_one_round_by_majority_of_votes) {
   struct Case {
     NodeId size;
     std::map<NodeId, bool> votes;
@@ -210,7 +210,7 @@ TEST(Election, election_is_decided_in_one_round_by_majority_of_votes) {
 
 // §5.2: "Each server will vote for at most one candidate in a given term, on a first-come-first-served
 // basis." A repeated request of the candidate it voted for is granted again (lost responses).
-TEST(Election, voter_grants_at_most_one_vote_per_term) {
+TEST(Election, Voter_grants_at_most_one_vote_per_term) {
   struct Case {
     NodeId vote;
     NodeId from;
@@ -232,7 +232,7 @@ TEST(Election, voter_grants_at_most_one_vote_per_term) {
 
 // §5.2 first-come-first-served, as a sequence: the first candidate of the term gets the vote, the
 // second is refused, and the vote is durable (HardState) before the grant leaves.
-TEST(Election, voter_votes_first_come_first_served) {
+TEST(Election, Voter_votes_first_come_first_served) {
   auto p = make_peer(config(1, ids(3)));
   p->node->step(msg(MSG_VOTE, 2, 1, 1));
   std::vector<Message> first = drain(*p);
@@ -248,7 +248,7 @@ TEST(Election, voter_votes_first_come_first_served) {
 
 // §5.2: "If the leader's term ... is at least as large as the candidate's current term, then the
 // candidate recognizes the leader as legitimate and returns to follower state."
-TEST(Election, candidate_falls_back_to_follower_on_append_entries_from_leader) {
+TEST(Election, Candidate_falls_back_to_follower_on_append_entries_from_leader) {
   for (Term leader_term : {Term{1}, Term{2}}) {
     auto p = make_peer(plain_config(1, ids(3)));
     p->node->campaign();
@@ -268,7 +268,7 @@ TEST(Election, candidate_falls_back_to_follower_on_append_entries_from_leader) {
 
 // §5.2: "election timeouts are chosen randomly from a fixed interval (e.g., 150–300ms)"; here
 // [ET, 2ET) ticks, redrawn whenever a follower resets its timer. Every value of the range occurs.
-TEST(Election, follower_election_timeout_is_randomized_over_et_to_2et) {
+TEST(Election, Follower_election_timeout_is_randomized_over_et_to_2et) {
   const int et = 10;
   auto p = make_peer(config(1, ids(3)));
   std::set<int> seen;
@@ -283,7 +283,7 @@ TEST(Election, follower_election_timeout_is_randomized_over_et_to_2et) {
 }
 
 // §5.2, as above, for candidates: each new election redraws the timeout.
-TEST(Election, candidate_election_timeout_is_randomized_over_et_to_2et) {
+TEST(Election, Candidate_election_timeout_is_randomized_over_et_to_2et) {
   const int et = 10;
   auto p = make_peer(plain_config(1, ids(3)));
   std::set<int> seen;
@@ -331,14 +331,14 @@ double split_rate(bool as_candidates) {
 
 // §5.2 / §9.3 of the paper: randomised timeouts make it likely that a single server times out first.
 // With five followers and ET=10 the exact chance of a tie for first is 23.3%; assert below 30%.
-TEST(Election, followers_rarely_time_out_together) {
+TEST(Election, Followers_rarely_time_out_together) {
   const double rate = split_rate(false);
   EXPECT_LT(rate, 0.3);
   EXPECT_GT(rate, 0.0);  // the measurement is real: ties do happen
 }
 
 // §5.2, as above, for candidates that split a vote and wait for the next timeout.
-TEST(Election, candidates_rarely_time_out_together) {
+TEST(Election, Candidates_rarely_time_out_together) {
   const double rate = split_rate(true);
   EXPECT_LT(rate, 0.3);
   EXPECT_GT(rate, 0.0);
@@ -347,7 +347,7 @@ TEST(Election, candidates_rarely_time_out_together) {
 // §5.2 split vote, etcd's "dueling candidates": a candidate cut off from the leader's no-op loses an
 // election in a later term because its log is behind (§5.4.1); the cluster then recovers with a leader
 // that holds the entries.
-TEST(Election, dueling_candidates_resolve_to_leader_with_complete_log) {
+TEST(Election, Dueling_candidates_resolve_to_leader_with_complete_log) {
   Network net(3, plain_config);
   net.cut(1, 3);
   elect(net, 1);
@@ -375,7 +375,7 @@ TEST(Election, dueling_candidates_resolve_to_leader_with_complete_log) {
 
 // Thesis §9.6: a server rejoining after a partition must not disrupt the cluster. With PreVote its
 // pre-votes fail while isolated, so its term does not grow, and on rejoin the leader keeps its term.
-TEST(PreVote, rejoining_partitioned_node_does_not_inflate_term_or_disturb_leader) {
+TEST(PreVote, Rejoining_partitioned_node_does_not_inflate_term_or_disturb_leader) {
   Network net(3);
   elect(net, 1);
   const Term term = net.node(1).term();
@@ -398,7 +398,7 @@ TEST(PreVote, rejoining_partitioned_node_does_not_inflate_term_or_disturb_leader
 
 // Thesis §9.6, the problem PreVote solves: without PreVote and CheckQuorum the isolated node's term
 // climbs with every timeout, and on rejoin its higher term deposes the working leader.
-TEST(PreVote, without_prevote_rejoining_node_disrupts_leader) {
+TEST(PreVote, Without_prevote_rejoining_node_disrupts_leader) {
   Network net(3, plain_config);
   elect(net, 1);
   const Term term = net.node(1).term();
@@ -419,7 +419,7 @@ TEST(PreVote, without_prevote_rejoining_node_disrupts_leader) {
 
 // Thesis §6.2 / §4.2.3: with CheckQuorum a follower that heard from its leader within the election
 // timeout ignores a RequestVote of a higher term instead of adopting the term.
-TEST(CheckQuorum, follower_in_lease_ignores_higher_term_vote_request) {
+TEST(CheckQuorum, Follower_in_lease_ignores_higher_term_vote_request) {
   auto p = make_peer(config(1, ids(3)), {}, 1);
   p->node->step(msg(MSG_HEARTBEAT, 2, 1, 1));
   drain(*p);
@@ -435,7 +435,7 @@ TEST(CheckQuorum, follower_in_lease_ignores_higher_term_vote_request) {
 
 // Thesis §6.2: "a leader steps down if an election timeout elapses without a successful round of
 // heartbeats to a majority of its cluster."
-TEST(CheckQuorum, leader_isolated_from_quorum_steps_down) {
+TEST(CheckQuorum, Leader_isolated_from_quorum_steps_down) {
   Network net(3);
   elect(net, 1);
   net.tick_all(50);

@@ -28,7 +28,7 @@ std::unique_ptr<Peer> settled_leader(const Config& c, NodeId n, const std::vecto
 // §5.3: "The leader appends the command to its log as a new entry, then issues AppendEntries RPCs in
 // parallel to each of the other servers to replicate the entry." The RPC names the entry before it
 // (prevLogIndex/prevLogTerm) and carries the leader's commit index.
-TEST(Replication, leader_appends_proposal_and_sends_append_entries_to_all) {
+TEST(Replication, Leader_appends_proposal_and_sends_append_entries_to_all) {
   auto p = settled_leader(config(1, ids(3)), 3);
   const Index li = p->node->log().last_index();
   const Term t = p->node->term();
@@ -63,7 +63,7 @@ TEST(Replication, leader_appends_proposal_and_sends_append_entries_to_all) {
 // §5.3: "A log entry is committed once the leader that created the entry has replicated it on a
 // majority of the servers"; the leader then applies it and tells the followers (leaderCommit) so they
 // apply it too.
-TEST(Replication, leader_commits_entry_replicated_on_majority_and_followers_learn_it) {
+TEST(Replication, Leader_commits_entry_replicated_on_majority_and_followers_learn_it) {
   Network net(3);
   elect(net, 1);
   ProposeResult r = net.propose(1, "some data");
@@ -78,7 +78,7 @@ TEST(Replication, leader_commits_entry_replicated_on_majority_and_followers_lear
 
 // §5.3: the leader commits only when a majority (itself included) holds the entry; fewer
 // acknowledgements leave the commit index where it was.
-TEST(Replication, leader_commits_only_after_majority_acknowledges) {
+TEST(Replication, Leader_commits_only_after_majority_acknowledges) {
   const std::vector<std::set<NodeId>> acceptors = {{}, {2}, {3}, {2, 3}, {2, 4}, {2, 3, 4}, {2, 3, 4, 5}};
   for (const std::set<NodeId>& acc : acceptors) {
     auto p = make_peer(config(1, ids(5)));
@@ -95,7 +95,7 @@ TEST(Replication, leader_commits_only_after_majority_acknowledges) {
 
 // §5.3: "This also commits all preceding entries in the leader's log, including entries created by
 // previous leaders."
-TEST(Replication, leader_commit_includes_preceding_entries) {
+TEST(Replication, Leader_commit_includes_preceding_entries) {
   const std::vector<std::vector<Entry>> logs = {{}, {entry(1, 2)}, {entry(1, 1), entry(2, 2)}, {entry(1, 1)}};
   for (const std::vector<Entry>& log : logs) {
     auto p = make_peer(config(1, ids(3)), log, 2);
@@ -119,7 +119,7 @@ TEST(Replication, leader_commit_includes_preceding_entries) {
 
 // §5.3: "Once a follower learns that a log entry is committed, it applies the entry to its local state
 // machine (in log order)."
-TEST(Replication, follower_commits_entries_up_to_leader_commit) {
+TEST(Replication, Follower_commits_entries_up_to_leader_commit) {
   struct Case {
     std::vector<Entry> entries;
     Index commit;
@@ -145,7 +145,7 @@ TEST(Replication, follower_commits_entries_up_to_leader_commit) {
 
 // §5.3: "If the follower does not find an entry in its log with the same index and term [as
 // prevLogIndex/prevLogTerm], then it refuses the new entries." The refusal carries the conflict hint.
-TEST(Replication, follower_rejects_append_entries_on_log_mismatch) {
+TEST(Replication, Follower_rejects_append_entries_on_log_mismatch) {
   struct Case {
     Term msg_term;
     Term log_term;
@@ -181,7 +181,7 @@ TEST(Replication, follower_rejects_append_entries_on_log_mismatch) {
 // §5.3 and Figure 2 AppendEntries rules 3–4: "If an existing entry conflicts with a new one (same index
 // but different terms), delete the existing entry and all that follow it. Append any new entries not
 // already in the log." Entries that already match are kept and not re-written.
-TEST(Replication, follower_truncates_only_conflicting_suffix_and_appends) {
+TEST(Replication, Follower_truncates_only_conflicting_suffix_and_appends) {
   struct Case {
     Index index;
     Term log_term;
@@ -220,7 +220,7 @@ TEST(Replication, follower_truncates_only_conflicting_suffix_and_appends) {
 
 // §5.3, Figure 7: "the leader handles inconsistencies by forcing the followers' logs to duplicate its
 // own". The follower logs (a)–(f) of Figure 7 each converge to the leader's log of term 8.
-TEST(Replication, leader_brings_figure7_follower_logs_to_match_its_own) {
+TEST(Replication, Leader_brings_figure7_follower_logs_to_match_its_own) {
   const std::vector<Term> leader_log = {1, 1, 1, 4, 4, 5, 5, 6, 6, 6};
   const std::vector<std::pair<char, std::vector<Term>>> followers = {
       {'a', {1, 1, 1, 4, 4, 5, 5, 6, 6}},
@@ -250,7 +250,7 @@ TEST(Replication, leader_brings_figure7_follower_logs_to_match_its_own) {
 // §5.3 optimisation ("the follower can include the term of the conflicting entry and the first index it
 // stores for that term"): a follower with many conflicting entries is repaired in O(terms) round trips,
 // not one per entry.
-TEST(Replication, conflict_hint_backs_off_a_whole_term_per_round_trip) {
+TEST(Replication, Conflict_hint_backs_off_a_whole_term_per_round_trip) {
   auto repeat = [](std::vector<Term> v, Term t, std::size_t n) {
     v.insert(v.end(), n, t);
     return v;
@@ -292,7 +292,7 @@ TEST(Replication, conflict_hint_backs_off_a_whole_term_per_round_trip) {
 
 // Thesis §10.2.1 (pipelining) and docs/architecture.md §2: a leader keeps at most max_inflight_msgs unacknowledged
 // AppendEntries in flight to a follower in the replicate state; an acknowledgement frees a slot.
-TEST(Replication, leader_caps_unacknowledged_append_entries_per_follower) {
+TEST(Replication, Leader_caps_unacknowledged_append_entries_per_follower) {
   Config c = config(1, ids(3));
   c.max_inflight_msgs = 3;
   auto p = settled_leader(c, 3);
@@ -331,7 +331,7 @@ TEST(Replication, leader_caps_unacknowledged_append_entries_per_follower) {
 // the follower answers a heartbeat, the leader assumes an acknowledgement was lost and frees exactly
 // one slot, so replication cannot stall forever on a lossy link. Without heartbeat answers, nothing
 // more is sent.
-TEST(Replication, heartbeat_answer_frees_one_slot_of_a_full_window) {
+TEST(Replication, Heartbeat_answer_frees_one_slot_of_a_full_window) {
   Config c = config(1, ids(3));
   c.max_inflight_msgs = 2;
   auto p = settled_leader(c, 3);
@@ -361,7 +361,7 @@ TEST(Replication, heartbeat_answer_frees_one_slot_of_a_full_window) {
 
 // docs/architecture.md §2: max_msg_bytes bounds every message (ByteSizeLong), so one AppendEntries always fits one
 // transport message; a proposal that cannot fit is refused with kTooLarge.
-TEST(Replication, max_msg_bytes_bounds_every_message_and_refuses_oversize_proposal) {
+TEST(Replication, Max_msg_bytes_bounds_every_message_and_refuses_oversize_proposal) {
   const std::uint64_t cap = 512;
   Network net(3, [cap](NodeId id, std::vector<NodeId> voters) {
     Config c = config(id, std::move(voters));
@@ -396,7 +396,7 @@ TEST(Replication, max_msg_bytes_bounds_every_message_and_refuses_oversize_propos
 
 // §5.1 / docs/architecture.md §2 (NotLeader is a value): "If a client contacts a follower, the follower rejects its
 // request and supplies information about the most recent leader it has heard from" (§8).
-TEST(Replication, proposal_on_follower_returns_not_leader_with_known_leader) {
+TEST(Replication, Proposal_on_follower_returns_not_leader_with_known_leader) {
   Network net(3);
   EXPECT_EQ(net.propose(2, "x").leader, kNoNode);
   EXPECT_EQ(net.propose(2, "x").status, ProposeResult::Status::kNotLeader);

@@ -19,7 +19,7 @@ using raftbgp::v1::MSG_VOTE_RESP;
 
 // §5.4.1: "The RequestVote RPC ... includes information about the candidate's log": the index and term
 // of its last entry, sent to every other voter. A pre-vote (thesis §9.6) carries the same, for term+1.
-TEST(Safety, vote_request_carries_candidate_last_log_index_and_term) {
+TEST(Safety, Vote_request_carries_candidate_last_log_index_and_term) {
   const std::vector<std::vector<Entry>> logs = {{entry(1, 1)}, {entry(1, 1), entry(2, 2)}};
   for (bool pre_vote : {false, true}) {
     for (const std::vector<Entry>& log : logs) {
@@ -44,7 +44,7 @@ TEST(Safety, vote_request_carries_candidate_last_log_index_and_term) {
 // §5.4.1: "the voter denies its vote if its own log is more up-to-date than that of the candidate ...
 // If the logs have last entries with different terms, then the log with the later term is more
 // up-to-date. If the logs end with the same term, then whichever log is longer is more up-to-date."
-TEST(Safety, voter_grants_only_to_candidate_with_up_to_date_log) {
+TEST(Safety, Voter_grants_only_to_candidate_with_up_to_date_log) {
   struct Case {
     std::vector<Entry> log;
     Term log_term;
@@ -83,7 +83,7 @@ TEST(Safety, voter_grants_only_to_candidate_with_up_to_date_log) {
 
 // §5.4.2, Figure 8: "Raft never commits log entries from previous terms by counting replicas. Only log
 // entries from the leader's current term are committed by counting replicas."
-TEST(Safety, leader_commits_only_current_term_entries_by_counting_replicas) {
+TEST(Safety, Leader_commits_only_current_term_entries_by_counting_replicas) {
   // The leader of term 3 holds entries of terms 1 and 2 and its no-op (index 3, term 3).
   struct Case {
     Index acked;
@@ -104,7 +104,7 @@ TEST(Safety, leader_commits_only_current_term_entries_by_counting_replicas) {
 // S5 holds a different index 2 from term 3. (c) S1 leads term 4 and learns that index 2 is on a
 // majority (its no-op is kept off the wire) but does not commit it. (d) S1 fails; S5 is elected and
 // overwrites index 2 everywhere, which is safe exactly because it was never committed.
-TEST(Safety, figure8_previous_term_entry_on_majority_is_not_committed_and_may_be_overwritten) {
+TEST(Safety, Figure8_previous_term_entry_on_majority_is_not_committed_and_may_be_overwritten) {
   Network net;
   for (NodeId id : {NodeId{1}, NodeId{2}, NodeId{3}}) net.add(plain_config(id, ids(5)), log_with_terms({1, 2}), 3);
   net.add(plain_config(4, ids(5)), log_with_terms({1}), 3);
@@ -138,7 +138,7 @@ TEST(Safety, figure8_previous_term_entry_on_majority_is_not_committed_and_may_be
 
 // Figure 8 (e): once the term-4 leader replicates an entry of its own term to a majority, that entry
 // and index 2 before it are committed, and S5 can no longer win an election.
-TEST(Safety, figure8_current_term_entry_on_majority_commits_preceding_entry) {
+TEST(Safety, Figure8_current_term_entry_on_majority_commits_preceding_entry) {
   Network net;
   for (NodeId id : {NodeId{1}, NodeId{2}, NodeId{3}}) net.add(plain_config(id, ids(5)), log_with_terms({1, 2}), 3);
   net.add(plain_config(4, ids(5)), log_with_terms({1}), 3);
@@ -160,7 +160,7 @@ TEST(Safety, figure8_current_term_entry_on_majority_commits_preceding_entry) {
 // §5.4.3 / §8: a leader cut off in a minority keeps accepting proposals but can never commit them;
 // after the partition heals they are overwritten by the majority's leader, and no state machine ever
 // applies them.
-TEST(Safety, partitioned_old_leader_never_commits_and_its_entries_are_overwritten) {
+TEST(Safety, Partitioned_old_leader_never_commits_and_its_entries_are_overwritten) {
   Network net(5);
   elect(net, 1);
   ASSERT_EQ(net.propose(1, "before").status, ProposeResult::Status::kAccepted);
@@ -198,7 +198,7 @@ TEST(Safety, partitioned_old_leader_never_commits_and_its_entries_are_overwritte
 
 // §5.1 / Figure 2 ("updated on stable storage before responding to RPCs"), docs/architecture.md §2: the Ready that
 // carries a vote grant also carries the HardState recording that vote, so persist() runs first.
-TEST(Persistence, ready_with_vote_grant_carries_hard_state_with_that_vote) {
+TEST(Persistence, Ready_with_vote_grant_carries_hard_state_with_that_vote) {
   auto p = make_peer(config(1, ids(3)), {}, 1);
   p->node->step(msg(MSG_VOTE, 2, 1, 2));
   Ready rd = p->node->ready();
@@ -223,7 +223,7 @@ TEST(Persistence, ready_with_vote_grant_carries_hard_state_with_that_vote) {
 
 // §5.3 with §5.1: the Ready that acknowledges entries carries those entries to persist first, so an
 // acknowledgement is a promise that survives a crash.
-TEST(Persistence, ready_with_append_ack_carries_the_acknowledged_entries) {
+TEST(Persistence, Ready_with_append_ack_carries_the_acknowledged_entries) {
   auto p = make_peer(config(1, ids(3)), {}, 1);
   Message app = msg(MSG_APP, 2, 1, 1);
   *app.add_entries() = entry(1, 1, "a");
@@ -244,7 +244,7 @@ TEST(Persistence, ready_with_append_ack_carries_the_acknowledged_entries) {
 // STYLE habit 5 / docs/architecture.md §2: bad input from the network is dropped and counted, never asserted on, and
 // changes nothing: unknown or local-only types, messages for another node or from node 0, impossible
 // indexes (non-contiguous entries, entry terms above the message term, prevLogTerm above the term).
-TEST(BadInput, malformed_messages_are_dropped_counted_and_change_nothing) {
+TEST(BadInput, Malformed_messages_are_dropped_counted_and_change_nothing) {
   auto app = [](Term term, Index index, Term log_term, std::vector<Entry> entries) {
     Message m = msg(MSG_APP, 2, 1, term);
     m.set_index(index);
@@ -307,7 +307,7 @@ TEST(BadInput, malformed_messages_are_dropped_counted_and_change_nothing) {
 
 // As above, for the leader: responses from non-members and acknowledgements of entries the leader never
 // had are dropped without moving match or commit.
-TEST(BadInput, leader_drops_responses_from_strangers_and_impossible_acks) {
+TEST(BadInput, Leader_drops_responses_from_strangers_and_impossible_acks) {
   auto p = make_peer(config(1, ids(3)));
   make_leader(*p, ids(3));
   const Index last = p->node->log().last_index();

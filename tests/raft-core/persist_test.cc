@@ -15,7 +15,7 @@ Entry make_entry(Index index, Term term) {
   return e;
 }
 
-TEST(Persist_truncates_overwritten_suffix_then_syncs_once, when_entries_start_inside_the_log) {
+TEST(Persist, Truncates_the_overwritten_suffix_then_syncs_once_when_entries_start_inside_the_log) {
   MemoryStorage s;
   std::vector<Entry> first{make_entry(1, 1), make_entry(2, 1), make_entry(3, 1)};
   persist(s, std::nullopt, first);
@@ -33,7 +33,7 @@ TEST(Persist_truncates_overwritten_suffix_then_syncs_once, when_entries_start_in
 
 // The leader's commit-only Ready (the step that lets it answer a client) costs no fsync; a term or a vote
 // is durable before the Ready's messages leave; a crash that loses the commit loses nothing else.
-TEST(Persist_syncs_a_term_or_vote_change, but_not_a_commit_only_change) {
+TEST(Persist, Syncs_a_term_or_vote_change_but_not_a_commit_only_change) {
   MemoryStorage s;
   HardState hs;
   hs.set_term(2);
@@ -60,7 +60,7 @@ TEST(Persist_syncs_a_term_or_vote_change, but_not_a_commit_only_change) {
   EXPECT_EQ(s.sync_count(), 3u);
 }
 
-TEST(MemoryStorage_drop_unsynced_forgets_writes, after_the_last_sync) {
+TEST(MemoryStorage, Drop_unsynced_forgets_the_writes_after_the_last_sync) {
   MemoryStorage s;
   std::vector<Entry> one{make_entry(1, 1)};
   persist(s, std::nullopt, one);
@@ -83,7 +83,7 @@ Snapshot snapshot_at(Index index, Term term) {
   return snap;
 }
 
-TEST(Persist_with_a_snapshot_syncs_once, and_saves_it_before_the_entries) {
+TEST(Persist, Syncs_once_and_saves_the_snapshot_before_the_entries_when_a_snapshot_comes) {
   MemoryStorage s;
   persist(s, std::nullopt, std::vector<Entry>{make_entry(1, 1), make_entry(2, 1)});
   HardState hs;
@@ -98,7 +98,7 @@ TEST(Persist_with_a_snapshot_syncs_once, and_saves_it_before_the_entries) {
 
 // sync() copies only what changed since the last sync; with a snapshot offset the synced copy must
 // still line up index for index.
-TEST(MemoryStorage_drop_unsynced_keeps_the_snapshot, and_forgets_only_later_writes) {
+TEST(MemoryStorage, Drop_unsynced_keeps_the_snapshot_and_forgets_only_later_writes) {
   MemoryStorage s;
   std::vector<Entry> log;
   for (Index i = 1; i <= 10; ++i) log.push_back(make_entry(i, 1));

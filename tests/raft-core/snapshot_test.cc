@@ -46,7 +46,7 @@ struct Compacted {
   }
 };
 
-TEST(InstallSnapshot, a_follower_behind_the_compacted_log_receives_the_snapshot_in_chunks) {
+TEST(InstallSnapshot, A_follower_behind_the_compacted_log_receives_the_snapshot_in_chunks) {
   Compacted c;
   std::size_t chunks = 0;
   c.net.intercept = [&](Message& m) {
@@ -68,7 +68,7 @@ TEST(InstallSnapshot, a_follower_behind_the_compacted_log_receives_the_snapshot_
   EXPECT_EQ(c.net.peer(3).applied.back().data(), "after");
 }
 
-TEST(InstallSnapshot, a_lost_chunk_is_resent_after_the_next_heartbeat) {
+TEST(InstallSnapshot, A_lost_chunk_is_resent_after_the_next_heartbeat) {
   Compacted c;
   int seen = 0;
   c.net.intercept = [&](Message& m) { return m.type() == raftbgp::v1::MSG_SNAP && ++seen == 3; };
@@ -84,7 +84,7 @@ TEST(InstallSnapshot, a_lost_chunk_is_resent_after_the_next_heartbeat) {
   EXPECT_EQ(c.net.peer(3).installed[0].data, c.data);
 }
 
-TEST(InstallSnapshot, duplicated_and_replayed_chunks_do_not_corrupt_the_data) {
+TEST(InstallSnapshot, Duplicated_and_replayed_chunks_do_not_corrupt_the_data) {
   Compacted c;
   std::vector<Message> copies;
   c.net.intercept = [&](Message& m) {
@@ -115,7 +115,7 @@ TEST(InstallSnapshot, duplicated_and_replayed_chunks_do_not_corrupt_the_data) {
   EXPECT_EQ(sends, chunks_of(d.data.size(), d.net.peer(1).storage.snapshot()->meta));
 }
 
-TEST(InstallSnapshot, a_follower_restart_mid_transfer_starts_over) {
+TEST(InstallSnapshot, A_follower_restart_mid_transfer_starts_over) {
   Compacted c;
   int seen = 0;
   c.net.intercept = [&](Message& m) { return m.type() == raftbgp::v1::MSG_SNAP && ++seen >= 4; };
@@ -127,7 +127,7 @@ TEST(InstallSnapshot, a_follower_restart_mid_transfer_starts_over) {
   EXPECT_EQ(c.net.peer(3).installed[0].data, c.data);
 }
 
-TEST(InstallSnapshot, a_new_leader_finishes_what_the_old_one_started) {
+TEST(InstallSnapshot, A_new_leader_finishes_what_the_old_one_started) {
   Compacted c;
   // Node 2 compacts too, at the same point, as every node does by its own policy.
   std::optional<SnapshotMetadata> meta = c.net.node(2).snapshot_metadata_at_applied();
@@ -148,7 +148,7 @@ TEST(InstallSnapshot, a_new_leader_finishes_what_the_old_one_started) {
   EXPECT_EQ(c.net.node(3).commit_index(), c.net.node(2).commit_index());
 }
 
-TEST(InstallSnapshot, the_snapshot_carries_the_configuration_and_a_restart_uses_it) {
+TEST(InstallSnapshot, The_snapshot_carries_the_configuration_and_a_restart_uses_it) {
   Network net(3);
   elect(net, 1);
   raftbgp::v1::ConfChange cc;
@@ -167,7 +167,7 @@ TEST(InstallSnapshot, the_snapshot_carries_the_configuration_and_a_restart_uses_
   EXPECT_EQ(net.node(2).status().voters, (std::vector<NodeId>{1, 2}));
 }
 
-TEST(InstallSnapshot, no_metadata_while_committed_entries_wait_to_be_applied) {
+TEST(InstallSnapshot, No_metadata_while_committed_entries_wait_to_be_applied) {
   // A follower holding entries 1..3, of which 1 is committed and applied.
   Config c = config(2, ids(3));
   c.applied = 1;
@@ -184,7 +184,7 @@ TEST(InstallSnapshot, no_metadata_while_committed_entries_wait_to_be_applied) {
   EXPECT_EQ(meta->term(), 1u);
 }
 
-TEST(InstallSnapshot, a_malformed_chunk_is_dropped_and_counted) {
+TEST(InstallSnapshot, A_malformed_chunk_is_dropped_and_counted) {
   Network net(3);
   elect(net, 1);
   Message m = msg(raftbgp::v1::MSG_SNAP, 1, 2, net.node(1).term());

@@ -144,7 +144,7 @@ class HarnessNames {
 using Harnesses = ::testing::Types<MemoryHarness, WalHarness>;
 TYPED_TEST_SUITE(StorageConformance, Harnesses, HarnessNames);
 
-TYPED_TEST(StorageConformance, empty_store_has_first_index_1_last_index_0_and_zero_hard_state) {
+TYPED_TEST(StorageConformance, Empty_store_has_first_index_1_last_index_0_and_zero_hard_state) {
   Storage& s = this->s();
   EXPECT_EQ(s.first_index(), 1u);
   EXPECT_EQ(s.last_index(), 0u);
@@ -157,7 +157,7 @@ TYPED_TEST(StorageConformance, empty_store_has_first_index_1_last_index_0_and_ze
   EXPECT_EQ(hs.commit(), 0u);
 }
 
-TYPED_TEST(StorageConformance, store_then_query_returns_the_entries_and_their_terms) {
+TYPED_TEST(StorageConformance, Store_then_query_returns_the_entries_and_their_terms) {
   Storage& s = this->s();
   std::vector<Entry> want = make_entries(1, 2, 1);
   const std::vector<Entry> more = make_entries(3, 5, 2);
@@ -174,7 +174,7 @@ TYPED_TEST(StorageConformance, store_then_query_returns_the_entries_and_their_te
   expect_same_entries(s.entries(2, 4, UINT64_MAX), {want[1], want[2]});
 }
 
-TYPED_TEST(StorageConformance, store_of_an_empty_batch_changes_nothing) {
+TYPED_TEST(StorageConformance, Store_of_an_empty_batch_changes_nothing) {
   Storage& s = this->s();
   s.store({});
   EXPECT_EQ(s.last_index(), 0u);
@@ -183,7 +183,7 @@ TYPED_TEST(StorageConformance, store_of_an_empty_batch_changes_nothing) {
   EXPECT_EQ(s.last_index(), 1u);
 }
 
-TYPED_TEST(StorageConformance, entries_stop_at_max_bytes_but_return_at_least_one) {
+TYPED_TEST(StorageConformance, Entries_stop_at_max_bytes_but_return_at_least_one) {
   Storage& s = this->s();
   const std::vector<Entry> all = make_entries(1, 5, 1, 100);
   s.store(all);
@@ -197,7 +197,7 @@ TYPED_TEST(StorageConformance, entries_stop_at_max_bytes_but_return_at_least_one
   expect_same_entries(s.entries(1, 6, UINT64_MAX), all);
 }
 
-TYPED_TEST(StorageConformance, truncate_then_store_overwrites_the_suffix) {
+TYPED_TEST(StorageConformance, Truncate_then_store_overwrites_the_suffix) {
   Storage& s = this->s();
   s.store(make_entries(1, 5, 1));
   s.truncate(3);
@@ -210,7 +210,7 @@ TYPED_TEST(StorageConformance, truncate_then_store_overwrites_the_suffix) {
   EXPECT_EQ(s.entries(3, 4, UINT64_MAX).at(0).term(), 2u);
 }
 
-TYPED_TEST(StorageConformance, truncate_at_last_index_plus_one_is_a_no_op) {
+TYPED_TEST(StorageConformance, Truncate_at_last_index_plus_one_is_a_no_op) {
   Storage& s = this->s();
   s.store(make_entries(1, 3, 1));
   s.truncate(4);
@@ -220,7 +220,7 @@ TYPED_TEST(StorageConformance, truncate_at_last_index_plus_one_is_a_no_op) {
   EXPECT_EQ(s.term(1), std::nullopt);
 }
 
-TYPED_TEST(StorageConformance, hard_state_round_trips) {
+TYPED_TEST(StorageConformance, Hard_state_round_trips) {
   Storage& s = this->s();
   s.save_hard_state(make_hard_state(3, 2, 0));
   EXPECT_EQ(s.hard_state().term(), 3u);
@@ -235,7 +235,7 @@ TYPED_TEST(StorageConformance, hard_state_round_trips) {
   EXPECT_EQ(hs.commit(), 3u);
 }
 
-TYPED_TEST(StorageConformance, persist_truncates_a_conflicting_suffix_stores_and_saves) {
+TYPED_TEST(StorageConformance, Persist_truncates_a_conflicting_suffix_stores_and_saves) {
   Storage& s = this->s();
   persist(s, make_hard_state(1, 1, 0), make_entries(1, 3, 1));
   const std::vector<Entry> second = make_entries(2, 2, 2);
@@ -248,7 +248,7 @@ TYPED_TEST(StorageConformance, persist_truncates_a_conflicting_suffix_stores_and
   EXPECT_EQ(s.last_index(), 2u);
 }
 
-TYPED_TEST(StorageConformance, synced_state_survives_a_restart) {
+TYPED_TEST(StorageConformance, Synced_state_survives_a_restart) {
   Storage& s = this->s();
   const std::vector<Entry> first = make_entries(1, 30, 1, 40);
   persist(s, make_hard_state(1, 7, 0), first);
@@ -266,21 +266,21 @@ TYPED_TEST(StorageConformance, synced_state_survives_a_restart) {
 }
 
 // Precondition violations are bugs in the caller: they abort loudly (types.h, RAFT_ASSERT).
-TYPED_TEST(StorageConformance, store_with_a_gap_aborts) {
+TYPED_TEST(StorageConformance, Store_with_a_gap_aborts) {
   Storage& s = this->s();
   s.store(make_entries(1, 2, 1));
   const std::vector<Entry> gap = make_entries(4, 4, 1);
   EXPECT_DEATH(s.store(gap), "invariant violated");
 }
 
-TYPED_TEST(StorageConformance, truncate_at_or_below_commit_aborts) {
+TYPED_TEST(StorageConformance, Truncate_at_or_below_commit_aborts) {
   Storage& s = this->s();
   s.store(make_entries(1, 3, 1));
   s.save_hard_state(make_hard_state(1, 0, 2));
   EXPECT_DEATH(s.truncate(2), "invariant violated");
 }
 
-TYPED_TEST(StorageConformance, entries_outside_the_log_abort) {
+TYPED_TEST(StorageConformance, Entries_outside_the_log_abort) {
   Storage& s = this->s();
   s.store(make_entries(1, 3, 1));
   EXPECT_DEATH(s.entries(2, 5, UINT64_MAX), "invariant violated");
@@ -289,7 +289,7 @@ TYPED_TEST(StorageConformance, entries_outside_the_log_abort) {
 
 // ---- snapshots (storage.h, save_snapshot) ----
 
-TYPED_TEST(StorageConformance, new_store_has_no_snapshot) {
+TYPED_TEST(StorageConformance, New_store_has_no_snapshot) {
   Storage& s = this->s();
   EXPECT_EQ(s.snapshot_metadata().index(), 0u);
   EXPECT_EQ(s.snapshot_metadata().term(), 0u);
@@ -297,7 +297,7 @@ TYPED_TEST(StorageConformance, new_store_has_no_snapshot) {
   EXPECT_FALSE(s.snapshot().has_value());
 }
 
-TYPED_TEST(StorageConformance, snapshot_of_an_own_log_prefix_compacts_and_keeps_later_entries) {
+TYPED_TEST(StorageConformance, Snapshot_of_an_own_log_prefix_compacts_and_keeps_later_entries) {
   Storage& s = this->s();
   const std::vector<Entry> log = make_entries(1, 10, 2, 40);
   persist(s, make_hard_state(2, 1, 7), log);
@@ -319,7 +319,7 @@ TYPED_TEST(StorageConformance, snapshot_of_an_own_log_prefix_compacts_and_keeps_
   check(this->harness_.reopen());
 }
 
-TYPED_TEST(StorageConformance, snapshot_at_the_last_index_leaves_an_empty_log_after_it) {
+TYPED_TEST(StorageConformance, Snapshot_at_the_last_index_leaves_an_empty_log_after_it) {
   Storage& s = this->s();
   persist(s, make_hard_state(1, 1, 5), make_entries(1, 5, 1));
   s.save_snapshot(make_snapshot(5, 1));
@@ -334,7 +334,7 @@ TYPED_TEST(StorageConformance, snapshot_at_the_last_index_leaves_an_empty_log_af
   EXPECT_EQ(r.hard_state().commit(), 6u);
 }
 
-TYPED_TEST(StorageConformance, snapshot_beyond_the_log_discards_it_and_raises_commit) {
+TYPED_TEST(StorageConformance, Snapshot_beyond_the_log_discards_it_and_raises_commit) {
   Storage& s = this->s();
   persist(s, make_hard_state(3, 2, 2), make_entries(1, 5, 1));
   const Snapshot snap = make_snapshot(20, 3);
@@ -356,7 +356,7 @@ TYPED_TEST(StorageConformance, snapshot_beyond_the_log_discards_it_and_raises_co
   check(this->harness_.reopen());
 }
 
-TYPED_TEST(StorageConformance, snapshot_whose_term_disagrees_with_the_log_discards_all_of_it) {
+TYPED_TEST(StorageConformance, Snapshot_whose_term_disagrees_with_the_log_discards_all_of_it) {
   Storage& s = this->s();
   persist(s, make_hard_state(2, 1, 2), make_entries(1, 10, 1));
   // Entry 8 has term 1 here; the leader's snapshot says term 2: §7, rule 7 discards the log.
@@ -373,7 +373,7 @@ TYPED_TEST(StorageConformance, snapshot_whose_term_disagrees_with_the_log_discar
   check(this->harness_.reopen());
 }
 
-TYPED_TEST(StorageConformance, store_after_an_install_continues_at_its_index_plus_one) {
+TYPED_TEST(StorageConformance, Store_after_an_install_continues_at_its_index_plus_one) {
   Storage& s = this->s();
   persist(s, make_hard_state(1, 1, 0), make_entries(1, 3, 1));
   s.save_snapshot(make_snapshot(50, 4));
@@ -391,7 +391,7 @@ TYPED_TEST(StorageConformance, store_after_an_install_continues_at_its_index_plu
   EXPECT_EQ(r.hard_state().commit(), 55u);
 }
 
-TYPED_TEST(StorageConformance, later_snapshots_compact_further_and_the_latest_is_returned) {
+TYPED_TEST(StorageConformance, Later_snapshots_compact_further_and_the_latest_is_returned) {
   Storage& s = this->s();
   persist(s, make_hard_state(1, 1, 30), make_entries(1, 30, 1, 40));
   s.save_snapshot(make_snapshot(10, 1, "ten"));
@@ -408,7 +408,7 @@ TYPED_TEST(StorageConformance, later_snapshots_compact_further_and_the_latest_is
   check(this->harness_.reopen());
 }
 
-TYPED_TEST(StorageConformance, empty_snapshot_data_round_trips) {
+TYPED_TEST(StorageConformance, Empty_snapshot_data_round_trips) {
   Storage& s = this->s();
   persist(s, make_hard_state(1, 1, 2), make_entries(1, 2, 1));
   const Snapshot snap = make_snapshot(2, 1, "");
@@ -416,7 +416,7 @@ TYPED_TEST(StorageConformance, empty_snapshot_data_round_trips) {
   expect_same_snapshot(this->harness_.reopen().snapshot(), snap);
 }
 
-TYPED_TEST(StorageConformance, save_snapshot_is_durable_on_return_with_the_writes_before_it) {
+TYPED_TEST(StorageConformance, Save_snapshot_is_durable_on_return_with_the_writes_before_it) {
   Storage& s = this->s();
   s.store(make_entries(1, 10, 1));  // never synced by the caller
   s.save_hard_state(make_hard_state(1, 1, 4));
@@ -428,7 +428,7 @@ TYPED_TEST(StorageConformance, save_snapshot_is_durable_on_return_with_the_write
   EXPECT_EQ(r.hard_state().term(), 1u);
 }
 
-TYPED_TEST(StorageConformance, persist_saves_the_snapshot_before_entries_and_hard_state) {
+TYPED_TEST(StorageConformance, Persist_saves_the_snapshot_before_entries_and_hard_state) {
   Storage& s = this->s();
   persist(s, make_hard_state(1, 1, 1), make_entries(1, 3, 1));
   const Snapshot snap = make_snapshot(10, 2);
@@ -442,7 +442,7 @@ TYPED_TEST(StorageConformance, persist_saves_the_snapshot_before_entries_and_har
   expect_same_snapshot(r.snapshot(), snap);
 }
 
-TYPED_TEST(StorageConformance, truncate_below_first_index_aborts) {
+TYPED_TEST(StorageConformance, Truncate_below_first_index_aborts) {
   Storage& s = this->s();
   persist(s, make_hard_state(1, 1, 5), make_entries(1, 10, 1));
   s.save_snapshot(make_snapshot(5, 1));
@@ -451,7 +451,7 @@ TYPED_TEST(StorageConformance, truncate_below_first_index_aborts) {
   EXPECT_DEATH(s.entries(5, 7, UINT64_MAX), "invariant violated");
 }
 
-TYPED_TEST(StorageConformance, snapshot_not_beyond_the_current_one_aborts) {
+TYPED_TEST(StorageConformance, Snapshot_not_beyond_the_current_one_aborts) {
   Storage& s = this->s();
   persist(s, make_hard_state(1, 1, 5), make_entries(1, 10, 1));
   s.save_snapshot(make_snapshot(5, 1));
@@ -459,14 +459,14 @@ TYPED_TEST(StorageConformance, snapshot_not_beyond_the_current_one_aborts) {
   EXPECT_DEATH(s.save_snapshot(make_snapshot(3, 1)), "invariant violated");
 }
 
-TYPED_TEST(StorageConformance, install_that_would_discard_committed_entries_aborts) {
+TYPED_TEST(StorageConformance, Install_that_would_discard_committed_entries_aborts) {
   Storage& s = this->s();
   persist(s, make_hard_state(1, 1, 8), make_entries(1, 10, 1));
   EXPECT_DEATH(s.save_snapshot(make_snapshot(8, 2)), "invariant violated");
   EXPECT_DEATH(s.save_snapshot(make_snapshot(6, 2)), "invariant violated");
 }
 
-TYPED_TEST(StorageConformance, commit_below_the_snapshot_aborts) {
+TYPED_TEST(StorageConformance, Commit_below_the_snapshot_aborts) {
   Storage& s = this->s();
   persist(s, make_hard_state(1, 1, 2), make_entries(1, 3, 1));
   s.save_snapshot(make_snapshot(9, 1));

@@ -134,7 +134,7 @@ class WalTest : public ::testing::Test {
 
 using WalStorageOnDisk = WalTest;
 
-TEST_F(WalStorageOnDisk, reopen_returns_exactly_what_was_synced) {
+TEST_F(WalStorageOnDisk, Reopen_returns_exactly_what_was_synced) {
   const std::vector<Entry> entries = make_entries(1, 10, 3, 100);
   {
     std::unique_ptr<WalStorage> s = open_ok();
@@ -157,7 +157,7 @@ TEST_F(WalStorageOnDisk, reopen_returns_exactly_what_was_synced) {
   EXPECT_EQ(s->hard_state().commit(), 7u);
 }
 
-TEST_F(WalStorageOnDisk, creates_its_directory_0700_and_files_0600) {
+TEST_F(WalStorageOnDisk, Creates_its_directory_0700_and_files_0600) {
   std::unique_ptr<WalStorage> s = open_ok();
   ASSERT_TRUE(s);
   persist(*s, make_hard_state(1, 1, 0), make_entries(1, 1, 1));
@@ -170,7 +170,7 @@ TEST_F(WalStorageOnDisk, creates_its_directory_0700_and_files_0600) {
   }
 }
 
-TEST_F(WalStorageOnDisk, rolls_over_to_new_segments_and_replays_them_all) {
+TEST_F(WalStorageOnDisk, Rolls_over_to_new_segments_and_replays_them_all) {
   const WalOptions tiny{.segment_bytes = 256};
   {
     std::unique_ptr<WalStorage> s = open_ok(tiny);
@@ -187,7 +187,7 @@ TEST_F(WalStorageOnDisk, rolls_over_to_new_segments_and_replays_them_all) {
   for (Index i = 1; i <= 60; ++i) EXPECT_EQ(s->entries(i, i + 1, 0).at(0).index(), i);
 }
 
-TEST_F(WalStorageOnDisk, truncate_spanning_segments_survives_reopen) {
+TEST_F(WalStorageOnDisk, Truncate_spanning_segments_survives_reopen) {
   const WalOptions tiny{.segment_bytes = 200};
   {
     std::unique_ptr<WalStorage> s = open_ok(tiny);
@@ -210,7 +210,7 @@ TEST_F(WalStorageOnDisk, truncate_spanning_segments_survives_reopen) {
   EXPECT_EQ(s->term(12), Term{2});
 }
 
-TEST_F(WalStorageOnDisk, second_open_of_the_same_directory_fails_while_the_first_is_open) {
+TEST_F(WalStorageOnDisk, Second_open_of_the_same_directory_fails_while_the_first_is_open) {
   std::unique_ptr<WalStorage> s = open_ok();
   ASSERT_TRUE(s);
   WalOpenResult second = WalStorage::open(dir());
@@ -221,7 +221,7 @@ TEST_F(WalStorageOnDisk, second_open_of_the_same_directory_fails_while_the_first
   EXPECT_TRUE(WalStorage::open(dir()).ok());
 }
 
-TEST_F(WalStorageOnDisk, open_on_a_regular_file_fails_with_errno_and_path) {
+TEST_F(WalStorageOnDisk, Open_on_a_regular_file_fails_with_errno_and_path) {
   const std::string file = tmp_.path() + "/not-a-dir";
   write_bytes(file, "x");
   WalOpenResult r = WalStorage::open(file);
@@ -232,7 +232,7 @@ TEST_F(WalStorageOnDisk, open_on_a_regular_file_fails_with_errno_and_path) {
   EXPECT_NE(r.error().message().find(file), std::string::npos);
 }
 
-TEST_F(WalStorageOnDisk, failed_write_throws_storage_io_error_and_poisons_the_store) {
+TEST_F(WalStorageOnDisk, Failed_write_throws_storage_io_error_and_poisons_the_store) {
   std::unique_ptr<WalStorage> s = open_ok();
   ASSERT_TRUE(s);
   persist(*s, std::nullopt, make_entries(1, 1, 1));
@@ -269,7 +269,7 @@ TEST_F(WalStorageOnDisk, failed_write_throws_storage_io_error_and_poisons_the_st
 using WalRecovery = WalTest;
 
 // (a) A crash while writing the last record leaves any prefix of it on disk.
-TEST_F(WalRecovery, cut_at_every_byte_of_the_last_record_drops_only_that_record) {
+TEST_F(WalRecovery, Cut_at_every_byte_of_the_last_record_drops_only_that_record) {
   const std::vector<std::uint64_t> offsets = write_synced_records(5);
   const std::uint64_t last_start = offsets[4];
   const std::string segment = segment_files(dir()).at(0);
@@ -301,7 +301,7 @@ TEST_F(WalRecovery, cut_at_every_byte_of_the_last_record_drops_only_that_record)
   }
 }
 
-TEST_F(WalRecovery, cut_inside_a_last_commit_or_truncate_record_rolls_it_back) {
+TEST_F(WalRecovery, Cut_inside_a_last_commit_or_truncate_record_rolls_it_back) {
   {
     std::unique_ptr<WalStorage> s = open_ok();
     ASSERT_TRUE(s);
@@ -327,7 +327,7 @@ TEST_F(WalRecovery, cut_inside_a_last_commit_or_truncate_record_rolls_it_back) {
   }
 }
 
-TEST_F(WalRecovery, zero_filled_tail_is_cut) {
+TEST_F(WalRecovery, Zero_filled_tail_is_cut) {
   const std::vector<std::uint64_t> offsets = write_synced_records(3);
   const std::string segment = segment_files(dir()).at(0);
   write_bytes(segment, read_bytes(segment) + std::string(4096, '\0'));
@@ -341,7 +341,7 @@ TEST_F(WalRecovery, zero_filled_tail_is_cut) {
 
 // (b) Bit rot before the tail is corruption, reported with file and offset; in the last record it is
 // indistinguishable from a torn write and is cut.
-TEST_F(WalRecovery, flipped_bit_in_a_middle_record_fails_open_naming_file_and_offset) {
+TEST_F(WalRecovery, Flipped_bit_in_a_middle_record_fails_open_naming_file_and_offset) {
   const std::vector<std::uint64_t> offsets = write_synced_records(5);
   const std::string segment = segment_files(dir()).at(0);
   const std::string pristine = read_bytes(segment);
@@ -363,7 +363,7 @@ TEST_F(WalRecovery, flipped_bit_in_a_middle_record_fails_open_naming_file_and_of
   EXPECT_EQ(s->last_index(), 5u);
 }
 
-TEST_F(WalRecovery, flipped_bit_in_the_last_record_is_a_torn_tail) {
+TEST_F(WalRecovery, Flipped_bit_in_the_last_record_is_a_torn_tail) {
   const std::vector<std::uint64_t> offsets = write_synced_records(5);
   const std::string segment = segment_files(dir()).at(0);
   const std::string pristine = read_bytes(segment);
@@ -382,7 +382,7 @@ TEST_F(WalRecovery, flipped_bit_in_the_last_record_is_a_torn_tail) {
   }
 }
 
-TEST_F(WalRecovery, damage_in_a_segment_before_the_last_is_corruption) {
+TEST_F(WalRecovery, Damage_in_a_segment_before_the_last_is_corruption) {
   const WalOptions tiny{.segment_bytes = 128};
   {
     std::unique_ptr<WalStorage> s = open_ok(tiny);
@@ -409,7 +409,7 @@ TEST_F(WalRecovery, damage_in_a_segment_before_the_last_is_corruption) {
   EXPECT_EQ(err.path, segments[1]);
 }
 
-TEST_F(WalRecovery, entry_whose_index_does_not_follow_is_corruption) {
+TEST_F(WalRecovery, Entry_whose_index_does_not_follow_is_corruption) {
   const std::vector<std::uint64_t> offsets = write_synced_records(3);
   // Frame a well-formed ENTRY record for index 5 (after 3): intact, but impossible.
   const std::string payload = make_entry(5, 1).SerializeAsString();
@@ -431,7 +431,7 @@ TEST_F(WalRecovery, entry_whose_index_does_not_follow_is_corruption) {
 }
 
 // (c) Writes after the last sync may be lost by a power cut; what sync() covered may not.
-TEST_F(WalRecovery, losing_the_unsynced_tail_leaves_exactly_the_synced_state) {
+TEST_F(WalRecovery, Losing_the_unsynced_tail_leaves_exactly_the_synced_state) {
   const std::string segment = dir() + "/wal-0000000000000001.log";
   std::uint64_t synced_size = 0;
   {
@@ -452,7 +452,7 @@ TEST_F(WalRecovery, losing_the_unsynced_tail_leaves_exactly_the_synced_state) {
   EXPECT_EQ(s->hard_state().vote(), 1u);
 }
 
-TEST_F(WalRecovery, copy_taken_at_sync_time_reopens_to_the_synced_state_across_rollovers) {
+TEST_F(WalRecovery, Copy_taken_at_sync_time_reopens_to_the_synced_state_across_rollovers) {
   const WalOptions tiny{.segment_bytes = 256};
   const std::string copy = tmp_.path() + "/copy";
   {
@@ -473,7 +473,7 @@ TEST_F(WalRecovery, copy_taken_at_sync_time_reopens_to_the_synced_state_across_r
   EXPECT_EQ(s.hard_state().vote(), 3u);
 }
 
-TEST_F(WalRecovery, term_and_vote_are_durable_when_save_hard_state_returns) {
+TEST_F(WalRecovery, Term_and_vote_are_durable_when_save_hard_state_returns) {
   std::uint64_t synced_size = 0;
   {
     std::unique_ptr<WalStorage> s = open_ok();
@@ -491,7 +491,7 @@ TEST_F(WalRecovery, term_and_vote_are_durable_when_save_hard_state_returns) {
 
 // (d) The hardstate file is replaced atomically: a leftover temp file is a replacement that never
 // happened; a damaged hardstate itself is corruption.
-TEST_F(WalRecovery, leftover_hardstate_temp_file_is_ignored_and_removed) {
+TEST_F(WalRecovery, Leftover_hardstate_temp_file_is_ignored_and_removed) {
   {
     std::unique_ptr<WalStorage> s = open_ok();
     ASSERT_TRUE(s);
@@ -510,7 +510,7 @@ TEST_F(WalRecovery, leftover_hardstate_temp_file_is_ignored_and_removed) {
 // A lost hardstate file read as "term 0, no vote" would let this node vote a second time in a term it
 // already voted in (Raft §5.1: the vote must survive a restart). Once the log holds anything, open()
 // refuses to guess; only a brand-new directory starts from term 0.
-TEST_F(WalRecovery, missing_hardstate_with_segments_present_fails_open_naming_it) {
+TEST_F(WalRecovery, Missing_hardstate_with_segments_present_fails_open_naming_it) {
   {
     std::unique_ptr<WalStorage> s = open_ok();
     ASSERT_TRUE(s);
@@ -524,7 +524,7 @@ TEST_F(WalRecovery, missing_hardstate_with_segments_present_fails_open_naming_it
   EXPECT_FALSE(segment_files(dir()).empty()) << "nothing is deleted";
 }
 
-TEST_F(WalRecovery, missing_hardstate_fails_open_even_when_no_entry_was_written) {
+TEST_F(WalRecovery, Missing_hardstate_fails_open_even_when_no_entry_was_written) {
   {
     std::unique_ptr<WalStorage> s = open_ok();
     ASSERT_TRUE(s);
@@ -534,7 +534,7 @@ TEST_F(WalRecovery, missing_hardstate_fails_open_even_when_no_entry_was_written)
   EXPECT_EQ(open_corrupt().path, dir() + "/hardstate");
 }
 
-TEST_F(WalRecovery, a_fresh_directory_opens_at_term_zero_and_reopens) {
+TEST_F(WalRecovery, A_fresh_directory_opens_at_term_zero_and_reopens) {
   {
     std::unique_ptr<WalStorage> s = open_ok();
     ASSERT_TRUE(s);
@@ -547,7 +547,7 @@ TEST_F(WalRecovery, a_fresh_directory_opens_at_term_zero_and_reopens) {
   EXPECT_EQ(s->hard_state().vote(), 0u);
 }
 
-TEST_F(WalRecovery, damaged_hardstate_file_fails_open_naming_its_path) {
+TEST_F(WalRecovery, Damaged_hardstate_file_fails_open_naming_its_path) {
   {
     std::unique_ptr<WalStorage> s = open_ok();
     ASSERT_TRUE(s);

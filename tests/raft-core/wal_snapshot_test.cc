@@ -158,7 +158,7 @@ void expect_compacted_at_50(const WalStorage& s, const Snapshot& snap) {
 
 // ---- compaction and install across reopen ----
 
-TEST_F(WalSnapshot, compaction_deletes_old_segments_and_reopen_gives_the_same_state) {
+TEST_F(WalSnapshot, Compaction_deletes_old_segments_and_reopen_gives_the_same_state) {
   write_log();
   const std::size_t before = segments(dir()).size();
   ASSERT_GE(before, 10u);
@@ -190,7 +190,7 @@ TEST_F(WalSnapshot, compaction_deletes_old_segments_and_reopen_gives_the_same_st
 
 // The segment holding the snapshot's own SNAPSHOT record may end up holding no entry above the
 // snapshot; it must still survive, or the next open would take the snapshot for an unrecorded one.
-TEST_F(WalSnapshot, segment_with_the_snapshot_record_survives_later_reopens) {
+TEST_F(WalSnapshot, Segment_with_the_snapshot_record_survives_later_reopens) {
   write_log();
   const Snapshot snap = make_snapshot(60, 1);
   {
@@ -214,7 +214,7 @@ TEST_F(WalSnapshot, segment_with_the_snapshot_record_survives_later_reopens) {
   }
 }
 
-TEST_F(WalSnapshot, install_discards_the_log_and_survives_reopens) {
+TEST_F(WalSnapshot, Install_discards_the_log_and_survives_reopens) {
   write_log();
   const Snapshot snap = make_snapshot(100, 3, std::string(3000, 'x'));
   {
@@ -241,7 +241,7 @@ TEST_F(WalSnapshot, install_discards_the_log_and_survives_reopens) {
   }
 }
 
-TEST_F(WalSnapshot, install_over_a_longer_conflicting_log_discards_it_after_reopen) {
+TEST_F(WalSnapshot, Install_over_a_longer_conflicting_log_discards_it_after_reopen) {
   {
     std::unique_ptr<WalStorage> s = open_ok();
     ASSERT_TRUE(s);
@@ -259,7 +259,7 @@ TEST_F(WalSnapshot, install_over_a_longer_conflicting_log_discards_it_after_reop
   EXPECT_EQ(s->hard_state().commit(), 31u);
 }
 
-TEST_F(WalSnapshot, keeps_only_the_two_latest_snapshot_files) {
+TEST_F(WalSnapshot, Keeps_only_the_two_latest_snapshot_files) {
   std::unique_ptr<WalStorage> s = open_ok();
   ASSERT_TRUE(s);
   persist(*s, make_hard_state(1, 1, 40), make_entries(1, 40, 1));
@@ -271,7 +271,7 @@ TEST_F(WalSnapshot, keeps_only_the_two_latest_snapshot_files) {
   EXPECT_EQ(s->snapshot()->data, "40");
 }
 
-TEST_F(WalSnapshot, five_megabyte_snapshot_round_trips) {
+TEST_F(WalSnapshot, Five_megabyte_snapshot_round_trips) {
   std::string data(5u << 20, '\0');
   std::uint64_t x = 0x9E3779B97F4A7C15u;
   for (char& c : data) {
@@ -297,7 +297,7 @@ TEST_F(WalSnapshot, five_megabyte_snapshot_round_trips) {
 
 // ---- crashes inside save_snapshot ----
 
-TEST_F(WalSnapshot, leftover_snapshot_temp_file_is_ignored_and_removed) {
+TEST_F(WalSnapshot, Leftover_snapshot_temp_file_is_ignored_and_removed) {
   write_log();
   write_bytes(at("snap-0000000000000032.snap.tmp"), "half a snapsh");
   OpenReport report;
@@ -312,7 +312,7 @@ TEST_F(WalSnapshot, leftover_snapshot_temp_file_is_ignored_and_removed) {
 
 // Crash after the file's rename, before its SNAPSHOT record reached the disk: the call never
 // returned, so the old state stands and the unrecorded file goes.
-TEST_F(WalSnapshot, snapshot_file_without_its_record_is_deleted_and_the_old_state_stands) {
+TEST_F(WalSnapshot, Snapshot_file_without_its_record_is_deleted_and_the_old_state_stands) {
   write_log();
   const std::string before = tmp_.path() + "/before";
   fs::copy(dir(), before, fs::copy_options::recursive);
@@ -337,7 +337,7 @@ TEST_F(WalSnapshot, snapshot_file_without_its_record_is_deleted_and_the_old_stat
 
 // The same with the record torn at every byte: still unrecorded, still the old state; and with an
 // older snapshot present, that one is loaded.
-TEST_F(WalSnapshot, torn_snapshot_record_falls_back_to_the_previous_snapshot) {
+TEST_F(WalSnapshot, Torn_snapshot_record_falls_back_to_the_previous_snapshot) {
   write_log();
   {
     std::unique_ptr<WalStorage> s = open_ok();
@@ -377,7 +377,7 @@ TEST_F(WalSnapshot, torn_snapshot_record_falls_back_to_the_previous_snapshot) {
 
 // Crash after the record, before (or during) the segment deletions: the snapshot is in force and
 // open() finishes the compaction.
-TEST_F(WalSnapshot, record_durable_but_segments_not_yet_deleted_reopens_consistently) {
+TEST_F(WalSnapshot, Record_durable_but_segments_not_yet_deleted_reopens_consistently) {
   write_log();
   const std::string before = tmp_.path() + "/before";
   fs::copy(dir(), before, fs::copy_options::recursive);
@@ -436,7 +436,7 @@ class WalCorruptSnapshot : public WalSnapshot {
   std::size_t meta_bytes_ = 0;
 };
 
-TEST_F(WalCorruptSnapshot, flipped_bit_in_the_header_or_metadata_fails_open) {
+TEST_F(WalCorruptSnapshot, Flipped_bit_in_the_header_or_metadata_fails_open) {
   for (std::size_t byte = 0; byte < 44 + meta_bytes_; ++byte) {
     SCOPED_TRACE("byte " + std::to_string(byte));
     std::string rotten = pristine_;
@@ -449,7 +449,7 @@ TEST_F(WalCorruptSnapshot, flipped_bit_in_the_header_or_metadata_fails_open) {
   }
 }
 
-TEST_F(WalCorruptSnapshot, flipped_bit_in_the_data_fails_open_at_the_data_offset) {
+TEST_F(WalCorruptSnapshot, Flipped_bit_in_the_data_fails_open_at_the_data_offset) {
   for (const std::size_t byte : {std::size_t{0}, std::size_t{1}, std::size_t{500}, std::size_t{999}}) {
     SCOPED_TRACE("data byte " + std::to_string(byte));
     std::string rotten = pristine_;
@@ -459,7 +459,7 @@ TEST_F(WalCorruptSnapshot, flipped_bit_in_the_data_fails_open_at_the_data_offset
   }
 }
 
-TEST_F(WalCorruptSnapshot, truncated_or_extended_file_fails_open) {
+TEST_F(WalCorruptSnapshot, Truncated_or_extended_file_fails_open) {
   for (const std::size_t size : {std::size_t{0}, std::size_t{10}, std::size_t{43}}) {
     write_bytes(path_, pristine_.substr(0, size));
     expect_error_at(size);
@@ -475,14 +475,14 @@ TEST_F(WalCorruptSnapshot, truncated_or_extended_file_fails_open) {
   expect_error_at(pristine_.size());
 }
 
-TEST_F(WalCorruptSnapshot, missing_newest_file_fails_open_instead_of_loading_the_older_one) {
+TEST_F(WalCorruptSnapshot, Missing_newest_file_fails_open_instead_of_loading_the_older_one) {
   fs::remove(path_);
   // The older snapshot (10) is there, but the entries between it and 50 went with compaction.
   const WalError err = open_corrupt();
   EXPECT_NE(err.detail.find("newer snapshot file lost"), std::string::npos) << err.message();
 }
 
-TEST_F(WalSnapshot, missing_file_named_by_a_snapshot_record_fails_open) {
+TEST_F(WalSnapshot, Missing_file_named_by_a_snapshot_record_fails_open) {
   {
     // One big segment: compaction deletes nothing, so replay reaches the SNAPSHOT record.
     WalOpenResult r = WalStorage::open(dir());
@@ -497,7 +497,7 @@ TEST_F(WalSnapshot, missing_file_named_by_a_snapshot_record_fails_open) {
   EXPECT_NE(r.error().detail.find("snap-0000000000000008.snap is missing"), std::string::npos) << r.error().message();
 }
 
-TEST_F(WalCorruptSnapshot, file_rotting_after_open_makes_snapshot_throw) {
+TEST_F(WalCorruptSnapshot, File_rotting_after_open_makes_snapshot_throw) {
   std::unique_ptr<WalStorage> s = open_ok();
   ASSERT_TRUE(s);
   std::string rotten = pristine_;

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <sstream>
 
+#include "raftbgp/raft/describe.h"
+
 namespace raftbgp::sim {
 namespace {
 
@@ -315,7 +317,7 @@ class Cluster {
       // would send) must never come from one, however the network reorders, loses or duplicates.
       if (n.node->step(f.msg) == raft::DropReason::kContradictsLog) {
         fail("node " + std::to_string(n.id) + " refused a message from " + std::to_string(f.msg.from()) +
-             " as contradicting its committed log: " + f.msg.ShortDebugString());
+             " as contradicting its committed log: " + raft::describe(f.msg));
       }
       drain(n);
     }
@@ -330,10 +332,24 @@ class Cluster {
     }
   }
 
+  // With --trace, every Ready handed out, one describe() line per part (raftbgp/raft/describe.h).
+  void trace_ready(const SimNode& n, const raft::Ready& rd) {
+    if (!opts_.trace) return;
+    std::string text = raft::describe(rd);
+    std::size_t pos = 0;
+    trace("node " + std::to_string(n.id) + " Ready:");
+    while (pos <= text.size()) {
+      const std::size_t nl = std::min(text.find('\n', pos), text.size());
+      trace("  " + text.substr(pos, nl - pos));
+      pos = nl + 1;
+    }
+  }
+
   // The ready loop of node.h: persist, send, apply, advance.
   void drain(SimNode& n) {
     while (n.node && n.node->has_ready()) {
       raft::Ready rd = n.node->ready();
+      trace_ready(n, rd);
       if (faults_ && !rd.entries.empty() && !rd.snapshot && chance(opts_.crash_per_tick / 4)) {
         // Power loss in the middle of persisting: the writes reached the page cache, not the disk.
         if (rd.entries.front().index() <= n.storage.last_index()) n.storage.truncate(rd.entries.front().index());

@@ -29,8 +29,8 @@ class RaftLog {
   Term term_or_zero(Index i) const { return term(i).value_or(0); }
   bool match_term(Index i, Term t) const { return term(i) == t; }
 
-  // §5.4.1: a candidate's log (last_term, last_index) is at least as up-to-date as ours.
-  bool is_up_to_date(Index last_index, Term last_term) const;
+  // §5.4.1: a candidate's log (last entry term last_t, index last_idx) is at least as up-to-date as ours.
+  bool is_up_to_date(Index last_idx, Term last_t) const;
 
   // Follower side of AppendEntries (§5.3, Figure 2 rules 2–5). If the entry at prev_index has term
   // prev_term, appends what is new in `entries` (truncating only at the first real conflict), moves

@@ -53,11 +53,11 @@ struct Config {
   std::uint64_t seed = 1;
   // Upper bound on the serialized size of one Message (Message::ByteSizeLong), so that one
   // AppendEntries always fits one transport message. propose() refuses data that cannot fit.
-  std::uint64_t max_msg_bytes = 64 * 1024;
+  std::uint64_t max_msg_bytes = std::uint64_t{64} * 1024;
   // Pipelining caps per follower in the replicate state: AppendEntries messages in flight, and the
   // bytes of entries they carry.
   std::size_t max_inflight_msgs = 64;
-  std::uint64_t max_inflight_bytes = 1024 * 1024;
+  std::uint64_t max_inflight_bytes = std::uint64_t{1024} * 1024;
   // Thesis §9.6: a candidate first asks whether it could win, without disturbing anyone's term.
   bool pre_vote = true;
   // Thesis §6.2: a leader that has not heard from a quorum within an election timeout steps down, and

@@ -4,7 +4,7 @@
 //
 // Two implementations pass one conformance suite (tests/raft-core/storage_conformance_test.cc):
 //   MemoryStorage (memory_storage.h): tests and simulation; "durable" means "in this object".
-//   WalStorage    (wal_storage.h):    a segmented write-ahead log on disk.
+//   WalStorage    (wal_storage.h):    a segmented write-ahead log on disk (raft-core/wal/, target raft_wal).
 #pragma once
 
 #include <cstdint>

@@ -20,7 +20,7 @@
 //
 // Snapshot files: a 44-byte header {magic "RBSN", version, index, term, metadata length, data
 // length, CRC32C of the data, CRC32C of the header and metadata}, the serialized SnapshotMetadata
-// (with the conf_state), then the data (src/wal_snapshot.h has the byte layout).
+// (with the conf_state), then the data (raft-core/wal/src/wal_snapshot.h has the byte layout).
 //
 // What is durable when:
 //   store(), truncate()  only write(2) into the kernel: durable when the next sync() returns.

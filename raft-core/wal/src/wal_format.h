@@ -21,10 +21,10 @@ enum class SnapshotKind : std::uint8_t {
   kInstall = 1,  // it did not: the whole log was discarded
 };
 
-// Little-endian integers of `bytes` bytes (1..8): appended to `out`, or read at `offset`
-// (precondition: offset + bytes <= data.size()).
+// Little-endian integers of 1..8 bytes: put_le appends `bytes` bytes to `out`; get_le reads `n` bytes
+// of `bytes` at `offset` (precondition: offset + n <= bytes.size()).
 void put_le(std::string& out, std::uint64_t value, int bytes);
-std::uint64_t get_le(std::string_view data, std::size_t offset, int bytes);
+std::uint64_t get_le(std::string_view bytes, std::size_t offset, int n);
 
 // [u32 payload length][u32 crc32c(type + payload)][u8 type]
 inline constexpr std::size_t kRecordHeaderBytes = 9;
