@@ -8,7 +8,7 @@ no IP route between routers), runs one scenario, and always brings it down (fina
 within a deadline. Namespaces use a unique prefix (default rt<pid>) so a developer's lab can stay up.
 Exit 77 (CTest SKIP_RETURN_CODE) when not root or without `ip netns`.
 
-Scenarios (what each asserts is in its docstring): election, policy, leader_kill, agent_restart, wrong_key,
+Scenarios (what each asserts is in its docstring): metro (metro32 only), election, policy, leader_kill, agent_restart, wrong_key,
 transit_restart, partition, cut, linearizable.
 """
 import argparse
@@ -122,11 +122,49 @@ def footprint(lab):
     wait_until("every transit to hold <= %d mailbox routes (%s)" % (bound, counts), small, 15)
     check(True, "idle mailbox routes per transit RIB: %s (<= 4 per router, %d routers)" % (counts, len(lab.routers)))
     foreign = {n: (lab.status(n) or {}).get("transport", {}).get("foreign_mail") for n in sorted(lab.routers)}
-    if lab.name == "star3":  # its transit runs the per-router mailbox filter (lab/star3/t/bird.conf)
+    if lab.name in ("star3", "metro32"):  # their transits run the per-router mailbox filter
         check(all(v == 0 for v in foreign.values()), "no router's agent saw another router's mail: %s" % foreign)
     else:
         check(all(v is not None for v in foreign.values()), "mail for other routers seen without a filter: %s" %
               foreign)
+
+
+def metro(lab):
+    """metro32 (5 voters + 27 learners from the YAML, four transits of three kinds, per-router mailbox filters):
+    every router names one leader; a policy written on a learner is announced by all 32 routers' ExaBGPs (seen
+    in the transits' RIBs); the idle footprint holds (<= 4 mailbox routes per router in every transit, no agent
+    sees another router's mail); then the leader (a voter) is killed (a new leader follows), started again, a
+    transit (FRR) restarted, and a write from a learner behind another transit reaches all 32 routers."""
+    leader = lab.wait_leader(timeout=60)
+    st = {n: lab.status(n) for n in lab.routers}
+    check(all(s and s["leader"] == st[leader]["leader"] for s in st.values()), "all 32 routers name leader %s" % leader)
+    check(len(st[leader]["voters"]) == 5 and len(st[leader]["learners"]) == 27, "5 voters, 27 learners")
+    learners = {int(x) for x in st[leader]["learners"]}
+    learner = next(n for n in sorted(lab.routers, key=lambda n: int(n[1:])) if int(n[1:]) in learners)
+    pfx = "10.255.100.0/24"
+    t0 = time.monotonic()
+    rc, out, err = lab.ctl(learner, "policy", "add", pfx, "--community", "65000:100")
+    check(rc == 0, "policy add on learner %s: exit 0 (%s)" % (learner, (out + err).strip()))
+    want = set(lab.asn.values())
+    wait_until("all 32 routers to announce %s" % pfx, lambda: (lambda u: u if u >= want else None)(
+        {a for t in lab.transits for a in lab.rib_paths(t, pfx)}), 30, every=0.2)
+    check(True, "%s announced by all %d routers' ExaBGPs %.2f s after policy add returned" %
+          (pfx, len(want), time.monotonic() - t0))
+    footprint(lab)
+    t0 = time.monotonic()
+    lab.clab("kill", lab.file, leader)
+    voters = [n for n in lab.routers if n != leader and int(n[1:]) in (1, 2, 9, 17, 25)]
+    new = lab.wait_leader(voters, timeout=20)
+    check(new != leader, "new leader %s %.1f s after killing %s" % (new, time.monotonic() - t0, leader))
+    lab.clab("start", lab.file, leader)
+    frr = next(t for t, role in lab.transits.items() if role == "transit-frr")
+    lab.clab("restart", lab.file, frr, "--wait", "60", timeout=90)
+    far = next(n for n in sorted(lab.routers, key=lambda n: int(n[1:])) if int(n[1:]) > 24 and int(n[1:]) in learners)
+    idx = must_put(lab, far, "after", "1", "metro", 1, timeout=30)
+    wait_until("every router to apply index %d" % idx,
+               lambda: all((lab.status(n) or {}).get("applied", 0) >= idx for n in lab.routers), 60, every=0.5)
+    check(True, "after killing and restarting %s and restarting %s: the write from %s (index %d) applied on all %d "
+          "routers" % (leader, frr, far, idx, len(lab.routers)))
 
 
 def leader_kill(lab):
@@ -386,7 +424,7 @@ def linearizable(lab):
     check(ok, "history is linearizable (%s)" % why)
 
 
-SCENARIOS = {"election": election, "policy": policy, "leader_kill": leader_kill, "agent_restart": agent_restart,
+SCENARIOS = {"metro": metro, "election": election, "policy": policy, "leader_kill": leader_kill, "agent_restart": agent_restart,
              "wrong_key": wrong_key, "transit_restart": transit_restart, "partition": partition, "cut": cut,
              "linearizable": linearizable}
 
