@@ -164,8 +164,13 @@ std::optional<std::uint64_t> parse_segment_name(std::string_view name) {
   constexpr std::string_view kSuffix = ".log";
   if (name.size() != kPrefix.size() + 16 + kSuffix.size()) return std::nullopt;
   if (name.substr(0, 4) != kPrefix || name.substr(20) != kSuffix) return std::nullopt;
-  std::uint64_t seq = 0;
-  for (const char c : name.substr(4, 16)) {
+  return parse_hex16(name.substr(4, 16));
+}
+
+std::optional<std::uint64_t> parse_hex16(std::string_view digits) {
+  if (digits.size() != 16) return std::nullopt;
+  std::uint64_t value = 0;
+  for (const char c : digits) {
     std::uint64_t digit = 0;
     if (c >= '0' && c <= '9') {
       digit = static_cast<std::uint64_t>(c - '0');
@@ -174,9 +179,9 @@ std::optional<std::uint64_t> parse_segment_name(std::string_view name) {
     } else {
       return std::nullopt;
     }
-    seq = seq << 4 | digit;
+    value = value << 4 | digit;
   }
-  return seq;
+  return value;
 }
 
 }  // namespace raftbgp::raft::wal

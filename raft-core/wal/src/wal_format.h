@@ -82,6 +82,8 @@ std::optional<HardStateFileError> decode_hard_state_file(std::string_view bytes,
 // Segment file names: "wal-" + 16 lowercase hex digits of the sequence number + ".log".
 std::string segment_name(std::uint64_t seq);
 std::optional<std::uint64_t> parse_segment_name(std::string_view name);
+// Exactly 16 lowercase hex digits (the names of segments and snapshot files), or nullopt.
+std::optional<std::uint64_t> parse_hex16(std::string_view digits);
 
 inline constexpr std::string_view kHardStateName = "hardstate";
 inline constexpr std::string_view kHardStateTempName = "hardstate.tmp";

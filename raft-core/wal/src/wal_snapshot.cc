@@ -19,23 +19,6 @@ constexpr std::string_view kPrefix = "snap-";
 constexpr std::string_view kSuffix = ".snap";
 constexpr std::string_view kTempSuffix = ".tmp";
 
-std::optional<std::uint64_t> parse_hex16(std::string_view digits) {
-  if (digits.size() != 16) return std::nullopt;
-  std::uint64_t value = 0;
-  for (const char c : digits) {
-    std::uint64_t digit = 0;
-    if (c >= '0' && c <= '9') {
-      digit = static_cast<std::uint64_t>(c - '0');
-    } else if (c >= 'a' && c <= 'f') {
-      digit = static_cast<std::uint64_t>(c - 'a') + 10;
-    } else {
-      return std::nullopt;
-    }
-    value = value << 4 | digit;
-  }
-  return value;
-}
-
 SnapshotDecodeResult bad(std::uint64_t offset, std::string detail) {
   return SnapshotDecodeResult{std::nullopt, SnapshotFileError{offset, std::move(detail)}};
 }
