@@ -514,7 +514,9 @@ void Node::handle_append_response(const Message& m, Progress& pr) {
   }
   if (maybe_commit()) {
     bcast_pending_ = true;  // the new commit index goes to every follower with the next Ready
-  } else if (was_paused) {
+  } else if (was_paused && !bcast_pending_) {
+    // A follower that was paused learns our commit index now; when a broadcast is already pending it
+    // carries the commit to this follower too, and an empty append here would only duplicate it.
     send_append(m.from());
   }
   // Flow control may now allow several (size-limited) messages in flight.
