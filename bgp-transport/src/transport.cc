@@ -107,28 +107,24 @@ std::vector<std::string> Transport::send(const raftbgp::v1::Message& message,
 
 std::uint32_t Transport::take_slot(std::uint64_t mailbox_dst) {
   std::vector<Slot>& slots = slots_[mailbox_dst];
-  std::uint32_t pick = 0;
-  bool found = false;
-  for (std::uint32_t i = 0; i < slots.size() && !found; ++i) {
-    if (!slots[i].queued && (!slots[i].live || slots[i].last_tick + config_.slot_reuse_ticks <= now_tick_)) {
-      pick = i;
-      found = true;
-    }
-  }
-  if (!found && slots.size() < send_plan().slots()) {
-    pick = static_cast<std::uint32_t>(slots.size());
+  const auto claim = [&](std::size_t i) {
+    if (!slots[i].live) ++live_slots_;
+    slots[i] = {now_tick_, true, true};
+    return static_cast<std::uint32_t>(i);
+  };
+  for (std::size_t i = 0; i < slots.size(); ++i)
+    if (!slots[i].queued && (!slots[i].live || slots[i].last_tick + config_.slot_reuse_ticks <= now_tick_))
+      return claim(i);
+  if (slots.size() < send_plan().slots()) {
     slots.emplace_back();
-    found = true;
+    return claim(slots.size() - 1);
   }
-  if (!found) {  // every slot is busy: reuse the least recently announced one
-    pick = static_cast<std::uint32_t>(
-        std::min_element(slots.begin(), slots.end(),
-                         [](const Slot& a, const Slot& b) { return a.last_tick < b.last_tick; }) -
-        slots.begin());
-    ++counters_.slots_reused_early;
-  }
-  slots[pick] = {now_tick_, true, true};
-  return pick;
+  // Every slot is busy: reuse the least recently announced one.
+  ++counters_.slots_reused_early;
+  return claim(static_cast<std::size_t>(
+      std::min_element(slots.begin(), slots.end(),
+                       [](const Slot& a, const Slot& b) { return a.last_tick < b.last_tick; }) -
+      slots.begin()));
 }
 
 void Transport::push(Command command) {
@@ -150,25 +146,17 @@ void Transport::withdraw(const IpPrefix& prefix) {
   ++counters_.withdrawals_sent;
 }
 
-std::vector<std::string> Transport::withdraw_announced() {
-  const MailboxPlan& plan = send_plan();
-  for (auto& [dst, slots] : slots_) {
-    for (std::uint32_t i = 0; i < slots.size(); ++i) {
-      if (!slots[i].live) continue;
-      slots[i].live = false;
-      withdraw(plan.prefix_for({config_.my_id, dst, i}));
-    }
-  }
-  return take_ready();
+void Transport::retire(std::uint64_t mailbox_dst, std::uint32_t slot) {
+  slots_[mailbox_dst][slot].live = false;
+  --live_slots_;
+  withdraw(send_plan().prefix_for({config_.my_id, mailbox_dst, slot}));
 }
 
-std::vector<IpPrefix> Transport::announced() const {
-  std::vector<IpPrefix> out;
-  const MailboxPlan& plan = send_plan();
-  for (const auto& [dst, slots] : slots_)
+std::vector<std::string> Transport::withdraw_announced() {
+  for (auto& [dst, slots] : slots_)
     for (std::uint32_t i = 0; i < slots.size(); ++i)
-      if (slots[i].live) out.push_back(plan.prefix_for({config_.my_id, dst, i}));
-  return out;
+      if (slots[i].live) retire(dst, i);
+  return take_ready();
 }
 
 std::vector<IpPrefix> Transport::slot_prefixes() const {
@@ -206,14 +194,9 @@ std::vector<std::string> Transport::take_ready() {
 std::vector<std::string> Transport::tick(std::uint64_t now_tick) {
   now_tick_ = std::max(now_tick_, now_tick);
   reassembler_.expire(now_tick);
-  const MailboxPlan& plan = send_plan();
-  for (auto& [dst, slots] : slots_) {
-    for (std::uint32_t i = 0; i < slots.size(); ++i) {
-      if (!slots[i].live || slots[i].queued || slots[i].last_tick + config_.slot_ttl_ticks > now_tick_) continue;
-      slots[i].live = false;
-      withdraw(plan.prefix_for({config_.my_id, dst, i}));
-    }
-  }
+  for (auto& [dst, slots] : slots_)
+    for (std::uint32_t i = 0; i < slots.size(); ++i)
+      if (slots[i].live && !slots[i].queued && slots[i].last_tick + config_.slot_ttl_ticks <= now_tick_) retire(dst, i);
   return take_ready();
 }
 
@@ -228,10 +211,7 @@ void Transport::sync_gauges() {
   counters_.reassembly_expired = s.expired;
   counters_.fragments_pending = reassembler_.pending_messages();
   counters_.reassembly_bytes = reassembler_.pending_bytes();
-  std::uint64_t live = 0;
-  for (const auto& [dst, slots] : slots_)
-    for (const Slot& slot : slots) live += slot.live ? 1 : 0;
-  counters_.mailbox_routes = live;
+  counters_.mailbox_routes = live_slots_;
 }
 
 Transport::Received Transport::on_line(std::string_view line, std::uint64_t now_tick) {

@@ -355,7 +355,7 @@ TEST(Transport, Leftovers_of_an_earlier_incarnation_are_withdrawn_unless_announc
   Transport first = make_transport(config_for(1));
   first.send(app_message(1, 2, 10), ids({2}));
   first.send(app_message(1, 0, 10), ids({2, 3}));
-  const std::vector<IpPrefix> record = first.announced();
+  const std::vector<IpPrefix> record = first.slot_prefixes();
   ASSERT_EQ(record.size(), 2u);
   Transport again = make_transport(config_for(1));
   again.send(app_message(1, 2, 10), ids({2}));  // takes slot 0 of mailbox 2 again: not withdrawn

@@ -105,9 +105,7 @@ class Transport {
   // Withdraw commands for every mailbox prefix still announced; queued like sends. Before exit.
   std::vector<std::string> withdraw_announced();
 
-  // Mailbox prefixes announced and not withdrawn.
-  std::vector<IpPrefix> announced() const;
-  // Every slot prefix this incarnation has used (live or withdrawn): a superset of announced() that changes
+  // Every slot prefix this incarnation has used (live or withdrawn): a superset of what is announced that changes
   // only when a ring grows (slot_count()), so the owner can record it cheaply for the next incarnation's
   // withdraw_leftovers() (agent: mailbox_record.h).
   std::vector<IpPrefix> slot_prefixes() const;
@@ -148,6 +146,8 @@ class Transport {
   void push(Command command);
   std::uint32_t take_slot(std::uint64_t mailbox_dst);
   void withdraw(const IpPrefix& prefix);
+  // Marks a live slot withdrawn and queues its withdrawal.
+  void retire(std::uint64_t mailbox_dst, std::uint32_t slot);
   void on_ack(const AckEvent& ack);
   void on_update(UpdateEvent& update, std::uint64_t now_tick, std::vector<raftbgp::v1::Message>& out);
   void on_state(const StateEvent& state);
@@ -168,6 +168,7 @@ class Transport {
   std::uint64_t next_sequence_ = 1;
   std::uint64_t now_tick_ = 0;
   std::map<std::uint64_t, std::vector<Slot>> slots_;  // mailbox dst (0 = group) -> its slots, grown on demand
+  std::uint64_t live_slots_ = 0;  // slots with live set: Counters::mailbox_routes, kept here off the per-line path
   std::string last_error_command_;
 };
 
