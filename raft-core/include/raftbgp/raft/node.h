@@ -211,6 +211,22 @@ class Node {
   // MSG_TIMEOUT_NOW. Abandoned after an election timeout if the target has not taken over.
   TransferResult transfer_leader(NodeId target);
 
+  // Quiescence (docs/architecture.md §3 "Quiet when idle"; CockroachDB's quiesced ranges). The core keeps no
+  // quiescent state: the driver decides when to stop calling tick(), and these two tell it when that is safe.
+  //   quiescable(): this node leads and has nothing to do: no transfer, no ReadIndex round, no broadcast pending,
+  //     commit == last index (so its term's no-op and every configuration change are committed), and every
+  //     follower and learner either matches the last index in kReplicate or has not been heard from for an
+  //     election timeout (a dead peer does not keep the cluster awake; when it answers again it no longer
+  //     matches, so quiescable() turns false and the driver wakes).
+  //   quiesce(): when quiescable(), one heartbeat to every follower and learner marked Message.quiesce, carrying
+  //     the commit index (so caught-up followers learn the final commit); false and nothing sent otherwise.
+  //     The driver stops ticking the leader after it, and followers that received it stop their election
+  //     timers while the leader's presence lasts (the driver's rule). Any input after which quiescable() is
+  //     false, or any message other than a heartbeat answer, must make the driver tick again. While not
+  //     ticked, the leader's check-quorum round does not run either: it resumes with the ticks.
+  bool quiescable() const;
+  bool quiesce();
+
   // The configuration in force: the bootstrap (or snapshot) base with every change in the log applied.
   ConfState conf_state() const;
 
