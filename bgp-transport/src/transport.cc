@@ -27,6 +27,9 @@ std::optional<std::string> validate_config(const TransportConfig& c, const Mailb
   if (c.epoch == 0 || c.epoch > kMaxEpoch) return "epoch: must be 1..2^32-1 (persisted boot counter)";
   if (!c.keys.contains(c.active_key_id)) return "active_key_id: not in the key ring";
   if (c.ack_window == 0 || c.max_queued == 0) return "ack_window and max_queued must be positive";
+  if (send_plan.slots() < 2 * kPresenceSlots)
+    return "mailbox slot_bits: at least 3 (" + std::to_string(kPresenceSlots) +
+           " presence slots and a ring of at least as many)";
   if (c.slot_reuse_ticks == 0 || c.slot_ttl_ticks <= c.slot_reuse_ticks)
     return "slot_reuse_ticks must be >= 1 and slot_ttl_ticks greater than it";
   if (c.reassembly.max_messages == 0) return "reassembly.max_messages must be positive";
@@ -59,7 +62,8 @@ const std::string& Transport::next_hop() const {
 }
 
 std::vector<std::string> Transport::send(const raftbgp::v1::Message& message,
-                                         std::span<const std::uint64_t> destinations) {
+                                         std::span<const std::uint64_t> destinations,
+                                         std::optional<std::uint32_t> presence) {
   std::vector<std::uint64_t> dst(destinations.begin(), destinations.end());
   std::sort(dst.begin(), dst.end());
   dst.erase(std::unique(dst.begin(), dst.end()), dst.end());
@@ -70,7 +74,8 @@ std::vector<std::string> Transport::send(const raftbgp::v1::Message& message,
   const std::size_t piece = max_fragment_bytes(config_.payload_budget, dst.size());
   const std::size_t fragments = size == 0 ? 1 : (size + piece - 1) / std::max<std::size_t>(piece, 1);
   if (message.from() != config_.my_id || dst.empty() || dst.size() > kMaxDestinations || !ids_ok ||
-      size > config_.reassembly.max_message_bytes || fragments > plan.slots()) {
+      size > config_.reassembly.max_message_bytes || fragments > ring_slots() ||
+      (presence && (*presence >= kPresenceSlots || fragments != 1))) {
     ++counters_.send_refused;
     return {};
   }
@@ -93,7 +98,15 @@ std::vector<std::string> Transport::send(const raftbgp::v1::Message& message,
   for (std::size_t i = 0; i < pieces.size(); ++i) {
     h.fragment_index = static_cast<std::uint16_t>(i);
     const Bytes frame = seal_frame(h, pieces[i], key);
-    const std::uint32_t slot = take_slot(mailbox_dst);
+    std::uint32_t slot = 0;
+    if (presence) {
+      slot = plan.slots() - 1 - *presence;
+      Slot& s = presence_[{mailbox_dst, slot}];
+      if (!s.live) ++live_slots_;
+      s = {now_tick_, true, true};
+    } else {
+      slot = take_slot(mailbox_dst);
+    }
     const IpPrefix prefix = plan.prefix_for({config_.my_id, mailbox_dst, slot});
     push({CommandKind::kAnnounce,
           format_announce(config_.neighbor, prefix, next_hop(), config_.attribute_code, config_.attribute_flags, frame),
@@ -115,7 +128,7 @@ std::uint32_t Transport::take_slot(std::uint64_t mailbox_dst) {
   for (std::size_t i = 0; i < slots.size(); ++i)
     if (!slots[i].queued && (!slots[i].live || slots[i].last_tick + config_.slot_reuse_ticks <= now_tick_))
       return claim(i);
-  if (slots.size() < send_plan().slots()) {
+  if (slots.size() < ring_slots()) {
     slots.emplace_back();
     return claim(slots.size() - 1);
   }
@@ -131,14 +144,22 @@ void Transport::push(Command command) {
   if (std::optional<Command> dropped = queue_.push(std::move(command))) on_slot_settled(dropped->tag);
 }
 
+Transport::Slot* Transport::find_slot(std::uint64_t mailbox_dst, std::uint32_t slot) {
+  if (slot >= ring_slots()) {
+    const auto it = presence_.find({mailbox_dst, slot});
+    return it == presence_.end() ? nullptr : &it->second;
+  }
+  const auto it = slots_.find(mailbox_dst);
+  return it == slots_.end() || slot >= it->second.size() ? nullptr : &it->second[slot];
+}
+
 // The announcement tagged `tag` left our hands (acknowledged, or dropped from the queue): the slot ages from now.
 void Transport::on_slot_settled(std::uint64_t tag) {
   if (tag == 0) return;
-  const auto it = slots_.find((tag - 1) >> 20);
-  const std::uint32_t slot = static_cast<std::uint32_t>((tag - 1) & 0xfffff);
-  if (it == slots_.end() || slot >= it->second.size()) return;
-  it->second[slot].queued = false;
-  it->second[slot].last_tick = now_tick_;
+  Slot* s = find_slot((tag - 1) >> 20, static_cast<std::uint32_t>((tag - 1) & 0xfffff));
+  if (s == nullptr) return;
+  s->queued = false;
+  s->last_tick = now_tick_;
 }
 
 void Transport::withdraw(const IpPrefix& prefix) {
@@ -147,7 +168,7 @@ void Transport::withdraw(const IpPrefix& prefix) {
 }
 
 void Transport::retire(std::uint64_t mailbox_dst, std::uint32_t slot) {
-  slots_[mailbox_dst][slot].live = false;
+  find_slot(mailbox_dst, slot)->live = false;
   --live_slots_;
   withdraw(send_plan().prefix_for({config_.my_id, mailbox_dst, slot}));
 }
@@ -156,7 +177,18 @@ std::vector<std::string> Transport::withdraw_announced() {
   for (auto& [dst, slots] : slots_)
     for (std::uint32_t i = 0; i < slots.size(); ++i)
       if (slots[i].live) retire(dst, i);
+  return release_presence();
+}
+
+std::vector<std::string> Transport::release_presence() {
+  for (auto& [key, s] : presence_)
+    if (s.live) retire(key.first, key.second);
   return take_ready();
+}
+
+std::size_t Transport::presence_routes() const {
+  return static_cast<std::size_t>(
+      std::count_if(presence_.begin(), presence_.end(), [](const auto& kv) { return kv.second.live; }));
 }
 
 std::vector<IpPrefix> Transport::slot_prefixes() const {
@@ -164,13 +196,14 @@ std::vector<IpPrefix> Transport::slot_prefixes() const {
   const MailboxPlan& plan = send_plan();
   for (const auto& [dst, slots] : slots_)
     for (std::uint32_t i = 0; i < slots.size(); ++i) out.push_back(plan.prefix_for({config_.my_id, dst, i}));
+  for (const auto& [key, s] : presence_) out.push_back(plan.prefix_for({config_.my_id, key.first, key.second}));
   return out;
 }
 
 std::size_t Transport::slot_count() const {
   std::size_t n = 0;
   for (const auto& [dst, slots] : slots_) n += slots.size();
-  return n;
+  return n + presence_.size();
 }
 
 std::vector<std::string> Transport::withdraw_leftovers(std::span<const IpPrefix> prefixes) {
@@ -178,8 +211,7 @@ std::vector<std::string> Transport::withdraw_leftovers(std::span<const IpPrefix>
   for (const IpPrefix& p : prefixes) {
     const std::optional<MailboxAddress> a = plan.parse(p);
     if (!a || a->src != config_.my_id) continue;  // not ours (another layout, a corrupt record)
-    const auto it = slots_.find(a->dst);
-    if (it != slots_.end() && a->slot < it->second.size() && it->second[a->slot].live) continue;
+    if (const Slot* s = find_slot(a->dst, a->slot); s != nullptr && s->live) continue;
     withdraw(p);
   }
   return take_ready();
@@ -216,7 +248,7 @@ void Transport::sync_gauges() {
 
 Transport::Received Transport::on_line(std::string_view line, std::uint64_t now_tick) {
   now_tick_ = std::max(now_tick_, now_tick);
-  Received r{{}, {}, parse_exabgp_line(line, config_.attribute_code)};
+  Received r{{}, {}, parse_exabgp_line(line, config_.attribute_code), {}};
   ++counters_.lines;
   if (auto* e = std::get_if<LineError>(&r.event)) {
     ++counters_.line_errors[static_cast<std::size_t>(*e)];
@@ -224,7 +256,7 @@ Transport::Received Transport::on_line(std::string_view line, std::uint64_t now_
     on_ack(*ack);
     r.lines = queue_.take_ready();
   } else if (auto* update = std::get_if<UpdateEvent>(&r.event)) {
-    on_update(*update, now_tick, r.messages);
+    on_update(*update, now_tick, r);
   } else if (auto* state = std::get_if<StateEvent>(&r.event)) {
     on_state(*state);
   } else if (std::holds_alternative<NotificationEvent>(r.event)) {
@@ -255,13 +287,25 @@ void Transport::on_state(const StateEvent& state) {
   if (state.state == "down") ++counters_.peer_down;
 }
 
-void Transport::on_update(UpdateEvent& update, std::uint64_t now_tick, std::vector<raftbgp::v1::Message>& out) {
+void Transport::on_update(UpdateEvent& update, std::uint64_t now_tick, Received& out) {
   ++counters_.updates;
   counters_.prefixes_withdrawn += update.withdrawn.size();
   counters_.eors += update.eor.size();
   counters_.other_attribute_codes += update.other_attribute_codes;
-  for (const IpPrefix& p : update.announced) on_mailbox_prefix(p, update.payload, now_tick, out);
+  for (const IpPrefix& p : update.withdrawn) on_withdrawn(p, out.presence_withdrawn);
+  for (const IpPrefix& p : update.announced) on_mailbox_prefix(p, update.payload, now_tick, out.messages);
   update.payload.reset();  // the frame bytes are consumed here; Received::event keeps the rest
+}
+
+// Only presence routes mean something when withdrawn (see "Presence" in transport.h); read in layout v2 only,
+// since v1 routers never announce presence.
+void Transport::on_withdrawn(const IpPrefix& p, std::vector<std::uint64_t>& presence_withdrawn) {
+  const MailboxPlan& plan = p.family == Family::kIpv4 ? ipv4_ : ipv6_;
+  const std::optional<MailboxAddress> a = plan.parse(p);
+  if (!a || a->src == config_.my_id || (a->dst != 0 && a->dst != config_.my_id)) return;
+  if (a->slot + kPresenceSlots < plan.slots()) return;
+  ++counters_.presence_withdrawn;
+  presence_withdrawn.push_back(a->src);
 }
 
 void Transport::on_mailbox_prefix(const IpPrefix& p, const std::optional<Bytes>& payload, std::uint64_t now_tick,

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <set>
 
 #include "raftbgp/transport/transport.h"
 #include "test_util.h"
@@ -223,7 +224,7 @@ TEST(Transport, Oversize_or_misaddressed_sends_are_refused) {
   EXPECT_TRUE(a.send(app_message(7, 2, 10), ids({2})).empty());     // from is not me
   EXPECT_EQ(a.counters().send_refused, 4u);
   TransportConfig small = config_for(1);
-  small.ipv6.slot_bits = 2;  // 4 slots: a message needing 8 fragments would overwrite itself
+  small.ipv6.slot_bits = 3;  // a ring of 4 slots: a message needing 8 fragments would overwrite itself
   Transport s = make_transport(small);
   EXPECT_TRUE(s.send(app_message(1, 2, 20000), ids({2})).empty());
 }
@@ -254,7 +255,7 @@ TEST(Transport, Acks_pace_the_window_and_an_error_maps_to_its_command) {
 
 TEST(Transport, Slots_rotate_and_withdraw_announced_cleans_up) {
   TransportConfig c = config_for(1);
-  c.ipv6.slot_bits = 2;
+  c.ipv6.slot_bits = 3;  // a ring of 4 slots beside the 4 presence slots
   Transport a = make_transport(c);
   std::vector<std::string> prefixes;
   for (int i = 0; i < 5; ++i) {
@@ -342,13 +343,69 @@ TEST(Transport, A_slot_whose_announcement_still_waits_is_neither_retaken_nor_wit
 
 TEST(Transport, When_every_slot_is_young_the_oldest_is_reused_and_counted) {
   TransportConfig c = config_for(1);
-  c.ipv6.slot_bits = 2;  // 4 slots
+  c.ipv6.slot_bits = 3;  // a ring of 4 slots beside the 4 presence slots
   Transport a = make_transport(c);
   for (int i = 0; i < 4; ++i) a.send(app_message(1, 2, 10), ids({2}));
   a.tick(1);
   a.send(app_message(1, 2, 10), ids({2}));  // slot 0 was announced at tick 0, the oldest
   EXPECT_EQ(a.counters().slots_reused_early, 1u);
   EXPECT_EQ(a.counters().mailbox_routes, 4u);
+}
+
+TEST(Transport, A_presence_route_outlives_the_slot_ttl_is_replaced_in_place_and_goes_only_when_released) {
+  TransportConfig c = config_for(1);
+  c.slot_ttl_ticks = 5;
+  Transport a = make_transport(c);
+  const auto first = a.send(app_message(1, 0, 10), ids({2, 3}), 0);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(prefix_of(first[0]), "fd72:6166:0:1ff::/64");  // group home, slot 255: the top slot
+  a.on_line("done", 0);
+  EXPECT_TRUE(a.tick(100).empty()) << "a presence route is never withdrawn by age";
+  EXPECT_EQ(prefix_of(a.send(app_message(1, 0, 10), ids({2, 3}), 0).at(0)), "fd72:6166:0:1ff::/64");
+  EXPECT_EQ(prefix_of(a.send(app_message(1, 0, 10), ids({2, 3}), 1).at(0)), "fd72:6166:0:1fe::/64");
+  EXPECT_EQ(a.presence_routes(), 2u);
+  EXPECT_EQ(a.counters().mailbox_routes, 2u);
+  a.on_line("done", 100);
+  a.on_line("done", 100);
+  const auto released = a.release_presence();
+  EXPECT_EQ(released,
+            (std::vector<std::string>{"withdraw route fd72:6166:0:1fe::/64", "withdraw route fd72:6166:0:1ff::/64"}));
+  EXPECT_EQ(a.presence_routes(), 0u);
+  EXPECT_EQ(a.counters().mailbox_routes, 0u);
+  EXPECT_TRUE(a.release_presence().empty());
+}
+
+TEST(Transport, The_ring_never_takes_a_presence_slot_and_a_presence_message_must_fit_one_fragment) {
+  TransportConfig c = config_for(1);
+  c.ipv6.slot_bits = 3;  // 8 slots: ring 0..3, presence 4..7
+  Transport a = make_transport(c);
+  std::set<std::string> ring;
+  for (int i = 0; i < 6; ++i) ring.insert(prefix_of(a.send(app_message(1, 2, 10), ids({2})).at(0)));
+  EXPECT_EQ(ring.size(), 4u) << "six sends in one tick: four ring slots, two reused early";
+  EXPECT_EQ(a.counters().slots_reused_early, 2u);
+  for (std::uint32_t n = 0; n < kPresenceSlots; ++n)
+    EXPECT_EQ(ring.count(prefix_of(a.send(app_message(1, 2, 10), ids({2}), n).at(0))), 0u) << "presence " << n;
+  EXPECT_TRUE(a.send(app_message(1, 2, 5000), ids({2}), 0).empty()) << "two fragments cannot share one presence slot";
+  EXPECT_TRUE(a.send(app_message(1, 2, 10), ids({2}), kPresenceSlots).empty());
+  EXPECT_EQ(a.counters().send_refused, 2u);
+  c.ipv6.slot_bits = 2;
+  EXPECT_TRUE(std::holds_alternative<std::string>(Transport::create(c))) << "no room for a ring beside presence";
+}
+
+TEST(Transport, A_receiver_reports_the_withdrawal_of_a_presence_route_for_it_and_nothing_else) {
+  Transport a = make_transport(config_for(1)), b = make_transport(config_for(2));
+  std::vector<std::string> lines = a.send(app_message(1, 0, 10), ids({2, 3}), 0);  // group presence
+  for (auto& l : a.send(app_message(1, 3, 10), ids({3}), 0)) lines.push_back(l);   // presence for node 3 only
+  for (auto& l : a.send(app_message(1, 2, 10), ids({2}))) lines.push_back(l);      // ring slot for node 2
+  EXPECT_EQ(feed(b, json_lines(lines)).size(), 2u) << "node 3's mail is not for node 2";
+  for (int i = 0; i < 3; ++i) a.on_line("done", 0);
+  std::vector<std::string> gone = a.withdraw_announced();
+  ASSERT_EQ(gone.size(), 3u);
+  std::vector<std::uint64_t> reported;
+  for (const std::string& l : json_lines(gone))
+    for (std::uint64_t src : b.on_line(l, 0).presence_withdrawn) reported.push_back(src);
+  EXPECT_EQ(reported, std::vector<std::uint64_t>{1});
+  EXPECT_EQ(b.counters().presence_withdrawn, 1u);
 }
 
 TEST(Transport, Leftovers_of_an_earlier_incarnation_are_withdrawn_unless_announced_again) {

@@ -57,6 +57,8 @@ inline constexpr CounterField kCounterFields[] = {
      "mailbox prefixes announced without our attribute: a transit strips it"},
     {"foreign_mail", &Counters::foreign_mail, MetricKind::kCounter,
      "mailbox routes for other nodes that reached this one: a missing per-router filter"},
+    {"presence_withdrawn", &Counters::presence_withdrawn, MetricKind::kCounter,
+     "presence routes of peers withdrawn: a quiet leader woke up, stepped down or its BGP session died"},
     {"other_attribute_codes", &Counters::other_attribute_codes, MetricKind::kCounter,
      "unknown attributes of another type code in updates"},
     {"frames_received", &Counters::frames_received, MetricKind::kCounter, "frames that reached the decoder"},

@@ -33,9 +33,10 @@ struct Counters {
   std::uint64_t updates = 0;
   std::uint64_t prefixes_withdrawn = 0;
   std::uint64_t eors = 0;
-  std::uint64_t not_mailbox = 0;        // announced prefix outside our mailbox plan (e.g. policy routes)
-  std::uint64_t without_attribute = 0;  // mailbox prefix announced without our attribute
-  std::uint64_t foreign_mail = 0;       // a mailbox prefix for another router (a missing filter): ignored
+  std::uint64_t not_mailbox = 0;         // announced prefix outside our mailbox plan (e.g. policy routes)
+  std::uint64_t without_attribute = 0;   // mailbox prefix announced without our attribute
+  std::uint64_t foreign_mail = 0;        // a mailbox prefix for another router (a missing filter): ignored
+  std::uint64_t presence_withdrawn = 0;  // a peer's presence route withdrawn (its quiet leadership ended or died)
   std::uint64_t other_attribute_codes = 0;
   std::uint64_t frames_received = 0;                         // frames that reached open_frame
   std::array<std::uint64_t, kRejectReasonCount> rejected{};  // by RejectReason

@@ -24,6 +24,14 @@
 // the last slot_ttl_ticks. When every slot is younger than slot_reuse_ticks the oldest is reused anyway (counted in
 // slots_reused_early: that message may be lost to coalescing, and Raft retransmits).
 //
+// Presence (docs/architecture.md §3 "Quiet when idle"): the top kPresenceSlots slots of every mailbox are not in
+// the ring. send(message, destinations, presence = n) puts a one-fragment message on slot slots() - 1 - n of its
+// mailbox and keeps it announced (never withdrawn by tick(), never taken by the ring; the next presence send with
+// the same n replaces it) until release_presence() withdraws every presence route. A quiet leader's last
+// heartbeat thus stays in every RIB, and its withdrawal (by release_presence(), by the next incarnation's
+// withdraw_leftovers(), or by the transits when the leader's BGP session dies) reaches the followers as
+// Received::presence_withdrawn at BGP speed.
+//
 // Session events: after `state: down` ExaBGP sends no withdrawals and, after `up`, re-sends every route
 // still announced (docs/exabgp.md §4.4). The transport keeps its replay windows and its reassembly buffers across
 // the flap, so the re-send is absorbed as kReplay (counted) and may even complete a half-received message.
@@ -49,6 +57,9 @@
 #include "raftbgp/v1/raft.pb.h"
 
 namespace raftbgp::transport {
+
+// Slots per mailbox reserved for presence routes (see "Presence"); the ring has the rest.
+inline constexpr std::uint32_t kPresenceSlots = 4;
 
 struct TransportConfig {
   std::uint32_t cluster_id = 0;
@@ -87,13 +98,21 @@ class Transport {
   // kMaxDestinations), fragments it to the payload budget, gives each fragment a slot (see "Slots") and queues
   // one announce per fragment. Returns the lines the ack window lets out now. Refused (counted in
   // send_refused, returns the empty list): message.from() != my_id, no destination, an id that does not
-  // fit the mailbox, a message over reassembly.max_message_bytes or needing more fragments than slots.
-  std::vector<std::string> send(const raftbgp::v1::Message& message, std::span<const std::uint64_t> destinations);
+  // fit the mailbox, a message over reassembly.max_message_bytes or needing more fragments than the ring has
+  // slots; with `presence` (< kPresenceSlots, see "Presence"), one needing more than one fragment.
+  std::vector<std::string> send(const raftbgp::v1::Message& message, std::span<const std::uint64_t> destinations,
+                                std::optional<std::uint32_t> presence = std::nullopt);
+
+  // Withdraws every presence route (see "Presence"); returns the lines the window lets out now.
+  std::vector<std::string> release_presence();
+  std::size_t presence_routes() const;
 
   struct Received {
     std::vector<raftbgp::v1::Message> messages;  // delivered, in arrival order
     std::vector<std::string> lines;              // commands released by acks: write them
     ExabgpLine event;                            // what the line was (payload moved out of updates)
+    // Sources whose presence route in a mailbox of ours (the group home or mine) was withdrawn.
+    std::vector<std::uint64_t> presence_withdrawn;
   };
   // Consumes one line ExaBGP wrote on our stdin. Never throws on any input; bad lines are counted.
   Received on_line(std::string_view line, std::uint64_t now_tick);
@@ -145,11 +164,15 @@ class Transport {
   void on_slot_settled(std::uint64_t tag);
   void push(Command command);
   std::uint32_t take_slot(std::uint64_t mailbox_dst);
+  std::uint32_t ring_slots() const { return send_plan().slots() - kPresenceSlots; }
+  // The slot record of (mailbox, slot): the ring's, or a presence slot's (slot >= ring_slots()); nullptr if unused.
+  Slot* find_slot(std::uint64_t mailbox_dst, std::uint32_t slot);
   void withdraw(const IpPrefix& prefix);
   // Marks a live slot withdrawn and queues its withdrawal.
   void retire(std::uint64_t mailbox_dst, std::uint32_t slot);
   void on_ack(const AckEvent& ack);
-  void on_update(UpdateEvent& update, std::uint64_t now_tick, std::vector<raftbgp::v1::Message>& out);
+  void on_update(UpdateEvent& update, std::uint64_t now_tick, Received& out);
+  void on_withdrawn(const IpPrefix& p, std::vector<std::uint64_t>& presence_withdrawn);
   void on_state(const StateEvent& state);
   void on_mailbox_prefix(const IpPrefix& p, const std::optional<Bytes>& payload, std::uint64_t now_tick,
                          std::vector<raftbgp::v1::Message>& out);
@@ -167,7 +190,8 @@ class Transport {
   Counters counters_;
   std::uint64_t next_sequence_ = 1;
   std::uint64_t now_tick_ = 0;
-  std::map<std::uint64_t, std::vector<Slot>> slots_;  // mailbox dst (0 = group) -> its slots, grown on demand
+  std::map<std::uint64_t, std::vector<Slot>> slots_;  // mailbox dst (0 = group) -> its ring slots, grown on demand
+  std::map<std::pair<std::uint64_t, std::uint32_t>, Slot> presence_;  // (mailbox dst, slot) -> presence slot
   std::uint64_t live_slots_ = 0;  // slots with live set: Counters::mailbox_routes, kept here off the per-line path
   std::string last_error_command_;
 };
