@@ -123,6 +123,7 @@ AgentCore::AgentCore(const AgentConfig& config, std::unique_ptr<raft::WalStorage
                  config.neighbor, {config.mailbox_ipv6.base, config.mailbox_ipv4.base}, config.data_dir + "/announced",
                  config.guards),
       epoch_(epoch),
+      quiet_(config.quiesce),
       next_request_((epoch << 32) | 1) {
   limits_.reserved = {config.mailbox_ipv6.base, config.mailbox_ipv4.base};
   limits_.members = config.members;
@@ -148,7 +149,7 @@ std::vector<std::string> AgentCore::take_output() {
 
 void AgentCore::tick() {
   ++tick_;
-  node_->tick();
+  tick_node();
   append_transport_lines(transport_->tick(tick_));
   if (auto e = mailbox_record_.save(*transport_)) LOG_WARN(e->message);
   router_.tick();
@@ -157,6 +158,38 @@ void AgentCore::tick() {
   retry_reads();
   request_ready();
   append_transport_lines(transport_->take_ready());
+}
+
+void AgentCore::tick_node() {
+  if (node_->role() != raft::Role::kLeader) {
+    wake_leader();  // no longer leading: its presence must not outlive its leadership
+    if (!quiet_.frozen(node_->leader(), node_->term(), tick_)) node_->tick();
+    return;
+  }
+  const bool idle = node_->quiescable() && pending_.empty() && reads_.empty();
+  if (!idle) wake_leader();
+  switch (quiet_.leader_tick(tick_, idle)) {
+    case Quiescence::LeaderTick::kTick: node_->tick(); return;
+    case Quiescence::LeaderTick::kQuiet: return;
+    case Quiescence::LeaderTick::kQuiesce:
+      if (node_->quiesce()) {
+        quiet_.quiesced(tick_);
+      } else {
+        wake_leader();
+        node_->tick();
+      }
+      return;
+  }
+}
+
+void AgentCore::wake_leader() {
+  if (quiet_.wake()) append_transport_lines(transport_->release_presence());
+}
+
+void AgentCore::on_quiet_events(const transport::Transport::Received& r) {
+  for (std::uint64_t src : r.presence_withdrawn) quiet_.on_presence_withdrawn(src);
+  if (const auto* st = std::get_if<transport::StateEvent>(&r.event); st != nullptr && st->state == "down")
+    quiet_.on_session_down();
 }
 
 void AgentCore::on_exabgp_line(std::string_view line) {
@@ -168,6 +201,7 @@ void AgentCore::on_exabgp_line(std::string_view line) {
   transport::Transport::Received r = transport_->on_line(line, tick_);
   append_transport_lines(std::move(r.lines));
   log_event(r.event);
+  on_quiet_events(r);
   for (const raft::Message& m : r.messages) on_delivered(m);
   request_ready();
 }
@@ -189,11 +223,19 @@ void AgentCore::on_ack_line(std::string_view line, bool done) {
 }
 
 void AgentCore::on_delivered(const raft::Message& m) {
+  // Heartbeat answers to a quiet leader's quiesce heartbeats are expected; anything else is news (run_ready also
+  // wakes it when an answer shows a lagging peer).
+  if (m.type() != raft::MessageType::MSG_HEARTBEAT_RESP) wake_leader();
   if (m.type() == raft::MessageType::MSG_FORWARD) return handle_forward(m);
   if (m.type() == raft::MessageType::MSG_FORWARD_RESP) return handle_forward_reject(m);
-  if (auto reason = node_->step(m))
+  if (auto reason = node_->step(m)) {
     LOG_DEBUG("raft dropped " + std::string(raftbgp::v1::MessageType_Name(m.type())) + " from " +
               std::to_string(m.from()) + ": " + raft::drop_reason_name(*reason));
+    return;
+  }
+  if (m.type() == raft::MessageType::MSG_HEARTBEAT && m.quiesce() && node_->leader() == m.from() &&
+      node_->term() == m.term())
+    quiet_.on_quiesce_heartbeat(m.from(), m.term(), tick_);
 }
 
 void AgentCore::request_ready() {
@@ -227,6 +269,7 @@ void AgentCore::run_ready() {
     node_->advance(rd);
     start_transfers();
   }
+  if (quiet_.quiet() && (node_->role() != raft::Role::kLeader || !node_->quiescable())) wake_leader();
   serve_reads();
   answer_admin();
   maybe_compact();
@@ -243,11 +286,18 @@ void AgentCore::send_message(const raft::Message& m) {
 
 // One frame for all destinations of identical messages (docs/architecture.md §3 broadcast); the transport rewrites
 // `to` to the receiver on delivery, so every follower sees the message the core addressed to it.
+// Quiesce heartbeats go on presence slots (transport.h "Presence"), one per group, in the same order on every round
+// so that a refresh replaces the previous round's routes; past kPresenceSlots groups they ride the ring (their
+// followers still freeze, on the lease alone).
 void AgentCore::send_messages(const std::vector<raft::Message>& messages) {
+  std::uint32_t presence = 0;
   for (const SendGroup& g : group_for_send(messages, config_.node_id, transport::kMaxDestinations)) {
     raft_messages_sent_ += g.to.size();
     ++transport_sends_;
-    append_transport_lines(transport_->send(messages[g.first], g.to));
+    const raft::Message& m = messages[g.first];
+    std::optional<std::uint32_t> slot;
+    if (m.quiesce() && presence < transport::kPresenceSlots) slot = presence++;
+    append_transport_lines(transport_->send(m, g.to, slot));
   }
 }
 

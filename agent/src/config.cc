@@ -123,7 +123,8 @@ MailboxLayout read_layout(const YAML::Node& n, const std::string& field, Mailbox
   if (n["src_bits"]) layout.src_bits = static_cast<std::uint8_t>(read_uint(n["src_bits"], field + ".src_bits", 1, 32));
   if (n["dst_bits"]) layout.dst_bits = static_cast<std::uint8_t>(read_uint(n["dst_bits"], field + ".dst_bits", 1, 32));
   if (n["slot_bits"])
-    layout.slot_bits = static_cast<std::uint8_t>(read_uint(n["slot_bits"], field + ".slot_bits", 1, 16));
+    // 3 at least: the transport keeps the top kPresenceSlots (4) of every mailbox for presence routes.
+    layout.slot_bits = static_cast<std::uint8_t>(read_uint(n["slot_bits"], field + ".slot_bits", 3, 16));
   auto plan = MailboxPlan::create(layout);
   if (auto* e = std::get_if<std::string>(&plan)) fail(field, *e);
   return layout;
@@ -283,6 +284,12 @@ void read_snapshot(const YAML::Node& n, AgentConfig& c) {
     c.snapshot_log_bytes = read_uint(n["log_bytes"], "snapshot.log_bytes", 65536, std::uint64_t{1} << 40);
 }
 
+void read_quiesce(const YAML::Node& n, AgentConfig& c) {
+  only_keys(n, "quiesce", {"after_ticks", "refresh_ticks"});
+  if (n["after_ticks"]) c.quiesce.after_ticks = read_uint(n["after_ticks"], "quiesce.after_ticks", 0, 100000);
+  if (n["refresh_ticks"]) c.quiesce.refresh_ticks = read_uint(n["refresh_ticks"], "quiesce.refresh_ticks", 1, 100000);
+}
+
 void read_timing(const YAML::Node& root, AgentConfig& c) {
   if (root["tick_ms"]) c.tick_ms = static_cast<std::uint32_t>(read_uint(root["tick_ms"], "tick_ms", 10, 10000));
   if (root["election_ticks"])
@@ -387,7 +394,7 @@ ConfigReport validate_config(std::string_view yaml_text) {
               {"node_id",       "cluster_id", "members",        "data_dir",        "control_socket", "key_file",
                "active_key_id", "mailbox",    "attribute_code", "payload_budget",  "next_hop",       "neighbor",
                "local_asn",     "tick_ms",    "election_ticks", "heartbeat_ticks", "log_level",      "joining",
-               "snapshot",      "guards",     "metrics_listen", "learners"});
+               "snapshot",      "guards",     "metrics_listen", "learners",        "quiesce"});
   });
   if (!root.IsMap()) return r;
   read_scalars(root, c, errs);
@@ -401,6 +408,7 @@ ConfigReport validate_config(std::string_view yaml_text) {
   if (root["next_hop"]) attempt(errs, [&] { read_next_hops(root["next_hop"], c); });
   if (root["joining"]) attempt(errs, [&] { c.joining = read_bool(root["joining"], "joining"); });
   if (root["snapshot"]) attempt(errs, [&] { read_snapshot(root["snapshot"], c); });
+  if (root["quiesce"]) attempt(errs, [&] { read_quiesce(root["quiesce"], c); });
   if (root["guards"]) attempt(errs, [&] { read_guards(root["guards"], c); });
   if (root["metrics_listen"]) attempt(errs, [&] { c.metrics_listen = read_listen(root["metrics_listen"]); });
   attempt(errs, [&] { read_timing(root, c); });

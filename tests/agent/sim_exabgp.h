@@ -68,6 +68,17 @@ class SimFabric {
                       R"({ "afi" : "ipv6", "safi" : "unicast" } } } })");
   }
 
+  // Node i's router dies (ExaBGP and agent): its BGP session drops, and the transits withdraw every route it
+  // announced (a hung agent under a live ExaBGP is detach() alone: its routes stay).
+  void kill_router(std::size_t i) {
+    Node& n = nodes_[i];
+    n.core = nullptr;
+    n.inbox.clear();
+    std::map<std::string, std::string> rib;
+    rib.swap(n.rib_out);
+    for (const auto& [prefix, cmd] : rib) flood(prefix, update_json("withdraw route " + prefix));
+  }
+
   // Node i's adj-rib-out restricted to prefixes outside the default mailbox ranges (the policy routes).
   std::map<std::string, std::string> policy_rib(std::size_t i) const {
     std::map<std::string, std::string> out;
@@ -163,7 +174,11 @@ class SimFabric {
       n.rib_out[prefix] = cmd;
     else
       n.rib_out.erase(prefix);
-    const std::string json = update_json(cmd);
+    flood(prefix, update_json(cmd));
+  }
+
+  // One update for `prefix` towards every node (the sender included), lossy and coalescing.
+  void flood(const std::string& prefix, const std::string& json) {
     std::uniform_real_distribution<double> u(0.0, 1.0);
     for (std::size_t r = 0; r < nodes_.size(); ++r) {
       if (u(rng_) < loss_) continue;

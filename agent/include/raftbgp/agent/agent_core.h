@@ -74,6 +74,10 @@
 // applied state. Order is kept: everything queued behind the window is written after the re-sends, and
 // Raft retransmits any mailbox frame that was lost. An ack that ExaBGP still sends for a command from
 // before the reset is attributed to a later command (bookkeeping only: every re-sent line is idempotent).
+// Quiet when idle (quiescence.h): an idle leader sends one quiesce heartbeat on presence slots and stops ticking its
+// node; followers do not tick theirs while that leader's presence lasts. tick() decides who ticks (tick_node), every
+// delivered message and every ready loop may wake a quiet leader (wake_leader), and presence withdrawals or a
+// session down end a follower's freeze.
 // Snapshots (Raft §7): at open the state machine is restored from storage.snapshot() and the Node starts
 // with Config.applied = its index; after every ready loop the log applied since the last snapshot is
 // compacted when it passes config.snapshot_log_entries / snapshot_log_bytes. A Ready::snapshot (installed
@@ -99,6 +103,7 @@
 #include "raftbgp/agent/files.h"
 #include "raftbgp/agent/mailbox_record.h"
 #include "raftbgp/agent/ops.h"
+#include "raftbgp/agent/quiescence.h"
 #include "raftbgp/agent/replay_store.h"
 #include "raftbgp/agent/state_machine.h"
 #include "raftbgp/raft/node.h"
@@ -227,6 +232,12 @@ class AgentCore {
             std::uint64_t epoch);
 
   void run_ready();
+  // Ticks the node unless it is quiet (leader) or frozen by its leader's presence (follower); quiesces an idle
+  // leader (quiescence.h).
+  void tick_node();
+  // A quiet leader resumes ticking and withdraws its presence routes.
+  void wake_leader();
+  void on_quiet_events(const transport::Transport::Received& r);
   // run_ready() now, or at the next flush_ready() when batching.
   void request_ready();
   void send_message(const raft::Message& m);
@@ -294,6 +305,7 @@ class AgentCore {
   EpochLease epoch_lease_;        // holds <data_dir>/epoch.lock for the life of the process
   ReplayStore replay_store_;      // <data_dir>/replay (replay_store.h: when it is saved)
   MailboxRecord mailbox_record_;  // <data_dir>/mailboxes (mailbox_record.h)
+  Quiescence quiet_;
   std::uint64_t tick_ = 0;
   std::uint64_t next_request_ = 1;
   std::map<std::uint64_t, Pending> pending_;

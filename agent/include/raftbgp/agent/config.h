@@ -21,6 +21,7 @@
 
 #include "raftbgp/agent/log.h"
 #include "raftbgp/agent/policy.h"
+#include "raftbgp/agent/quiescence.h"
 #include "raftbgp/transport/crypto.h"
 #include "raftbgp/transport/mailbox.h"
 
@@ -67,6 +68,8 @@ struct AgentConfig {
   // snapshot or start, whichever is later). `raftbgpctl snapshot` compacts on demand.
   std::uint64_t snapshot_log_entries = 10000;
   std::uint64_t snapshot_log_bytes = std::uint64_t{8} << 20;
+  // Quiet when idle (YAML `quiesce:`, quiescence.h): an idle leader stops heartbeating.
+  QuiesceSettings quiesce;
   // What this router refuses to announce (YAML `guards:`; policy.h RouteGuards has the defaults).
   RouteGuards guards;
   // "ADDRESS:PORT" of the Prometheus exposer (metrics.h); "" (the default) runs none. Meant for
