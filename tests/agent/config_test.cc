@@ -254,6 +254,19 @@ TEST(Config, bootstrap_learners_are_read_and_must_be_disjoint_from_members) {
   EXPECT_EQ(error_field(std::string(kMinimal) + "learners: [5000]\n"), "members/learners");
 }
 
+TEST(Config, quiesce_takes_after_and_refresh_ticks_and_refuses_anything_else) {
+  auto r = parse_config(std::string(kMinimal) + "quiesce: { after_ticks: 0, refresh_ticks: 50 }\n");
+  ASSERT_TRUE(std::holds_alternative<AgentConfig>(r)) << std::get<ConfigError>(r).to_string();
+  EXPECT_EQ(std::get<AgentConfig>(r).quiesce.after_ticks, 0u);
+  EXPECT_EQ(std::get<AgentConfig>(r).quiesce.lease_ticks(), 150u);
+  EXPECT_EQ(std::get<AgentConfig>(parse_config(kMinimal)).quiesce.after_ticks, 10u);
+  EXPECT_EQ(error_field(std::string(kMinimal) + "quiesce: { refresh_ticks: 0 }\n"), "quiesce.refresh_ticks");
+  EXPECT_EQ(error_field(std::string(kMinimal) + "quiesce: { after_ticks: -1 }\n"), "quiesce.after_ticks");
+  EXPECT_EQ(error_field(std::string(kMinimal) + "quiesce: { lease: 3 }\n"), "quiesce.lease");
+  // The top 4 slots of a mailbox carry presence routes: the ring needs at least 4 more.
+  EXPECT_EQ(error_field(std::string(kMinimal) + "mailbox: { ipv6: { slot_bits: 2 } }\n"), "mailbox.ipv6.slot_bits");
+}
+
 TEST(Config, metrics_listen_takes_an_address_and_port) {
   EXPECT_EQ(std::get<AgentConfig>(parse_config(kMinimal)).metrics_listen, "");
   for (const char* ok : {"127.0.0.1:9464", "[::1]:9464", "0.0.0.0:1"}) {
