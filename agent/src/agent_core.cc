@@ -33,7 +33,7 @@ transport::TransportConfig transport_config(const AgentConfig& c, transport::Key
   t.ipv4 = c.mailbox_ipv4;
   t.next_hop_ipv4 = c.next_hop_ipv4;
   t.next_hop_ipv6 = c.next_hop_ipv6;
-  t.neighbor = c.neighbor;
+  t.neighbor = c.neighbor.of(c.mailbox_family);
   t.attribute_code = c.attribute_code;
   t.payload_budget = c.payload_budget;
   t.keys = std::move(keys);

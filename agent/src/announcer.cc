@@ -8,7 +8,7 @@ namespace raftbgp::agent {
 
 using transport::IpPrefix;
 
-RouteAnnouncer::RouteAnnouncer(NodeRouteContext ctx, std::string neighbor, std::vector<IpPrefix> reserved,
+RouteAnnouncer::RouteAnnouncer(NodeRouteContext ctx, Neighbors neighbor, std::vector<IpPrefix> reserved,
                                std::string record_path, RouteGuards guards)
     : ctx_(std::move(ctx)),
       neighbor_(std::move(neighbor)),
@@ -53,7 +53,9 @@ std::map<std::string, std::string> RouteAnnouncer::desired(const std::map<std::s
       ++guard_refused_;
       continue;
     }
-    auto line = format_policy_announce(route, ctx_, neighbor_);
+    const bool v6 = route.prefix().find(':') != std::string::npos;
+    auto line =
+        format_policy_announce(route, ctx_, neighbor_.of(v6 ? transport::Family::kIpv6 : transport::Family::kIpv4));
     if (const auto* why = std::get_if<PolicyError>(&line)) {
       problems_[prefix] = why->message;
       continue;
@@ -84,7 +86,8 @@ RouteAnnouncer::Diff RouteAnnouncer::reconcile(const std::map<std::string, v1::P
     next_withdrawing.erase(prefix);
   }
   for (const std::string& prefix : gone) {
-    withdraws.push_back(transport::format_withdraw(neighbor_, *IpPrefix::parse(prefix)));
+    const IpPrefix p = *IpPrefix::parse(prefix);
+    withdraws.push_back(transport::format_withdraw(neighbor_.of(p.family), p));
     next_withdrawing.insert(prefix);
   }
   // Record before the commands leave: the record must cover everything ExaBGP may hold.

@@ -175,6 +175,22 @@ void read_control_socket(const YAML::Node& n, AgentConfig& c) {
 }
 
 // Each top-level scalar is checked on its own, so one bad value does not hide the next.
+// `neighbor: ADDRESS` (every command) or `neighbor: {ipv4: ADDRESS, ipv6: ADDRESS}` (each family's commands to its
+// session; a family left out goes to every neighbour). The address is the session's, of either family.
+Neighbors read_neighbors(const YAML::Node& n) {
+  const auto address = [](const YAML::Node& v, const std::string& field) {
+    std::string a = read_string(v, field);
+    if (!a.empty() && !transport::parse_address(a)) fail(field, "must be an IPv4 or IPv6 address, got \"" + a + "\"");
+    return a;
+  };
+  if (!n.IsMap()) return Neighbors::both(address(n, "neighbor"));
+  only_keys(n, "neighbor", {"ipv4", "ipv6"});
+  Neighbors out;
+  if (n["ipv4"]) out.ipv4 = address(n["ipv4"], "neighbor.ipv4");
+  if (n["ipv6"]) out.ipv6 = address(n["ipv6"], "neighbor.ipv6");
+  return out;
+}
+
 void read_scalars(const YAML::Node& root, AgentConfig& c, std::vector<ConfigError>& errs) {
   const auto u32 = std::numeric_limits<std::uint32_t>::max();
   attempt(errs, [&] {
@@ -206,12 +222,7 @@ void read_scalars(const YAML::Node& root, AgentConfig& c, std::vector<ConfigErro
     attempt(errs, [&] {
       c.payload_budget = read_uint(root["payload_budget"], "payload_budget", 512, transport::kMaxFrameBytes);
     });
-  if (root["neighbor"])
-    attempt(errs, [&] {
-      c.neighbor = read_string(root["neighbor"], "neighbor");
-      if (!c.neighbor.empty() && !transport::parse_address(c.neighbor))
-        fail("neighbor", "must be an IPv4 or IPv6 address, got \"" + c.neighbor + "\"");
-    });
+  if (root["neighbor"]) attempt(errs, [&] { c.neighbor = read_neighbors(root["neighbor"]); });
   if (root["local_asn"])
     attempt(errs, [&] { c.local_asn = static_cast<std::uint32_t>(read_uint(root["local_asn"], "local_asn", 1, u32)); });
   if (root["log_level"])

@@ -267,6 +267,19 @@ TEST(Config, quiesce_takes_after_and_refresh_ticks_and_refuses_anything_else) {
   EXPECT_EQ(error_field(std::string(kMinimal) + "mailbox: { ipv6: { slot_bits: 2 } }\n"), "mailbox.ipv6.slot_bits");
 }
 
+TEST(Config, neighbor_is_one_address_or_one_per_family) {
+  auto one = parse_config(std::string(kMinimal) + "neighbor: 10.0.0.2\n");
+  ASSERT_TRUE(std::holds_alternative<AgentConfig>(one)) << std::get<ConfigError>(one).to_string();
+  EXPECT_EQ(std::get<AgentConfig>(one).neighbor, (Neighbors{"10.0.0.2", "10.0.0.2"}));
+  auto dual = parse_config(std::string(kMinimal) + "neighbor: { ipv4: 10.0.0.2, ipv6: \"fd00:1::2\" }\n");
+  ASSERT_TRUE(std::holds_alternative<AgentConfig>(dual)) << std::get<ConfigError>(dual).to_string();
+  EXPECT_EQ(std::get<AgentConfig>(dual).neighbor, (Neighbors{"10.0.0.2", "fd00:1::2"}));
+  EXPECT_EQ(std::get<AgentConfig>(parse_config(kMinimal)).neighbor, Neighbors{});
+  EXPECT_EQ(error_field(std::string(kMinimal) + "neighbor: { ipv4: bogus }\n"), "neighbor.ipv4");
+  EXPECT_EQ(error_field(std::string(kMinimal) + "neighbor: { ipv5: 10.0.0.2 }\n"), "neighbor.ipv5");
+  EXPECT_EQ(error_field(std::string(kMinimal) + "neighbor: [10.0.0.2]\n"), "neighbor");
+}
+
 TEST(Config, metrics_listen_takes_an_address_and_port) {
   EXPECT_EQ(std::get<AgentConfig>(parse_config(kMinimal)).metrics_listen, "");
   for (const char* ok : {"127.0.0.1:9464", "[::1]:9464", "0.0.0.0:1"}) {

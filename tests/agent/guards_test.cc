@@ -27,7 +27,7 @@ std::map<std::string, v1::PolicyRoute> table(std::initializer_list<v1::PolicyRou
 }
 
 RouteAnnouncer guarded(RouteGuards g) {
-  return RouteAnnouncer(NodeRouteContext{1, "self", "fd00:255::1", 65001}, "",
+  return RouteAnnouncer(NodeRouteContext{1, "self", "fd00:255::1", 65001}, Neighbors{},
                         {MailboxLayout::default_ipv6().base, MailboxLayout::default_ipv4().base}, "", std::move(g));
 }
 

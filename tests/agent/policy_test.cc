@@ -121,7 +121,7 @@ std::map<std::string, v1::PolicyRoute> table(std::initializer_list<v1::PolicyRou
 }
 
 RouteAnnouncer make_announcer(const std::string& record, std::uint64_t node = 1) {
-  return RouteAnnouncer(NodeRouteContext{node, "self", "fd00:255::1", 65001}, "",
+  return RouteAnnouncer(NodeRouteContext{node, "self", "fd00:255::1", 65001}, Neighbors{},
                         {MailboxLayout::default_ipv6().base, MailboxLayout::default_ipv4().base}, record);
 }
 
@@ -163,6 +163,18 @@ TEST(RouteAnnouncer, Restart_reannounces_applied_routes_and_withdraws_stale_ones
   auto content = std::get<std::optional<std::string>>(read_file(record));
   ASSERT_TRUE(content);
   EXPECT_EQ(*content, "192.0.2.0/24\n");
+}
+
+TEST(RouteAnnouncer, With_a_session_per_family_each_command_names_the_neighbour_of_its_prefix_family) {
+  RouteAnnouncer a(NodeRouteContext{1, "self", "fd00:255::1", 65001}, Neighbors{"10.0.0.2", "fd00:1::2"},
+                   {MailboxLayout::default_ipv6().base, MailboxLayout::default_ipv4().base}, "");
+  v1::PolicyRoute v4 = route("192.0.2.0/24"), v6 = route("2001:db8::/32");
+  EXPECT_EQ(a.reconcile(table({v4, v6})).lines,
+            (std::vector<std::string>{"neighbor 10.0.0.2 announce route 192.0.2.0/24 next-hop self",
+                                      "neighbor fd00:1::2 announce route 2001:db8::/32 next-hop fd00:255::1"}));
+  EXPECT_EQ(a.reconcile(table({})).lines,
+            (std::vector<std::string>{"neighbor 10.0.0.2 withdraw route 192.0.2.0/24",
+                                      "neighbor fd00:1::2 withdraw route 2001:db8::/32"}));
 }
 
 TEST(RouteAnnouncer, Announcer_never_announces_inside_the_mailbox_range) {

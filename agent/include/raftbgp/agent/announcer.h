@@ -36,7 +36,7 @@ namespace raftbgp::agent {
 class RouteAnnouncer {
  public:
   // `record_path` "" disables the record file (unit tests of the diff alone).
-  RouteAnnouncer(NodeRouteContext ctx, std::string neighbor, std::vector<transport::IpPrefix> reserved,
+  RouteAnnouncer(NodeRouteContext ctx, Neighbors neighbor, std::vector<transport::IpPrefix> reserved,
                  std::string record_path, RouteGuards guards = {});
 
   // Reads the record file of a previous incarnation (missing file: nothing recorded).
@@ -74,7 +74,7 @@ class RouteAnnouncer {
   std::set<std::string> record_set() const;
 
   NodeRouteContext ctx_;
-  std::string neighbor_;
+  Neighbors neighbor_;
   std::vector<transport::IpPrefix> reserved_;
   std::string record_path_;
   std::map<std::string, std::string> announced_;

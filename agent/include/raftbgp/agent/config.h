@@ -57,7 +57,7 @@ struct AgentConfig {
   std::size_t payload_budget = 2900;   // attribute bytes per announcement (BIRD's 3040 with margin)
   std::string next_hop_ipv4 = "self";  // "self" or an IPv4 address
   std::string next_hop_ipv6;           // explicit IPv6 address; required for an IPv6 mailbox
-  std::string neighbor;                // "" = all peers; else an address: commands get "neighbor <ip> "
+  Neighbors neighbor;                  // per family; "" = all peers; else commands get "neighbor <ip> "
   std::uint32_t local_asn = 0;         // 0 = unknown (AS-path prepend then refused by this node)
   std::uint32_t tick_ms = 100;
   int election_ticks = 10;

@@ -65,6 +65,18 @@ std::optional<std::string> canonical_community(std::string_view text);
 std::optional<std::string> canonical_large_community(std::string_view text);
 
 // What one node announces for a policy: the policy with its node-local parts resolved.
+// The ExaBGP neighbour each command names (YAML `neighbor`, docs/operator-guide.md "Dual sessions"): "" = every
+// neighbour. One address for both families, or one per family where IPv4 and IPv6 routes ride separate sessions:
+// ExaBGP refuses a route on a neighbour that does not carry its family (and logs "the route family is not configured
+// on neighbor" for every such command), so each announce and withdraw goes to the neighbour of its prefix's family.
+struct Neighbors {
+  std::string ipv4;
+  std::string ipv6;
+  static Neighbors both(const std::string& address) { return {address, address}; }
+  const std::string& of(transport::Family f) const { return f == transport::Family::kIpv4 ? ipv4 : ipv6; }
+  bool operator==(const Neighbors&) const = default;
+};
+
 struct NodeRouteContext {
   std::uint64_t node_id = 0;
   std::string next_hop_ipv4 = "self";
