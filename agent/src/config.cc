@@ -131,7 +131,7 @@ MailboxLayout read_layout(const YAML::Node& n, const std::string& field, Mailbox
 }
 
 void read_mailbox(const YAML::Node& n, AgentConfig& c) {
-  only_keys(n, "mailbox", {"family", "ipv6", "ipv4"});
+  only_keys(n, "mailbox", {"family", "ipv6", "ipv4", "slot_reuse_ticks", "slot_ttl_ticks"});
   if (n["family"]) {
     const std::string f = read_string(n["family"], "mailbox.family");
     if (f != "ipv6" && f != "ipv4") fail("mailbox.family", "must be ipv6 or ipv4, got \"" + f + "\"");
@@ -139,6 +139,11 @@ void read_mailbox(const YAML::Node& n, AgentConfig& c) {
   }
   if (n["ipv6"]) c.mailbox_ipv6 = read_layout(n["ipv6"], "mailbox.ipv6", c.mailbox_ipv6, Family::kIpv6);
   if (n["ipv4"]) c.mailbox_ipv4 = read_layout(n["ipv4"], "mailbox.ipv4", c.mailbox_ipv4, Family::kIpv4);
+  if (n["slot_reuse_ticks"]) c.slot_reuse_ticks = read_uint(n["slot_reuse_ticks"], "mailbox.slot_reuse_ticks", 1, 1000);
+  if (n["slot_ttl_ticks"]) c.slot_ttl_ticks = read_uint(n["slot_ttl_ticks"], "mailbox.slot_ttl_ticks", 2, 100000);
+  if (c.slot_ttl_ticks <= c.slot_reuse_ticks)
+    fail("mailbox.slot_ttl_ticks",
+         "must be greater than slot_reuse_ticks (" + std::to_string(c.slot_reuse_ticks) + ")");
 }
 
 // A list of distinct node ids under `key` (members, learners), sorted.

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "raftbgp/agent/agent_core.h"
 #include "raftbgp/agent/config.h"
 #include "test_util.h"
 
@@ -265,6 +266,17 @@ TEST(Config, quiesce_takes_after_and_refresh_ticks_and_refuses_anything_else) {
   EXPECT_EQ(error_field(std::string(kMinimal) + "quiesce: { lease: 3 }\n"), "quiesce.lease");
   // The top 4 slots of a mailbox carry presence routes: the ring needs at least 4 more.
   EXPECT_EQ(error_field(std::string(kMinimal) + "mailbox: { ipv6: { slot_bits: 2 } }\n"), "mailbox.ipv6.slot_bits");
+}
+
+TEST(Config, mailbox_slot_ticks_reach_the_transport_and_the_ttl_must_exceed_the_reuse_time) {
+  auto r = parse_config(std::string(kMinimal) + "mailbox: { slot_reuse_ticks: 4, slot_ttl_ticks: 30 }\n");
+  ASSERT_TRUE(std::holds_alternative<AgentConfig>(r)) << std::get<ConfigError>(r).to_string();
+  const transport::TransportConfig t = transport_config(std::get<AgentConfig>(r), test_keys(), 1);
+  EXPECT_EQ(t.slot_reuse_ticks, 4u);
+  EXPECT_EQ(t.slot_ttl_ticks, 30u);
+  EXPECT_EQ(error_field(std::string(kMinimal) + "mailbox: { slot_reuse_ticks: 5, slot_ttl_ticks: 5 }\n"),
+            "mailbox.slot_ttl_ticks");
+  EXPECT_EQ(error_field(std::string(kMinimal) + "mailbox: { slot_reuse_ticks: 0 }\n"), "mailbox.slot_reuse_ticks");
 }
 
 TEST(Config, neighbor_is_one_address_or_one_per_family) {

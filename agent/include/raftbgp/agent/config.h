@@ -53,6 +53,10 @@ struct AgentConfig {
   transport::Family mailbox_family = transport::Family::kIpv6;  // family of the mailboxes we announce
   transport::MailboxLayout mailbox_ipv6 = transport::MailboxLayout::default_ipv6();
   transport::MailboxLayout mailbox_ipv4 = transport::MailboxLayout::default_ipv4();
+  // Mailbox slots (transport.h "Slots"): reuse a slot no sooner than this after ExaBGP took its last announcement
+  // (longer than the transits' per-prefix coalescing on the path: FRR ~50 ms per hop), withdraw it this long after.
+  std::uint64_t slot_reuse_ticks = 2;
+  std::uint64_t slot_ttl_ticks = 10;
   std::uint8_t attribute_code = 0xff;  // never 0xfe (BIRD), docs/exabgp.md §1.8
   std::size_t payload_budget = 2900;   // attribute bytes per announcement (BIRD's 3040 with margin)
   std::string next_hop_ipv4 = "self";  // "self" or an IPv4 address
