@@ -235,18 +235,26 @@ def burst(lab, o, leader):
     def sample():
         while not stop.is_set():
             samples.append(footprint(lab, memory=True)[0])
+            stop.wait(0.5)  # leave the CPU to the burst between rounds
     th = threading.Thread(target=sample, daemon=True)
     th.start()
-    t0 = time.monotonic()
-    p = subprocess.run([o.kv_load, "--socket", lab.sock(leader), "--clients", str(o.clients), "--count",
-                        str(o.burst), "--client-prefix", "sb%d" % os.getpid()], stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, text=True, timeout=600)
+    t0, commit0 = time.monotonic(), (lab.status(leader) or {}).get("commit", 0)
+    p = subprocess.Popen([o.kv_load, "--socket", lab.sock(leader), "--clients", str(o.clients), "--count",
+                          str(o.burst), "--client-prefix", "sb%d" % os.getpid()], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = p.communicate(timeout=o.burst_timeout)
+        load = json.loads(out) if p.returncode == 0 else None
+    except subprocess.TimeoutExpired:  # a slow cluster: stop our kv_load, count what committed
+        p.kill()
+        out, err = p.communicate()
+        load = {"timed_out_after_s": o.burst_timeout}
     end = time.monotonic()
     stop.set()
     th.join()
-    if p.returncode != 0:
-        raise Failed("kv_load: %s" % p.stderr[-500:])
-    load = json.loads(p.stdout)
+    if load is None:
+        raise Failed("kv_load: %s" % err[-500:])
+    load["commit_index_advance"] = (lab.status(leader) or {}).get("commit", 0) - commit0
     peak = {}
     for s in samples:
         for t, v in s.items():
@@ -292,7 +300,9 @@ def scenario(o, res):
         say("burst: %s" % {k: v for k, v in res["load"].items() if k not in ("under_load", "kv_load")})
         res["rss_after_load"] = rss(lab)
         res["after_load"], _ = footprint(lab)
-        leader = lab.wait_leader(timeout=30)
+        leader = lab.wait_leader(timeout=60)  # the burst may have cost a leader: settle again before timing
+        wait_until("every router to apply the commit index", lambda: caught_up(lab), 90, every=1)
+        time.sleep(o.settle)
         st = lab.status(leader)
         learners = sorted(int(x) for x in st.get("learners", []))
         writer = lab.by_id[learners[-1]] if learners else leader
@@ -325,12 +335,19 @@ def one_size(o, n):
 
 # -- report --------------------------------------------------------------------------------------------------
 
+def burst_cell(ld):
+    k = ld["kv_load"]
+    if "timed_out_after_s" in k:
+        return "stopped at %ds, %d committed" % (k["timed_out_after_s"], k["commit_index_advance"])
+    return "%d/%d %.0f" % (k["ok"], k["sent"], k["writes_per_s"])
+
+
 def table(results):
     rows = [("N", "policy p50/p99 ms", "plain p50/p99 ms", "ratio", "idle mbox/router (per transit)",
-             "load mbox/router max", "recovery s", "idle CPU cores", "agent RSS MB", "ExaBGP RSS MB")]
+             "load mbox/router max", "burst ok/sent w/s", "recovery s", "idle CPU cores", "agent RSS MB", "ExaBGP RSS MB")]
     for r in results:
         if "propagation" not in r:
-            rows.append((str(r["routers"]), "FAILED") + ("",) * 8)
+            rows.append((str(r["routers"]), "FAILED") + ("",) * 9)
             continue
         p, ld = r["propagation"], r["load"]
         mb = lambda d: "%.1f/%.1f" % (d["median_kB"] / 1024, d["max_kB"] / 1024) if d["max_kB"] else "-"  # noqa
@@ -338,6 +355,7 @@ def table(results):
                      "%.1f/%.1f" % (p["plain_ms"]["p50"], p["plain_ms"]["p99"]), "%.2f" % p["ratio_p50"],
                      " ".join("%s:%g" % (t, v["per_router"]) for t, v in sorted(r["idle"].items())),
                      "%g" % max(v["per_router"] for v in ld["under_load"].values()) if ld["under_load"] else "-",
+                     burst_cell(ld),
                      "%s (poll %ss)" % (ld["recovery_s"], ld["recovery_poll_round_s"]),
                      "%.3f" % r["idle_cpu"]["total_cores"], mb(r["rss_after_load"]["agent"]),
                      mb(r["rss_after_load"]["exabgp"])))
@@ -346,7 +364,34 @@ def table(results):
         print("  ".join(c.ljust(w) for c, w in zip(row, widths)))
     print("RSS: median/max over the routers after the burst. Idle CPU by program: " + "; ".join(
         "N=%d %s" % (r["routers"], r["idle_cpu"]["cores"]) for r in results if r.get("idle_cpu")))
-    print("Transit memory (idle -> under load), per transit: see results.json (idle, under_load, after_load).")
+    memory_table(results)
+
+
+def attr_figure(v):
+    """The transit's attribute memory (BIRD route attributes, FRR BGP attributes) or, for GoBGP, its IPv6 paths."""
+    if "route_attributes_B" in v:
+        return "%.1f kB attrs" % (v["route_attributes_B"] / 1e3)
+    if "bgp_attributes_B" in v:
+        return "%.1f kB attrs (%d unknown)" % (v["bgp_attributes_B"] / 1e3, v.get("unknown_attributes", 0))
+    return "%s v6 paths" % v.get("ipv6_paths", "?")
+
+
+def memory_table(results):
+    """Per N and transit: mailbox routes per router and attribute memory, idle / peak under load / after."""
+    rows = [("N", "transit", "mailbox routes/router idle, load, after", "attribute memory idle | load | after",
+             "daemon RSS MB idle/load")]
+    for r in results:
+        if "load" not in r:
+            continue
+        for t in sorted(r["idle"]):
+            i, ld, a = r["idle"][t], r["load"]["under_load"].get(t, {}), r["after_load"][t]
+            rows.append((str(r["routers"]), "%s (%s)" % (t, i["kind"]), "%g, %g, %g" % (
+                i["per_router"], ld.get("per_router", float("nan")), a["per_router"]),
+                " | ".join(attr_figure(v) for v in (i, ld, a)),
+                "%.1f/%.1f" % (i["rss_kB"] / 1024, ld.get("rss_kB", 0) / 1024)))
+    widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)))
 
 
 def main():
@@ -358,6 +403,7 @@ def main():
     ap.add_argument("--gap", type=float, default=0.3, help="pause between measured changes (s)")
     ap.add_argument("--burst", type=int, default=3000, help="kv writes in the load burst")
     ap.add_argument("--clients", type=int, default=32, help="kv_load clients during the burst")
+    ap.add_argument("--burst-timeout", type=float, default=180, help="stop the burst after this (s)")
     ap.add_argument("--cpu-seconds", type=float, default=30)
     ap.add_argument("--settle", type=float, default=10, help="idle time before the idle figures (s)")
     ap.add_argument("--recovery-timeout", type=float, default=60)
