@@ -27,7 +27,9 @@ The lab runs under the namespace prefix sb<pid>n<N> (lab/labkit.py run_scenario:
               connection (labkit.Conn); t0 when the answer arrived; done when mon has, from every router j's own
               transit, the path with AS path [transit, j] (router j's ExaBGP announced it, one hop on). Both are
               observed the same way, event-driven: probe.py stamps each update with time.time() when ExaBGP hands
-              it over (sub-millisecond; no polling in the figure). p50/p99 of each and the ratio of the p50s.
+              it over (sub-millisecond; no polling in the figure). p50/p99 of each and the ratio of the p50s. A
+              policy write answered only after a retry (same client_id/seq) is counted, not timed. Afterwards
+              every probe route is withdrawn again (policy.remove, `withdraw route`) and the lab settles.
   load        kv_load --count --burst writes (--clients at the leader); the footprint sampled during the burst
               (max per transit), then polled until every transit holds <= 4 mailbox routes per router: the time
               from the burst's end (resolution: one poll round of all transits, reported).
@@ -52,7 +54,6 @@ from cluster_bench import pct  # noqa: E402
 from labkit import Conn, Failed, Lab, run_scenario, say, wait_until  # noqa: E402
 
 PROBE = os.path.join(REPO, "bench", "lab", "exabgp_probe.py")
-MON_AS = 65300
 
 
 def to_bytes(num, unit):
@@ -164,44 +165,65 @@ def policy_done(prefix, want):
     return f
 
 
+def inject(lab, node, line):
+    """One ExaBGP command through node's inject relay (its FIFO); returns time.time() just after the write."""
+    with open(os.path.join(lab.run_dir, node, "data", "inject.fifo"), "w") as f:
+        f.write(line + "\n")
+    return time.time()
+
+
+def policy_write(conn, op, pfx, seq, timeout=60):
+    """policy.add/remove, retrying the SAME (client_id, seq) on timeout/no_leader (applied at most once).
+    Returns (sent, answered, attempts): time.time() of the last send and of the ok answer."""
+    deadline, attempts = time.monotonic() + timeout, 0
+    while True:
+        attempts += 1
+        sent = time.time()
+        r = conn.call(op, {"prefix": pfx}, client_id="scale%d" % os.getpid(), seq=seq, timeout_ms=10000)
+        if r.get("ok"):
+            return sent, time.time(), attempts
+        if time.monotonic() > deadline or (r.get("error") or {}).get("code") not in (
+                "timeout", "no_leader", "no_answer", "unreachable", "busy"):
+            raise Failed("%s %s: %s" % (op, pfx, r.get("error")))
+        time.sleep(0.5)
+
+
 def propagation(lab, o, observed, writer):
-    """o.changes rounds of (plain route, policy write); latencies in ms."""
+    """o.changes rounds of (plain route, policy write), latencies in ms; then both withdrawn again. A policy
+    write that needed a retry is left out of the figures (its answer time says nothing) and counted."""
     tas = {t: 65200 + int(t[1:]) for t in lab.transits}
-    transit_of_router = {}
-    for t in lab.transits:  # the generator's layout: N/4 routers behind t1, then t2, ...
-        per = len(lab.routers) // 4
-        for i in range((int(t[1:]) - 1) * per + 1, int(t[1:]) * per + 1):
-            transit_of_router[lab.by_id[i]] = t
-    want = {(transit_of_router[n], (tas[transit_of_router[n]], int(lab.asn[n]))) for n in lab.routers}
+    per = len(lab.routers) // 4  # the generator's layout: N/4 routers behind t1, then t2, ...
+    transit_of = {lab.by_id[i]: "t%d" % ((i - 1) // per + 1) for i in lab.by_id}
+    want = {(transit_of[n], (tas[transit_of[n]], int(lab.asn[n]))) for n in lab.routers}
     conn = Conn(lab.sock(writer))
-    plain, policy, commit = [], [], []
+    out = {"plain": [], "policy": [], "commit": [], "retried": []}
     routers = sorted(lab.routers, key=lambda n: lab.routers[n])
     try:
         for k in range(1, o.changes + 1):
-            src = routers[(k - 1) % len(routers)]
-            pfx = "10.255.241.%d/32" % k
-            with open(os.path.join(lab.run_dir, src, "data", "inject.fifo"), "w") as f:
-                f.write("announce route %s next-hop self\n" % pfx)
-            t0 = time.time()
+            src, pfx = routers[(k - 1) % len(routers)], "10.255.241.%d/32" % k
+            t0 = inject(lab, src, "announce route %s next-hop self" % pfx)
             t1 = observed.wait("plain %s from %s at every transit" % (pfx, src),
                                plain_done(pfx, int(lab.asn[src]), lab.transits))
-            plain.append((t1 - t0) * 1000)
+            out["plain"].append((t1 - t0) * 1000)
             time.sleep(o.gap)
             pfx = "10.255.242.%d/32" % k
-            c0 = time.time()
-            r = conn.call("policy.add", {"prefix": pfx}, client_id="scale%d" % os.getpid(), seq=k, timeout_ms=10000)
-            t0 = time.time()
-            if not r.get("ok"):
-                raise Failed("policy.add %s on %s: %s" % (pfx, writer, r.get("error")))
-            commit.append((t0 - c0) * 1000)
+            c0, t0, attempts = policy_write(conn, "policy.add", pfx, k)
             t1 = observed.wait("policy %s announced by all %d routers" % (pfx, len(want)), policy_done(pfx, want))
-            policy.append((t1 - t0) * 1000)
-            say("change %d: plain %.1f ms (from %s), policy %.1f ms (add answered in %.1f ms at %s)" %
-                (k, plain[-1], src, policy[-1], commit[-1], writer))
+            if attempts > 1:
+                out["retried"].append(k)
+            else:
+                out["commit"].append((t0 - c0) * 1000)
+                out["policy"].append((t1 - t0) * 1000)
+            say("change %d: plain %.1f ms (from %s), policy %.1f ms (add answered in %.1f ms at %s%s)" %
+                (k, out["plain"][-1], src, (t1 - t0) * 1000, (t0 - c0) * 1000, writer,
+                 ", after %d attempts: not counted" % attempts if attempts > 1 else ""))
             time.sleep(o.gap)
+        for k in range(1, o.changes + 1):  # leave the RIBs as they were for the burst's memory figures
+            inject(lab, routers[(k - 1) % len(routers)], "withdraw route 10.255.241.%d/32 next-hop self" % k)
+            policy_write(conn, "policy.remove", "10.255.242.%d/32" % k, o.changes + k)
     finally:
         conn.close()
-    return plain, policy, commit
+    return out
 
 
 # -- processes -----------------------------------------------------------------------------------------------
@@ -276,6 +298,10 @@ def burst(lab, o, leader):
 
 # -- one lab -------------------------------------------------------------------------------------------------
 
+def p50_p99(v):
+    return {"p50": round(pct(v, 0.5), 1), "p99": round(pct(v, 0.99), 1), "n": len(v)}
+
+
 def caught_up(lab):
     st = {n: lab.status(n) for n in lab.routers}
     if not all(st.values()):
@@ -295,26 +321,22 @@ def scenario(o, res):
         res["idle_cpu"] = idle_cores(lab, o.cpu_seconds)
         say("idle CPU: %s" % res["idle_cpu"])
         res["rss_idle"] = rss(lab)
-        # the burst before the probes' routes, so that the transits' memory figures hold mailbox routes only
-        res["load"] = burst(lab, o, leader)
+        peers = {"10.255.25%d.2" % int(t[1:]): t for t in lab.transits}
+        observed = Observed(os.path.join(lab.run_dir, "mon", "data", "observed.jsonl"), peers)
+        learners = sorted(int(x) for x in (lab.status(leader) or {}).get("learners", []))
+        writer = lab.by_id[learners[-1]] if learners else leader
+        p = propagation(lab, o, observed, writer)
+        res["propagation"] = {
+            "changes": o.changes, "policy_writer": writer, "leader": leader, "policy_retried": p["retried"],
+            "plain_ms": p50_p99(p["plain"]), "policy_ms": p50_p99(p["policy"]),
+            "policy_add_answer_ms": p50_p99(p["commit"]),
+            "ratio_p50": round(pct(p["policy"], 0.5) / pct(p["plain"], 0.5), 2), "plain_all": p["plain"],
+            "policy_all": p["policy"]}
+        time.sleep(o.settle)  # the probe routes withdrawn: the RIBs hold mailbox routes (and the lab's own) only
+        res["load"] = burst(lab, o, lab.wait_leader(timeout=60))
         say("burst: %s" % {k: v for k, v in res["load"].items() if k not in ("under_load", "kv_load")})
         res["rss_after_load"] = rss(lab)
         res["after_load"], _ = footprint(lab)
-        leader = lab.wait_leader(timeout=60)  # the burst may have cost a leader: settle again before timing
-        wait_until("every router to apply the commit index", lambda: caught_up(lab), 90, every=1)
-        time.sleep(o.settle)
-        st = lab.status(leader)
-        learners = sorted(int(x) for x in st.get("learners", []))
-        writer = lab.by_id[learners[-1]] if learners else leader
-        peers = {"10.255.25%d.2" % int(t[1:]): t for t in lab.transits}
-        observed = Observed(os.path.join(lab.run_dir, "mon", "data", "observed.jsonl"), peers)
-        plain, policy, commit = propagation(lab, o, observed, writer)
-        res["propagation"] = {
-            "changes": len(plain), "policy_writer": writer, "leader": leader,
-            "plain_ms": {"p50": round(pct(plain, 0.5), 1), "p99": round(pct(plain, 0.99), 1)},
-            "policy_ms": {"p50": round(pct(policy, 0.5), 1), "p99": round(pct(policy, 0.99), 1)},
-            "policy_add_answer_ms": {"p50": round(pct(commit, 0.5), 1), "p99": round(pct(commit, 0.99), 1)},
-            "ratio_p50": round(pct(policy, 0.5) / pct(plain, 0.5), 2), "plain_all": plain, "policy_all": policy}
     return run
 
 
@@ -342,23 +364,33 @@ def burst_cell(ld):
     return "%d/%d %.0f" % (k["ok"], k["sent"], k["writes_per_s"])
 
 
+def cell(fn):
+    """fn() as a table cell, "-" where a failed lab left the figure out."""
+    try:
+        return fn()
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return "-"
+
+
 def table(results):
     rows = [("N", "policy p50/p99 ms", "plain p50/p99 ms", "ratio", "idle mbox/router (per transit)",
-             "load mbox/router max", "burst ok/sent w/s", "recovery s", "idle CPU cores", "agent RSS MB", "ExaBGP RSS MB")]
+             "load mbox/router max", "burst ok/sent w/s", "recovery s", "idle CPU cores", "agent RSS MB",
+             "ExaBGP RSS MB")]
+    mb = lambda d: "%.1f/%.1f" % (d["median_kB"] / 1024, d["max_kB"] / 1024)  # noqa: E731
     for r in results:
-        if "propagation" not in r:
-            rows.append((str(r["routers"]), "FAILED") + ("",) * 9)
-            continue
-        p, ld = r["propagation"], r["load"]
-        mb = lambda d: "%.1f/%.1f" % (d["median_kB"] / 1024, d["max_kB"] / 1024) if d["max_kB"] else "-"  # noqa
-        rows.append((str(r["routers"]), "%.1f/%.1f" % (p["policy_ms"]["p50"], p["policy_ms"]["p99"]),
-                     "%.1f/%.1f" % (p["plain_ms"]["p50"], p["plain_ms"]["p99"]), "%.2f" % p["ratio_p50"],
-                     " ".join("%s:%g" % (t, v["per_router"]) for t, v in sorted(r["idle"].items())),
-                     "%g" % max(v["per_router"] for v in ld["under_load"].values()) if ld["under_load"] else "-",
-                     burst_cell(ld),
-                     "%s (poll %ss)" % (ld["recovery_s"], ld["recovery_poll_round_s"]),
-                     "%.3f" % r["idle_cpu"]["total_cores"], mb(r["rss_after_load"]["agent"]),
-                     mb(r["rss_after_load"]["exabgp"])))
+        p, ld = r.get("propagation", {}), r.get("load", {})
+        rows.append(tuple(cell(f) for f in (
+            lambda: "%d%s" % (r["routers"], "" if r["ok"] else " (failed)"),
+            lambda: "%.1f/%.1f" % (p["policy_ms"]["p50"], p["policy_ms"]["p99"]),
+            lambda: "%.1f/%.1f" % (p["plain_ms"]["p50"], p["plain_ms"]["p99"]),
+            lambda: "%.2f" % p["ratio_p50"],
+            lambda: " ".join("%s:%g" % (t, v["per_router"]) for t, v in sorted(r["idle"].items())),
+            lambda: "%g" % max(v["per_router"] for v in ld["under_load"].values()),
+            lambda: burst_cell(ld),
+            lambda: "%s (poll %ss)" % (ld["recovery_s"], ld["recovery_poll_round_s"]),
+            lambda: "%.3f" % r["idle_cpu"]["total_cores"],
+            lambda: mb(r.get("rss_after_load", r["rss_idle"])["agent"]),
+            lambda: mb(r.get("rss_after_load", r["rss_idle"])["exabgp"]))))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths)))
@@ -381,7 +413,7 @@ def memory_table(results):
     rows = [("N", "transit", "mailbox routes/router idle, load, after", "attribute memory idle | load | after",
              "daemon RSS MB idle/load")]
     for r in results:
-        if "load" not in r:
+        if "after_load" not in r:
             continue
         for t in sorted(r["idle"]):
             i, ld, a = r["idle"][t], r["load"]["under_load"].get(t, {}), r["after_load"][t]
