@@ -42,15 +42,15 @@ def cpu_ticks(pid):
         return None
 
 
-def main():
-    if len(sys.argv) < 2:
-        print(__doc__.strip().split("\n\n")[1])
-        return 2
-    prefix, seconds = sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else 30.0
-    procs = processes(namespaces(prefix))
+def measure(prefix, seconds=30.0, skip=None):
+    """Cores used per program over `seconds` by the processes of namespaces named prefix*, as a dict
+    {seconds, processes, cores: {program: cores}, total_cores}; None when no process is found. skip(pid, ns)
+    -> True leaves a process out (e.g. a bench's own probes). Importable: bench/lab/scale_bench.py uses it."""
+    procs = {}
+    for ns in namespaces(prefix):
+        procs.update({pid: name for pid, name in processes([ns]).items() if not (skip and skip(pid, ns))})
     if not procs:
-        print("no process in namespaces %s*" % prefix, file=sys.stderr)
-        return 1
+        return None
     start = {pid: cpu_ticks(pid) for pid in procs}
     t0 = time.monotonic()
     time.sleep(seconds)
@@ -61,9 +61,20 @@ def main():
         end = cpu_ticks(pid)
         if end is not None and start[pid] is not None:
             cores[name] += (end - start[pid]) / hz / elapsed
-    print(json.dumps({"seconds": round(elapsed, 1), "processes": len(procs),
-                      "cores": {k: round(v, 3) for k, v in sorted(cores.items())},
-                      "total_cores": round(sum(cores.values()), 3)}))
+    return {"seconds": round(elapsed, 1), "processes": len(procs),
+            "cores": {k: round(v, 3) for k, v in sorted(cores.items())}, "total_cores": round(sum(cores.values()), 3)}
+
+
+def main():
+    if len(sys.argv) < 2:
+        print(__doc__.strip().split("\n\n")[1])
+        return 2
+    prefix, seconds = sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else 30.0
+    r = measure(prefix, seconds)
+    if r is None:
+        print("no process in namespaces %s*" % prefix, file=sys.stderr)
+        return 1
+    print(json.dumps(r))
     return 0
 
 
