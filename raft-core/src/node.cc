@@ -532,16 +532,16 @@ void Node::handle_append_response(const Message& m, Progress& pr) {
 
 void Node::handle_heartbeat_response(Progress& pr, NodeId from, const std::string& context) {
   if (!context.empty()) ack_read(from, context);
-  if (pr.state == Progress::State::kSnapshot) {
-    // A chunk in flight is re-sent only after a retransmission timeout: heartbeats come far more often
-    // than a chunk's round trip through a loaded ExaBGP queue, and re-sending on each of them would
-    // multiply the transfer until the queue, and then the heartbeats, drown.
+  if (pr.state != Progress::State::kReplicate) {
+    // A probe or a chunk in flight is re-sent only after a retransmission timeout: heartbeats come far more often
+    // than its round trip through a loaded ExaBGP queue or a frozen transit, and re-sending on each of them would
+    // multiply the transfer until the queue, and then the heartbeats, drown (a follower behind a slow path never
+    // caught up while writes continued: nemesis seed 21, issue 18).
     if (pr.probe_sent && pr.ticks_since_chunk < snapshot_retry_ticks()) return;
     pr.probe_sent = false;
-    send_append(from);
+    if (pr.state == Progress::State::kSnapshot || pr.match < log_.last_index()) send_append(from);
     return;
   }
-  pr.probe_sent = false;
   // A heartbeat answer proves the follower is alive; if the window is full because answers were lost,
   // free one slot so that replication cannot stall forever on a lossy transport.
   if (pr.state == Progress::State::kReplicate && pr.inflights.full()) pr.inflights.free_first_one();

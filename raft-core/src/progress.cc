@@ -80,6 +80,7 @@ void Progress::sent_entries(Index last, std::uint64_t bytes) {
     }
   } else {
     probe_sent = true;
+    ticks_since_chunk = 0;
   }
 }
 

@@ -130,7 +130,7 @@ TEST(Membership, No_change_before_the_leader_commits_an_entry_of_its_term) {
   ASSERT_EQ(net.node(1).role(), Role::kLeader);
   EXPECT_EQ(net.node(1).propose_conf_change(change(raftbgp::v1::CONF_REMOVE, 3)).status, S::kNotReady);
   net.heal();
-  net.tick(1);  // heartbeat → appends reach 2 and 3, the no-op commits
+  net.tick(1, 5);  // the probes lost while 2 and 3 were cut off go again after 5 ticks: the no-op commits
   EXPECT_EQ(propose_change(net, 1, raftbgp::v1::CONF_REMOVE, 3).status, S::kAccepted);
 }
 
@@ -174,8 +174,8 @@ TEST(Membership, An_uncommitted_change_overwritten_by_a_new_leader_never_applies
   ASSERT_EQ(net.node(2).role(), Role::kLeader);
   net.propose(2, "new");
   net.heal();
-  net.tick(2);  // the heartbeat makes node 1 step down and take node 2's log
-  net.tick(2);
+  net.tick(2);     // the heartbeat makes node 1 step down
+  net.tick(2, 5);  // the probe lost while node 1 was cut off goes again: it takes node 2's log
   EXPECT_EQ(net.node(1).role(), Role::kFollower);
   EXPECT_EQ(net.node(1).commit_index(), net.node(2).commit_index());
   EXPECT_EQ(net.node(1).status().voters, (std::vector<NodeId>{1, 2, 3}));

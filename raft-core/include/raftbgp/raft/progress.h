@@ -55,7 +55,7 @@ struct Progress {
   bool recent_active = false;           // heard from within this election timeout (CheckQuorum)
   Index pending_snapshot = 0;           // kSnapshot: index of the snapshot being sent
   std::uint64_t snapshot_offset = 0;    // kSnapshot: bytes the follower has acknowledged
-  std::uint64_t ticks_since_chunk = 0;  // kSnapshot: ticks since the chunk in flight was sent
+  std::uint64_t ticks_since_chunk = 0;  // kProbe/kSnapshot: ticks since the probe or chunk in flight was sent
   std::uint64_t ticks_since_contact = 0;
   Inflights inflights;
 
