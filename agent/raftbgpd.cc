@@ -13,6 +13,7 @@
 // Hardening: non-dumpable from the first instruction of main (the key file is read later); the config
 // and the key file are read once.
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -293,6 +295,42 @@ int check_config(const std::string& path) {
   return 0;
 }
 
+// Opens the node, retrying every kOpenRetryMs while the data dir cannot be written (a full disk, a directory not
+// mounted yet): ExaBGP respawns an agent that exits and gives up for good after more than 5 deaths in 64 s, so an
+// agent that died at once on a transient disk problem would take the router out until someone restarts ExaBGP
+// (issue 18, nemesis finding F1). Meanwhile stdin is drained (ExaBGP must not block on a full pipe) and its EOF
+// ends the wait (exit 0, as a running agent exits on EOF); the error is logged at the first attempt and every
+// minute. Returns the core, or the exit code.
+constexpr int kOpenRetryMs = 2000;
+
+std::variant<std::unique_ptr<AgentCore>, int> open_with_retry(const AgentConfig& config,
+                                                              const raftbgp::transport::KeyRing& keys) {
+  for (int attempt = 0;; ++attempt) {
+    std::string error;
+    try {
+      auto opened = AgentCore::open(config, keys);
+      if (auto* core = std::get_if<std::unique_ptr<AgentCore>>(&opened)) return std::move(*core);
+      error = "start: " + std::get<std::string>(opened);
+    } catch (const raftbgp::raft::StorageIoError& e) {
+      error = std::string("wal: ") + e.what();
+    }
+    if (attempt % (60000 / kOpenRetryMs) == 0)
+      LOG_ERROR(error + "; retrying every " + std::to_string(kOpenRetryMs / 1000) + " s");
+    for (auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kOpenRetryMs);;) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      pollfd in{STDIN_FILENO, POLLIN, 0};
+      if (::poll(&in, 1, static_cast<int>(left.count())) <= 0) continue;
+      char sink[65536];
+      if (::read(STDIN_FILENO, sink, sizeof sink) <= 0) {
+        LOG_INFO("stdin closed before the node could start; exiting");
+        return 0;
+      }
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -323,18 +361,9 @@ int main(int argc, char** argv) {
   auto keys = std::move(std::get<Loaded>(loaded).keys);
   set_log_level(config.log_level);
   set_log_tag("raftbgpd[" + std::to_string(config.node_id) + "]");
-  std::unique_ptr<AgentCore> core;
-  try {
-    auto opened = AgentCore::open(config, std::move(keys));
-    if (auto* e = std::get_if<std::string>(&opened)) {
-      LOG_ERROR("start: " + *e);
-      return 1;
-    }
-    core = std::move(std::get<std::unique_ptr<AgentCore>>(opened));
-  } catch (const raftbgp::raft::StorageIoError& e) {
-    LOG_ERROR(std::string("wal: ") + e.what());
-    return 1;
-  }
+  auto opened = open_with_retry(config, keys);
+  if (auto* rc = std::get_if<int>(&opened)) return *rc;
+  std::unique_ptr<AgentCore> core = std::move(std::get<std::unique_ptr<AgentCore>>(opened));
   std::shared_ptr<StatusMetrics> metrics;
   std::unique_ptr<MetricsExposer> exposer;
   if (!config.metrics_listen.empty()) {

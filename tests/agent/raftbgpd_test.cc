@@ -132,6 +132,42 @@ TEST(Raftbgpd, Daemon_reads_its_config_once_when_starting) {
   d.stop();
 }
 
+// A config whose data dir lies below <root>/blocked, a regular file: the data dir cannot be created.
+std::string blocked_config(const std::string& root) {
+  write_key_file(root);
+  const std::string path = root + "/n1.yaml";
+  std::ofstream(path) << config_text(root, "blocked/n1");
+  return path;
+}
+
+// A data dir that cannot be created (a full or missing disk) does not make the agent exit: ExaBGP gives up on a
+// process that dies more than 5 times in 64 s, so it waits, retries every 2 s, and starts once the directory can
+// be written; stdin EOF still stops it (exit 0).
+TEST(Raftbgpd, Daemon_waits_for_an_unwritable_data_dir_instead_of_exiting) {
+  TempDir dir;
+  const std::string config = blocked_config(dir.path());
+  std::ofstream(dir.path() + "/blocked") << "a file where the data dir's parent should be\n";
+  Daemon d(config);
+  EXPECT_FALSE(wait_for_socket(dir.path() + "/ctl.sock", 1500)) << "it cannot have started";
+  int status = 0;
+  ASSERT_EQ(::waitpid(d.pid, &status, WNOHANG), 0) << "raftbgpd exited on a transient disk problem";
+  ASSERT_EQ(::unlink((dir.path() + "/blocked").c_str()), 0);
+  ASSERT_EQ(::mkdir((dir.path() + "/blocked").c_str(), 0700), 0);
+  EXPECT_TRUE(wait_for_socket(dir.path() + "/ctl.sock", 5000)) << "it did not start once the disk was back";
+  status = d.stop();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
+
+TEST(Raftbgpd, Daemon_waiting_for_its_data_dir_exits_0_on_stdin_eof) {
+  TempDir dir;
+  const std::string config = blocked_config(dir.path());
+  std::ofstream(dir.path() + "/blocked") << "x\n";
+  Daemon d(config);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const int status = d.stop();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
+
 // A second raftbgpd for the same socket refuses to start (exit 1, clear error) and leaves the first
 // one's socket working; today it unlinks the live socket and binds its own.
 TEST(Raftbgpd, Daemon_refuses_to_take_over_a_live_control_socket) {
