@@ -290,7 +290,9 @@ class Node {
   void ack_read(NodeId from, const std::string& context);
   bool committed_in_current_term() const;
   // Membership: conf-change entries seen in the log but not yet applied, by index.
-  void track_conf_entries(const std::vector<Entry>& appended);
+  // `appended` is a std::vector<Entry> or an AppendEntries' RepeatedPtrField<Entry> (node_admin.cc).
+  template <class Entries>
+  void track_conf_entries(const Entries& appended);
   void apply_committed_conf_changes();
   // voters_/learners_ = the committed configuration with every uncommitted change applied in log order;
   // a leader's Progress follows.
