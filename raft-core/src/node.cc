@@ -151,7 +151,8 @@ void Node::reset(Term term) {
 void Node::add_progress(NodeId id) {
   if (progress_.count(id) != 0) return;
   auto it = progress_.emplace(id, Progress(log_.last_index() + 1, max_inflight_msgs_, max_inflight_bytes_)).first;
-  if (id == id_) it->second.match = log_.last_index();
+  // This node counts only what it has persisted (node.h, parallel persistence).
+  if (id == id_) it->second.match = std::min(log_.last_index(), log_.stable_last_index());
 }
 
 void Node::become_follower(Term term, NodeId lead) {
@@ -604,9 +605,8 @@ void Node::append_entries(std::vector<Entry> entries) {
   if (conf) conf_entries = entries;
   log_.append(std::move(entries));
   if (conf) track_conf_entries(conf_entries);
-  // The leader's own entries count towards the quorum: the driver persists them before it sends the
-  // AppendEntries that carry them, so no follower can acknowledge before the leader has them.
-  if (progress_.count(id_) != 0) progress_.at(id_).maybe_update(log_.last_index());
+  // The leader's own entries count towards the quorum only once persisted: advance() raises its match
+  // (parallel persistence, node.h), since the driver may send them to followers before its own fsync.
   maybe_commit();
 }
 
