@@ -261,10 +261,14 @@ void AgentCore::run_ready() {
     // Replay marks become durable no later than anything the delivered messages caused (replay_store.h).
     if (rd.hard_state || !rd.entries.empty() || rd.snapshot)
       if (auto e = replay_store_.save(*transport_)) LOG_ERROR(e->message);
-    // fsync before anything leaves (§5.1); a snapshot first, then it replaces the state machine.
+    // A leader's AppendEntries may leave before its own fsync (rd.send_before_persist, thesis §10.2.1):
+    // they promise nothing about our disk, and the core counts us in the quorum only after advance(),
+    // i.e. after the fsync below; anything else (a vote, an acknowledgement) waits for the fsync (§5.1).
+    if (rd.send_before_persist) send_messages(rd.messages);
+    // A snapshot first, then it replaces the state machine.
     raft::persist(*storage_, rd.snapshot, rd.hard_state, rd.entries);
     if (rd.snapshot) install_snapshot(*rd.snapshot);
-    send_messages(rd.messages);
+    if (!rd.send_before_persist) send_messages(rd.messages);
     for (const raft::Entry& e : rd.committed_entries) apply_entry(e);
     on_read_states(rd.read_states);
     log_soft_state(rd);

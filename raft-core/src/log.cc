@@ -50,24 +50,23 @@ bool RaftLog::is_up_to_date(Index last_idx, Term last_t) const {
 }
 
 std::optional<Index> RaftLog::maybe_append(Index prev_index, Term prev_term, Index leader_commit,
-                                           std::span<const Entry> entries) {
+                                           const google::protobuf::RepeatedPtrField<Entry>& entries) {
   if (!match_term(prev_index, prev_term)) return std::nullopt;
-  const Index last_new = prev_index + entries.size();
+  const Index last_new = prev_index + static_cast<Index>(entries.size());
   // §5.3 rule 3: delete only from the first entry that really conflicts. A stale (reordered or
   // duplicated) AppendEntries whose entries we already hold must not cut newer entries behind them.
   const Index conflict = find_conflict(entries);
   if (conflict != 0) {
     if (conflict <= committed_) RAFT_PANIC("AppendEntries conflicts with a committed entry");
-    append(entries.subspan(conflict - (prev_index + 1)));
+    prepare_append(conflict);
+    unstable_.insert(unstable_.end(), entries.begin() + static_cast<int>(conflict - (prev_index + 1)), entries.end());
   }
   // §5.3 rule 5: commit = min(leaderCommit, index of last new entry).
   commit_to(std::min(leader_commit, last_new));
   return last_new;
 }
 
-Index RaftLog::append(std::span<const Entry> entries) {
-  if (entries.empty()) return last_index();
-  const Index after = entries.front().index();
+void RaftLog::prepare_append(Index after) {
   if (after <= committed_) RAFT_PANIC("append would overwrite committed entry");
   RAFT_ASSERT(after <= last_index() + 1);
   if (after == unstable_offset_ + unstable_.size()) {
@@ -79,11 +78,24 @@ Index RaftLog::append(std::span<const Entry> entries) {
   } else {
     unstable_.resize(after - unstable_offset_);
   }
+}
+
+Index RaftLog::append(std::span<const Entry> entries) {
+  if (entries.empty()) return last_index();
+  prepare_append(entries.front().index());
   unstable_.insert(unstable_.end(), entries.begin(), entries.end());
   return last_index();
 }
 
-Index RaftLog::find_conflict(std::span<const Entry> entries) const {
+Index RaftLog::append(std::vector<Entry>&& entries) {
+  if (entries.empty()) return last_index();
+  prepare_append(entries.front().index());
+  unstable_.reserve(unstable_.size() + entries.size());
+  for (Entry& e : entries) unstable_.push_back(std::move(e));
+  return last_index();
+}
+
+Index RaftLog::find_conflict(const google::protobuf::RepeatedPtrField<Entry>& entries) const {
   for (const Entry& e : entries) {
     if (!match_term(e.index(), e.term())) return e.index();
   }
@@ -100,23 +112,31 @@ std::pair<Index, Term> RaftLog::find_conflict_by_term(Index index, Term t) const
   }
 }
 
-std::vector<Entry> RaftLog::slice(Index lo, Index hi, std::uint64_t max_bytes) const {
+std::vector<Entry> RaftLog::slice(Index lo, Index hi, std::uint64_t max_bytes, std::uint64_t* bytes_out) const {
   RAFT_ASSERT(lo >= first_index() && lo <= hi && hi <= last_index() + 1);
   std::vector<Entry> out;
-  if (lo == hi) return out;
   std::uint64_t bytes = 0;
+  if (bytes_out) *bytes_out = 0;
+  if (lo == hi) return out;
   if (lo < unstable_offset_) {
     out = storage_.entries(lo, std::min(hi, unstable_offset_), max_bytes);
     for (const Entry& e : out) bytes += e.ByteSizeLong();
     // Storage stopped early because of max_bytes: do not continue into the unstable tail.
-    if (out.back().index() + 1 < std::min(hi, unstable_offset_)) return out;
+    if (out.back().index() + 1 < std::min(hi, unstable_offset_)) {
+      if (bytes_out) *bytes_out = bytes;
+      return out;
+    }
   }
-  for (Index i = std::max(lo, unstable_offset_); i < hi; ++i) {
+  const Index from = std::max(lo, unstable_offset_);
+  if (from < hi) out.reserve(out.size() + std::min<Index>(hi - from, 4096));
+  for (Index i = from; i < hi; ++i) {
     const Entry& e = unstable_[i - unstable_offset_];
-    bytes += e.ByteSizeLong();
-    if (!out.empty() && bytes > max_bytes) break;
+    const std::uint64_t size = e.ByteSizeLong();
+    if (!out.empty() && bytes + size > max_bytes) break;
+    bytes += size;
     out.push_back(e);
   }
+  if (bytes_out) *bytes_out = bytes;
   return out;
 }
 
@@ -147,7 +167,11 @@ void RaftLog::stable_to(Index i, Term t) {
   if (i >= unstable_offset_ + unstable_.size()) return;
   // Only if the entry was not overwritten after the Ready that carried it was handed out.
   if (unstable_[i - unstable_offset_].term() != t) return;
-  unstable_.erase(unstable_.begin(), unstable_.begin() + static_cast<std::ptrdiff_t>(i + 1 - unstable_offset_));
+  if (i + 1 == unstable_offset_ + unstable_.size()) {
+    unstable_.clear();  // the usual case: everything handed out was persisted (keeps the capacity)
+  } else {
+    unstable_.erase(unstable_.begin(), unstable_.begin() + static_cast<std::ptrdiff_t>(i + 1 - unstable_offset_));
+  }
   unstable_offset_ = i + 1;
 }
 

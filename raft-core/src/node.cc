@@ -149,8 +149,10 @@ void Node::reset(Term term) {
 }
 
 void Node::add_progress(NodeId id) {
-  auto [it, inserted] = progress_.emplace(id, Progress(log_.last_index() + 1, max_inflight_msgs_, max_inflight_bytes_));
-  if (inserted && id == id_) it->second.match = log_.last_index();
+  if (progress_.count(id) != 0) return;
+  auto it = progress_.emplace(id, Progress(log_.last_index() + 1, max_inflight_msgs_, max_inflight_bytes_)).first;
+  // This node counts only what it has persisted (node.h, parallel persistence).
+  if (id == id_) it->second.match = std::min(log_.last_index(), log_.stable_last_index());
 }
 
 void Node::become_follower(Term term, NodeId lead) {
@@ -572,7 +574,8 @@ ProposeResult Node::propose(std::string data) {
     res.status = ProposeResult::Status::kTransferring;
     return res;
   }
-  Entry e;
+  std::vector<Entry> entries(1);
+  Entry& e = entries.front();
   e.set_data(std::move(data));
   e.set_term(term_);
   e.set_index(log_.last_index() + 1);
@@ -580,7 +583,7 @@ ProposeResult Node::propose(std::string data) {
     res.status = ProposeResult::Status::kTooLarge;
     return res;
   }
-  append_entries({std::move(e)});
+  append_entries(std::move(entries));
   bcast_pending_ = true;
   res.status = ProposeResult::Status::kAccepted;
   res.index = log_.last_index();
@@ -595,11 +598,15 @@ void Node::append_entries(std::vector<Entry> entries) {
     e.set_term(term_);
     e.set_index(++i);
   }
-  log_.append(entries);
-  track_conf_entries(entries);
-  // The leader's own entries count towards the quorum: the driver persists them before it sends the
-  // AppendEntries that carry them, so no follower can acknowledge before the leader has them.
-  if (progress_.count(id_) != 0) progress_.at(id_).maybe_update(log_.last_index());
+  // The payloads move into the log; a configuration change (rare) is tracked from a copy, once it is in.
+  const bool conf = std::any_of(entries.begin(), entries.end(),
+                                [](const Entry& e) { return e.type() == raftbgp::v1::ENTRY_CONF_CHANGE; });
+  std::vector<Entry> conf_entries;
+  if (conf) conf_entries = entries;
+  log_.append(std::move(entries));
+  if (conf) track_conf_entries(conf_entries);
+  // The leader's own entries count towards the quorum only once persisted: advance() raises its match
+  // (parallel persistence, node.h), since the driver may send them to followers before its own fsync.
   maybe_commit();
 }
 
@@ -637,20 +644,23 @@ bool Node::send_append(NodeId to, bool send_if_empty, bool commit_news) {
   m.set_index(prev_index);
   m.set_log_term(*prev_term);
   m.set_commit(log_.committed());
+  std::uint64_t bytes = 0;
   if (pr.next <= log_.last_index()) {
-    for (Entry& e : log_.slice(pr.next, log_.last_index() + 1, max_msg_bytes_ - kMessageOverhead)) {
-      *m.add_entries() = std::move(e);
-    }
+    std::vector<Entry> entries = log_.slice(pr.next, log_.last_index() + 1, max_msg_bytes_ - kMessageOverhead, &bytes);
+    m.mutable_entries()->Reserve(static_cast<int>(entries.size()));
+    for (Entry& e : entries) m.mutable_entries()->Add(std::move(e));
     // max_msg_bytes bounds the whole serialized message (one transport message, docs/architecture.md §2).
-    while (m.entries_size() > 1 && m.ByteSizeLong() > max_msg_bytes_) m.mutable_entries()->RemoveLast();
+    // Rarely more than one pass: slice() already left kMessageOverhead bytes of room.
+    while (m.entries_size() > 1 && m.ByteSizeLong() > max_msg_bytes_) {
+      bytes -= m.entries(m.entries_size() - 1).ByteSizeLong();
+      m.mutable_entries()->RemoveLast();
+    }
   }
   if (m.entries().empty() && !send_if_empty) return false;
   // A replicating follower has been sent everything up to prev_index: this is only news of the commit
   // index. Its answer would repeat an acknowledgement it sends (or sent) for the entries; if that one is
   // lost, the next heartbeat answer makes the leader send an unmarked AppendEntries, which is answered.
   if (commit_news && m.entries().empty() && pr.state == Progress::State::kReplicate) m.set_commit_only(true);
-  std::uint64_t bytes = 0;
-  for (const Entry& e : m.entries()) bytes += e.ByteSizeLong();
   pr.sent_entries(m.entries().empty() ? 0 : m.entries().rbegin()->index(), bytes);
   send(std::move(m));
   return true;

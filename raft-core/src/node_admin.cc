@@ -61,24 +61,31 @@ ProposeResult Node::propose_conf_change(const ConfChange& cc) {
   return res;
 }
 
-void Node::track_conf_entries(const std::vector<Entry>& appended) {
+template <class Entries>
+void Node::track_conf_entries(const Entries& appended) {
+  bool changed = false;
   for (const Entry& e : appended) {
     if (e.type() != raftbgp::v1::ENTRY_CONF_CHANGE || log_.term(e.index()) != e.term()) continue;
     ConfChange cc;
     // validate() refused unparsable changes from the network; our own log only holds what we parsed.
     if (!cc.ParseFromString(e.data())) RAFT_PANIC("unparsable configuration change in the log");
     pending_conf_[e.index()] = {e.term(), std::move(cc)};
+    changed = true;
   }
   // Entries overwritten by a newer leader (§5.3) take their configuration changes with them.
   for (auto it = pending_conf_.begin(); it != pending_conf_.end();) {
     if (log_.term(it->first) != it->second.first) {
       it = pending_conf_.erase(it);
+      changed = true;
     } else {
       ++it;
     }
   }
-  recompute_configuration();
+  // Normal entries change nothing: skip the recomputation (it rebuilds the progress map's members).
+  if (changed) recompute_configuration();
 }
+template void Node::track_conf_entries(const std::vector<Entry>&);
+template void Node::track_conf_entries(const google::protobuf::RepeatedPtrField<Entry>&);
 
 namespace {
 

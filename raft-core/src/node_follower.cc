@@ -93,10 +93,9 @@ void Node::handle_append_entries(const Message& m) {
     send(std::move(r));
     return;
   }
-  const std::vector<Entry> entries(m.entries().begin(), m.entries().end());
-  if (std::optional<Index> last_new = log_.maybe_append(m.index(), m.log_term(), m.commit(), entries)) {
-    track_conf_entries(entries);
-    if (m.commit_only() && entries.empty()) return;  // nothing the leader does not know (raft.proto)
+  if (std::optional<Index> last_new = log_.maybe_append(m.index(), m.log_term(), m.commit(), m.entries())) {
+    track_conf_entries(m.entries());
+    if (m.commit_only() && m.entries().empty()) return;  // nothing the leader does not know (raft.proto)
     r.set_index(*last_new);
     send(std::move(r));
     return;

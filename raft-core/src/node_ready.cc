@@ -44,6 +44,12 @@ Ready Node::ready() {
   read_states_.clear();
   rd.snapshot = std::move(ready_snapshot_);
   ready_snapshot_.reset();
+  // Parallel persistence (thesis §10.2.1, node.h): a leader's messages promise nothing about its own
+  // log, which it counts in the quorum only after advance(). A new term or vote must still be durable
+  // before anything of that term leaves, and a snapshot is never a leader's.
+  rd.send_before_persist =
+      role_ == Role::kLeader && !rd.snapshot &&
+      (!rd.hard_state || (hs.term() == prev_hard_state_.term() && hs.vote() == prev_hard_state_.vote()));
   const std::pair<NodeId, Role> soft{lead_, role_};
   if (soft != prev_soft_state_) {
     rd.soft_state = soft;
@@ -60,6 +66,16 @@ void Node::advance(const Ready& rd) {
   if (rd.snapshot) log_.stable_snapshot_to(rd.snapshot->meta.index());
   if (!rd.entries.empty()) log_.stable_to(rd.entries.back().index(), rd.entries.back().term());
   if (!rd.committed_entries.empty()) log_.applied_to(rd.committed_entries.back().index());
+  // The leader counts its own entries once they are durable (node.h): only now, not on append.
+  if (role_ == Role::kLeader) {
+    auto self = progress_.find(id_);
+    if (self != progress_.end() && self->second.maybe_update(log_.stable_last_index()) && maybe_commit()) {
+      bcast_pending_ = true;  // the new commit index goes to the followers with the next Ready
+      // As after every input that moves the commit index: the committed configuration (which a
+      // snapshot taken right after this advance() records) must include what just committed.
+      apply_committed_conf_changes();
+    }
+  }
 }
 
 Status Node::status() const {

@@ -350,6 +350,11 @@ class Cluster {
     while (n.node && n.node->has_ready()) {
       raft::Ready rd = n.node->ready();
       trace_ready(n, rd);
+      // Parallel persistence (node.h): a leader's AppendEntries leave before its own fsync, so the
+      // power loss below is then a crash between send and fsync, which the checks must survive.
+      if (rd.send_before_persist) {
+        for (const Message& m : rd.messages) send(m);
+      }
       if (faults_ && !rd.entries.empty() && !rd.snapshot && chance(opts_.crash_per_tick / 4)) {
         // Power loss in the middle of persisting: the writes reached the page cache, not the disk.
         if (rd.entries.front().index() <= n.storage.last_index()) n.storage.truncate(rd.entries.front().index());
@@ -364,7 +369,9 @@ class Cluster {
         restore(n, *rd.snapshot);
       }
       if (!rd.entries.empty()) check_log_matching(n, rd.entries.front().index(), rd.entries.back().index());
-      for (const Message& m : rd.messages) send(m);
+      if (!rd.send_before_persist) {
+        for (const Message& m : rd.messages) send(m);
+      }
       for (const Entry& e : rd.committed_entries) apply(n, e);
       for (const raft::ReadState& rs : rd.read_states) check_read(n, rs);
       n.node->advance(rd);

@@ -38,23 +38,26 @@ class RaftLog {
   // Returns nullopt on a log mismatch (the caller rejects). Aborts if the entries would overwrite a
   // committed entry: Node refuses such a message first (Node::contradicts_log, DropReason::kContradictsLog)
   // and never calls this for one.
+  // `entries` are an AppendEntries' own (Message::entries): only the new ones are copied, once.
   std::optional<Index> maybe_append(Index prev_index, Term prev_term, Index leader_commit,
-                                    std::span<const Entry> entries);
+                                    const google::protobuf::RepeatedPtrField<Entry>& entries);
 
   // Appends entries to the unstable tail, overwriting from entries.front().index. Aborts if that is at
-  // or below committed. Returns last_index().
+  // or below committed. Returns last_index(). The rvalue form moves the entries (and their payloads) in.
   Index append(std::span<const Entry> entries);
+  Index append(std::vector<Entry>&& entries);
 
   // The first entry in `entries` whose term disagrees with ours, or that we do not have; 0 if we hold
   // all of them with matching terms.
-  Index find_conflict(std::span<const Entry> entries) const;
+  Index find_conflict(const google::protobuf::RepeatedPtrField<Entry>& entries) const;
 
   // Fast back-off (thesis §5.3 optimisation): the largest index <= `index` whose term is <= `term`,
   // with that term. The leader and follower use it to skip a whole conflicting term at once.
   std::pair<Index, Term> find_conflict_by_term(Index index, Term term) const;
 
   // Entries in [lo, hi), cut so their serialized sizes sum to at most max_bytes (at least one entry).
-  std::vector<Entry> slice(Index lo, Index hi, std::uint64_t max_bytes) const;
+  // When `bytes` is given it receives that sum (Entry::ByteSizeLong of each returned entry).
+  std::vector<Entry> slice(Index lo, Index hi, std::uint64_t max_bytes, std::uint64_t* bytes = nullptr) const;
 
   Index committed() const { return committed_; }
   Index applied() const { return applied_; }
@@ -77,10 +80,16 @@ class RaftLog {
   const std::vector<Entry>& unstable_entries() const { return unstable_; }
   // The driver persisted everything up to (i, t): drop it from the unstable tail (if still there).
   void stable_to(Index i, Term t);
+  // The last index the driver has persisted: everything before the unstable tail (a pending snapshot
+  // counts as not persisted). The leader counts itself in the quorum only up to here (node.h).
+  Index stable_last_index() const { return unstable_offset_ - 1; }
   bool has_next_committed_entries() const;
   std::vector<Entry> next_committed_entries() const;
 
  private:
+  // Makes the unstable tail end right before `after` (the first index about to be appended).
+  void prepare_append(Index after);
+
   const Storage& storage_;
   std::optional<SnapshotMetadata> pending_snapshot_;
   std::vector<Entry> unstable_;

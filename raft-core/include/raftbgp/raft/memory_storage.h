@@ -41,21 +41,21 @@ class MemoryStorage final : public Storage {
   std::uint64_t sync_count() const { return sync_count_; }
 
  private:
-  struct State {
-    HardState hard_state;
-    // log[i] has index snapshot_.meta.index() + 1 + i: the snapshot replaces the prefix.
-    std::vector<Entry> log;
-  };
   Index offset() const { return snapshot_.meta.index(); }
+  // The current state becomes the synced one.
   void sync_state();
 
   // One snapshot for both states: save_snapshot() syncs first, so it is never un-synced.
   Snapshot snapshot_;
-  State current_;
-  State synced_;
-  // Lowest log index written or truncated since the last sync(); sync() copies only from there.
-  // Always > offset().
-  Index unsynced_from_ = 1;
+  HardState hard_state_;
+  HardState synced_hard_state_;
+  // log_[i] has index snapshot_.meta.index() + 1 + i: the snapshot replaces the prefix.
+  std::vector<Entry> log_;
+  // The synced log is log_[0, synced_prefix_) followed by synced_tail_: the synced entries that a
+  // truncate() has cut since the last sync. Keeping only that difference (not a second copy of the log)
+  // makes store() and sync() copy each entry once, not twice.
+  std::size_t synced_prefix_ = 0;
+  std::vector<Entry> synced_tail_;
   std::uint64_t sync_count_ = 0;
 };
 

@@ -17,6 +17,17 @@
 //
 // Step 1 before step 2 is what makes a vote or an acknowledgement a promise (§5.1: "updated on
 // stable storage before responding to RPCs"). Calling ready() twice without advance() aborts.
+//
+// Parallel persistence (thesis §10.2.1): when rd.send_before_persist is true, the driver MAY do step 2
+// before (or while) step 1 runs, so the leader's AppendEntries leave before its own fsync. It is true
+// only on a leader whose Ready changes neither term nor vote and carries no snapshot: then no message
+// promises anything about this node's durable state (AppendEntries and heartbeats carry the leader's
+// entries and commit index, not an acknowledgement). The leader counts itself in the quorum only for
+// entries it has persisted: its own match rises in advance(), not when it appends, so an entry is
+// committed only once a majority, the leader included or not, holds it durably. A leader that crashes
+// between send and fsync loses entries its followers may hold; they were never committed on its count,
+// and it cannot lead that term again (its vote is durable), so no other entry can take their (index,
+// term). Steps 3 and 4 stay after step 1 in every case. A driver may always ignore the flag.
 #pragma once
 
 #include <algorithm>
@@ -144,6 +155,9 @@ struct Ready {
   // A snapshot received from the leader (InstallSnapshot, §7): persist it first, then replace the state
   // machine with its data. Committed entries after it come in later Readys.
   std::optional<Snapshot> snapshot;
+  // The messages may be sent before this Ready is persisted (parallel persistence, see the top of this
+  // file). False: persist first.
+  bool send_before_persist = false;
 };
 
 struct PeerStatus {
@@ -244,7 +258,8 @@ class Node {
   // Hands out the next batch. Precondition: has_ready() (an empty Ready is fine otherwise) and the
   // previous Ready was advanced.
   Ready ready();
-  // Acknowledges that `rd` was persisted, sent and applied (in that order).
+  // Acknowledges that `rd` was persisted, sent and applied (persisted and sent in either order when
+  // rd.send_before_persist). A leader counts the entries it persisted towards the quorum here.
   void advance(const Ready& rd);
 
   Status status() const;
@@ -290,7 +305,9 @@ class Node {
   void ack_read(NodeId from, const std::string& context);
   bool committed_in_current_term() const;
   // Membership: conf-change entries seen in the log but not yet applied, by index.
-  void track_conf_entries(const std::vector<Entry>& appended);
+  // `appended` is a std::vector<Entry> or an AppendEntries' RepeatedPtrField<Entry> (node_admin.cc).
+  template <class Entries>
+  void track_conf_entries(const Entries& appended);
   void apply_committed_conf_changes();
   // voters_/learners_ = the committed configuration with every uncommitted change applied in log order;
   // a leader's Progress follows.
