@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
     std::cout << "DIVERGED at record #" << d.seq << " (after " << r.readies << " identical Ready batches)\n";
     std::cout << "inputs before it:\n";
     for (const std::string& c : d.context) std::cout << "  " << c << "\n";
-    std::cout << "recorded: " << d.recorded << "\nreplayed: " << d.replayed << "\ndifference:\n" << d.difference << "\n";
+    std::cout << "recorded: " << d.recorded << "\nreplayed: " << d.replayed << "\ndifference:\n"
+              << d.difference << "\n";
     return 1;
   }
   std::cout << "identical: " << r.records << " records, " << r.readies << " Ready batches\n";

@@ -24,7 +24,8 @@ void put_u32(std::string& out, std::uint32_t v) {
 
 std::uint32_t get_u32(const std::string& in, std::size_t at) {
   std::uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= std::uint32_t{static_cast<unsigned char>(in[at + static_cast<std::size_t>(i)])} << (8 * i);
+  for (int i = 0; i < 4; ++i)
+    v |= std::uint32_t{static_cast<unsigned char>(in[at + static_cast<std::size_t>(i)])} << (8 * i);
   return v;
 }
 
@@ -248,8 +249,8 @@ RecordingReadResult read_recording(const std::string& path) {
   const std::string& data = *std::get<0>(file);
   std::size_t at = 0;
   while (at < data.size()) {
-    const std::string where = path + ": record " + std::to_string(out.records.size() + 1) + " at byte " +
-                              std::to_string(at);
+    const std::string where =
+        path + ": record " + std::to_string(out.records.size() + 1) + " at byte " + std::to_string(at);
     if (data.size() - at < kHeaderBytes) {
       out.error = where + ": truncated header (" + std::to_string(data.size() - at) + " bytes left)";
       return out;

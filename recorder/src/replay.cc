@@ -48,8 +48,8 @@ std::string differences(const raftbgp::v1::RecReady& recorded, const raftbgp::v1
 std::string state_text(const raft::Node& node) {
   const raft::Status st = node.status();
   return std::string("  node: ") + raft::role_name(st.role) + " term " + std::to_string(st.term) + " leader " +
-         std::to_string(st.leader) + " commit " + std::to_string(st.commit) + " log " +
-         std::to_string(st.first_index) + ".." + std::to_string(st.last_index);
+         std::to_string(st.leader) + " commit " + std::to_string(st.commit) + " log " + std::to_string(st.first_index) +
+         ".." + std::to_string(st.last_index);
 }
 
 }  // namespace
@@ -119,7 +119,8 @@ ReplayResult replay(const std::vector<Record>& records, const ReplayOptions& opt
         if (replayed.SerializeAsString() != r.ready().SerializeAsString()) {
           Divergence d;
           d.seq = r.seq();
-          d.difference = node.has_ready() || pending ? differences(r.ready(), replayed) : "the replayed node has no Ready";
+          d.difference =
+              node.has_ready() || pending ? differences(r.ready(), replayed) : "the replayed node has no Ready";
           d.recorded = ready_text(r.ready());
           d.replayed = ready_text(replayed);
           d.context.assign(context.begin(), context.end());

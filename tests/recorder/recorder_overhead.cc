@@ -32,8 +32,11 @@ double run(bool record, int writes) {
   int answered = 0, ok = 0;
   for (int k = 0; k < writes; k += 8) {
     for (int j = 0; j < 8; ++j) {
-      ClientRequest req{"kv.put", {{"key", "k" + std::to_string(k + j)}, {"value", std::string(64, 'v')}},
-                        "load-" + std::to_string(j), static_cast<std::uint64_t>(k / 8 + 1), 5000};
+      ClientRequest req{"kv.put",
+                        {{"key", "k" + std::to_string(k + j)}, {"value", std::string(64, 'v')}},
+                        "load-" + std::to_string(j),
+                        static_cast<std::uint64_t>(k / 8 + 1),
+                        5000};
       core.on_client_request(std::move(req), [&](ClientResponse r) {
         ++answered;
         ok += r.ok ? 1 : 0;
@@ -52,7 +55,8 @@ int main(int argc, char** argv) {
   const int writes = argc > 1 ? std::atoi(argv[1]) : 3000;
   const double off = run(false, writes), on = run(true, writes), off2 = run(false, writes), on2 = run(true, writes);
   const double off_us = (off + off2) / 2 / writes * 1e6, on_us = (on + on2) / 2 / writes * 1e6;
-  std::printf("{\"writes\": %d, \"cpu_us_per_write_off\": %.1f, \"cpu_us_per_write_on\": %.1f, \"overhead_pct\": %.1f}\n",
-              writes, off_us, on_us, (on_us - off_us) / off_us * 100);
+  std::printf(
+      "{\"writes\": %d, \"cpu_us_per_write_off\": %.1f, \"cpu_us_per_write_on\": %.1f, \"overhead_pct\": %.1f}\n",
+      writes, off_us, on_us, (on_us - off_us) / off_us * 100);
   return 0;
 }

@@ -31,9 +31,9 @@ struct ReplayOptions {
 };
 
 struct Divergence {
-  std::uint64_t seq = 0;         // the recorded Ready record that differs
-  std::string difference;        // the first differing field(s), protobuf field paths
-  std::string recorded, replayed;  // describe() of both Ready batches
+  std::uint64_t seq = 0;             // the recorded Ready record that differs
+  std::string difference;            // the first differing field(s), protobuf field paths
+  std::string recorded, replayed;    // describe() of both Ready batches
   std::vector<std::string> context;  // the inputs just before it, oldest first
 };
 
