@@ -76,6 +76,7 @@ std::variant<raft::Index, Refusal> AgentCore::take_snapshot() {
   if (!meta) return Refusal{ErrorCode::kNotReady, "a committed configuration change is not applied yet; retry"};
   RAFT_ASSERT(meta->index() == sm_.applied_index());
   raft::Snapshot snap{*meta, sm_.serialize()};
+  recorder_.save_snapshot(snap);
   storage_->save_snapshot(snap);
   bytes_since_snapshot_ = 0;
   ++snapshots_taken_;
@@ -134,6 +135,7 @@ void AgentCore::start_transfers() {
   std::vector<raft::NodeId> targets;
   targets.swap(transfers_to_start_);
   for (raft::NodeId target : targets) {
+    recorder_.transfer_leader(target);
     const raft::TransferResult r = node_->transfer_leader(target);
     if (r != raft::TransferResult::kStarted && r != raft::TransferResult::kAlreadyLeader)
       LOG_WARN("transfer_leader to " + std::to_string(target) + " did not start (no longer leader?)");
@@ -218,6 +220,7 @@ std::optional<ProposeRefusal> AgentCore::propose_admin(const v1::Command& cmd) {
   v1::Command session = cmd;
   session.clear_op();
   cc.set_context(session.SerializeAsString());
+  recorder_.propose_conf_change(cc);
   return propose_refusal(node_->propose_conf_change(cc));
 }
 

@@ -99,6 +99,7 @@ std::variant<std::unique_ptr<AgentCore>, std::string> AgentCore::open(const Agen
   raft::Index applied = 0;
   if (auto e = core->restore_from_storage(applied)) return *e;
   core->node_ = std::make_unique<raft::Node>(node_config(config, seed, applied, max_msg_bytes), *core->storage_);
+  core->recorder_.begin(node_config(config, seed, applied, max_msg_bytes), *core->storage_, ep);
   if (config.joining)
     LOG_INFO("node " + std::to_string(config.node_id) +
              " is not in members: it waits to be added "
@@ -126,6 +127,8 @@ AgentCore::AgentCore(const AgentConfig& config, std::unique_ptr<raft::WalStorage
                  config.guards),
       epoch_(epoch),
       quiet_(config.quiesce),
+      recorder_(config.recorder_on ? Recorder(config.data_dir + "/recorder.rec", config.recorder_max_bytes)
+                                   : Recorder()),
       next_request_((epoch << 32) | 1) {
   limits_.reserved = {config.mailbox_ipv6.base, config.mailbox_ipv4.base};
   limits_.members = config.members;
@@ -165,19 +168,27 @@ void AgentCore::tick() {
 void AgentCore::tick_node() {
   if (node_->role() != raft::Role::kLeader) {
     wake_leader();  // no longer leading: its presence must not outlive its leadership
-    if (!quiet_.frozen(node_->leader(), node_->term(), tick_)) node_->tick();
+    if (!quiet_.frozen(node_->leader(), node_->term(), tick_)) {
+      recorder_.tick();
+      node_->tick();
+    }
     return;
   }
   const bool idle = node_->quiescable() && pending_.empty() && reads_.empty();
   if (!idle) wake_leader();
   switch (quiet_.leader_tick(tick_, idle)) {
-    case Quiescence::LeaderTick::kTick: node_->tick(); return;
+    case Quiescence::LeaderTick::kTick:
+      recorder_.tick();
+      node_->tick();
+      return;
     case Quiescence::LeaderTick::kQuiet: return;
     case Quiescence::LeaderTick::kQuiesce:
+      recorder_.quiesce();
       if (node_->quiesce()) {
         quiet_.quiesced(tick_);
       } else {
         wake_leader();
+        recorder_.tick();
         node_->tick();
       }
       return;
@@ -230,6 +241,7 @@ void AgentCore::on_delivered(const raft::Message& m) {
   if (m.type() != raft::MessageType::MSG_HEARTBEAT_RESP) wake_leader();
   if (m.type() == raft::MessageType::MSG_FORWARD) return handle_forward(m);
   if (m.type() == raft::MessageType::MSG_FORWARD_RESP) return handle_forward_reject(m);
+  recorder_.step(m);
   if (auto reason = node_->step(m)) {
     LOG_DEBUG("raft dropped " + std::string(raftbgp::v1::MessageType_Name(m.type())) + " from " +
               std::to_string(m.from()) + ": " + raft::drop_reason_name(*reason));
@@ -258,6 +270,7 @@ void AgentCore::run_ready() {
   const std::uint64_t before = sm_.policy_version();
   while (node_->has_ready()) {
     raft::Ready rd = node_->ready();
+    recorder_.ready(rd);
     // Replay marks become durable no later than anything the delivered messages caused (replay_store.h).
     if (rd.hard_state || !rd.entries.empty() || rd.snapshot)
       if (auto e = replay_store_.save(*transport_)) LOG_ERROR(e->message);
@@ -272,6 +285,7 @@ void AgentCore::run_ready() {
     for (const raft::Entry& e : rd.committed_entries) apply_entry(e);
     on_read_states(rd.read_states);
     log_soft_state(rd);
+    recorder_.advance();
     node_->advance(rd);
     start_transfers();
   }

@@ -28,6 +28,7 @@ void AgentCore::issue_read_round() {
   if (waiting.empty()) return;
   // Unique among outstanding rounds, also across restarts (request ids carry the epoch).
   std::string ctx = std::to_string(config_.node_id) + "/" + std::to_string(next_request_++);
+  recorder_.read_index(ctx);
   const raft::ReadIndexResult r = node_->read_index(ctx);
   for (PendingRead* read : waiting) {
     ++read->attempts;

@@ -248,6 +248,7 @@ void AgentCore::submit(std::uint64_t id, Pending p) {
 // Reads never come here (they go through ReadIndex, agent_reads.cc): every command is a write.
 std::optional<ProposeRefusal> AgentCore::propose_local(const v1::Command& cmd) {
   if (auto err = check_write(cmd)) return ProposeRefusal{v1::ForwardReject::INVALID, *err};
+  if (recorder_.enabled()) recorder_.propose(cmd.SerializeAsString());
   const raft::ProposeResult r = node_->propose(cmd.SerializeAsString());
   return propose_refusal(r);
 }

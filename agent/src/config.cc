@@ -300,6 +300,17 @@ void read_snapshot(const YAML::Node& n, AgentConfig& c) {
     c.snapshot_log_bytes = read_uint(n["log_bytes"], "snapshot.log_bytes", 65536, std::uint64_t{1} << 40);
 }
 
+void read_recorder(const YAML::Node& n, AgentConfig& c) {
+  only_keys(n, "recorder", {"mode", "max_bytes"});
+  if (n["mode"]) {
+    const std::string mode = read_string(n["mode"], "recorder.mode");
+    if (mode != "on" && mode != "off") fail("recorder.mode", "must be on or off, got \"" + mode + "\"");
+    c.recorder_on = mode == "on";
+  }
+  if (n["max_bytes"])
+    c.recorder_max_bytes = read_uint(n["max_bytes"], "recorder.max_bytes", 65536, std::uint64_t{1} << 40);
+}
+
 void read_quiesce(const YAML::Node& n, AgentConfig& c) {
   only_keys(n, "quiesce", {"after_ticks", "refresh_ticks"});
   if (n["after_ticks"]) c.quiesce.after_ticks = read_uint(n["after_ticks"], "quiesce.after_ticks", 0, 100000);
@@ -410,7 +421,7 @@ ConfigReport validate_config(std::string_view yaml_text) {
               {"node_id",       "cluster_id", "members",        "data_dir",        "control_socket", "key_file",
                "active_key_id", "mailbox",    "attribute_code", "payload_budget",  "next_hop",       "neighbor",
                "local_asn",     "tick_ms",    "election_ticks", "heartbeat_ticks", "log_level",      "joining",
-               "snapshot",      "guards",     "metrics_listen", "learners",        "quiesce"});
+               "snapshot",      "guards",     "metrics_listen", "learners",        "quiesce",        "recorder"});
   });
   if (!root.IsMap()) return r;
   read_scalars(root, c, errs);
@@ -425,6 +436,7 @@ ConfigReport validate_config(std::string_view yaml_text) {
   if (root["joining"]) attempt(errs, [&] { c.joining = read_bool(root["joining"], "joining"); });
   if (root["snapshot"]) attempt(errs, [&] { read_snapshot(root["snapshot"], c); });
   if (root["quiesce"]) attempt(errs, [&] { read_quiesce(root["quiesce"], c); });
+  if (root["recorder"]) attempt(errs, [&] { read_recorder(root["recorder"], c); });
   if (root["guards"]) attempt(errs, [&] { read_guards(root["guards"], c); });
   if (root["metrics_listen"]) attempt(errs, [&] { c.metrics_listen = read_listen(root["metrics_listen"]); });
   attempt(errs, [&] { read_timing(root, c); });

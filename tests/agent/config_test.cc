@@ -303,5 +303,31 @@ TEST(Config, metrics_listen_takes_an_address_and_port) {
     EXPECT_EQ(error_field(std::string(kMinimal) + "metrics_listen: \"" + bad + "\"\n"), "metrics_listen") << bad;
 }
 
+// The flight recorder's key (recorder.h).
+std::variant<AgentConfig, ConfigError> with_recorder(const std::string& yaml) {
+  return parse_config(std::string(kMinimal) + yaml);
+}
+
+TEST(Config, Recorder_key_is_off_by_default_and_parses_mode_and_cap) {
+  auto d = with_recorder("");
+  ASSERT_TRUE(std::holds_alternative<AgentConfig>(d));
+  EXPECT_FALSE(std::get<AgentConfig>(d).recorder_on);
+  auto on = with_recorder("recorder: { mode: on, max_bytes: 1048576 }\n");
+  ASSERT_TRUE(std::holds_alternative<AgentConfig>(on)) << std::get<ConfigError>(on).to_string();
+  EXPECT_TRUE(std::get<AgentConfig>(on).recorder_on);
+  EXPECT_EQ(std::get<AgentConfig>(on).recorder_max_bytes, 1048576u);
+}
+
+TEST(Config, Bad_recorder_mode_or_tiny_cap_is_refused_with_its_field) {
+  auto mode = with_recorder("recorder: { mode: always }\n");
+  ASSERT_TRUE(std::holds_alternative<ConfigError>(mode));
+  EXPECT_EQ(std::get<ConfigError>(mode).field, "recorder.mode");
+  auto cap = with_recorder("recorder: { mode: on, max_bytes: 100 }\n");
+  ASSERT_TRUE(std::holds_alternative<ConfigError>(cap));
+  EXPECT_EQ(std::get<ConfigError>(cap).field, "recorder.max_bytes");
+  auto unknown = with_recorder("recorder: { mode: on, size: 1 }\n");
+  ASSERT_TRUE(std::holds_alternative<ConfigError>(unknown));
+}
+
 }  // namespace
 }  // namespace raftbgp::agent::test

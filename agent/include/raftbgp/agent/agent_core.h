@@ -104,6 +104,7 @@
 #include "raftbgp/agent/mailbox_record.h"
 #include "raftbgp/agent/ops.h"
 #include "raftbgp/agent/quiescence.h"
+#include "raftbgp/agent/recorder.h"
 #include "raftbgp/agent/replay_store.h"
 #include "raftbgp/agent/state_machine.h"
 #include "raftbgp/raft/node.h"
@@ -203,6 +204,7 @@ class AgentCore {
   // The configuration as of the applied index (the one membership requests wait for).
   const std::vector<raft::NodeId>& applied_voters() const { return applied_voters_; }
   const std::vector<raft::NodeId>& applied_learners() const { return applied_learners_; }
+  const Recorder& recorder() const { return recorder_; }
   std::uint64_t snapshots_taken() const { return snapshots_taken_; }
   std::uint64_t snapshots_installed() const { return snapshots_installed_; }
   // Compacts the log now; returns the snapshot's index, or why not (not_ready: nothing new since the
@@ -306,6 +308,7 @@ class AgentCore {
   ReplayStore replay_store_;      // <data_dir>/replay (replay_store.h: when it is saved)
   MailboxRecord mailbox_record_;  // <data_dir>/mailboxes (mailbox_record.h)
   Quiescence quiet_;
+  Recorder recorder_;  // <data_dir>/recorder.rec when recorder.mode is on (recorder.h)
   std::uint64_t tick_ = 0;
   std::uint64_t next_request_ = 1;
   std::map<std::uint64_t, Pending> pending_;

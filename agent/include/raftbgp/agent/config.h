@@ -72,6 +72,10 @@ struct AgentConfig {
   // snapshot or start, whichever is later). `raftbgpctl snapshot` compacts on demand.
   std::uint64_t snapshot_log_entries = 10000;
   std::uint64_t snapshot_log_bytes = std::uint64_t{8} << 20;
+  // Flight recorder (YAML `recorder:`, recorder.h): record every Raft input and Ready to
+  // <data_dir>/recorder.rec, at most recorder_max_bytes (the recording stops there).
+  bool recorder_on = false;
+  std::uint64_t recorder_max_bytes = std::uint64_t{256} << 20;
   // Quiet when idle (YAML `quiesce:`, quiescence.h): an idle leader stops heartbeating.
   QuiesceSettings quiesce;
   // What this router refuses to announce (YAML `guards:`; policy.h RouteGuards has the defaults).

@@ -1,0 +1,89 @@
+// Flight recorder (docs/operator-guide.md "Flight recorder"): every input that reaches this agent's
+// raft::Node, and every Ready it produced, appended as protobuf Records (agent/proto/raftbgp/v1/recorder.proto)
+// to <data_dir>/recorder.rec, so that raftbgp-replay can rerun them through a fresh Node and compare each
+// Ready byte for byte.
+//
+// Who calls: AgentCore, with one line next to each node_->... call (tick, step, propose, propose_conf_change,
+// read_index, transfer_leader, quiesce, ready, advance) and next to the agent's own Storage::save_snapshot
+// (compaction). begin() is called once, right after the Node is constructed, and records the Config and the
+// storage contents the Node read (the replay's starting state).
+//
+// File: per record [u32 length LE][u32 crc32c(payload) LE][payload]; the first record is a Start. The file
+// is truncated at every begin() (one recording per process run). Bounded: once the next record would pass
+// cap_bytes the recording stops (logged once, stopped() turns true) and the file keeps the prefix, which still
+// replays; nothing is rotated away, because a Node's volatile state (timers, RNG, progress) cannot be
+// checkpointed from outside the core, so only a recording from its start is replayable.
+// Durability: written with stdio buffering and flushed after every ready loop (advance), so a crash loses at
+// most the last batch; a torn tail is reported by the reader, not replayed.
+// Not thread-safe (one owner, like AgentCore). All methods are no-ops when the recorder is off.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "raftbgp/raft/node.h"
+#include "raftbgp/raft/storage.h"
+#include "raftbgp/v1/recorder.pb.h"
+
+namespace raftbgp::agent {
+
+class Recorder {
+ public:
+  Recorder() = default;  // off
+  // Records into `path` (created 0600, truncated) once begin() is called; cap_bytes > 0.
+  Recorder(std::string path, std::uint64_t cap_bytes);
+  ~Recorder();
+  Recorder(Recorder&& other) noexcept;
+  Recorder& operator=(Recorder&& other) noexcept;
+  Recorder(const Recorder&) = delete;
+  Recorder& operator=(const Recorder&) = delete;
+
+  bool enabled() const { return file_ != nullptr; }
+  bool stopped() const { return stopped_; }
+  std::uint64_t bytes() const { return bytes_; }
+  std::uint64_t records() const { return seq_; }
+
+  void begin(const raft::Config& config, const raft::Storage& storage, std::uint64_t epoch);
+  void tick();
+  void step(const raft::Message& m);
+  void propose(std::string_view data);
+  void propose_conf_change(const raftbgp::v1::ConfChange& cc);
+  void read_index(std::string_view context);
+  void transfer_leader(raft::NodeId target);
+  void quiesce();
+  void ready(const raft::Ready& rd);
+  void advance();
+  void save_snapshot(const raft::Snapshot& snap);
+
+ private:
+  void write(raftbgp::v1::Record& r);
+  void close();
+
+  std::string path_;
+  std::uint64_t cap_ = 0;
+  std::FILE* file_ = nullptr;
+  std::uint64_t seq_ = 0;
+  std::uint64_t bytes_ = 0;
+  bool stopped_ = false;
+  std::string buf_;  // reused serialization buffer
+};
+
+// Conversions shared with raftbgp-replay (recorder/): the record form of a Config and of a Ready.
+raftbgp::v1::RecConfig to_record(const raft::Config& c);
+raft::Config from_record(const raftbgp::v1::RecConfig& c);
+raftbgp::v1::RecReady to_record(const raft::Ready& rd);
+
+// Reads every record of a recording. Error (one line, naming the byte offset) on a truncated or corrupt
+// record; `records` then holds the valid prefix.
+struct RecordingReadResult {
+  std::vector<raftbgp::v1::Record> records;
+  std::optional<std::string> error;
+};
+RecordingReadResult read_recording(const std::string& path);
+
+}  // namespace raftbgp::agent

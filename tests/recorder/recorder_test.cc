@@ -1,0 +1,186 @@
+// Flight recorder + deterministic replay (agent/include/raftbgp/agent/recorder.h,
+// recorder/include/raftbgp/recorder/replay.h) on in-process agent clusters with faults.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+
+#include "agent_net.h"
+#include "process_util.h"
+#include "raftbgp/agent/files.h"
+#include "raftbgp/agent/recorder.h"
+#include "raftbgp/recorder/replay.h"
+
+namespace raftbgp::agent::test {
+namespace {
+
+using recorder::ReplayOptions;
+using recorder::ReplayResult;
+
+constexpr std::uint64_t kCap = std::uint64_t{64} << 20;
+
+AgentNet::Tweak recording(std::uint64_t cap = kCap) {
+  return [cap](AgentConfig& c) {
+    c.recorder_on = true;
+    c.recorder_max_bytes = cap;
+    c.snapshot_log_entries = 16;  // compaction happens during the run, and a restart opens from a snapshot
+  };
+}
+
+std::string rec_path(std::size_t i, const AgentNet& net) { return net.config(i).data_dir + "/recorder.rec"; }
+
+// A write through node i, retried (same session) until it applies: with loss a request may time out.
+void put(AgentNet& net, std::size_t i, const std::string& key) {
+  ClientResponse r;
+  for (int attempt = 0; attempt < 5 && !r.ok; ++attempt)
+    if (net.alive(i)) r = net.request(i, "kv.put", {{"key", key}, {"value", "v"}}, "client-" + key, 1);
+  EXPECT_TRUE(r.ok) << key << ": " << r.code << " " << r.message;
+}
+
+// A run with 10% loss, a compaction, reads, a leader crash, an election and a restart from the WAL.
+void faulty_run(AgentNet& net) {
+  net.start_all();
+  net.fabric().set_loss(0.1);
+  int lead = net.wait_leader();
+  ASSERT_GE(lead, 0);
+  for (int k = 0; k < 20; ++k) put(net, static_cast<std::size_t>(k % 3), "k" + std::to_string(k));
+  ASSERT_TRUE(net.request(static_cast<std::size_t>((lead + 1) % 3), "kv.get", {{"key", "k3"}}).ok);
+  net.stop(static_cast<std::size_t>(lead));
+  const int lead2 = net.wait_leader();
+  ASSERT_GE(lead2, 0);
+  put(net, static_cast<std::size_t>(lead2), "after");
+  net.start(static_cast<std::size_t>(lead));  // a new recording, starting from its WAL and snapshot
+  net.settle(120);
+  for (std::size_t i = 0; i < net.size(); ++i) net.stop(i);  // closes (flushes) every recording
+}
+
+ReplayResult replay_file(const std::string& path, const ReplayOptions& options = {}) {
+  RecordingReadResult read = read_recording(path);
+  EXPECT_FALSE(read.error) << *read.error;
+  return recorder::replay(read.records, options);
+}
+
+TEST(Recorder, Recording_of_a_faulty_cluster_run_replays_identically) {
+  AgentNet net(3, {1, 2, 3}, recording());
+  faulty_run(net);
+  for (std::size_t i = 0; i < 3; ++i) {
+    const ReplayResult r = replay_file(rec_path(i, net));
+    EXPECT_TRUE(r.identical()) << "node " << i + 1 << ": "
+                               << (r.error ? *r.error : r.divergence->difference + "\n" + r.divergence->recorded);
+    EXPECT_GT(r.readies, 20u) << "node " << i + 1;
+  }
+}
+
+// The first Ready of `records` that sends a PreVote request: where a node without pre-vote sends a Vote instead.
+std::uint64_t first_pre_vote_ready(const std::vector<v1::Record>& records) {
+  for (const v1::Record& r : records)
+    if (r.has_ready())
+      for (const auto& m : r.ready().messages())
+        if (m.type() == raft::MessageType::MSG_PRE_VOTE) return r.seq();
+  return 0;
+}
+
+TEST(Recorder, Replay_diverges_at_the_first_campaign_when_the_pre_vote_rule_is_switched_off) {
+  AgentNet net(3, {1, 2, 3}, recording());
+  faulty_run(net);
+  int checked = 0;
+  for (std::size_t i = 0; i < 3; ++i) {
+    RecordingReadResult read = read_recording(rec_path(i, net));
+    ASSERT_FALSE(read.error);
+    const std::uint64_t expected = first_pre_vote_ready(read.records);
+    if (expected == 0) continue;  // this node never campaigned
+    ReplayOptions options;
+    options.mutate_config = [](raft::Config& c) { c.pre_vote = false; };
+    const ReplayResult r = recorder::replay(read.records, options);
+    ASSERT_TRUE(r.divergence) << "node " << i + 1 << " replayed identically without pre-vote";
+    EXPECT_EQ(r.divergence->seq, expected) << "node " << i + 1 << ": " << r.divergence->difference;
+    EXPECT_FALSE(r.divergence->context.empty());
+    EXPECT_NE(r.divergence->recorded, r.divergence->replayed);
+    // Everything before that step was identical, and --until stops short of it.
+    options.until = expected - 1;
+    EXPECT_TRUE(recorder::replay(read.records, options).identical());
+    ++checked;
+  }
+  EXPECT_GT(checked, 0) << "no node campaigned";
+}
+
+std::string slurp(const std::string& path) {
+  auto r = read_file(path);
+  EXPECT_TRUE(std::holds_alternative<std::optional<std::string>>(r) && std::get<0>(r)) << path;
+  return std::holds_alternative<std::optional<std::string>>(r) ? std::get<0>(r).value_or("") : "";
+}
+void spit(const std::string& path, const std::string& data) { EXPECT_FALSE(atomic_write_file(path, data)); }
+
+TEST(Recorder, Truncated_or_corrupt_recording_is_refused_with_the_offset_and_keeps_the_valid_prefix) {
+  AgentNet net(3, {1, 2, 3}, recording());
+  net.start_all();
+  ASSERT_GE(net.wait_leader(), 0);
+  net.settle(30);
+  for (std::size_t i = 0; i < 3; ++i) net.stop(i);
+  const std::string good = slurp(rec_path(0, net));
+  ASSERT_GT(good.size(), 1000u);
+  const std::string bad = rec_path(0, net) + ".bad";
+
+  spit(bad, good.substr(0, good.size() - 3));  // a torn tail
+  RecordingReadResult torn = read_recording(bad);
+  ASSERT_TRUE(torn.error);
+  EXPECT_NE(torn.error->find("truncated"), std::string::npos) << *torn.error;
+  EXPECT_FALSE(torn.records.empty());
+  EXPECT_TRUE(recorder::replay(torn.records, {}).identical());  // the prefix still replays
+
+  std::string flipped = good;
+  flipped[good.size() / 2] = static_cast<char>(flipped[good.size() / 2] ^ 0x40);
+  spit(bad, flipped);
+  RecordingReadResult corrupt = read_recording(bad);
+  ASSERT_TRUE(corrupt.error);
+  EXPECT_TRUE(corrupt.error->find("checksum mismatch") != std::string::npos ||
+              corrupt.error->find("truncated") != std::string::npos)
+      << *corrupt.error;
+  EXPECT_NE(corrupt.error->find("at byte "), std::string::npos);
+
+  auto replay_bin = [](std::vector<std::string> args) {
+    Spawn s;
+    s.argv = {RAFTBGP_REPLAY_BIN};
+    s.argv.insert(s.argv.end(), args.begin(), args.end());
+    return run_process(s);
+  };
+  // raftbgp-replay: exit 0 and a summary on the good file, 2 and the offset on the corrupt one.
+  Exit ok = replay_bin({rec_path(0, net)});
+  EXPECT_EQ(ok.code(), 0) << ok.out << ok.err;
+  EXPECT_NE(ok.out.find("identical: "), std::string::npos) << ok.out;
+  Exit trace = replay_bin({"--trace", "--until", "5", rec_path(0, net)});
+  EXPECT_EQ(trace.code(), 0) << trace.err;
+  EXPECT_NE(trace.out.find("#5 "), std::string::npos) << trace.out;
+  EXPECT_EQ(trace.out.find("#6 "), std::string::npos) << trace.out;
+  Exit broken = replay_bin({bad});
+  EXPECT_EQ(broken.code(), 2) << broken.out;
+  EXPECT_NE(broken.err.find("at byte "), std::string::npos) << broken.err;
+
+  spit(bad, "not a recording at all");
+  EXPECT_TRUE(read_recording(bad).error);
+  EXPECT_TRUE(read_recording(bad + ".missing").error);
+}
+
+TEST(Recorder, Recording_stops_at_its_cap_and_the_prefix_replays) {
+  const std::uint64_t cap = 65536;
+  AgentNet net(3, {1, 2, 3}, recording(cap));
+  net.start_all();
+  const int lead = net.wait_leader();
+  ASSERT_GE(lead, 0);
+  for (int k = 0; k < 400 && !net.core(static_cast<std::size_t>(lead)).recorder().stopped(); ++k)
+    put(net, static_cast<std::size_t>(lead), "k" + std::to_string(k));
+  EXPECT_TRUE(net.core(static_cast<std::size_t>(lead)).recorder().stopped());
+  for (std::size_t i = 0; i < 3; ++i) net.stop(i);
+  EXPECT_LE(std::filesystem::file_size(rec_path(static_cast<std::size_t>(lead), net)), cap);
+  EXPECT_TRUE(replay_file(rec_path(static_cast<std::size_t>(lead), net)).identical());
+}
+
+TEST(Recorder, Nothing_is_recorded_when_the_recorder_is_off) {
+  AgentNet net(3, {1, 2, 3});
+  net.start_all();
+  ASSERT_GE(net.wait_leader(), 0);
+  EXPECT_FALSE(std::filesystem::exists(rec_path(0, net)));
+}
+
+}  // namespace
+}  // namespace raftbgp::agent::test
