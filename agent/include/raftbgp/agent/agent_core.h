@@ -125,6 +125,10 @@ struct ClientRequest {
   std::uint64_t timeout_ms = 5000;  // answer `timeout` after this long without an apply
   // Who sent it: SO_PEERCRED of the control connection (control_server.h); -1 for in-process requests.
   std::int64_t peer_pid = -1, peer_uid = -1, peer_gid = -1;
+  // Where and when it arrived (control_server.h stamps both): a policy write carries them into its log
+  // entry (v1::ChangeAuthor) so the replicated history says who changed what, without apply reading a clock.
+  std::string hostname = {};
+  std::int64_t received_unix_ms = 0;
 };
 
 struct ClientResponse {
