@@ -83,9 +83,7 @@ int show_policy_apply(json& r) {
   return kExitOk;
 }
 
-int show_policy_export(json& r) {
-  return std::printf("%s", export_policy_file(routes_of(r)).c_str()), kExitOk;
-}
+int show_policy_export(json& r) { return std::printf("%s", export_policy_file(routes_of(r)).c_str()), kExitOk; }
 
 void print_history(json& changes) {
   std::printf("%-8s %-20s %-6s %-16s %-24s %-6s %s\n", "Index", "When (UTC)", "UID", "Host", "Client", "Op", "Change");

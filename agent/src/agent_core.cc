@@ -1,5 +1,7 @@
 #include "raftbgp/agent/agent_core.h"
 
+#include <chrono>
+
 #include <algorithm>
 
 #include "raftbgp/agent/log.h"
@@ -260,7 +262,10 @@ void AgentCore::run_ready() {
     if (rd.hard_state || !rd.entries.empty() || rd.snapshot)
       if (auto e = replay_store_.save(*transport_)) LOG_ERROR(e->message);
     // fsync before anything leaves (§5.1); a snapshot first, then it replaces the state machine.
+    const auto persist_start = std::chrono::steady_clock::now();
     raft::persist(*storage_, rd.snapshot, rd.hard_state, rd.entries);
+    if (rd.hard_state || !rd.entries.empty() || rd.snapshot)
+      wal_fsync_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - persist_start).count());
     if (rd.snapshot) install_snapshot(*rd.snapshot);
     send_messages(rd.messages);
     for (const raft::Entry& e : rd.committed_entries) apply_entry(e);

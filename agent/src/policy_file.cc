@@ -122,7 +122,8 @@ std::variant<std::vector<v1::PolicyRoute>, std::vector<ConfigError>> parse_polic
   }
   std::vector<v1::PolicyRoute> routes;
   try {
-    if (doc.IsNull()) return std::vector<ConfigError>{{"(document)", "empty file: write `routes: []` to withdraw all", 1}};
+    if (doc.IsNull())
+      return std::vector<ConfigError>{{"(document)", "empty file: write `routes: []` to withdraw all", 1}};
     if (!rd.only_keys(doc, "", {"routes"})) return rd.errors;
     const YAML::Node list = doc["routes"];
     if (!list) return std::vector<ConfigError>{{"routes", "is required (`routes: []` withdraws every route)", 1}};
@@ -134,8 +135,8 @@ std::variant<std::vector<v1::PolicyRoute>, std::vector<ConfigError>> parse_polic
       if (!r) continue;
       auto [it, fresh] = seen.emplace(r->prefix(), list[i].Mark().line + 1);
       if (!fresh)
-        rd.error(field + ".prefix", "duplicate prefix " + r->prefix() + " (first at line " + std::to_string(it->second) + ")",
-                 list[i]);
+        rd.error(field + ".prefix",
+                 "duplicate prefix " + r->prefix() + " (first at line " + std::to_string(it->second) + ")", list[i]);
       else
         routes.push_back(std::move(*r));
     }

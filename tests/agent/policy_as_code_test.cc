@@ -23,17 +23,17 @@ std::vector<v1::PolicyRoute> parse_ok(const std::string& text) {
 
 TEST(PolicyFile, Parser_lists_every_error_with_its_line) {
   const std::string text =
-      "routes:\n"                                  // 1
-      "  - prefix: 192.0.2.0/24\n"                 // 2
-      "    med: many\n"                            // 3  not a number
-      "    colour: blue\n"                         // 4  unknown key
-      "  - prefix: 198.51.100.1/24\n"              // 5  host bits
-      "  - next_hop: self\n"                       // 6  no prefix
-      "  - prefix: 203.0.113.0/24\n"               // 7
-      "    communities: [65000:1, 70000:1]\n"      // 8  bad community
-      "  - prefix: 2001:db8::/32\n"                // 9
-      "  - prefix: 2001:db8:0::/32\n"              // 10 duplicate after canonicalization
-      "    prepend: 99\n";                         // 11 over kMaxPrepend
+      "routes:\n"                              // 1
+      "  - prefix: 192.0.2.0/24\n"             // 2
+      "    med: many\n"                        // 3  not a number
+      "    colour: blue\n"                     // 4  unknown key
+      "  - prefix: 198.51.100.1/24\n"          // 5  host bits
+      "  - next_hop: self\n"                   // 6  no prefix
+      "  - prefix: 203.0.113.0/24\n"           // 7
+      "    communities: [65000:1, 70000:1]\n"  // 8  bad community
+      "  - prefix: 2001:db8::/32\n"            // 9
+      "  - prefix: 2001:db8:0::/32\n"          // 10 duplicate after canonicalization
+      "    prepend: 99\n";                     // 11 over kMaxPrepend
   auto r = parse_policy_file(text);
   ASSERT_TRUE(std::holds_alternative<std::vector<ConfigError>>(r));
   const auto& errors = std::get<std::vector<ConfigError>>(r);
@@ -80,8 +80,7 @@ TEST(PolicyFile, Diff_shows_added_removed_and_changed_prefixes) {
   const auto now = parse_ok("routes:\n  - prefix: 192.0.2.0/24\n    med: 10\n  - prefix: 198.51.100.0/24\n");
   const auto want = parse_ok("routes:\n  - prefix: 192.0.2.0/24\n    med: 20\n  - prefix: 203.0.113.0/24\n");
   const PolicyDiff d = diff_policy(now, want);
-  EXPECT_EQ(format_policy_diff(d),
-            "+ 203.0.113.0/24\n- 198.51.100.0/24\n~ 192.0.2.0/24 med 10 -> med 20\n");
+  EXPECT_EQ(format_policy_diff(d), "+ 203.0.113.0/24\n- 198.51.100.0/24\n~ 192.0.2.0/24 med 10 -> med 20\n");
   EXPECT_TRUE(diff_policy(want, want).empty());
 }
 
@@ -186,8 +185,9 @@ TEST(PolicyApply, Apply_from_a_follower_is_one_entry_with_author_and_bad_routes_
   ASSERT_GE(lead, 0);
   const std::size_t f = (static_cast<std::size_t>(lead) + 1) % 3;
   // Two node-local errors (a mailbox range, a node that is no member): both listed, nothing applied.
-  json bad = routes_json("routes:\n  - prefix: 192.0.2.0/24\n  - prefix: fd72:6166:1::/48\n"
-                         "  - prefix: 203.0.113.0/24\n    nodes: [9]\n");
+  json bad = routes_json(
+      "routes:\n  - prefix: 192.0.2.0/24\n  - prefix: fd72:6166:1::/48\n"
+      "  - prefix: 203.0.113.0/24\n    nodes: [9]\n");
   ClientResponse refused = ask(net, f, "policy.apply", {{"routes", bad}}, "ops", 1);
   EXPECT_EQ(refused.code, ErrorCode::kBadRequest);
   // (routes_json sends the file's routes sorted by prefix.)
@@ -199,8 +199,7 @@ TEST(PolicyApply, Apply_from_a_follower_is_one_entry_with_author_and_bad_routes_
   ASSERT_TRUE(dry.ok) << dry.message;
   net.fabric().run_until([] { return false; }, 40);
   for (std::size_t i = 0; i < 3; ++i) EXPECT_TRUE(net.core(i).state().policies().empty());
-  EXPECT_EQ(ask(net, f, "policy.apply", {{"routes", good}, {"dry_run", "yes"}}, "ops", 1).code,
-            ErrorCode::kBadRequest);
+  EXPECT_EQ(ask(net, f, "policy.apply", {{"routes", good}, {"dry_run", "yes"}}, "ops", 1).code, ErrorCode::kBadRequest);
   const raft::Index before = net.core(static_cast<std::size_t>(lead)).node().status().last_index;
   ClientResponse applied = ask(net, f, "policy.apply", {{"routes", good}}, "ops", 1);
   ASSERT_TRUE(applied.ok) << applied.message;

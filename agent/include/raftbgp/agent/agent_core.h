@@ -101,6 +101,7 @@
 #include "raftbgp/agent/config.h"
 #include "raftbgp/agent/errors.h"
 #include "raftbgp/agent/files.h"
+#include "raftbgp/agent/latency_histogram.h"
 #include "raftbgp/agent/mailbox_record.h"
 #include "raftbgp/agent/ops.h"
 #include "raftbgp/agent/quiescence.h"
@@ -323,7 +324,8 @@ class AgentCore {
   std::uint64_t reads_served_ = 0;
   std::uint64_t read_index_retries_ = 0;
   std::uint64_t announced_policy_version_ = ~std::uint64_t{0};
-  std::uint64_t forwarded_ = 0;                                         // MSG_FORWARD sent
+  LatencyHistogram wal_fsync_;   // raft::persist per Ready (status "wal_fsync_seconds", metrics.h)
+  std::uint64_t forwarded_ = 0;  // MSG_FORWARD sent
   std::map<v1::ForwardReject::Reason, std::uint64_t> forward_rejects_;  // MSG_FORWARD_RESP sent, by reason
   std::uint64_t policy_acks_error_ = 0;
   std::uint64_t forwards_stale_term_ = 0;         // MSG_FORWARD dropped: not for the leader's current term
