@@ -67,7 +67,8 @@ struct Options {
   bool json_flag = false;
   std::uint64_t timeout_ms = 5000, seq = 1, member_id = 0, max_lag = 100;
   bool learner = false, force = false, aes = false;
-  std::string key, value, prefix, next_hop, key_out;
+  std::string key, value, prefix, next_hop, key_out, policy_file;
+  bool dry_run = false;
   std::vector<std::string> communities, large;
   std::vector<std::uint64_t> nodes;
   std::uint32_t med = 0, local_pref = 0, prepend = 0, key_id = 1;
@@ -161,9 +162,10 @@ class Cli {
   }
 
   // The request for verb `v` (a remote verb).
-  json request(const Verb& v) const {
-    json req{{"id", 1}, {"timeout_ms", opt.timeout_ms}, {"op", v.op}, {"args", v.args(opt)}};
-    if (op_is_exactly_once(v.op)) {
+  json request(const Verb& v) const { return request(v.op, v.args(opt)); }
+  json request(const std::string& op, json args) const {
+    json req{{"id", 1}, {"timeout_ms", opt.timeout_ms}, {"op", op}, {"args", std::move(args)}};
+    if (op_is_exactly_once(op)) {
       req["client_id"] = opt.client_id.empty() ? default_client_id() : opt.client_id;
       req["seq"] = opt.seq;
     }
@@ -271,6 +273,28 @@ class Cli {
     add(policy, "show", "the policy table (linearizable, ReadIndex)", "policy.show", no_args,
         [](json& r, const Options&) { return print_policies(r["routes"]), kExitOk; })
         ->alias("list");
+    add_policy_as_code(policy);
+  }
+
+  // policy apply / export / history (ctl_policy.cc; file format: policy_file.h).
+  void add_policy_as_code(CLI::App* policy) {
+    CLI::App* apply = add(policy, "apply",
+                          "make the cluster's policy exactly FILE's: shows the diff, applies it as one entry "
+                          "(every error listed, nothing applied on any)",
+                          "", nullptr, [](json& r, const Options&) { return show_policy_apply(r); });
+    verbs_.back().local = [this](const Options& o) {
+      const std::string socket = o.socket_path.empty() ? default_socket() : o.socket_path;
+      return policy_apply(
+          PolicyApplyRequest{o.policy_file, o.dry_run, [this, socket, &o](const std::string& op, json a) {
+                               return call(socket, request(op, std::move(a)), o.timeout_ms);
+                             }});
+    };
+    apply->add_option("-f,--file", opt.policy_file, "the policy file (YAML; `policy export` writes one)")->required();
+    apply->add_flag("--dry-run", opt.dry_run, "show the diff and let the agent check every route; apply nothing");
+    add(policy, "export", "the policy table as a policy file (for policy apply -f)", "policy.show", no_args,
+        [](json& r, const Options&) { return show_policy_export(r); });
+    add(policy, "history", "who changed the policy and when (the last 256 changes, replicated)", "policy.history",
+        no_args, [](json& r, const Options&) { return print_history(r["changes"]), kExitOk; });
   }
 
   void add_admin() {

@@ -4,9 +4,11 @@
 //                  on stderr or as JSON on stdout (-o json)
 //   ctl_print.cc   human output of the answers (server strings made printable, log.h printable())
 //   ctl_health.cc  the health verdict from a status answer
+//   ctl_policy.cc  policy as code: apply -f (diff, one entry), export, history
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <variant>
@@ -54,5 +56,21 @@ struct Health {
   nlohmann::json to_json(nlohmann::json& status) const;
 };
 Health judge_health(nlohmann::json& status, std::uint64_t max_lag);
+
+// `policy apply`: `send` sends one request (op, args) with the session of this run and returns its result.
+struct PolicyApplyRequest {
+  std::string file;
+  bool dry_run = false;
+  std::function<std::variant<nlohmann::json, Failure>(const std::string& op, nlohmann::json args)> send;
+};
+// Reads and checks the file (exit 2, every error listed, nothing sent), reads the cluster's table, and
+// unless nothing differs sends the whole table as one policy.apply. The result: {"dry_run", "diff":
+// {"added","removed","changed"} (prefixes), "diff_text", "index" (not on a dry run), "unchanged"}.
+std::variant<nlohmann::json, Failure> policy_apply(const PolicyApplyRequest& req);
+int show_policy_apply(nlohmann::json& result);
+// policy.show's answer as a policy file on stdout (policy_file.h).
+int show_policy_export(nlohmann::json& result);
+// policy.history's "changes" as a table.
+void print_history(nlohmann::json& changes);
 
 }  // namespace raftbgp::agent::ctl

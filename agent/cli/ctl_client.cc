@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <sstream>
 
 #include "ctl.h"
 #include "raftbgp/agent/control.h"
@@ -117,10 +118,16 @@ int report(const Failure& f, bool as_json) {
     const json out{{"error", {{"code", f.code}, {"message", f.message}, {"from_agent", f.from_agent}}},
                    {"exit_code", f.exit_code}};
     std::printf("%s\n", dump_json(out).c_str());
-  } else if (f.from_agent) {
-    std::fprintf(stderr, "raftbgpctl: %s: %s\n", printable(f.code).c_str(), printable(f.message).c_str());
   } else {
-    std::fprintf(stderr, "raftbgpctl: %s\n", printable(f.message).c_str());
+    // A message of several lines (every error of a policy file) prints one escaped line each.
+    std::istringstream lines(f.message);
+    std::string line;
+    std::getline(lines, line);
+    if (f.from_agent)
+      std::fprintf(stderr, "raftbgpctl: %s: %s\n", printable(f.code).c_str(), printable(line).c_str());
+    else
+      std::fprintf(stderr, "raftbgpctl: %s\n", printable(line).c_str());
+    while (std::getline(lines, line)) std::fprintf(stderr, "  %s\n", printable(line).c_str());
   }
   return f.exit_code;
 }

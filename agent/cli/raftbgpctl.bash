@@ -28,7 +28,7 @@ _raftbgpctl() {
   elif [ -z "$sub" ]; then
     case $verb in
       kv) words="get put delete remove list show" ;;
-      policy) words="add remove delete show list" ;;
+      policy) words="add remove delete show list apply export history" ;;
       members) words="add promote remove" ;;
       debug) words="dump" ;;
       health) words="--max-lag" ;;
@@ -37,6 +37,7 @@ _raftbgpctl() {
     esac
   else
     case "$verb $sub" in
+      "policy apply") words="-f --file --dry-run" ;;
       "policy add") words="--next-hop --community --med --local-pref --large-community --prepend --nodes" ;;
       "members add") words="--learner" ;;
       *) words="" ;;

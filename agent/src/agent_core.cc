@@ -1,5 +1,7 @@
 #include "raftbgp/agent/agent_core.h"
 
+#include <chrono>
+
 #include <algorithm>
 
 #include "raftbgp/agent/log.h"
@@ -279,7 +281,10 @@ void AgentCore::run_ready() {
     // i.e. after the fsync below; anything else (a vote, an acknowledgement) waits for the fsync (§5.1).
     if (rd.send_before_persist) send_messages(rd.messages);
     // A snapshot first, then it replaces the state machine.
+    const auto persist_start = std::chrono::steady_clock::now();
     raft::persist(*storage_, rd.snapshot, rd.hard_state, rd.entries);
+    if (rd.hard_state || !rd.entries.empty() || rd.snapshot)
+      wal_fsync_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - persist_start).count());
     if (rd.snapshot) install_snapshot(*rd.snapshot);
     if (!rd.send_before_persist) send_messages(rd.messages);
     for (const raft::Entry& e : rd.committed_entries) apply_entry(e);

@@ -5,6 +5,7 @@
 #include "raftbgp/agent/agent_core.h"
 #include "raftbgp/agent/control.h"
 #include "raftbgp/agent/log.h"
+#include "raftbgp/agent/policy_file.h"
 
 namespace raftbgp::agent {
 namespace {
@@ -83,17 +84,25 @@ std::optional<ClientResponse> build_policy(const json& args, const PolicyLimits&
   return std::nullopt;
 }
 
-json route_json(const v1::PolicyRoute& r) {
-  json j{{"prefix", r.prefix()}, {"next_hop", r.next_hop()}, {"prepend", r.prepend()}};
-  j["communities"] = json::array();
-  for (const auto& c : r.communities()) j["communities"].push_back(c);
-  j["large_communities"] = json::array();
-  for (const auto& c : r.large_communities()) j["large_communities"].push_back(c);
-  j["med"] = r.has_med() ? json(r.med()) : json(nullptr);
-  j["local_pref"] = r.has_local_pref() ? json(r.local_pref()) : json(nullptr);
-  j["nodes"] = json::array();
-  for (auto n : r.nodes()) j["nodes"].push_back(n);
-  return j;
+// policy.apply's args: every route is checked and every error listed, so a refused file is fixed in one go.
+std::optional<ClientResponse> build_replace(const json& args, const PolicyLimits& limits, v1::PolicyReplace& out) {
+  auto it = args.find("routes");
+  if (it == args.end() || !it->is_array())
+    return error_response(ErrorCode::kBadRequest, "args.routes must be a list of routes");
+  std::map<std::string, v1::PolicyRoute> routes;
+  std::string errors;
+  for (std::size_t i = 0; i < it->size(); ++i) {
+    v1::PolicyRoute route;
+    const json& item = (*it)[i];
+    std::optional<ClientResponse> e = item.is_object() ? build_policy(item, limits, route)
+                                                       : error_response(ErrorCode::kBadRequest, "must be an object");
+    if (!e && !routes.emplace(route.prefix(), route).second)
+      e = error_response(ErrorCode::kBadRequest, "duplicate prefix " + route.prefix());
+    if (e) errors += (errors.empty() ? "" : "\n") + ("routes[" + std::to_string(i) + "]: ") + e->message;
+  }
+  if (!errors.empty()) return error_response(ErrorCode::kBadRequest, errors);
+  for (auto& [prefix, route] : routes) *out.add_routes() = std::move(route);
+  return std::nullopt;
 }
 
 }  // namespace
@@ -134,6 +143,10 @@ std::optional<ClientResponse> AgentCore::build_command(const ClientRequest& req,
       return std::nullopt;
     case Op::kKvList: cmd.mutable_read()->set_kind(v1::Read::KV_LIST); return std::nullopt;
     case Op::kPolicyShow: cmd.mutable_read()->set_kind(v1::Read::POLICY_SHOW); return std::nullopt;
+    case Op::kPolicyHistory: cmd.mutable_read()->set_kind(v1::Read::POLICY_HISTORY); return std::nullopt;
+    case Op::kPolicyApply:
+      if (auto e = build_replace(a, current_limits(), *cmd.mutable_policy_replace())) return e;
+      break;
     case Op::kKvPut:
       if (auto e = arg_string(a, "key", true, s)) return e;
       cmd.mutable_kv_put()->set_key(s);
@@ -158,6 +171,9 @@ std::optional<ClientResponse> AgentCore::build_command(const ClientRequest& req,
   }
   cmd.set_client_id(req.client_id);
   cmd.set_seq(req.seq);
+  cmd.mutable_author()->set_uid(req.peer_uid);
+  cmd.mutable_author()->set_hostname(req.hostname.substr(0, kMaxHostnameBytes));
+  cmd.mutable_author()->set_unix_ms(req.received_unix_ms);
   if (auto err = check_write(cmd)) return error_response(ErrorCode::kBadRequest, *err);
   return std::nullopt;
 }
@@ -186,6 +202,11 @@ void AgentCore::on_client_request(ClientRequest req, ReplyFn reply_fn) {
   if (spec->path == OpPath::kAdmin) return submit_admin(req, spec->op, std::move(reply_fn));
   v1::Command cmd;
   if (auto e = build_command(req, spec->op, cmd)) return reply_fn(std::move(*e));
+  const auto dry = req.args.find("dry_run");
+  if (spec->op == Op::kPolicyApply && dry != req.args.end() && !dry->is_boolean())
+    return reply_fn(error_response(ErrorCode::kBadRequest, "args.dry_run must be true or false"));
+  if (spec->op == Op::kPolicyApply && dry != req.args.end() && dry->get<bool>())
+    return reply_fn(ok_response(json{{"dry_run", true}, {"routes", cmd.policy_replace().routes_size()}}));
   if (spec->path == OpPath::kReadIndex) {
     PendingRead read;
     read.reply = std::move(reply_fn);
@@ -282,9 +303,12 @@ ClientResponse AgentCore::read_response(const v1::Read& read, raft::Index index)
   } else if (read.kind() == v1::Read::KV_LIST) {
     out.result["items"] = json::object();
     for (const auto& [k, v] : sm_.kv()) out.result["items"][k] = v;
+  } else if (read.kind() == v1::Read::POLICY_HISTORY) {
+    out.result["changes"] = json::array();
+    for (const v1::PolicyChange& c : sm_.policy_history()) out.result["changes"].push_back(policy_change_json(c));
   } else {
     out.result["routes"] = json::array();
-    for (const auto& [prefix, route] : sm_.policies()) out.result["routes"].push_back(route_json(route));
+    for (const auto& [prefix, route] : sm_.policies()) out.result["routes"].push_back(policy_route_json(route));
   }
   return out;
 }

@@ -39,6 +39,7 @@ json AgentCore::status_json() const {
               {"role", raft::role_name(st.role)},
               {"term", st.term},
               {"leader", st.leader},
+              {"wal_fsync_seconds", wal_fsync_.to_json()},
               {"commit", st.commit},
               {"applied", sm_.applied_index() > st.applied ? sm_.applied_index() : st.applied},
               {"first_index", storage_->first_index()},

@@ -11,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <deque>
 
@@ -22,6 +23,16 @@ namespace raftbgp::agent {
 namespace asio = boost::asio;
 using Socket = asio::local::stream_protocol::socket;
 using Clock = std::chrono::steady_clock;
+
+// This host's name (the author hostname of policy changes), read once.
+static const std::string& host_name() {
+  static const std::string name = [] {
+    char buf[256] = {};
+    if (::gethostname(buf, sizeof buf - 1) != 0) return std::string("unknown");
+    return std::string(buf);
+  }();
+  return name;
+}
 
 // One client connection. Owned by the shared_ptrs held in its pending async operations and replies; the
 // server keeps only a weak_ptr (for eviction).
@@ -116,6 +127,10 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
     req.request.peer_pid = pid_;
     req.request.peer_uid = uid_;
     req.request.peer_gid = gid_;
+    req.request.hostname = host_name();
+    req.request.received_unix_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
     if (op_changes_state(req.request.op))
       LOG_INFO("control: " + req.request.op + " from " + peer() +
                (req.request.client_id.empty()

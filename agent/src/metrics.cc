@@ -3,6 +3,7 @@
 #include <prometheus/text_serializer.h>
 
 #include <algorithm>
+#include <limits>
 #include <sstream>
 
 #include "raftbgp/agent/version.h"
@@ -80,6 +81,23 @@ void transport_families(Builder& b, const json& t) {
 
 std::uint64_t count(const json& v) { return v.is_array() ? v.size() : 0; }
 
+// A LatencyHistogram's JSON (latency_histogram.h) as a Prometheus histogram; skipped when malformed.
+void histogram(std::vector<MetricFamily>& out, const std::string& name, const std::string& help, const json& h) {
+  const json &bounds = at(h, "bounds"), &counts = at(h, "counts");
+  if (!bounds.is_array() || !counts.is_array() || bounds.size() != counts.size() || !at(h, "count").is_number() ||
+      !at(h, "sum").is_number())
+    return;
+  ClientMetric m;
+  for (std::size_t i = 0; i < bounds.size(); ++i) {
+    if (!bounds[i].is_number() || !counts[i].is_number()) return;
+    m.histogram.bucket.push_back({counts[i].get<std::uint64_t>(), bounds[i].get<double>()});
+  }
+  m.histogram.bucket.push_back({at(h, "count").get<std::uint64_t>(), std::numeric_limits<double>::infinity()});
+  m.histogram.sample_count = at(h, "count").get<std::uint64_t>();
+  m.histogram.sample_sum = at(h, "sum").get<double>();
+  out.push_back({name, help, MetricType::Histogram, {m}});
+}
+
 }  // namespace
 
 std::vector<MetricFamily> status_to_families(const json& s, std::int64_t leader_changes) {
@@ -127,6 +145,8 @@ std::vector<MetricFamily> status_to_families(const json& s, std::int64_t leader_
   b.counter("raftbgp_snapshot_installed_total", "Snapshots installed from the leader", at(snap, "installed"));
   b.gauge("raftbgp_snapshot_log_bytes_since", "Log bytes since the last snapshot", at(snap, "bytes_since"));
   transport_families(b, at(s, "transport"));
+  histogram(out, "raftbgp_disk_wal_fsync_duration_seconds",
+            "Time to make one Raft Ready durable (WAL append and fsync, snapshot files)", at(s, "wal_fsync_seconds"));
   const json& send = at(s, "send");
   b.counter("raftbgp_send_raft_messages_total", "Raft messages handed to the transport (one per destination)",
             at(send, "raft_messages"));

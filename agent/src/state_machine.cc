@@ -16,11 +16,25 @@ v1::Result make_result(v1::Result::Code code, raft::Index index, std::string mes
   return r;
 }
 
+std::optional<std::string> check_replace(const v1::PolicyReplace& replace) {
+  if (static_cast<std::size_t>(replace.routes_size()) > kMaxPolicyRoutes)
+    return "a policy holds at most " + std::to_string(kMaxPolicyRoutes) + " routes";
+  for (int i = 0; i < replace.routes_size(); ++i) {
+    const v1::PolicyRoute& route = replace.routes(i);
+    if (auto e = validate_policy_route(route)) return "invalid route " + std::to_string(i) + ": " + e->to_string();
+    // Sorted and unique: the table is keyed by prefix, and a duplicate would silently drop a route.
+    if (i > 0 && !(replace.routes(i - 1).prefix() < route.prefix()))
+      return "routes must be sorted by prefix without duplicates (" + route.prefix() + ")";
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<std::string> check_write(const v1::Command& cmd) {
   if (cmd.client_id().empty() || cmd.seq() == 0) return "a write needs client_id and seq >= 1";
   if (cmd.client_id().size() > kMaxKeyBytes) return "client_id longer than 256 bytes";
+  if (cmd.author().hostname().size() > kMaxHostnameBytes) return "author hostname longer than 255 bytes";
   switch (cmd.op_case()) {
     case v1::Command::kKvPut:
       if (cmd.kv_put().key().empty() || cmd.kv_put().key().size() > kMaxKeyBytes) return "key must be 1..256 bytes";
@@ -39,6 +53,7 @@ std::optional<std::string> check_write(const v1::Command& cmd) {
       if (!command_text_ok(cmd.policy_remove().prefix()) || !transport::IpPrefix::parse(cmd.policy_remove().prefix()))
         return "bad prefix";
       return std::nullopt;
+    case v1::Command::kPolicyReplace: return check_replace(cmd.policy_replace());
     case v1::Command::kTransferLeader:
       if (cmd.transfer_leader().target() == 0) return "transfer_leader needs a target node id >= 1";
       return std::nullopt;
@@ -133,17 +148,57 @@ v1::Result StateMachine::apply_write(raft::Index index, const v1::Command& cmd,
       if (policies_.size() >= kMaxPolicyRoutes && policies_.count(route.prefix()) == 0)
         return make_result(v1::Result::INVALID, index,
                            "the policy table is full (" + std::to_string(kMaxPolicyRoutes) + " routes)");
+      v1::PolicyChange change;
+      change.set_op("add");
+      auto it = policies_.find(route.prefix());
+      *(it == policies_.end() ? change.add_added() : change.add_changed()) = route.prefix();
       policies_[route.prefix()] = route;
       ++policy_version_;
+      record_policy_change(std::move(change), index, cmd);
       return make_result(v1::Result::OK, index);
     }
-    case v1::Command::kPolicyRemove:
+    case v1::Command::kPolicyRemove: {
       if (policies_.erase(cmd.policy_remove().prefix()) == 0)
         return make_result(v1::Result::NOT_FOUND, index, "no policy for " + cmd.policy_remove().prefix());
       ++policy_version_;
+      v1::PolicyChange change;
+      change.set_op("remove");
+      change.add_removed(cmd.policy_remove().prefix());
+      record_policy_change(std::move(change), index, cmd);
       return make_result(v1::Result::OK, index);
+    }
+    case v1::Command::kPolicyReplace: return apply_replace(index, cmd);
     default: return make_result(v1::Result::INVALID, index, "not a write");
   }
+}
+
+v1::Result StateMachine::apply_replace(raft::Index index, const v1::Command& cmd) {
+  // check_write has validated every route and their order: nothing below can fail half-way.
+  std::map<std::string, v1::PolicyRoute> next;
+  for (const v1::PolicyRoute& route : cmd.policy_replace().routes()) next.emplace(route.prefix(), route);
+  v1::PolicyChange change;
+  change.set_op("apply");
+  for (const auto& [prefix, route] : next) {
+    auto it = policies_.find(prefix);
+    if (it == policies_.end())
+      change.add_added(prefix);
+    else if (it->second.SerializeAsString() != route.SerializeAsString())
+      change.add_changed(prefix);
+  }
+  for (const auto& [prefix, route] : policies_)
+    if (next.count(prefix) == 0) change.add_removed(prefix);
+  policies_ = std::move(next);
+  ++policy_version_;
+  record_policy_change(std::move(change), index, cmd);
+  return make_result(v1::Result::OK, index);
+}
+
+void StateMachine::record_policy_change(v1::PolicyChange change, raft::Index index, const v1::Command& cmd) {
+  change.set_index(index);
+  change.set_client_id(cmd.client_id());
+  if (cmd.has_author()) *change.mutable_author() = cmd.author();
+  policy_history_.push_back(std::move(change));
+  while (policy_history_.size() > kMaxPolicyHistory) policy_history_.pop_front();
 }
 
 void StateMachine::skip(raft::Index index) {
@@ -169,6 +224,7 @@ std::string StateMachine::serialize() const {
     rec->set_last_index(s.last_index);
   }
   for (const std::string& id : evicted_) snap.add_evicted(id);
+  for (const v1::PolicyChange& change : policy_history_) *snap.add_policy_history() = change;
   // No protobuf maps are involved, so field order alone makes the bytes deterministic.
   return snap.SerializeAsString();
 }
@@ -191,6 +247,9 @@ std::optional<std::string> StateMachine::restore(const std::string& data, raft::
   }
   if (static_cast<std::size_t>(snap.evicted_size()) > kMaxTombstones) return "snapshot holds too many evicted sessions";
   for (const std::string& id : snap.evicted()) next.add_tombstone(id);
+  if (static_cast<std::size_t>(snap.policy_history_size()) > kMaxPolicyHistory)
+    return "snapshot holds too many policy changes";
+  next.policy_history_.assign(snap.policy_history().begin(), snap.policy_history().end());
   for (const auto& rec : snap.sessions()) {
     Session& s = next.sessions_[rec.client_id()];
     s.seq = rec.seq();

@@ -90,6 +90,25 @@ TEST(Metrics, a_real_status_maps_to_named_families_with_help) {
   EXPECT_NE(text.find("raftbgp_server_has_leader 0"), std::string::npos) << text;
 }
 
+// The WAL fsync histogram: a single node that elects itself persists (term, vote, its empty entry), and
+// each durable Ready is one observation, exposed as an etcd-named Prometheus histogram.
+TEST(Metrics, wal_fsync_histogram_counts_each_durable_ready_with_etcd_name) {
+  TempDir dir;
+  write_key_file(dir.path());
+  AgentConfig c = node_config(1, dir.path());
+  c.members = {1};
+  auto opened = AgentCore::open(c, test_keys());
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<AgentCore>>(opened)) << std::get<std::string>(opened);
+  AgentCore& core = *std::get<std::unique_ptr<AgentCore>>(opened);
+  for (int i = 0; i < 100 && core.node().leader() == 0; ++i) core.tick();
+  const json status = core.status_json();
+  ASSERT_GT(status["wal_fsync_seconds"].value("count", 0u), 0u) << status.dump();
+  const std::string text = serialize_metrics(status_to_families(status));
+  EXPECT_NE(text.find("# TYPE raftbgp_disk_wal_fsync_duration_seconds histogram"), std::string::npos) << text;
+  EXPECT_NE(text.find("raftbgp_disk_wal_fsync_duration_seconds_bucket{le=\"+Inf\"}"), std::string::npos) << text;
+  EXPECT_NE(text.find("raftbgp_disk_wal_fsync_duration_seconds_bucket{le=\"0.001\"}"), std::string::npos) << text;
+}
+
 // Every new known leader counts, the first included (etcd's meaning); losing the leader, or the same
 // leader coming back after a gap, does not. Nothing is exported before the first publish.
 TEST(Metrics, leader_changes_are_counted_across_publishes) {

@@ -322,3 +322,24 @@ TEST(Raftbgpctl, completion_and_man_page_cover_every_verb) {
 
 }  // namespace
 }  // namespace raftbgp::agent::test
+
+namespace raftbgp::agent::test {
+namespace {
+
+// policy apply -f with a bad file: every error listed with its line, exit 2, and nothing sent (the socket
+// does not exist: had raftbgpctl tried it, the exit would be 4 "unreachable").
+TEST(Raftbgpctl, policy_apply_lists_every_error_of_a_bad_file_and_sends_nothing) {
+  TempDir dir;
+  const std::string file = dir.path() + "/policy.yaml";
+  std::ofstream(file) << "routes:\n  - prefix: 192.0.2.1/24\n  - prefix: 203.0.113.0/24\n    med: -1\n";
+  const Exit e = ctl(dir.path() + "/none.sock", {"policy", "apply", "-f", file, "--dry-run"});
+  EXPECT_EQ(e.code(), 2) << e.out << e.err;
+  EXPECT_NE(e.err.find("2 error(s), nothing was sent"), std::string::npos) << e.err;
+  EXPECT_NE(e.err.find("line 2: routes[0].prefix"), std::string::npos) << e.err;
+  EXPECT_NE(e.err.find("line 4: routes[1].med"), std::string::npos) << e.err;
+  const Exit j = ctl(dir.path() + "/none.sock", {"-o", "json", "policy", "apply", "-f", file});
+  EXPECT_EQ(json::parse(j.out, nullptr, false)["error"].value("code", ""), "invalid_policy") << j.out;
+}
+
+}  // namespace
+}  // namespace raftbgp::agent::test

@@ -101,6 +101,7 @@
 #include "raftbgp/agent/config.h"
 #include "raftbgp/agent/errors.h"
 #include "raftbgp/agent/files.h"
+#include "raftbgp/agent/latency_histogram.h"
 #include "raftbgp/agent/mailbox_record.h"
 #include "raftbgp/agent/ops.h"
 #include "raftbgp/agent/quiescence.h"
@@ -126,6 +127,10 @@ struct ClientRequest {
   std::uint64_t timeout_ms = 5000;  // answer `timeout` after this long without an apply
   // Who sent it: SO_PEERCRED of the control connection (control_server.h); -1 for in-process requests.
   std::int64_t peer_pid = -1, peer_uid = -1, peer_gid = -1;
+  // Where and when it arrived (control_server.h stamps both): a policy write carries them into its log
+  // entry (v1::ChangeAuthor) so the replicated history says who changed what, without apply reading a clock.
+  std::string hostname = {};
+  std::int64_t received_unix_ms = 0;
 };
 
 struct ClientResponse {
@@ -322,7 +327,8 @@ class AgentCore {
   std::uint64_t reads_served_ = 0;
   std::uint64_t read_index_retries_ = 0;
   std::uint64_t announced_policy_version_ = ~std::uint64_t{0};
-  std::uint64_t forwarded_ = 0;                                         // MSG_FORWARD sent
+  LatencyHistogram wal_fsync_;   // raft::persist per Ready (status "wal_fsync_seconds", metrics.h)
+  std::uint64_t forwarded_ = 0;  // MSG_FORWARD sent
   std::map<v1::ForwardReject::Reason, std::uint64_t> forward_rejects_;  // MSG_FORWARD_RESP sent, by reason
   std::uint64_t policy_acks_error_ = 0;
   std::uint64_t forwards_stale_term_ = 0;         // MSG_FORWARD dropped: not for the leader's current term

@@ -25,6 +25,9 @@ enum class Op : std::uint8_t {
   kMembersPromote,
   kMembersRemove,
   kTransferLeader,
+  // Policy as code (policy_file.h): the whole table in one entry, and the replicated change history.
+  kPolicyApply,
+  kPolicyHistory,
 };
 
 // How the agent serves an op (agent_core.h): from this node's own state at once, through a ReadIndex
@@ -44,7 +47,7 @@ struct OpSpec {
   bool changes_state;
 };
 
-inline constexpr std::array<OpSpec, 15> kOps = {{
+inline constexpr std::array<OpSpec, 17> kOps = {{
     {"status", Op::kStatus, OpPath::kLocal, false, false},
     {"debug.dump", Op::kDebugDump, OpPath::kLocal, false, false},
     {"members", Op::kMembers, OpPath::kLocal, false, false},
@@ -60,6 +63,9 @@ inline constexpr std::array<OpSpec, 15> kOps = {{
     {"members.promote", Op::kMembersPromote, OpPath::kAdmin, true, true},
     {"members.remove", Op::kMembersRemove, OpPath::kAdmin, true, true},
     {"transfer_leader", Op::kTransferLeader, OpPath::kAdmin, true, true},
+    // args {"routes": [route...], "dry_run": bool}: dry_run validates every route and proposes nothing.
+    {"policy.apply", Op::kPolicyApply, OpPath::kWrite, true, true},
+    {"policy.history", Op::kPolicyHistory, OpPath::kReadIndex, false, false},
 }};
 
 // The row named `name`, or nullptr (an unknown op: bad_request).

@@ -30,6 +30,12 @@
 // values. A write that would pass them applies as INVALID and changes nothing. They are constants, not
 // config: config is node-local, and apply must give the same result on every node.
 //
+// Policy history. Every policy write that applies OK (add, remove, and the atomic whole-table replace of
+// `policy apply`) appends a v1::PolicyChange: the entry's index, client_id, its author (uid, hostname and
+// wall clock, stamped by the receiving node into the command: apply reads no clock) and the prefixes it
+// added, removed or changed. The last kMaxPolicyHistory changes are kept, oldest dropped first, and travel
+// in snapshots. A replace that changes nothing is recorded too (it is what the operator asked for).
+//
 // Reads are served by ReadIndex (agent_core.h) and never enter the log; a Command.read found in a log
 // written by an older agent applies as a no-op.
 //
@@ -61,6 +67,8 @@ inline constexpr std::size_t kMaxValueBytes = 8 * 1024;
 inline constexpr std::size_t kMaxTombstones = 4096;
 inline constexpr std::size_t kMaxPolicyRoutes = 10000;
 inline constexpr std::size_t kMaxKvBytes = std::size_t{16} << 20;  // sum of key and value sizes
+inline constexpr std::size_t kMaxPolicyHistory = 256;
+inline constexpr std::size_t kMaxHostnameBytes = 255;
 
 // Checks a write's payload limits (non-empty key, sizes). Shared by the proposer and apply so both
 // agree; nullopt when valid.
@@ -96,6 +104,8 @@ class StateMachine {
   const std::map<std::string, std::string>& kv() const { return kv_; }
   const std::map<std::string, v1::PolicyRoute>& policies() const { return policies_; }
   const std::map<std::string, Session>& sessions() const { return sessions_; }
+  // Policy changes, oldest first (see "Policy history").
+  const std::deque<v1::PolicyChange>& policy_history() const { return policy_history_; }
   const Session* session(const std::string& client_id) const;
   bool evicted(const std::string& client_id) const { return evicted_set_.count(client_id) > 0; }
   std::size_t kv_bytes() const { return kv_bytes_; }
@@ -108,6 +118,8 @@ class StateMachine {
   v1::Result apply_write(raft::Index index, const v1::Command& cmd, const std::vector<std::uint64_t>& voters);
   void add_tombstone(const std::string& client_id);
   void record_session(raft::Index index, const v1::Command& cmd, const v1::Result& result);
+  v1::Result apply_replace(raft::Index index, const v1::Command& cmd);
+  void record_policy_change(v1::PolicyChange change, raft::Index index, const v1::Command& cmd);
 
   std::map<std::string, std::string> kv_;
   std::map<std::string, v1::PolicyRoute> policies_;  // by canonical prefix
@@ -115,6 +127,7 @@ class StateMachine {
   std::map<raft::Index, std::string> session_by_index_;  // last_index -> client_id, for eviction
   std::deque<std::string> evicted_;                      // tombstones, oldest first
   std::set<std::string> evicted_set_;
+  std::deque<v1::PolicyChange> policy_history_;
   std::size_t kv_bytes_ = 0;
   raft::Index applied_ = 0;
   std::uint64_t policy_version_ = 0;
