@@ -26,6 +26,7 @@ import json
 import os
 import random
 import re
+import subprocess
 import sys
 import threading
 import time
@@ -113,6 +114,7 @@ class Monitor:
         self.lab, self.t0, self.path = lab, t0, path
         self.samples, self.stop = [], threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
+        self.sthread = threading.Thread(target=self.sessions, daemon=True)
 
     def run(self):
         with open(self.path, "w") as f:
@@ -127,6 +129,36 @@ class Monitor:
                 f.write(json.dumps(row) + "\n")
                 f.flush()
                 self.stop.wait(0.5)
+
+    def sessions(self, every=3.0):
+        """Every `every` s: the BGP sessions each transit sees (clab-netns status), to sessions.jsonl: whether
+        a leaderless stretch had every session up."""
+        with open(os.path.join(os.path.dirname(self.path), "sessions.jsonl"), "w") as f:
+            while not self.stop.is_set():
+                t = round(time.monotonic() - self.t0, 2)
+                try:
+                    doc = json.loads(self.lab.clab("status", self.lab.file, "--json", check=False, timeout=20).stdout)
+                    row = {"t": t, "down": sorted("%s:%s" % (n, x["peer"]) for n, v in doc["nodes"].items()
+                                                  for x in v.get("sessions") or [] if not x["established"]),
+                           "cut": sorted("%s-%s" % (l["a"], l["b"]) for l in doc.get("links", []) if l.get("cut"))}
+                except (ValueError, KeyError, OSError, subprocess.TimeoutExpired) as e:
+                    row = {"t": t, "error": str(e)}
+                f.write(json.dumps(row) + "\n")
+                f.flush()
+                self.stop.wait(every)
+
+    def majority_leader(self, row):
+        """A leader that a majority of the voters (itself included) names in its own term, or None: the
+        cluster can commit."""
+        for n in sorted(self.lab.routers):
+            v = row.get(n)
+            if v and v["role"] == "leader":
+                lid = self.lab.routers[n]
+                followers = sum(1 for m in self.lab.routers if row.get(m) and row[m]["leader"] == lid and
+                                row[m]["term"] == v["term"])
+                if followers > len(self.lab.routers) // 2:
+                    return n
+        return None
 
     def agreed_leader(self, row):
         """The leader every router names in one sample (same term, the named one says `leader`), or None."""
@@ -175,6 +207,31 @@ def unavailability(hist, events, heal_at, bound):
         k["count"] += 1
         k["gaps_s"].append(round(gap, 2))
         k["max_gap_s"] = round(max(k["max_gap_s"], gap), 2)
+    return out
+
+
+def stretches(samples, agreed_leader, majority_leader, routers):
+    """From the monitor: the longest stretch without a leader that a majority names (no commits possible), the
+    longest without one leader every router names, and per router the longest stretch in which it answered
+    with a term below the highest term any router answered with (stuck in an old term)."""
+    def longest(flags):
+        best, start = (0.0, None), None
+        for t, bad in flags:
+            if bad and start is None:
+                start = t
+            if not bad and start is not None:
+                best, start = max(best, (round(t - start, 2), start)), None
+        if start is not None and flags:
+            best = max(best, (round(flags[-1][0] - start, 2), start))
+        return {"s": best[0], "from_t": best[1]}
+    out = {"no_majority_leader": longest([(r["t"], majority_leader(r) is None) for r in samples]),
+           "not_all_agree": longest([(r["t"], agreed_leader(r) is None) for r in samples]), "old_term": {}}
+    for n in routers:
+        flags = []
+        for r in samples:
+            terms = [r[m]["term"] for m in routers if r.get(m)]
+            flags.append((r["t"], bool(r.get(n)) and r[n]["term"] < max(terms)))
+        out["old_term"][n] = longest(flags)
     return out
 
 
@@ -244,6 +301,7 @@ def run_seed(o, seed):
             t0 = time.monotonic()
             work, mon = Workload(lab, seed, t0), Monitor(lab, t0, os.path.join(d, "monitor.jsonl"))
             mon.thread.start()
+            mon.sthread.start()
             work.start()
             actions = sorted([(e["t"], 0, e) for e in sched["events"]] +
                              [(e["t"] + e["dur"], 1, e) for e in sched["events"] if e["dur"]], key=lambda a: a[:2])
@@ -272,6 +330,7 @@ def run_seed(o, seed):
             if mon:
                 mon.stop.set()
                 mon.thread.join(5)
+                mon.sthread.join(25)
             with open(os.path.join(d, "history.json"), "w") as f:
                 json.dump(work.hist if work else [], f)
         dump_evidence(lab, d)
@@ -341,8 +400,9 @@ def checks_after(lab, work, mon, summary, check, sched, bound, heal_at):
     summary["ops"] = {"total": len(hist), "ok": n_ok,
                       "unknown": sum(h["code"] in linearizability.UNKNOWN for h in hist)}
     summary["unavailability"] = unavailability(hist, sched["events"], heal_at, bound)
-    gaps = [r["t"] for r in mon.samples if not mon.agreed_leader(r)]
-    summary["leaderless_samples"] = len(gaps)
+    summary["stretches"] = st = stretches(mon.samples, mon.agreed_leader, mon.majority_leader, routers)
+    say("longest stretch without a majority leader %.1f s (from t=%s), without an agreed leader %.1f s" % (
+        st["no_majority_leader"]["s"], st["no_majority_leader"]["from_t"], st["not_all_agree"]["s"]))
     say("unavailability per fault kind: %s" % json.dumps({k: v["max_gap_s"] for k, v in
                                                           summary["unavailability"].items()}))
 
@@ -383,7 +443,7 @@ def main():
         results.append(r)
         with open(os.path.join(o.out, "soak.jsonl"), "a") as f:
             f.write(json.dumps({k: r.get(k) for k in ("seed", "topology", "pass", "leader_after_heal_s",
-                                                      "family_errors", "ops")} |
+                                                      "family_errors", "ops", "stretches")} |
                                {"failed": [k for k, v in r["checks"].items() if not v["ok"]]}) + "\n")
     bad = [r["seed"] for r in results if not r["pass"]]
     say("%d seeds, %d failed%s" % (len(results), len(bad), (": " + " ".join(map(str, bad))) if bad else ""))
