@@ -18,7 +18,9 @@ socket, put/get/delete 5 keys and add/remove policy routes. After the last fault
     the bound) is reported, as are ExaBGP's "route family is not configured" lines.
 Everything goes to <out>/seed-<N>/: schedule.json, events.jsonl, history.json, monitor.jsonl (every router's
 role/term/leader/commit every 0.5 s), timeline.txt (the agents' `role ... term ... leader ...` lines), status/
-(status + debug.dump of each router at the end), lab/ (every daemon's log), summary.json.
+(status + debug.dump of each router at the end), dumps/ (debug.dump of each router every 2 s while no majority
+names a leader for > 4 s), sessions.jsonl (BGP sessions down, links cut, every 3 s), lab/ (every daemon's log),
+summary.json. `--timeline SEED_DIR` prints monitor, sessions and faults side by side.
 """
 import argparse
 import glob
@@ -43,6 +45,7 @@ KEYS = ["k%d" % i for i in range(5)]
 N_CLIENTS = 8
 RECONNECT_S = 10  # the transits' longest retry wait after a session error (BIRD `error wait time 1, 10`)
 FAMILY_ERR = "route family is not configured"
+STALL_DUMP_S = 4  # no majority leader for this long: debug.dump of every router every 2 s (dumps/)
 
 
 class Workload:
@@ -117,6 +120,7 @@ class Monitor:
         self.sthread = threading.Thread(target=self.sessions, daemon=True)
 
     def run(self):
+        last_leader, last_dump = 0.0, 0.0
         with open(self.path, "w") as f:
             while not self.stop.is_set():
                 t = time.monotonic() - self.t0
@@ -128,7 +132,22 @@ class Monitor:
                 self.samples.append(row)
                 f.write(json.dumps(row) + "\n")
                 f.flush()
+                if self.majority_leader(row):
+                    last_leader = t
+                elif t - last_leader > STALL_DUMP_S and t - last_dump >= 2:
+                    last_dump = t
+                    self.dump_all("dumps/t%06.1f-" % t)
                 self.stop.wait(0.5)
+
+    def dump_all(self, prefix):
+        """debug.dump of every router that answers, to <seed dir>/<prefix><node>.json (while leaderless)."""
+        base = os.path.join(os.path.dirname(self.path), prefix)
+        os.makedirs(os.path.dirname(base), exist_ok=True)
+        for n in sorted(self.lab.routers):
+            r = self.lab.call(n, "debug.dump", timeout_ms=1000)
+            if r.get("ok"):
+                with open(base + n + ".json", "w") as f:
+                    json.dump(r["result"], f)
 
     def sessions(self, every=3.0):
         """Every `every` s: the BGP sessions each transit sees (clab-netns status), to sessions.jsonl: whether
@@ -407,6 +426,25 @@ def checks_after(lab, work, mon, summary, check, sched, bound, heal_at):
                                                           summary["unavailability"].items()}))
 
 
+def print_timeline(seed_dir, t_from=0.0, t_to=1e9):
+    """A seed's monitor samples beside the BGP sessions down and links cut at that time, and the faults."""
+    with open(os.path.join(seed_dir, "sessions.jsonl")) as f:
+        sess = [json.loads(line) for line in f]
+    with open(os.path.join(seed_dir, "events.jsonl")) as f:
+        evs = [json.loads(line) for line in f]
+    with open(os.path.join(seed_dir, "monitor.jsonl")) as f:
+        for line in f:
+            row = json.loads(line)
+            if not t_from <= row["t"] <= t_to:
+                continue
+            for e in [e for e in evs if row["t"] - 0.5 < e["t"] <= row["t"]]:
+                print("%7.2f   nemesis %s %s %s" % (e["t"], e["what"], e.get("kind", ""), e.get("target", "")))
+            s = ([x for x in sess if x["t"] <= row["t"]] or [{}])[-1]
+            print("%7.2f %s | down %s cut %s" % (row["t"], " | ".join(
+                "%s %-5.5s t%-3s L%-2s c%-5s" % (n, v["role"], v["term"], v["leader"], v["commit"]) if v else n + " -"
+                for n, v in sorted((k, v) for k, v in row.items() if k != "t")), s.get("down"), s.get("cut")))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bin-dir", action="append", required=True)
@@ -421,7 +459,11 @@ def main():
     ap.add_argument("--deadline", type=int, default=300, help="per seed: the lab is brought down after this")
     ap.add_argument("--stall-watch", type=int, default=30, help="keep watching a stall this long past the bound")
     ap.add_argument("--print-schedule", action="store_true")
+    ap.add_argument("--timeline", metavar="SEED_DIR", help="print a finished seed's monitor/sessions/faults timeline")
     o = ap.parse_args()
+    if o.timeline:
+        print_timeline(o.timeline)
+        return 0
     if o.seeds:
         a, b = (int(x) for x in o.seeds.split(":"))
         seeds = list(range(a, b + 1))
