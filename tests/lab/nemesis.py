@@ -481,7 +481,12 @@ def main():
     o.out = os.path.abspath(o.out)
     results = []
     for s in seeds:
-        r = run_seed(o, s)
+        try:
+            r = run_seed(o, s)
+        except Exception as e:  # a harness bug: the seed's lab is already down (run_scenario's finally)
+            say("seed %d: harness error %r" % (s, e))
+            r = {"seed": s, "topology": o.topology, "pass": False, "checks": {"harness": {"ok": False,
+                                                                                      "detail": repr(e)}}}
         results.append(r)
         with open(os.path.join(o.out, "soak.jsonl"), "a") as f:
             f.write(json.dumps({k: r.get(k) for k in ("seed", "topology", "pass", "leader_after_heal_s",
