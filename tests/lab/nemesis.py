@@ -254,6 +254,29 @@ def stretches(samples, agreed_leader, majority_leader, routers):
     return out
 
 
+def all_up_stall(mon, routers):
+    """The issue's stall: the longest stretch without a majority leader while every router answers, no link
+    is cut and every BGP session is established (sessions.jsonl, sampled every 3 s)."""
+    try:
+        with open(os.path.join(os.path.dirname(mon.path), "sessions.jsonl")) as f:
+            sess = [json.loads(line) for line in f]
+    except OSError:
+        return None
+    best, start, last = 0.0, None, None
+    for r in mon.samples:
+        s = ([x for x in sess if x["t"] <= r["t"]] or [{"error": "none yet"}])[-1]
+        bad = "error" not in s and not s["down"] and not s["cut"] and all(r.get(n) for n in routers) and \
+            mon.majority_leader(r) is None
+        if bad and start is None:
+            start = r["t"]
+        if not bad and start is not None:
+            best, start = max(best, r["t"] - start), None
+        last = r["t"]
+    if start is not None:
+        best = max(best, last - start)
+    return round(best, 2)
+
+
 def dump_evidence(lab, d):
     os.makedirs(os.path.join(d, "status"), exist_ok=True)
     for n in sorted(lab.routers):
@@ -420,8 +443,11 @@ def checks_after(lab, work, mon, summary, check, sched, bound, heal_at):
                       "unknown": sum(h["code"] in linearizability.UNKNOWN for h in hist)}
     summary["unavailability"] = unavailability(hist, sched["events"], heal_at, bound)
     summary["stretches"] = st = stretches(mon.samples, mon.agreed_leader, mon.majority_leader, routers)
-    say("longest stretch without a majority leader %.1f s (from t=%s), without an agreed leader %.1f s" % (
-        st["no_majority_leader"]["s"], st["no_majority_leader"]["from_t"], st["not_all_agree"]["s"]))
+    st["no_majority_leader_all_up"] = all_up_stall(mon, routers)
+    say("longest stretch without a majority leader %.1f s (from t=%s; %s s of it with every router, link and "
+        "session up), without an agreed leader %.1f s" % (st["no_majority_leader"]["s"],
+                                                          st["no_majority_leader"]["from_t"],
+                                                          st["no_majority_leader_all_up"], st["not_all_agree"]["s"]))
     say("unavailability per fault kind: %s" % json.dumps({k: v["max_gap_s"] for k, v in
                                                           summary["unavailability"].items()}))
 
