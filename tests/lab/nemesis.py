@@ -427,8 +427,10 @@ def checks_after(lab, work, mon, summary, check, sched, bound, heal_at):
     try:
         items = agree(lab, routers, timeout=20)
         check("kv_converged", True, "%d keys on every router" % len(items))
-    except Failed as e:
-        check("kv_converged", False, str(e))
+    except Failed as e:  # what each router answers, for the evidence
+        views = {n: lab.call(n, "kv.list", timeout_ms=3000) for n in routers}
+        check("kv_converged", False, "%s: %s" % (e, {n: (r.get("result") or {}).get("items") if r.get("ok") else
+                                                     r.get("error") for n, r in views.items()}))
     pol = {n: lab.call(n, "policy.show", timeout_ms=3000) for n in routers}
     pol = {n: sorted(x["prefix"] for x in ((r.get("result") or {}).get("routes") or [])) if r.get("ok") else None
            for n, r in pol.items()}
