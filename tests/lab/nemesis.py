@@ -23,6 +23,7 @@ names a leader for > 4 s), sessions.jsonl (BGP sessions down, links cut, every 3
 summary.json. `--timeline SEED_DIR` prints monitor, sessions and faults side by side.
 """
 import argparse
+import concurrent.futures
 import glob
 import json
 import os
@@ -116,6 +117,7 @@ class Monitor:
     def __init__(self, lab, t0, path):
         self.lab, self.t0, self.path = lab, t0, path
         self.samples, self.stop = [], threading.Event()
+        self.pool = concurrent.futures.ThreadPoolExecutor(len(lab.routers))
         self.thread = threading.Thread(target=self.run, daemon=True)
         self.sthread = threading.Thread(target=self.sessions, daemon=True)
 
@@ -125,8 +127,8 @@ class Monitor:
             while not self.stop.is_set():
                 t = time.monotonic() - self.t0
                 row = {"t": round(t, 2)}
-                for n in sorted(self.lab.routers):
-                    s = self.lab.status(n)
+                # in parallel: a frozen router (SIGSTOP) takes its full timeout and must not delay the others
+                for n, s in zip(sorted(self.lab.routers), self.pool.map(self.lab.status, sorted(self.lab.routers))):
                     row[n] = {k: s.get(k) for k in ("role", "term", "leader", "commit", "applied", "epoch")} \
                         if s else None
                 self.samples.append(row)
@@ -334,8 +336,8 @@ def run_seed(o, seed):
 
     def scenario(lab):
         nonlocal t0
-        nem = Nemesis(lab, d, facts, log_event)
         work = mon = heal_at = None
+        nem = Nemesis(lab, d, facts, log_event, lambda: mon.samples[-1] if mon and mon.samples else None)
         try:
             if any(e["kind"] == "disk_full" for e in sched["events"]):
                 nem.mount_disk(sched["disk_router"])
@@ -372,6 +374,7 @@ def run_seed(o, seed):
             if mon:
                 mon.stop.set()
                 mon.thread.join(5)
+                mon.pool.shutdown(wait=False)
                 mon.sthread.join(25)
             with open(os.path.join(d, "history.json"), "w") as f:
                 json.dump(work.hist if work else [], f)

@@ -97,8 +97,9 @@ def partition_groups(rng, facts):
 class Nemesis:
     """Applies and heals events on a labkit.Lab; appends what it did to <out>/events.jsonl."""
 
-    def __init__(self, lab, out_dir, facts, log_event):
-        self.lab, self.out, self.facts, self.log_event = lab, out_dir, facts, log_event
+    def __init__(self, lab, out_dir, facts, log_event, latest):
+        """latest(): the monitor's last sample {router: {role, term, ...} | None} (tests/lab/nemesis.py)."""
+        self.lab, self.out, self.facts, self.log_event, self.latest = lab, out_dir, facts, log_event, latest
         self.lock = threading.Lock()
         self.cut_count = {}   # frozenset({a, b}) -> number of active faults cutting that link
         self.stopped = {}     # event id -> [(ns, pid)] SIGSTOPped by it
@@ -117,16 +118,15 @@ class Nemesis:
                 except ProcessLookupError:
                     pass
 
-    def resolve(self, target):
+    def resolve(self, target, pick):
+        """A node name; "leader": the router the monitor last saw leading (highest term), else one by `pick`.
+        Never waits on a router that does not answer (a frozen one would block the schedule)."""
         if target != "leader":
             return target
-        for _ in range(10):
-            for n in self.facts["routers"]:
-                s = self.lab.status(n)
-                if s and s.get("role") == "leader":
-                    return n
-            time.sleep(0.2)
-        return self.facts["routers"][0]  # no leader now: any router
+        row = self.latest() or {}
+        leaders = sorted((v["term"], n) for n, v in row.items() if n in self.facts["routers"] and v and
+                         v.get("role") == "leader")
+        return leaders[-1][1] if leaders else self.facts["routers"][int(pick * len(self.facts["routers"]))]
 
     def clab(self, *args):
         try:
@@ -160,7 +160,7 @@ class Nemesis:
     def apply(self, ev):
         with self.lock:
             kind = ev["kind"]
-            target = self.resolve(ev["target"]) if isinstance(ev["target"], str) else ev["target"]
+            target = self.resolve(ev["target"], ev["pick"]) if isinstance(ev["target"], str) else ev["target"]
             ev["resolved"] = target
             detail = ""
             if kind in ("agent_kill", "agent_term", "exabgp_kill", "exabgp_term"):
