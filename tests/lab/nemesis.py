@@ -12,6 +12,7 @@ socket, put/get/delete 5 keys and add/remove policy routes. After the last fault
   - every key's history is linearizable (tests/lab/linearizability.py, one register per key);
   - a single leader known by every voter within 2 election timeouts + the BGP hold time + the transits'
     reconnect wait (`bound_s` in summary.json) after the last heal;
+  - every router serves a write and a read again within that bound;
   - nobody stays behind: every router reaches the leader's term and commit, and applies it;
   - every router reads the same kv store and policy table;
   - unavailability per fault type (longest gap between successful writes from a fault's start to its heal +
@@ -366,7 +367,11 @@ def run_seed(o, seed):
             check("single_leader_within_bound", conv is not None and conv <= bound,
                   "every voter named one leader %s s after the last heal (bound %.0f s = 2 election timeouts %.0f "
                   "+ hold %d + reconnect %d)" % (conv, bound, two_et, hold, RECONNECT_S))
-            time.sleep(3)
+            serv = wait_served(work, lab.routers, heal_at, bound + o.stall_watch)
+            summary["service_after_heal_s"] = serv
+            check("service_within_bound", serv is not None and serv <= bound,
+                  "every router served a write and a read %s s after the last heal (bound %.0f s)" % (serv, bound))
+            time.sleep(1)
         finally:
             if work:
                 work.finish()
@@ -396,6 +401,22 @@ def run_seed(o, seed):
     with open(os.path.join(d, "summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
     return summary
+
+
+def wait_served(work, routers, heal_at, limit):
+    """Seconds from heal_at until a write and a read started after it succeeded through every router's socket
+    (the workload keeps running); None within `limit`."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        with work.lock:
+            done = {}
+            for h in work.hist:
+                if h["start"] >= heal_at and h["code"] == "ok" and h["op"] in ("w", "r"):
+                    done.setdefault(h["node"], {})[h["op"]] = min(h["end"], done.get(h["node"], {}).get(h["op"], 1e9))
+        if all(len(done.get(n, {})) == 2 for n in routers):
+            return round(max(t for v in done.values() for t in v.values()) - heal_at, 2)
+        time.sleep(0.25)
+    return None
 
 
 def wait_converged(mon, heal_at, limit):
@@ -521,7 +542,7 @@ def main():
         results.append(r)
         with open(os.path.join(o.out, "soak.jsonl"), "a") as f:
             f.write(json.dumps({k: r.get(k) for k in ("seed", "topology", "pass", "leader_after_heal_s",
-                                                      "family_errors", "ops", "stretches")} |
+                                                      "service_after_heal_s", "family_errors", "ops", "stretches")} |
                                {"failed": [k for k, v in r["checks"].items() if not v["ok"]]}) + "\n")
     bad = [r["seed"] for r in results if not r["pass"]]
     say("%d seeds, %d failed%s" % (len(results), len(bad), (": " + " ".join(map(str, bad))) if bad else ""))
