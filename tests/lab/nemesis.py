@@ -30,6 +30,7 @@ import json
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -309,7 +310,9 @@ def family_errors(lab):
 
 def run_seed(o, seed):
     d = os.path.join(o.out, "seed-%d" % seed)
-    os.makedirs(d, exist_ok=True)
+    unmount_under(d)
+    shutil.rmtree(d, ignore_errors=True)  # an earlier run of this seed
+    os.makedirs(d)
     lab = Lab(os.path.join(REPO, "lab", "%s.clab.yml" % o.topology), o.bin_dir, run_root=os.path.join(d, "lab"),
               ns_prefix="%ss%d" % (o.ns_prefix, seed), quiet=True)
     facts = topology_facts(lab)
@@ -394,13 +397,18 @@ def run_seed(o, seed):
         rc = run_scenario(lab, "nemesis seed %d" % seed, scenario, o.deadline)
     finally:
         evf.close()
-        for m in glob.glob(os.path.join(d, "lab", "*", "*", "data")):
-            if os.path.ismount(m):
-                os.system("umount -l %s" % m)
+        unmount_under(d)
     summary["pass"] = rc == 0
     with open(os.path.join(d, "summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
     return summary
+
+
+def unmount_under(d):
+    """The disk_full tmpfs (a router's data dir) of a seed's lab, lazily unmounted (after `down`)."""
+    for m in glob.glob(os.path.join(d, "lab", "*", "*", "data")):
+        if os.path.ismount(m):
+            subprocess.run(["umount", "-l", m], check=False)
 
 
 def wait_served(work, routers, heal_at, limit):

@@ -301,11 +301,6 @@ class Nemesis:
         except (OSError, TypeError):
             pass
 
-    def unmount_disk(self):
-        """After `down`: the tmpfs goes (lazily, in case a straggler still has a file open)."""
-        if self.disk_mount:
-            subprocess.run(["umount", "-l", self.disk_mount], check=False)
-            self.disk_mount = None
 
 
 def netns_pids_all(ns):
