@@ -112,7 +112,7 @@ class Nemesis:
     def signal(self, pairs, sig):
         """Signals each pid only while it still lives in this lab's namespace (never a reused pid elsewhere)."""
         for ns, pid in pairs:
-            if pid in netns_pids_all(ns):
+            if pid in netns_pids(ns):
                 try:
                     os.kill(pid, sig)
                 except ProcessLookupError:
@@ -300,12 +300,6 @@ class Nemesis:
             os.unlink(os.path.join(self.disk_mount, "nemesis-filler"))
         except (OSError, TypeError):
             pass
-
-
-
-def netns_pids_all(ns):
-    p = subprocess.run(["ip", "netns", "pids", ns], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    return {int(x) for x in p.stdout.split() if x.isdigit()}
 
 
 def _selftest():
