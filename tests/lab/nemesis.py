@@ -316,7 +316,11 @@ def run_seed(o, seed):
     lab = Lab(os.path.join(REPO, "lab", "%s.clab.yml" % o.topology), o.bin_dir, run_root=os.path.join(d, "lab"),
               ns_prefix="%ss%d" % (o.ns_prefix, seed), quiet=True)
     facts = topology_facts(lab)
-    sched = make_schedule(seed, facts, o.duration)
+    if o.schedule:  # a saved or hand-written schedule (a regression case); its "seed" names the run
+        with open(o.schedule) as f:
+            sched = json.load(f)
+    else:
+        sched = make_schedule(seed, facts, o.duration)
     with open(os.path.join(d, "schedule.json"), "w") as f:
         json.dump(sched, f, indent=1)
     say("seed %d schedule (%s):\n%s" % (seed, os.path.join(d, "schedule.json"), "\n".join(
@@ -344,7 +348,8 @@ def run_seed(o, seed):
         nem = Nemesis(lab, d, facts, log_event, lambda: mon.samples[-1] if mon and mon.samples else None)
         try:
             if any(e["kind"] == "disk_full" for e in sched["events"]):
-                nem.mount_disk(sched["disk_router"])
+                nem.mount_disk(sched.get("disk_router") or next(e["target"] for e in sched["events"]
+                                                                if e["kind"] == "disk_full"))
             lab.wait_leader(timeout=40)
             t0 = time.monotonic()
             work, mon = Workload(lab, seed, t0), Monitor(lab, t0, os.path.join(d, "monitor.jsonl"))
@@ -361,7 +366,7 @@ def run_seed(o, seed):
                 else:
                     ev["fired_at"] = time.monotonic() - t0
                     nem.apply(ev)
-            time.sleep(max(0, o.duration - (time.monotonic() - t0)))
+            time.sleep(max(0, sched.get("duration_s", o.duration) - (time.monotonic() - t0)))
             nem.heal_all()
             heal_at = time.monotonic() - t0
             summary["last_heal_s"] = round(heal_at, 2)
@@ -519,6 +524,8 @@ def main():
     ap.add_argument("--deadline", type=int, default=300, help="per seed: the lab is brought down after this")
     ap.add_argument("--stall-watch", type=int, default=30, help="keep watching a stall this long past the bound")
     ap.add_argument("--print-schedule", action="store_true")
+    ap.add_argument("--schedule", help="run this schedule.json (a seed dir's, or written by hand) instead of the "
+                    "seed's; its events: t, kind, dur, target, pick (tests/lab/nemesis_faults.py)")
     ap.add_argument("--timeline", metavar="SEED_DIR", help="print a finished seed's monitor/sessions/faults timeline")
     o = ap.parse_args()
     if o.timeline:
@@ -527,6 +534,9 @@ def main():
     if o.seeds:
         a, b = (int(x) for x in o.seeds.split(":"))
         seeds = list(range(a, b + 1))
+    elif o.schedule:
+        with open(o.schedule) as f:
+            seeds = [json.load(f)["seed"]]
     else:
         seeds = o.seed or [1]
     if o.print_schedule:
