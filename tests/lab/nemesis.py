@@ -31,6 +31,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -395,6 +396,11 @@ def run_seed(o, seed):
         checks_after(lab, work, mon, summary, check, sched, bound, heal_at)
         summary["family_errors"] = family_errors(lab)
         failed = [k for k, v in summary["checks"].items() if not v["ok"]]
+        if failed and o.hold_on_failure:
+            say("holding the failed lab for %d s (namespaces %s-*) for inspection" % (o.hold_on_failure,
+                                                                                 lab.ns("")[:-1]))
+            signal.alarm(o.hold_on_failure + 120)  # the deadline moves with the hold
+            time.sleep(o.hold_on_failure)
         if failed:
             raise Failed("seed %d: %s" % (seed, ", ".join(failed)))
 
@@ -523,6 +529,8 @@ def main():
                     help="namespace prefix; the seed is appended ([a-z][a-z0-9]{0,15} in all)")
     ap.add_argument("--deadline", type=int, default=300, help="per seed: the lab is brought down after this")
     ap.add_argument("--stall-watch", type=int, default=30, help="keep watching a stall this long past the bound")
+    ap.add_argument("--hold-on-failure", type=int, default=0, metavar="S",
+                    help="keep a failed seed's lab up S seconds before bringing it down (inspect it by hand)")
     ap.add_argument("--print-schedule", action="store_true")
     ap.add_argument("--schedule", help="run this schedule.json (a seed dir's, or written by hand) instead of the "
                     "seed's; its events: t, kind, dur, target, pick (tests/lab/nemesis_faults.py)")
