@@ -232,6 +232,13 @@ class Nemesis:
                 self.clab("start", self.lab.file, t, "--wait", "0")
         self.log_event({"what": "heal_all"})
 
+    def exec(self, node, *cmd):
+        """lab.exec, but a command that hangs (its daemon SIGSTOPped by another fault) is a result, not a crash."""
+        try:
+            return self.lab.exec(node, *cmd, timeout=10)
+        except subprocess.TimeoutExpired:
+            return 124, "", "timed out"
+
     def session_reset(self, transit, pick):
         role = self.lab.transits[transit]
         if role == "transit-frr":
@@ -239,12 +246,12 @@ class Nemesis:
             cmd = ["vtysh", "-c", "clear bgp %s" % (sorted(peers)[int(pick * len(peers))] if peers and pick < 0.7
                                                     else "*")]
         elif role == "transit-bird":
-            rc, out, _ = self.lab.exec(transit, "birdc", "show", "protocols")
+            rc, out, _ = self.exec(transit, "birdc", "show", "protocols")
             protos = sorted(l.split()[0] for l in out.splitlines() if " BGP " in l)
             cmd = ["birdc", "restart", sorted(protos)[int(pick * len(protos))] if protos and pick < 0.7 else "all"]
         else:
             import json
-            rc, out, _ = self.lab.exec(transit, "gobgp", "-j", "neighbor")
+            rc, out, _ = self.exec(transit, "gobgp", "-j", "neighbor")
             try:
                 peers = sorted(n["conf"]["neighbor_address"] for n in json.loads(out))
             except (ValueError, KeyError, TypeError):
@@ -252,12 +259,12 @@ class Nemesis:
             if not peers:
                 return "no gobgp neighbors"
             cmd = ["gobgp", "neighbor", peers[int(pick * len(peers))], "reset"]
-        rc, out, err = self.lab.exec(transit, *cmd)
+        rc, out, err = self.exec(transit, *cmd)
         return "%s -> %d %s" % (" ".join(cmd), rc, (out + err).strip()[-120:])
 
     def frr_peers(self, transit):
         import json
-        rc, out, _ = self.lab.exec(transit, "vtysh", "-c", "show bgp neighbors json")
+        rc, out, _ = self.exec(transit, "vtysh", "-c", "show bgp neighbors json")
         try:
             return [(p, v.get("bgpState"), None) for p, v in json.loads(out).items() if isinstance(v, dict)]
         except (ValueError, AttributeError):
