@@ -30,9 +30,11 @@ def say(msg):
     print("[%6.2fs] %s" % (time.monotonic() - T0, msg), flush=True)
 
 
-def netns_pids(ns, comm):
-    """PIDs of the processes named `comm` (their /proc comm) in network namespace `ns`."""
-    p = subprocess.run(["ip", "netns", "pids", ns], stdout=subprocess.PIPE, text=True)
+def netns_pids(ns, comm=None):
+    """PIDs of the processes named `comm` (their /proc comm) in network namespace `ns`; every one without comm."""
+    p = subprocess.run(["ip", "netns", "pids", ns], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    if comm is None:
+        return [int(x) for x in p.stdout.split() if x.isdigit()]
     out = []
     for pid in p.stdout.split():
         try:
