@@ -395,6 +395,8 @@ def run_seed(o, seed):
         dump_evidence(lab, d)
         checks_after(lab, work, mon, summary, check, sched, bound, heal_at)
         summary["family_errors"] = family_errors(lab)
+        check("no_family_errors", not any(summary["family_errors"].values()),
+              "ExaBGP lines \"%s\" per router: %s" % (FAMILY_ERR, summary["family_errors"]))
         failed = [k for k, v in summary["checks"].items() if not v["ok"]]
         if failed and o.hold_on_failure:
             say("holding the failed lab for %d s (namespaces %s-*) for inspection" % (o.hold_on_failure,
