@@ -1,7 +1,7 @@
 # `cmake --install BUILD [--prefix P]`: binaries, systemd units and the example configs, in the
 # usual places (GNUInstallDirs). Nothing is written to /etc: the examples are copied there by the operator
 # (docs/operator-guide.md), so an install never overwrites a router's configuration.
-#   bin/raftbgpd, bin/raftbgpctl, bin/raftbgp-ping
+#   bin/raftbgpd, bin/raftbgpctl, bin/raftbgp-ping, bin/raftbgp-exabgp (ExaBGP's launcher, docs/exabgp.md §5.6)
 #   lib/systemd/system/exabgp-raftbgp.service     (paths to raftbgpd rewritten to the install prefix)
 #   lib/sysusers.d/raftbgp.conf, lib/tmpfiles.d/raftbgp.conf
 #   share/doc/raftbgp/examples/...                 (configs/, the same files the tests check)
@@ -19,6 +19,11 @@ foreach(target raftbgpd raftbgpctl raftbgp_ping)
     install(TARGETS ${target} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime)
   endif()
 endforeach()
+
+if(RAFTBGP_BUILD_AGENT)
+  install(PROGRAMS ${PROJECT_SOURCE_DIR}/agent/exabgp/raftbgp-exabgp DESTINATION ${CMAKE_INSTALL_BINDIR}
+          COMPONENT runtime)
+endif()
 
 # Installs SRC as DIR/NAME with "/usr/local/bin/" and "/usr/local/share/doc/raftbgp" (the shipped files' paths,
 # for the default prefix) replaced by the real <prefix>/<bindir>/ and <prefix>/<docdir>, evaluated at install time so `--prefix` and DESTDIR are honoured.

@@ -150,7 +150,8 @@ def check_systemd(o):
         d = os.path.join(o.work, "units")
         os.makedirs(d, exist_ok=True)
         with open(unit) as f:
-            text = f.read().replace("/usr/local/bin/raftbgpd", raftbgpd)
+            text = f.read().replace("/usr/local/bin/raftbgpd", raftbgpd).replace(
+                "/usr/local/bin/raftbgp-exabgp", os.path.join(o.bin_dir, "raftbgp-exabgp"))
         staged = os.path.join(d, os.path.basename(unit))
         with open(staged, "w") as f:
             f.write(text)
@@ -178,7 +179,8 @@ def check_exposure(sa, unit):
 def check_install(o):
     prefix = os.path.join(o.work, "prefix")
     ok = run([o.cmake, "--install", o.build, "--prefix", prefix])
-    want = ["bin/raftbgpd", "bin/raftbgpctl", "bin/raftbgp-ping", "lib/systemd/system/exabgp-raftbgp.service",
+    want = ["bin/raftbgpd", "bin/raftbgpctl", "bin/raftbgp-ping", "bin/raftbgp-exabgp",
+            "lib/systemd/system/exabgp-raftbgp.service",
             "lib/sysusers.d/raftbgp.conf", "lib/tmpfiles.d/raftbgp.conf"]
     want += ["share/doc/raftbgp/examples/" + os.path.relpath(p, os.path.join(o.repo, "configs"))
              for p in glob.glob(os.path.join(o.repo, "configs", "**", "*"), recursive=True) if os.path.isfile(p)]

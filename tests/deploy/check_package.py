@@ -61,14 +61,14 @@ def main():
     for line in listing:
         f = line.split()
         entries[f[5].lstrip(".")] = (f[0], f[1])
-    for path in ["/usr/bin/raftbgpd", "/usr/bin/raftbgpctl", "/usr/bin/raftbgp-ping",
+    for path in ["/usr/bin/raftbgpd", "/usr/bin/raftbgpctl", "/usr/bin/raftbgp-ping", "/usr/bin/raftbgp-exabgp",
                  "/usr/lib/systemd/system/exabgp-raftbgp.service", "/usr/lib/sysusers.d/raftbgp.conf",
                  "/usr/lib/tmpfiles.d/raftbgp.conf", "/usr/share/doc/raftbgp/operator-guide.md",
                  "/usr/share/doc/raftbgp/examples/raftbgpd.example.yaml",
                  "/usr/share/doc/raftbgp/examples/exabgp/exabgp.conf", "/usr/share/man/man8/raftbgpd.8",
                  "/usr/share/man/man8/raftbgpctl.8", "/usr/share/bash-completion/completions/raftbgpctl"]:
         check(path in entries, "contains " + path)
-    for b in ["/usr/bin/raftbgpd", "/usr/bin/raftbgpctl", "/usr/bin/raftbgp-ping"]:
+    for b in ["/usr/bin/raftbgpd", "/usr/bin/raftbgpctl", "/usr/bin/raftbgp-ping", "/usr/bin/raftbgp-exabgp"]:
         check(entries.get(b, ("", ""))[0] == "-rwxr-xr-x", b + " is 0755")
     check(all(owner == "root/root" for _, owner in entries.values()), "every file owned by root/root")
     check(not any(e.startswith(("/etc/", "/usr/local/")) for e in entries), "nothing under /etc or /usr/local")
