@@ -5,7 +5,8 @@ namespace raftbgp::raft {
 
 bool Node::quiescable() const {
   if (role_ != Role::kLeader || lead_transferee_ != kNoNode || !read_requests_.empty() || bcast_pending_ ||
-      !msgs_.empty() || !pending_conf_.empty() || log_.committed() != log_.last_index() || !committed_in_current_term())
+      append_pending_ || !msgs_.empty() || !pending_conf_.empty() || log_.committed() != log_.last_index() ||
+      !committed_in_current_term())
     return false;
   const Index last = log_.last_index();
   for (const auto& [id, pr] : progress_) {
