@@ -82,8 +82,7 @@ TEST(AlignedBroadcast, A_follower_that_receives_entries_it_holds_skips_them_and_
     EXPECT_EQ(net.node(id).log().last_index(), net.node(1).log().last_index()) << id;
     EXPECT_EQ(net.node(id).commit_index(), net.node(1).commit_index()) << id;
   }
-  for (const PeerStatus& ps : net.node(1).status().peers)
-    EXPECT_EQ(ps.match, net.node(1).log().last_index()) << ps.id;
+  for (const PeerStatus& ps : net.node(1).status().peers) EXPECT_EQ(ps.match, net.node(1).log().last_index()) << ps.id;
   net.expect_state_machine_safety();
 }
 
