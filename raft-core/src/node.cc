@@ -675,7 +675,19 @@ std::vector<NodeId> Node::bcast_aligned() {
 }
 
 void Node::bcast_heartbeat(const std::string& context) {
-  for (NodeId id : replication_targets()) send_heartbeat(id, context);
+  const Index lagging = lagging_commit();
+  for (NodeId id : replication_targets()) send_heartbeat(id, context, lagging);
+}
+
+// Heartbeats take at most two shapes, so the driver sends them as at most two frames however many followers there
+// are (docs/architecture.md §3): the commit index to the followers that hold it, and to the others the lowest of
+// their matches. §5.3 needs only that a heartbeat's commit is at or below what its follower holds; a lagging
+// follower learns the exact commit from the AppendEntries that catch it up. (Capping each at its own match gave
+// every lagging follower a message of its own: up to 31 frames per heartbeat round at 32 routers under load.)
+Index Node::lagging_commit() const {
+  Index low = log_.committed();
+  for (NodeId id : replication_targets()) low = std::min(low, progress_.at(id).match);
+  return low;
 }
 
 bool Node::send_append(NodeId to, bool send_if_empty, bool commit_news) {
@@ -716,13 +728,14 @@ bool Node::send_append(NodeId to, bool send_if_empty, bool commit_news) {
   return true;
 }
 
-void Node::send_heartbeat(NodeId to, const std::string& context) {
+void Node::send_heartbeat(NodeId to, const std::string& context, Index lagging_commit) {
   // The commit index is capped at what the follower is known to hold, so the follower never commits an
-  // entry it has not matched with ours (§5.3).
+  // entry it has not matched with ours (§5.3); lagging_commit() is at or below every follower's match.
+  const Index match = progress_.at(to).match;
   Message m;
   m.set_type(raftbgp::v1::MSG_HEARTBEAT);
   m.set_to(to);
-  m.set_commit(std::min(progress_.at(to).match, log_.committed()));
+  m.set_commit(match >= log_.committed() ? log_.committed() : std::min(match, lagging_commit));
   m.set_context(context);
   send(std::move(m));
 }

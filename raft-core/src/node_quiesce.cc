@@ -22,8 +22,9 @@ bool Node::quiescable() const {
 
 bool Node::quiesce() {
   if (!quiescable()) return false;
+  const Index lagging = lagging_commit();
   for (NodeId id : replication_targets()) {
-    send_heartbeat(id, {});
+    send_heartbeat(id, {}, lagging);
     msgs_.back().set_quiesce(true);
   }
   heartbeat_elapsed_ = 0;

@@ -159,5 +159,37 @@ TEST(AlignedBroadcast, Learners_get_the_voters_message) {
   for (NodeId id = 2; id <= 5; ++id) EXPECT_EQ(net.node(id).log().last_index(), net.node(1).log().last_index());
 }
 
+// Heartbeats (Node::lagging_commit): at most two shapes however many followers, the commit index for those that hold
+// it and the lowest match for the others, never above what a follower holds (§5.3).
+TEST(AlignedBroadcast, Heartbeats_take_at_most_two_shapes_and_never_carry_a_commit_past_a_followers_match) {
+  Leader l(5);
+  const Index a = l.propose("a");
+  drain(*l.p);
+  const Index b = l.propose("b");
+  drain(*l.p);
+  const Index c = l.propose("c");
+  drain(*l.p);
+  // 2 and 3 hold c (commit c with the leader), 4 holds b, 5 holds a.
+  l.p->node->step(append_ack(2, 1, l.term(), c));
+  l.p->node->step(append_ack(3, 1, l.term(), c));
+  l.p->node->step(append_ack(4, 1, l.term(), b));
+  l.p->node->step(append_ack(5, 1, l.term(), a));
+  drain(*l.p);
+  ASSERT_EQ(l.p->node->commit_index(), c);
+  l.p->node->tick();  // heartbeat_ticks = 1
+  std::vector<Message> beats = filter_type(drain(*l.p), raftbgp::v1::MSG_HEARTBEAT);
+  ASSERT_EQ(beats.size(), 4u);
+  std::map<NodeId, Index> commit;
+  std::set<std::string> shapes;
+  for (const Message& m : beats) {
+    commit[m.to()] = m.commit();
+    shapes.insert(without_to(m));
+  }
+  EXPECT_EQ(shapes.size(), 2u);
+  EXPECT_EQ(commit[2], c);
+  EXPECT_EQ(commit[3], c);
+  EXPECT_EQ(commit[4], a) << "the lowest match among the lagging, at or below 4's own (b)";
+  EXPECT_EQ(commit[5], a);
+}
 }  // namespace
 }  // namespace raftbgp::raft

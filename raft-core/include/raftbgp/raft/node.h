@@ -333,7 +333,9 @@ class Node {
   // replicating follower commit-only (no answer wanted). Never for a send that exists to draw an answer
   // (a probe, or the recovery after a heartbeat answer when acknowledgements were lost).
   bool send_append(NodeId to, bool send_if_empty = true, bool commit_news = false);
-  void send_heartbeat(NodeId to, const std::string& context);
+  void send_heartbeat(NodeId to, const std::string& context, Index lagging_commit);
+  // The commit a heartbeat carries to a follower that does not hold our commit index (node.cc).
+  Index lagging_commit() const;
   // Followers and learners: every member but this node.
   std::vector<NodeId> replication_targets() const;
   bool maybe_commit();
