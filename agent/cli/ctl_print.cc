@@ -1,4 +1,8 @@
+#include <algorithm>
 #include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
 
 #include "ctl.h"
 #include "raftbgp/agent/control.h"
@@ -33,15 +37,48 @@ void print_status(json& s) {
   print_transport(s);
 }
 
+// Voters first, then learners, each by id, so a 32-router cluster reads top-down; Lag is the leader's last index
+// minus the member's match (only the leader knows matches), and a last line counts members per role and state.
 void print_members(json& s) {
-  std::printf("%-8s %-8s %-10s %-10s %-8s %s\n", "Member", "Role", "Match", "State", "Contact", "Info");
-  for (json& m : s["members"]) {
+  struct Row {
+    json* m;
+    bool voter;
+    std::uint64_t id;
+  };
+  std::vector<Row> rows;
+  for (json& m : s["members"])
+    rows.push_back({&m, m["voter"].get<bool>(), m["id"].is_number_unsigned() ? m["id"].get<std::uint64_t>() : 0});
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const Row& a, const Row& b) { return a.voter != b.voter ? a.voter : a.id < b.id; });
+  const bool has_last = s["last_index"].is_number_unsigned();
+  std::map<std::string, std::map<std::string, int>> counts;  // role -> state -> members
+  std::printf("%-8s %-8s %-10s %-8s %-10s %-8s %s\n", "Member", "Role", "Match", "Lag", "State", "Contact", "Info");
+  for (const Row& r : rows) {
+    json& m = *r.m;
     std::string info = m["id"] == s["node_id"] ? "self" : "";
     if (m["id"] == s["leader"]) info += info.empty() ? "leader" : ",leader";
     const std::string contact = m["last_contact_ms"].is_null() ? "-" : cell(m["last_contact_ms"]) + "ms";
-    std::printf("%-8s %-8s %-10s %-10s %-8s %s\n", cell(m["id"]).c_str(), m["voter"].get<bool>() ? "voter" : "learner",
-                cell(m["match"]).c_str(), cell(m["state"]).c_str(), contact.c_str(), info.c_str());
+    std::string lag = "-";
+    if (has_last && m["match"].is_number_unsigned()) {
+      const auto last = s["last_index"].get<std::uint64_t>(), match = m["match"].get<std::uint64_t>();
+      lag = std::to_string(last > match ? last - match : 0);
+    }
+    const char* role = r.voter ? "voter" : "learner";
+    ++counts[role][m["state"].is_string() ? printable(m["state"].get<std::string>()) : "unknown"];
+    std::printf("%-8s %-8s %-10s %-8s %-10s %-8s %s\n", cell(m["id"]).c_str(), role, cell(m["match"]).c_str(),
+                lag.c_str(), cell(m["state"]).c_str(), contact.c_str(), info.c_str());
   }
+  std::string summary;
+  for (const char* role : {"voter", "learner"}) {
+    int n = 0;
+    std::string states;
+    for (const auto& [state, k] : counts[role]) {
+      n += k;
+      states += (states.empty() ? "" : ", ") + std::to_string(k) + " " + state;
+    }
+    if (n > 0) summary += (summary.empty() ? "" : "; ") + std::to_string(n) + " " + role + "s (" + states + ")";
+  }
+  if (!summary.empty()) std::printf("%s\n", summary.c_str());
 }
 
 namespace {

@@ -100,6 +100,7 @@ std::variant<std::unique_ptr<AgentCore>, std::string> AgentCore::open(const Agen
   core->append_transport_lines(core->transport_->withdraw_leftovers(std::get<0>(leftovers)));
   raft::Index applied = 0;
   if (auto e = core->restore_from_storage(applied)) return *e;
+  core->max_msg_bytes_ = max_msg_bytes;
   core->node_ = std::make_unique<raft::Node>(node_config(config, seed, applied, max_msg_bytes), *core->storage_);
   core->recorder_.begin(node_config(config, seed, applied, max_msg_bytes), *core->storage_, ep);
   if (config.joining)
@@ -264,11 +265,26 @@ void AgentCore::request_ready() {
 
 void AgentCore::flush_ready() {
   if (!ready_wanted_) return;
+  if (hold_for_exabgp()) return;
   ready_wanted_ = false;
   run_ready();
 }
 
+bool AgentCore::hold_for_exabgp() {
+  const transport::Counters& c = transport_->counters();
+  const bool busy = c.queue_outstanding + c.queue_waiting > 0;
+  if (!busy || node_->role() != raft::Role::kLeader || (held_since_tick_ && *held_since_tick_ != tick_)) {
+    held_since_tick_.reset();
+    return false;
+  }
+  if (!held_since_tick_) held_since_tick_ = tick_;
+  ++ready_holds_;
+  return true;
+}
+
 void AgentCore::run_ready() {
+  held_since_tick_.reset();
+  flush_forwards();
   const std::uint64_t before = sm_.policy_version();
   while (node_->has_ready()) {
     raft::Ready rd = node_->ready();
@@ -386,10 +402,17 @@ void AgentCore::check_exabgp_acks() {
   flush_agent_lines();
 }
 
+// A MSG_FORWARD carries one command in its context or, from a follower that batched a burst (flush_forwards),
+// several as entries (each entry's data one Command, the context empty). Each is proposed (or refused) on its own.
 void AgentCore::handle_forward(const raft::Message& m) {
+  if (m.entries().empty()) return handle_forwarded_command(m, m.context());
+  for (const raft::Entry& e : m.entries()) handle_forwarded_command(m, e.data());
+}
+
+void AgentCore::handle_forwarded_command(const raft::Message& m, const std::string& bytes) {
   v1::Command cmd;
   v1::ForwardReject reject;
-  if (!cmd.ParseFromString(m.context())) {
+  if (bytes.empty() || !cmd.ParseFromString(bytes)) {
     LOG_WARN("malformed MSG_FORWARD from " + std::to_string(m.from()));
     return;
   }

@@ -249,21 +249,59 @@ void AgentCore::submit(std::uint64_t id, Pending p) {
   } else if (leader == raft::kNoNode) {
     return p.reply(error_response(ErrorCode::kNoLeader, "no leader known (election in progress?); nothing was sent"));
   } else {
-    raft::Message m;
-    m.set_type(raft::MessageType::MSG_FORWARD);
-    m.set_from(config_.node_id);
-    m.set_to(leader);
-    m.set_term(node_->term());  // the leader drops it unless this is still its term (agent_core.h)
-    m.set_context(p.command.SerializeAsString());
-    const std::uint64_t refused = transport_->counters().send_refused;
-    send_message(m);
-    if (transport_->counters().send_refused != refused)
-      return p.reply(error_response(ErrorCode::kTooLarge, "the command does not fit a transport message"));
-    ++forwarded_;
+    // Sent with the rest of this burst's forwards to the same leader (flush_forwards), bound to the term seen now:
+    // the leader drops it unless this is still its term (agent_core.h).
+    forwards_[{leader, node_->term()}].push_back({id, p.command.SerializeAsString()});
     p.forwarded_to = leader;
   }
   pending_.emplace(id, std::move(p));
   request_ready();
+}
+
+// One MSG_FORWARD per (leader, term) for the burst, up to the Raft message cap each: a follower's clients cost the
+// leader's path one announcement per burst instead of one per write. A lone command goes in the context as before;
+// several go as entries (handle_forward on the leader). A command that does not fit a message alone is answered
+// too_large here, as before.
+void AgentCore::flush_forwards() {
+  auto forwards = std::move(forwards_);
+  forwards_.clear();
+  for (auto& [key, queued] : forwards) {
+    std::size_t i = 0;
+    while (i < queued.size()) {
+      raft::Message m;
+      m.set_type(raft::MessageType::MSG_FORWARD);
+      m.set_from(config_.node_id);
+      m.set_to(key.first);
+      m.set_term(key.second);
+      std::size_t n = 0;
+      std::uint64_t bytes = 0;
+      while (i + n < queued.size() && (n == 0 || bytes + queued[i + n].command.size() + 16 <= max_msg_bytes_)) {
+        bytes += queued[i + n].command.size() + 16;  // an Entry's tag and length around its data, with margin
+        ++n;
+      }
+      if (n == 1) {
+        m.set_context(queued[i].command);
+      } else {
+        for (std::size_t k = 0; k < n; ++k) m.add_entries()->set_data(queued[i + k].command);
+      }
+      const std::uint64_t refused = transport_->counters().send_refused;
+      send_message(m);
+      const bool sent = transport_->counters().send_refused == refused;
+      for (std::size_t k = 0; k < n; ++k) {
+        if (sent) {
+          ++forwarded_;
+          continue;
+        }
+        auto it = pending_.find(queued[i + k].request);
+        if (it == pending_.end()) continue;
+        ReplyFn fn = std::move(it->second.reply);
+        pending_.erase(it);
+        fn(error_response(ErrorCode::kTooLarge, "the command does not fit a transport message"));
+      }
+      if (sent) ++forward_sends_;
+      i += n;
+    }
+  }
 }
 
 // Reads never come here (they go through ReadIndex, agent_reads.cc): every command is a write.

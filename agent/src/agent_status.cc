@@ -79,6 +79,9 @@ json AgentCore::send_json() const {
       {"raft_messages", raft_messages_sent_},
       {"transport_sends", transport_sends_},
       {"frames", c.frames_sent},
+      {"ready_holds", ready_holds_},
+      {"forward_sends", forward_sends_},
+      {"forwarded_commands", forwarded_},
       {"messages_per_send",
        transport_sends_ == 0 ? 0.0 : static_cast<double>(raft_messages_sent_) / static_cast<double>(transport_sends_)}};
 }

@@ -521,9 +521,9 @@ void Node::handle_append_response(const Message& m, Progress& pr) {
     // carries the commit to this follower too, and an empty append here would only duplicate it.
     send_append(m.from());
   }
-  // Flow control may now allow several (size-limited) messages in flight.
-  while (send_append(m.from(), false)) {
-  }
+  // Flow control may now allow more entries in flight: they leave with the next Ready's broadcast, where
+  // they can share one AppendEntries (one announcement) with the other followers' (bcast_aligned).
+  if (!pr.is_paused() && pr.next <= log_.last_index()) append_pending_ = true;
   if (m.from() == lead_transferee_ && pr.match == log_.last_index()) {
     Message t;
     t.set_type(raftbgp::v1::MSG_TIMEOUT_NOW);
@@ -620,12 +620,74 @@ bool Node::maybe_commit() {
   return log_.maybe_commit(match[quorum() - 1], term_);
 }
 
-void Node::bcast_append() {
-  for (NodeId id : replication_targets()) send_append(id, true, true);
+void Node::bcast_append(bool commit_news) {
+  const std::vector<NodeId> aligned = bcast_aligned();
+  for (NodeId id : replication_targets()) {
+    if (std::find(aligned.begin(), aligned.end(), id) != aligned.end()) continue;
+    if (!send_append(id, commit_news, commit_news)) continue;
+    // Flow control may allow several (size-limited) messages in flight to a follower that is far behind.
+    while (send_append(id, false)) {
+    }
+  }
+}
+
+// Followers that acknowledged at different times, or a learner a little behind, would each get their own
+// AppendEntries from their own next index, and each costs the driver a frame, i.e. a BGP announcement that every
+// transit parses. When the entries missing at the lowest of those next indexes still fit one message, all of them
+// get that one message instead: it is identical but for `to`, so the driver sends it as one frame naming all of them
+// (docs/architecture.md §3). A follower skips the entries it already holds (§5.3: it truncates only at a real
+// conflict) and answers with its new last index as usual. Followers that would stretch the message past
+// max_msg_bytes are left out, lowest next first, and get their own messages from bcast_append().
+std::vector<NodeId> Node::bcast_aligned() {
+  const Index last = log_.last_index();
+  std::vector<NodeId> group;
+  for (NodeId id : replication_targets()) {
+    const Progress& pr = progress_.at(id);
+    if (pr.state == Progress::State::kReplicate && !pr.is_paused() && pr.next <= last && log_.term(pr.next - 1))
+      group.push_back(id);
+  }
+  std::sort(group.begin(), group.end(),
+            [&](NodeId a, NodeId b) { return progress_.at(a).next > progress_.at(b).next; });
+  while (group.size() >= 2) {
+    const Index from = progress_.at(group.back()).next;
+    std::uint64_t bytes = 0;
+    std::vector<Entry> entries = log_.slice(from, last + 1, max_msg_bytes_ - kMessageOverhead, &bytes);
+    Message m;
+    m.set_type(raftbgp::v1::MSG_APP);
+    m.set_index(from - 1);
+    m.set_log_term(*log_.term(from - 1));
+    m.set_commit(log_.committed());
+    m.mutable_entries()->Reserve(static_cast<int>(entries.size()));
+    for (Entry& e : entries) m.mutable_entries()->Add(std::move(e));
+    if (m.entries(m.entries_size() - 1).index() != last || m.ByteSizeLong() > max_msg_bytes_) {
+      group.pop_back();  // the lowest does not fit with the rest: it gets its own
+      continue;
+    }
+    for (NodeId id : group) {
+      progress_.at(id).sent_entries(last, bytes);
+      Message copy = m;
+      copy.set_to(id);
+      send(std::move(copy));
+    }
+    return group;
+  }
+  return {};
 }
 
 void Node::bcast_heartbeat(const std::string& context) {
-  for (NodeId id : replication_targets()) send_heartbeat(id, context);
+  const Index lagging = lagging_commit();
+  for (NodeId id : replication_targets()) send_heartbeat(id, context, lagging);
+}
+
+// Heartbeats take at most two shapes, so the driver sends them as at most two frames however many followers there
+// are (docs/architecture.md §3): the commit index to the followers that hold it, and to the others the lowest of
+// their matches. §5.3 needs only that a heartbeat's commit is at or below what its follower holds; a lagging
+// follower learns the exact commit from the AppendEntries that catch it up. (Capping each at its own match gave
+// every lagging follower a message of its own: up to 31 frames per heartbeat round at 32 routers under load.)
+Index Node::lagging_commit() const {
+  Index low = log_.committed();
+  for (NodeId id : replication_targets()) low = std::min(low, progress_.at(id).match);
+  return low;
 }
 
 bool Node::send_append(NodeId to, bool send_if_empty, bool commit_news) {
@@ -666,13 +728,14 @@ bool Node::send_append(NodeId to, bool send_if_empty, bool commit_news) {
   return true;
 }
 
-void Node::send_heartbeat(NodeId to, const std::string& context) {
+void Node::send_heartbeat(NodeId to, const std::string& context, Index lagging_commit) {
   // The commit index is capped at what the follower is known to hold, so the follower never commits an
-  // entry it has not matched with ours (§5.3).
+  // entry it has not matched with ours (§5.3); lagging_commit() is at or below every follower's match.
+  const Index match = progress_.at(to).match;
   Message m;
   m.set_type(raftbgp::v1::MSG_HEARTBEAT);
   m.set_to(to);
-  m.set_commit(std::min(progress_.at(to).match, log_.committed()));
+  m.set_commit(match >= log_.committed() ? log_.committed() : std::min(match, lagging_commit));
   m.set_context(context);
   send(std::move(m));
 }

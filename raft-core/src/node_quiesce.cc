@@ -5,7 +5,8 @@ namespace raftbgp::raft {
 
 bool Node::quiescable() const {
   if (role_ != Role::kLeader || lead_transferee_ != kNoNode || !read_requests_.empty() || bcast_pending_ ||
-      !msgs_.empty() || !pending_conf_.empty() || log_.committed() != log_.last_index() || !committed_in_current_term())
+      append_pending_ || !msgs_.empty() || !pending_conf_.empty() || log_.committed() != log_.last_index() ||
+      !committed_in_current_term())
     return false;
   const Index last = log_.last_index();
   for (const auto& [id, pr] : progress_) {
@@ -21,8 +22,9 @@ bool Node::quiescable() const {
 
 bool Node::quiesce() {
   if (!quiescable()) return false;
+  const Index lagging = lagging_commit();
   for (NodeId id : replication_targets()) {
-    send_heartbeat(id, {});
+    send_heartbeat(id, {}, lagging);
     msgs_.back().set_quiesce(true);
   }
   heartbeat_elapsed_ = 0;

@@ -19,16 +19,18 @@ bool Node::has_ready() const {
   return hs.term() != prev_hard_state_.term() || hs.vote() != prev_hard_state_.vote() ||
          hs.commit() != prev_hard_state_.commit() || !log_.unstable_entries().empty() || !msgs_.empty() ||
          log_.has_next_committed_entries() || !read_states_.empty() || ready_snapshot_ || bcast_pending_ ||
-         prev_soft_state_ != std::make_pair(lead_, role_);
+         append_pending_ || prev_soft_state_ != std::make_pair(lead_, role_);
 }
 
 Ready Node::ready() {
   if (ready_outstanding_) RAFT_PANIC("ready() called again before advance()");
-  if (bcast_pending_) {
-    // Every proposal and commit advance since the last Ready goes out in one AppendEntries per
-    // follower: over BGP each message costs an announcement, so coalescing them is the throughput.
+  if (bcast_pending_ || append_pending_) {
+    // Every proposal, acknowledgement and commit advance since the last Ready goes out in one AppendEntries
+    // per follower, aligned where it fits (bcast_aligned): over BGP each message costs an announcement, so
+    // coalescing them is the throughput.
+    if (role_ == Role::kLeader) bcast_append(bcast_pending_);
     bcast_pending_ = false;
-    if (role_ == Role::kLeader) bcast_append();
+    append_pending_ = false;
   }
   Ready rd;
   const HardState hs = hard_state();

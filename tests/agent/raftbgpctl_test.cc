@@ -6,6 +6,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
+#include <cctype>
 #include <cstddef>
 #include <fstream>
 #include <regex>
@@ -111,6 +112,44 @@ TEST(Raftbgpctl, Wrong_typed_answer_is_reported_not_an_abort) {
         << reply << "\n"
         << e.err;
   }
+}
+
+// `members` at scale (issue 17): voters first, then learners, each by id; a Lag column (the leader's last index
+// minus match) and a last line counting members per role and state, so 32 rows read top-down.
+TEST(Raftbgpctl, Members_lists_voters_then_learners_with_lag_and_a_summary) {
+  json members = json::array();
+  for (std::uint64_t id : std::initializer_list<std::uint64_t>{7, 2, 6, 1, 3}) {
+    const bool voter = id <= 3;
+    members.push_back({{"id", id},
+                       {"voter", voter},
+                       {"match", id == 6 ? 90 : 100},
+                       {"state", id == 1 ? "self" : (id == 6 ? "probe" : "replicate")},
+                       {"last_contact_ms", 0}});
+  }
+  const json result = {{"node_id", 1}, {"leader", 1}, {"last_index", 100}, {"members", members}};
+  FakeAgent agent(answer(json{{"id", 1}, {"ok", true}, {"result", result}}.dump() + "\n"));
+  const Exit e = ctl(agent.path(), {"members"});
+  ASSERT_EQ(e.code(), 0) << e.err;
+  std::vector<std::string> ids;
+  std::istringstream lines(e.out);
+  std::string line, last;
+  bool header = false;
+  while (std::getline(lines, line)) {
+    std::istringstream cols(line);
+    std::string id, role;
+    cols >> id >> role;
+    if (id == "Member") header = line.find("Lag") != std::string::npos;
+    if (role == "voter" || role == "learner") {
+      ids.push_back(id);
+      if (id == "6") {
+        EXPECT_NE(line.find(" 10 "), std::string::npos) << "lag of 6: " << line;
+      }
+    }
+    last = line;
+  }
+  EXPECT_TRUE(header) << e.out;
+  EXPECT_EQ(ids, (std::vector<std::string>{"1", "2", "3", "6", "7"}));
+  EXPECT_EQ(last, "3 voters (2 replicate, 1 self); 2 learners (1 probe, 1 replicate)");
 }
 
 // Server strings reach a terminal with their control characters escaped (ESC, BEL, C1 CSI); --json

@@ -67,7 +67,7 @@ TEST(Recorder, Recording_of_a_faulty_cluster_run_replays_identically) {
     const ReplayResult r = replay_file(rec_path(i, net));
     EXPECT_TRUE(r.identical()) << "node " << i + 1 << ": "
                                << (r.error ? *r.error : r.divergence->difference + "\n" + r.divergence->recorded);
-    EXPECT_GT(r.readies, 20u) << "node " << i + 1;
+    EXPECT_GT(r.readies, 10u) << "node " << i + 1;  // a recording with substance, not an empty one
   }
 }
 

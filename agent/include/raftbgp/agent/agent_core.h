@@ -184,6 +184,12 @@ class AgentCore {
   // (raftbgpd posts it after each burst of handlers). Every proposal and acknowledgement in between then
   // shares one AppendEntries per follower, i.e. one ExaBGP announcement instead of one per request: over
   // BGP that is the throughput. The ready loop's order (persist, send, apply, advance) is unchanged.
+  //
+  // Adaptive batching (issue 13): a leader's flush_ready() waits while ExaBGP still has announcements of ours it
+  // has not acknowledged (it is busy: a frame written now would only queue behind them), until ExaBGP has
+  // acknowledged them all or the next tick, whichever comes first. Everything that arrives meanwhile joins the same
+  // Ready, so under load one AppendEntries carries many writes, while a lone write (nothing outstanding) leaves at
+  // once. Counted in status send.ready_holds.
   void set_batching(bool on) { batching_ = on; }
   void flush_ready();
   bool ready_wanted() const { return ready_wanted_; }
@@ -247,6 +253,9 @@ class AgentCore {
   void on_quiet_events(const transport::Transport::Received& r);
   // run_ready() now, or at the next flush_ready() when batching.
   void request_ready();
+  bool hold_for_exabgp();
+  // Sends the burst's forwarded commands: one MSG_FORWARD per leader, carrying them as entries (agent_requests.cc).
+  void flush_forwards();
   void send_message(const raft::Message& m);
   void send_messages(const std::vector<raft::Message>& messages);
   void apply_entry(const raft::Entry& e);
@@ -257,6 +266,7 @@ class AgentCore {
   void on_ack_line(std::string_view line, bool done);
   void on_delivered(const raft::Message& m);
   void handle_forward(const raft::Message& m);
+  void handle_forwarded_command(const raft::Message& m, const std::string& bytes);
   void check_exabgp_acks();
   void handle_forward_reject(const raft::Message& m);
   void log_event(const transport::ExabgpLine& event);
@@ -338,6 +348,16 @@ class AgentCore {
   std::uint64_t transport_sends_ = 0;             // Transport::send calls (one per destination set)
   bool batching_ = false;
   bool ready_wanted_ = false;
+  std::optional<std::uint64_t> held_since_tick_;  // adaptive batching: the tick the current hold began
+  std::uint64_t ready_holds_ = 0;                 // flushes held for ExaBGP (status send.ready_holds)
+  // Forwarded writes of this burst, per leader, sent as one MSG_FORWARD at the next ready loop (flush_forwards).
+  struct QueuedForward {
+    std::uint64_t request = 0;  // pending_ key
+    std::string command;        // serialized v1::Command
+  };
+  std::map<std::pair<raft::NodeId, raft::Term>, std::vector<QueuedForward>> forwards_;  // by (leader, term)
+  std::uint64_t max_msg_bytes_ = 0;                                                     // the Raft message cap
+  std::uint64_t forward_sends_ = 0;  // MSG_FORWARD messages sent (each carries one or more commands)
 };
 
 }  // namespace raftbgp::agent

@@ -321,14 +321,21 @@ class Node {
 
   // Leader replication (§5.3).
   void append_entries(std::vector<Entry> entries);  // leader-local append in the current term
-  // New entries, or else the news of the commit index (commit-only to replicating followers), to all.
-  void bcast_append();
+  // commit_news: new entries, or else the news of the commit index (commit-only to replicating followers), to
+  // every follower; otherwise only to those with entries to receive. Aligned first (bcast_aligned), then each of
+  // the others as far as its window allows.
+  void bcast_append(bool commit_news = true);
+  // Aligned broadcast (node.cc): one AppendEntries, identical but for `to`, for every replicating follower whose
+  // missing entries fit one message from the lowest of their next indexes. Returns the followers it served.
+  std::vector<NodeId> bcast_aligned();
   void bcast_heartbeat(const std::string& context = {});
   // The next AppendEntries for `to`. Empty ones only if send_if_empty; commit_news marks an empty one to a
   // replicating follower commit-only (no answer wanted). Never for a send that exists to draw an answer
   // (a probe, or the recovery after a heartbeat answer when acknowledgements were lost).
   bool send_append(NodeId to, bool send_if_empty = true, bool commit_news = false);
-  void send_heartbeat(NodeId to, const std::string& context);
+  void send_heartbeat(NodeId to, const std::string& context, Index lagging_commit);
+  // The commit a heartbeat carries to a follower that does not hold our commit index (node.cc).
+  Index lagging_commit() const;
   // Followers and learners: every member but this node.
   std::vector<NodeId> replication_targets() const;
   bool maybe_commit();
@@ -399,6 +406,9 @@ class Node {
   // Leader: new entries or a new commit index wait to be broadcast at the next ready(), so that every
   // proposal and acknowledgement handled in between shares one AppendEntries per follower.
   bool bcast_pending_ = false;
+  // Leader: a follower acknowledged and has more entries to receive; they leave at the next ready() with the
+  // broadcast's alignment instead of one AppendEntries per acknowledgement (handle_append_response).
+  bool append_pending_ = false;
   std::uint64_t dropped_[static_cast<int>(DropReason::kCount_)] = {};
 };
 
