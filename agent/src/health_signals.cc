@@ -30,7 +30,10 @@ raft::Index HealthSignals::leader_commit(const View& v) const {
 }
 
 void HealthSignals::on_tick(std::uint64_t now, const View& v) {
-  if (v.leader == 0 || v.applied >= leader_commit(v)) caught_up_ = now;
+  const raft::Index lc = leader_commit(v);
+  if (v.leader == 0 || v.applied >= lc) return behind_.clear();
+  while (!behind_.empty() && behind_.front().second <= v.applied) behind_.pop_front();
+  if ((behind_.empty() || behind_.back().second < lc) && behind_.size() < kMaxMarks) behind_.emplace_back(now, lc);
 }
 
 std::size_t HealthSignals::sessions_up() const {
@@ -52,7 +55,7 @@ json HealthSignals::to_json(const View& v, std::uint64_t now, std::uint64_t tick
               {"bgp_peers", peers_},
               {"leader_commit", lc},
               {"lag_entries", lc > v.applied ? lc - v.applied : 0},
-              {"behind_ms", (now - std::min(now, caught_up_)) * tick_ms},
+              {"behind_ms", behind_.empty() ? 0 : (now - std::min(now, behind_.front().first)) * tick_ms},
               {"leader_contact_ms", contact},
               {"last_ack_stall_ms_ago", stall}};
 }

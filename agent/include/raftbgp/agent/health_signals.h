@@ -11,18 +11,24 @@
 // Leader lag. Every AppendEntries carries the leader's commit index (raft-core's node.cc; a heartbeat's is
 // capped at what the follower holds). leader_commit is the highest one heard from the current leader in the
 // current term (this node's own commit when it leads or knows no more); lag_entries = leader_commit -
-// applied. behind_ms is how long applied has trailed leader_commit without catching up once (0 when it is
-// caught up, or no leader is known), measured at the agent's ticks. leader_contact_ms is the age of the last
+// applied. behind_ms is the age of the oldest leader commit index this node has not applied yet: at every
+// agent tick at which applied trails leader_commit, (tick, leader_commit) is noted, and marks that applied
+// has reached are dropped (0 when caught up, or no leader is known). A follower that keeps up under
+// sustained writes, always a few entries behind, so shows the few ticks it takes, not the time since it
+// was last exactly caught up. At most kMaxMarks marks are kept (about 7 min at 100 ms ticks): beyond that
+// the age is underestimated, long after any health limit. leader_contact_ms is the age of the last
 // message from the leader (0 on the leader, null when none was heard in this term): a follower frozen under
 // a quiet leader's presence (quiescence.h) hears nothing on purpose, which the status shows as
 // quiesce.frozen.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "raftbgp/raft/types.h"
 #include "raftbgp/transport/exabgp.h"
@@ -63,7 +69,8 @@ class HealthSignals {
   };
   std::map<std::string, std::string> peers_;  // neighbor address -> connected / up / down
   std::map<raft::NodeId, Heard> heard_;
-  std::uint64_t caught_up_ = 0;  // the last tick at which applied >= leader_commit (or no leader was known)
+  static constexpr std::size_t kMaxMarks = 4096;
+  std::deque<std::pair<std::uint64_t, raft::Index>> behind_;  // (tick, leader_commit) not applied yet, oldest first
   std::optional<std::uint64_t> last_ack_stall_;
 };
 
