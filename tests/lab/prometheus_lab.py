@@ -8,8 +8,10 @@ Copies lab/star3 into the run directory with `metrics_listen` (the agent's YAML 
 lab/clab-netns, and runs Debian's `prometheus` inside the transit's namespace (the one node with a route to
 every router) with a scrape config for the three agents. It asserts that Prometheus reports every target
 up == 1, that sum(raftbgp_server_has_leader) is 3, that after a write every node's
-raftbgp_server_proposals_committed_total reaches the write's index, and that `promtool check metrics` finds
-nothing wrong in `raftbgpctl metrics` of every router. Always stops Prometheus (by its pid) and brings the
+raftbgp_server_proposals_committed_total reaches the write's index, that every router is healthy
+(`raftbgpctl health`, one BGP session up) and unhealthy with "no BGP session up" once the transit's BIRD is
+stopped, and that `promtool check metrics` finds nothing wrong in
+`raftbgpctl metrics` of every router. Always stops Prometheus (by its pid) and brings the
 lab down (labkit.run_scenario), within --deadline. Exit 77 (CTest SKIP) when prometheus or promtool is not
 installed (Debian package `prometheus`), when not root, or without the lab's daemons.
 """
@@ -120,12 +122,25 @@ def scrape(lab, targets):
                    20)
         check(True, "the write at index %d is counted committed by all three nodes" % index)
         for r in sorted(lab.routers):
+            rc, out, err = lab.ctl(r, "health")
+            check(rc == 0, "%s: raftbgpctl health: %s" % (r, (out + err).strip()))
+            up = prom.scalar('raftbgp_bgp_sessions_up{instance="%s"}' % targets[r])
+            check(up == 1.0, "%s: raftbgp_bgp_sessions_up is 1 (its one session to the transit): %s" % (r, up))
             rc, text, err = lab.ctl(r, "metrics")
             check(rc == 0 and "raftbgp_server_has_leader" in text, "%s: raftbgpctl metrics (%s)" % (r, err.strip()))
             p = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
             problems = (p.stdout + p.stderr).strip()
             check(p.returncode == 0 and not problems,
                   "%s: promtool check metrics passes with no finding%s" % (r, (": " + problems) if problems else ""))
+        # The transit's BGP daemon stops: every router loses its only session, and health says so.
+        lab.kill("t")
+
+        def says_no_bgp(r):
+            rc, out, _ = lab.ctl(r, "health")
+            return rc == 6 and "no BGP session up" in out
+        wait_until("raftbgpctl health on every router to exit 6 with `no BGP session up`",
+                   lambda: all(says_no_bgp(r) for r in lab.routers), 30)
+        check(True, "with the transit down every router is unhealthy: no BGP session up")
     finally:
         prom.stop()
 
