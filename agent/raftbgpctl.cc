@@ -65,7 +65,9 @@ std::string default_client_id() {
 struct Options {
   std::string socket_path, client_id, output = "text";
   bool json_flag = false;
-  std::uint64_t timeout_ms = 5000, seq = 1, member_id = 0, max_lag = 100;
+  std::uint64_t timeout_ms = 5000, seq = 1, member_id = 0;
+  HealthLimits health;
+  double max_lag_seconds = 10, max_ack_wait_seconds = 10;
   bool learner = false, force = false, aes = false;
   std::string key, value, prefix, next_hop, key_out, policy_file;
   bool dry_run = false;
@@ -102,7 +104,10 @@ int show_applied(json& r, const Options&) {
 
 // The health verb: its verdict in both output modes; exit 6 when unhealthy.
 int show_health(json& status, const Options& o, bool as_json) {
-  const Health h = judge_health(status, o.max_lag);
+  HealthLimits limits = o.health;
+  limits.max_lag_ms = static_cast<std::uint64_t>(o.max_lag_seconds * 1000);
+  limits.max_ack_wait_ms = static_cast<std::uint64_t>(o.max_ack_wait_seconds * 1000);
+  const Health h = judge_health(status, limits);
   if (as_json) {
     std::printf("%s\n", dump_json(h.to_json(status)).c_str());
   } else if (h.healthy) {
@@ -189,9 +194,20 @@ class Cli {
     add(&app, "status", "role, term, leader, indexes, voters/learners, snapshots, transport", "status", no_args,
         [](json& r, const Options&) { return print_status(r), kExitOk; });
     CLI::App* health =
-        add(&app, "health", "exit 0 when this node knows a leader, is a member and applies what is committed", "status",
-            no_args, [](json& r, const Options& o) { return show_health(r, o, false); });
-    health->add_option("--max-lag", opt.max_lag, "entries applied may trail commit (default 100)");
+        add(&app, "health",
+            "exit 0 when this node knows a leader, is a member, keeps up with the leader, has a BGP session up and "
+            "its ExaBGP acknowledges commands",
+            "status", no_args, [](json& r, const Options& o) { return show_health(r, o, false); });
+    health->add_option("--max-lag", opt.health.max_lag_entries,
+                       "entries applied may trail commit and the leader's commit (default 100)");
+    health
+        ->add_option("--max-lag-seconds", opt.max_lag_seconds,
+                     "seconds applied may trail the leader's commit, and the leader may stay silent (default 10)")
+        ->check(CLI::NonNegativeNumber);
+    health
+        ->add_option("--max-ack-wait", opt.max_ack_wait_seconds,
+                     "seconds ExaBGP may leave outstanding commands unacknowledged (default 10)")
+        ->check(CLI::NonNegativeNumber);
     verbs_.back().show_json = [](json& r, const Options& o) { return show_health(r, o, true); };
     add(&app, "metrics", "this node's metrics in Prometheus text format (for node_exporter's textfile collector)",
         "status", no_args, [](json& r, const Options&) {

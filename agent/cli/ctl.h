@@ -48,14 +48,32 @@ void print_status(nlohmann::json& s);
 void print_members(nlohmann::json& s);
 void print_policies(nlohmann::json& routes);
 
-// The health verdict of one node from its status answer: healthy when it knows a leader, is a voter or
-// learner of the configuration, and its applied index is at most max_lag entries behind its commit index.
+// The health verdict of one node from its status answer (agent_status.cc; the "health" and "exabgp" objects
+// come from health_signals.h and the ExaBGP command window). Healthy when every one of these holds, else one
+// reason each:
+//   - it knows a leader, and is a voter or learner of the configuration;
+//   - applied trails commit by at most max_lag_entries;
+//   - at least one BGP session is up (health.bgp_sessions_up);
+//   - applied trails the leader's commit index by at most max_lag_entries (health.lag_entries), and has not
+//     trailed it for more than max_lag_ms (health.behind_ms);
+//   - the leader was heard within max_lag_ms (health.leader_contact_ms), unless this follower is frozen under
+//     a quiet leader's presence (quiesce.frozen), which sends nothing on purpose;
+//   - ExaBGP acknowledged a command within max_ack_wait_ms while commands are outstanding
+//     (exabgp.ms_without_ack), and its watchdog did not reset the window in the last minute
+//     (health.last_ack_stall_ms_ago < kRecentAckStallMs).
+// A field an older agent does not send skips its check (a newer raftbgpctl still judges what it can).
+struct HealthLimits {
+  std::uint64_t max_lag_entries = 100;
+  std::uint64_t max_lag_ms = 10000;
+  std::uint64_t max_ack_wait_ms = 10000;
+};
+inline constexpr std::uint64_t kRecentAckStallMs = 60000;
 struct Health {
   bool healthy = false;
   std::vector<std::string> reasons;  // empty when healthy
   nlohmann::json to_json(nlohmann::json& status) const;
 };
-Health judge_health(nlohmann::json& status, std::uint64_t max_lag);
+Health judge_health(nlohmann::json& status, const HealthLimits& limits);
 
 // `policy apply`: `send` sends one request (op, args) with the session of this run and returns its result.
 struct PolicyApplyRequest {

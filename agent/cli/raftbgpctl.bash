@@ -7,8 +7,8 @@ _raftbgpctl() {
   case $prev in
     --socket) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     -o|--output) COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
-    --timeout|--client-id|--seq|--max-lag|--key-id|--med|--local-pref|--prepend|--nodes|--next-hop|\
-    --community|--large-community) return ;;
+    --timeout|--client-id|--seq|--max-lag|--max-lag-seconds|--max-ack-wait|--key-id|--med|--local-pref|\
+    --prepend|--nodes|--next-hop|--community|--large-community) return ;;
     --out) COMPREPLY=($(compgen -f -- "$cur")); return ;;
   esac
   # The verb and sub-verb typed so far: the first two words that are neither options nor option values.
@@ -16,8 +16,8 @@ _raftbgpctl() {
   for ((i = 1; i < COMP_CWORD; i++)); do
     w=${COMP_WORDS[i]}
     case $w in
-      --socket|--timeout|--client-id|--seq|-o|--output|--max-lag|--key-id|--out|--med|--local-pref|\
-      --prepend|--nodes|--next-hop|--community|--large-community) ((i++)) ;;
+      --socket|--timeout|--client-id|--seq|-o|--output|--max-lag|--max-lag-seconds|--max-ack-wait|--key-id|--out|\
+      --med|--local-pref|--prepend|--nodes|--next-hop|--community|--large-community) ((i++)) ;;
       -*) ;;
       *) if [ -z "$verb" ]; then verb=$w; elif [ -z "$sub" ]; then sub=$w; fi ;;
     esac
@@ -31,7 +31,7 @@ _raftbgpctl() {
       policy) words="add remove delete show list apply export history" ;;
       members) words="add promote remove" ;;
       debug) words="dump" ;;
-      health) words="--max-lag" ;;
+      health) words="--max-lag --max-lag-seconds --max-ack-wait" ;;
       keygen) words="--out --key-id --force --aes" ;;
       *) words="" ;;
     esac

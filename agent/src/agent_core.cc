@@ -166,6 +166,7 @@ void AgentCore::tick() {
   retry_reads();
   request_ready();
   append_transport_lines(transport_->take_ready());
+  health_.on_tick(tick_, health_view());
 }
 
 void AgentCore::tick_node() {
@@ -218,6 +219,8 @@ void AgentCore::on_exabgp_line(std::string_view line) {
   append_transport_lines(std::move(r.lines));
   log_event(r.event);
   on_quiet_events(r);
+  health_.on_event(r.event);
+  for (const raft::Message& m : r.messages) health_.on_message(m, tick_);
   for (const raft::Message& m : r.messages) on_delivered(m);
   request_ready();
 }
@@ -389,6 +392,7 @@ void AgentCore::check_exabgp_acks() {
   const std::uint64_t limit = std::max<std::uint64_t>(kAckStallMs / config_.tick_ms, 1);
   if (router_.ticks_without_ack() < limit) return;
   ++ack_stalls_;
+  health_.on_ack_stall(tick_);
   LOG_ERROR("exabgp acknowledged nothing for " + std::to_string(kAckStallMs / 1000) + " s with " +
             std::to_string(router_.outstanding()) +
             " commands outstanding (is `ack` off, or exabgp stuck?): "

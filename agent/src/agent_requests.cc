@@ -356,6 +356,9 @@ void AgentCore::answer_applied(const v1::Command& cmd, const v1::Result& result)
   if (it == pending_.end()) return;  // timed out, or a previous incarnation's request
   // A transfer that applied is answered when the target leads (answer_admin), not when it starts.
   if (cmd.has_transfer_leader() && result.code() == v1::Result::OK) return;
+  if (result.code() == v1::Result::OK)
+    commit_latency_.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - it->second.submitted).count());
   ReplyFn fn = std::move(it->second.reply);
   pending_.erase(it);
   fn(write_response(result));  // reads never enter the log

@@ -40,6 +40,7 @@ json AgentCore::status_json() const {
               {"term", st.term},
               {"leader", st.leader},
               {"wal_fsync_seconds", wal_fsync_.to_json()},
+              {"commit_latency_seconds", commit_latency_.to_json()},
               {"commit", st.commit},
               {"applied", sm_.applied_index() > st.applied ? sm_.applied_index() : st.applied},
               {"first_index", storage_->first_index()},
@@ -57,6 +58,8 @@ json AgentCore::status_json() const {
                 {"transfers", transfers}}},
               {"transport", transport_json(transport_->counters())},
               {"send", send_json()},
+              {"exabgp", exabgp_json()},
+              {"health", health_.to_json(health_view(), tick_, config_.tick_ms)},
               {"quiesce",
                {{"quiet", quiet_.quiet()},
                 {"frozen", st.role != raft::Role::kLeader && quiet_.frozen(st.leader, st.term, tick_)},
@@ -84,6 +87,19 @@ json AgentCore::send_json() const {
       {"forwarded_commands", forwarded_},
       {"messages_per_send",
        transport_sends_ == 0 ? 0.0 : static_cast<double>(raft_messages_sent_) / static_cast<double>(transport_sends_)}};
+}
+
+HealthSignals::View AgentCore::health_view() const {
+  // The state machine's applied index, as status shows it ("applied"); cheap accessors: called every tick.
+  return HealthSignals::View{config_.node_id, node_->leader(), node_->term(), node_->commit_index(),
+                             sm_.applied_index()};
+}
+
+json AgentCore::exabgp_json() const {
+  return json{{"outstanding", router_.outstanding()},
+              {"agent_waiting", router_.agent_waiting()},
+              {"ms_without_ack", router_.ticks_without_ack() * config_.tick_ms},
+              {"ack_stalls", ack_stalls_}};
 }
 
 json AgentCore::debug_json() const {

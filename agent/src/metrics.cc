@@ -98,6 +98,20 @@ void histogram(std::vector<MetricFamily>& out, const std::string& name, const st
   out.push_back({name, help, MetricType::Histogram, {m}});
 }
 
+json seconds(const json& ms) { return ms.is_number() ? json(ms.get<double>() / 1000.0) : json(); }
+
+// The status "health" object (health_signals.h): BGP sessions and this node's lag behind the leader.
+void health_families(Builder& b, const json& h) {
+  b.gauge("raftbgp_bgp_sessions_up", "BGP sessions of this node's ExaBGP that are established",
+          at(h, "bgp_sessions_up"));
+  b.gauge("raftbgp_server_leader_commit_index", "Highest commit index the leader reported to this node",
+          at(h, "leader_commit"));
+  b.gauge("raftbgp_server_leader_lag_entries", "Entries the leader committed that this node has not applied",
+          at(h, "lag_entries"));
+  b.gauge("raftbgp_server_behind_leader_seconds", "Seconds this node's applied index has trailed the leader's commit",
+          seconds(at(h, "behind_ms")));
+}
+
 }  // namespace
 
 std::vector<MetricFamily> status_to_families(const json& s, std::int64_t leader_changes) {
@@ -135,6 +149,10 @@ std::vector<MetricFamily> status_to_families(const json& s, std::int64_t leader_
     b.gauge("raftbgp_server_apply_lag_entries", "Committed entries not yet applied (commit - applied)",
             c > a ? c - a : 0);
   }
+  b.counter("raftbgp_server_proposals_committed_total",
+            "Log entries committed (the commit index, as etcd's; it never decreases, not even across restarts)",
+            at(s, "commit"));
+  health_families(b, at(s, "health"));
   b.gauge("raftbgp_server_first_index", "First log index kept (after compaction)", at(s, "first_index"));
   b.gauge("raftbgp_server_last_index", "Last log index", at(s, "last_index"));
   b.gauge("raftbgp_server_voters", "Voters in the configuration", count(at(s, "voters")));
@@ -147,12 +165,22 @@ std::vector<MetricFamily> status_to_families(const json& s, std::int64_t leader_
   transport_families(b, at(s, "transport"));
   histogram(out, "raftbgp_disk_wal_fsync_duration_seconds",
             "Time to make one Raft Ready durable (WAL append and fsync, snapshot files)", at(s, "wal_fsync_seconds"));
+  histogram(out, "raftbgp_server_commit_latency_seconds",
+            "Time from a client write reaching this node to its apply here (forward, replication, commit, apply)",
+            at(s, "commit_latency_seconds"));
   const json& send = at(s, "send");
   b.counter("raftbgp_send_raft_messages_total", "Raft messages handed to the transport (one per destination)",
             at(send, "raft_messages"));
   b.counter("raftbgp_send_transport_sends_total", "Transport sends that carried them", at(send, "transport_sends"));
   b.gauge("raftbgp_send_messages_per_send", "Raft messages per transport send (the broadcast saving)",
           at(send, "messages_per_send"));
+  const json& exabgp = at(s, "exabgp");
+  b.gauge("raftbgp_exabgp_outstanding_commands", "Commands written to ExaBGP and not yet acknowledged",
+          at(exabgp, "outstanding"));
+  b.gauge("raftbgp_exabgp_waiting_commands", "Policy commands waiting behind the ExaBGP command window",
+          at(exabgp, "agent_waiting"));
+  b.gauge("raftbgp_exabgp_seconds_without_ack", "Seconds ExaBGP has left outstanding commands unacknowledged",
+          seconds(at(exabgp, "ms_without_ack")));
   const json& safety = at(s, "safety");
   b.counter("raftbgp_safety_forwards_stale_term_total", "Forwarded requests dropped for a stale term",
             at(safety, "forwards_stale_term"));

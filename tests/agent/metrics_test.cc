@@ -9,6 +9,8 @@
 
 #include <chrono>
 #include <fstream>
+#include <regex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -68,12 +70,28 @@ TEST(Metrics, a_real_status_maps_to_named_families_with_help) {
   ASSERT_TRUE(std::holds_alternative<std::unique_ptr<AgentCore>>(opened)) << std::get<std::string>(opened);
   const json status = std::get<std::unique_ptr<AgentCore>>(opened)->status_json();
   const auto fs = status_to_families(status);
-  for (const char* name :
-       {"raftbgp_build_info", "raftbgp_server_has_leader", "raftbgp_server_term", "raftbgp_server_commit_index",
-        "raftbgp_server_applied_index", "raftbgp_server_apply_lag_entries", "raftbgp_server_leader_id",
-        "raftbgp_server_role", "raftbgp_transport_frames_sent_total", "raftbgp_transport_frames_received_total",
-        "raftbgp_transport_frames_rejected_total", "raftbgp_transport_queue_waiting",
-        "raftbgp_send_raft_messages_total", "raftbgp_safety_exabgp_ack_stalls_total", "raftbgp_snapshot_taken_total"})
+  for (const char* name : {"raftbgp_build_info",
+                           "raftbgp_server_has_leader",
+                           "raftbgp_server_term",
+                           "raftbgp_server_commit_index",
+                           "raftbgp_server_applied_index",
+                           "raftbgp_server_apply_lag_entries",
+                           "raftbgp_server_leader_id",
+                           "raftbgp_server_role",
+                           "raftbgp_transport_frames_sent_total",
+                           "raftbgp_transport_frames_received_total",
+                           "raftbgp_transport_frames_rejected_total",
+                           "raftbgp_transport_queue_waiting",
+                           "raftbgp_send_raft_messages_total",
+                           "raftbgp_safety_exabgp_ack_stalls_total",
+                           "raftbgp_snapshot_taken_total",
+                           "raftbgp_server_proposals_committed_total",
+                           "raftbgp_server_commit_latency_seconds",
+                           "raftbgp_bgp_sessions_up",
+                           "raftbgp_server_leader_lag_entries",
+                           "raftbgp_server_behind_leader_seconds",
+                           "raftbgp_exabgp_outstanding_commands",
+                           "raftbgp_exabgp_seconds_without_ack"})
     EXPECT_TRUE(has_family(fs, name)) << name;
   EXPECT_FALSE(has_family(fs, "raftbgp_server_leader_changes_seen_total"));  // no history in one status
   // Every row of the transport's export table, with its kind and help text.
@@ -90,23 +108,109 @@ TEST(Metrics, a_real_status_maps_to_named_families_with_help) {
   EXPECT_NE(text.find("raftbgp_server_has_leader 0"), std::string::npos) << text;
 }
 
-// The WAL fsync histogram: a single node that elects itself persists (term, vote, its empty entry), and
-// each durable Ready is one observation, exposed as an etcd-named Prometheus histogram.
-TEST(Metrics, wal_fsync_histogram_counts_each_durable_ready_with_etcd_name) {
-  TempDir dir;
+// A one-node cluster in `dir` that has elected itself (nullptr, and a test failure, if it could not open).
+std::unique_ptr<AgentCore> single_node_leader(const TempDir& dir) {
   write_key_file(dir.path());
   AgentConfig c = node_config(1, dir.path());
   c.members = {1};
   auto opened = AgentCore::open(c, test_keys());
-  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<AgentCore>>(opened)) << std::get<std::string>(opened);
-  AgentCore& core = *std::get<std::unique_ptr<AgentCore>>(opened);
-  for (int i = 0; i < 100 && core.node().leader() == 0; ++i) core.tick();
+  if (!std::holds_alternative<std::unique_ptr<AgentCore>>(opened)) {
+    ADD_FAILURE() << std::get<std::string>(opened);
+    return nullptr;
+  }
+  std::unique_ptr<AgentCore> core = std::move(std::get<std::unique_ptr<AgentCore>>(opened));
+  for (int i = 0; i < 100 && core->node().leader() == 0; ++i) core->tick();
+  return core;
+}
+
+// The WAL fsync histogram: a single node that elects itself persists (term, vote, its empty entry), and
+// each durable Ready is one observation, exposed as an etcd-named Prometheus histogram.
+TEST(Metrics, wal_fsync_histogram_counts_each_durable_ready_with_etcd_name) {
+  TempDir dir;
+  std::unique_ptr<AgentCore> opened = single_node_leader(dir);
+  ASSERT_TRUE(opened);
+  AgentCore& core = *opened;
   const json status = core.status_json();
   ASSERT_GT(status["wal_fsync_seconds"].value("count", 0u), 0u) << status.dump();
   const std::string text = serialize_metrics(status_to_families(status));
   EXPECT_NE(text.find("# TYPE raftbgp_disk_wal_fsync_duration_seconds histogram"), std::string::npos) << text;
   EXPECT_NE(text.find("raftbgp_disk_wal_fsync_duration_seconds_bucket{le=\"+Inf\"}"), std::string::npos) << text;
   EXPECT_NE(text.find("raftbgp_disk_wal_fsync_duration_seconds_bucket{le=\"0.001\"}"), std::string::npos) << text;
+}
+
+// A client write that applies is timed once (arrival to apply) under raftbgp_server_commit_latency_seconds;
+// raftbgp_server_proposals_committed_total follows the commit index.
+TEST(Metrics, commit_latency_histogram_counts_each_applied_write) {
+  TempDir dir;
+  std::unique_ptr<AgentCore> opened = single_node_leader(dir);
+  ASSERT_TRUE(opened);
+  AgentCore& core = *opened;
+  EXPECT_EQ(core.status_json()["commit_latency_seconds"].value("count", 1u), 0u);
+  ClientRequest req;
+  req.op = "kv.put";
+  req.args = json{{"key", "k"}, {"value", "v"}};
+  req.client_id = "c";
+  req.seq = 1;
+  bool ok = false;
+  core.on_client_request(std::move(req), [&](ClientResponse r) { ok = r.ok; });
+  for (int i = 0; i < 10 && !ok; ++i) core.tick();
+  ASSERT_TRUE(ok);
+  const json status = core.status_json();
+  EXPECT_EQ(status["commit_latency_seconds"].value("count", 0u), 1u) << status.dump();
+  const std::string text = serialize_metrics(status_to_families(status));
+  EXPECT_NE(text.find("raftbgp_server_commit_latency_seconds_count 1"), std::string::npos) << text;
+  EXPECT_NE(text.find("raftbgp_server_proposals_committed_total " + status["commit"].dump()), std::string::npos)
+      << text;
+}
+
+// The names a metrics exposition defines: every sample line's name (histograms' _bucket/_sum/_count included).
+std::set<std::string> exposed_names(const std::string& text) {
+  std::set<std::string> names;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);)
+    if (!line.empty() && line[0] != '#') names.insert(line.substr(0, line.find_first_of("{ ")));
+  return names;
+}
+
+// configs/grafana/raftbgp-dashboard.json: every raftbgp_* name in its PromQL (panels and template variables)
+// is one a real agent exports: the exposition of a one-node cluster after a write, with the leader-change
+// counter raftbgpd adds (StatusMetrics). A renamed metric breaks this test, not the operator's dashboard.
+TEST(Metrics, grafana_dashboard_queries_only_metrics_the_agent_exports) {
+  std::ifstream in(std::string(RAFTBGP_CONFIGS_DIR) + "/grafana/raftbgp-dashboard.json");
+  ASSERT_TRUE(in) << "configs/grafana/raftbgp-dashboard.json";
+  const json dash = json::parse(in, nullptr, false);
+  ASSERT_FALSE(dash.is_discarded()) << "the dashboard is not JSON";
+  TempDir dir;
+  std::unique_ptr<AgentCore> core = single_node_leader(dir);
+  ASSERT_TRUE(core);
+  ClientRequest req;
+  req.op = "kv.put";
+  req.args = json{{"key", "k"}, {"value", "v"}};
+  req.client_id = "c";
+  req.seq = 1;
+  core->on_client_request(std::move(req), [](ClientResponse) {});
+  for (int i = 0; i < 10; ++i) core->tick();
+  const std::set<std::string> exported =
+      exposed_names(serialize_metrics(status_to_families(core->status_json(), /*leader_changes=*/1)));
+  ASSERT_TRUE(exported.count("raftbgp_server_commit_latency_seconds_bucket"));
+  std::vector<std::string> queries;
+  for (const json& p : dash.at("panels"))
+    for (const json& t : p.at("targets")) queries.push_back(t.at("expr").get<std::string>());
+  for (const json& v : dash.at("templating").at("list"))
+    if (v.at("type") == json("query")) queries.push_back(v.at("query").get<std::string>());
+  ASSERT_GE(queries.size(), 15u);
+  const std::regex metric("raftbgp_[a-z0-9_]+");
+  std::set<std::string> used;
+  for (const std::string& q : queries)
+    for (auto it = std::sregex_iterator(q.begin(), q.end(), metric); it != std::sregex_iterator(); ++it)
+      used.insert(it->str());
+  for (const std::string& name : used) EXPECT_TRUE(exported.count(name)) << name << " is not exported";
+  // The panels the dashboard promises (docs/operator-guide.md): each needs its metric.
+  for (const char* name : {"raftbgp_server_leader_id", "raftbgp_server_term", "raftbgp_server_apply_lag_entries",
+                           "raftbgp_server_proposals_committed_total", "raftbgp_server_commit_latency_seconds_bucket",
+                           "raftbgp_disk_wal_fsync_duration_seconds_bucket", "raftbgp_transport_frames_rejected_total",
+                           "raftbgp_exabgp_outstanding_commands", "raftbgp_bgp_sessions_up"})
+    EXPECT_TRUE(used.count(name)) << name << " has no panel";
 }
 
 // Every new known leader counts, the first included (etcd's meaning); losing the leader, or the same

@@ -245,35 +245,64 @@ std::string status_answer(int leader, int commit, int applied, const char* voter
          std::to_string(applied) + R"(,"voters":)" + voters + R"(,"learners":[]}})" + "\n";
 }
 
+// One health run against a fake agent answering `reply`: its exit code and a text its output contains.
+struct HealthCase {
+  std::string reply;
+  std::vector<std::string> args;
+  int code;
+  const char* says;
+};
+void expect_health(const HealthCase& c) {
+  FakeAgent agent(answer(c.reply));
+  const Exit e = ctl(agent.path(), c.args);
+  EXPECT_EQ(e.code(), c.code) << c.reply << e.out << e.err;
+  EXPECT_NE(e.out.find(c.says), std::string::npos) << e.out;
+  EXPECT_EQ(agent.request().value("op", ""), "status");
+}
+
 // health exits 0 only when the node knows a leader, is a member, and applies what is committed (within
 // --max-lag); otherwise 6 with every reason. `status` with leader 0 exits 0, which is why health exists.
 TEST(Raftbgpctl, health_is_nonzero_with_a_reason_when_the_node_is_unhealthy) {
-  struct Case {
-    std::string reply;
-    std::vector<std::string> args;
-    int code;
-    const char* says;
-  };
-  const Case cases[] = {
+  const HealthCase cases[] = {
       {status_answer(2, 10, 10), {"health"}, 0, "healthy: node 1 follower, leader 2"},
       {status_answer(0, 10, 10), {"health"}, 6, "no leader known"},
       {status_answer(2, 500, 10), {"health"}, 6, "lags commit index 500 by more than 100"},
       {status_answer(2, 500, 10), {"health", "--max-lag", "1000"}, 0, "healthy"},
       {status_answer(2, 10, 10, "[2,3,4]"), {"health"}, 6, "not a member"},
   };
-  for (const Case& c : cases) {
-    FakeAgent agent(answer(c.reply));
-    const Exit e = ctl(agent.path(), c.args);
-    EXPECT_EQ(e.code(), c.code) << c.reply << e.out << e.err;
-    EXPECT_NE(e.out.find(c.says), std::string::npos) << e.out;
-    EXPECT_EQ(agent.request().value("op", ""), "status");
-  }
+  for (const HealthCase& c : cases) expect_health(c);
   FakeAgent agent(answer(status_answer(0, 500, 10)));
   const Exit e = ctl(agent.path(), {"health", "-o", "json"});
   EXPECT_EQ(e.code(), 6);
   const json verdict = json::parse(e.out, nullptr, false);
   EXPECT_EQ(verdict.value("healthy", true), false) << e.out;
   EXPECT_EQ(verdict["reasons"].size(), 2u) << e.out;
+}
+
+// The signals of a newer agent (status "health" and "exabgp"), each with its flag: --max-lag-seconds for the
+// time behind the leader, --max-ack-wait for ExaBGP's unacknowledged commands; no BGP session up has none.
+TEST(Raftbgpctl, health_judges_lag_time_exabgp_acks_and_bgp_sessions_with_their_flags) {
+  auto reply = [](const char* health, const char* exabgp) {
+    std::string s = status_answer(2, 10, 10);
+    s.insert(s.rfind("}}"), std::string(R"(,"health":)") + health + R"(,"exabgp":)" + exabgp);
+    return s;
+  };
+  const char* idle = R"({"outstanding":0,"ms_without_ack":0})";
+  const char* fine = R"({"bgp_sessions_up":1,"behind_ms":0,"leader_contact_ms":100})";
+  const char* behind = R"({"bgp_sessions_up":1,"behind_ms":12000,"leader_contact_ms":100})";
+  const char* no_bgp = R"({"bgp_sessions_up":0,"behind_ms":0,"leader_contact_ms":100})";
+  const char* stuck = R"({"outstanding":3,"ms_without_ack":11000})";
+  const HealthCase cases[] = {
+      {reply(fine, idle), {"health"}, 0, "healthy"},
+      {reply(behind, idle), {"health"}, 6, "trailed the leader's commit index for 12.0 s"},
+      {reply(behind, idle), {"health", "--max-lag-seconds", "20"}, 0, "healthy"},
+      {reply(fine, stuck), {"health"}, 6, "ExaBGP acknowledged none of 3 outstanding commands for 11.0 s"},
+      {reply(fine, stuck), {"health", "--max-ack-wait", "15"}, 0, "healthy"},
+      {reply(no_bgp, idle), {"health"}, 6, "no BGP session up"},
+  };
+  for (const HealthCase& c : cases) expect_health(c);
+  FakeAgent agent(answer(reply(fine, idle)));
+  EXPECT_EQ(ctl(agent.path(), {"health", "--max-ack-wait", "-1"}).code(), 2);  // a usage error, nothing judged
 }
 
 // -o json / --json work on every verb, writes included (kv put --json was a usage error), and failures

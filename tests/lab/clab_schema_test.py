@@ -1,5 +1,7 @@
 #!/usr/bin/python3
-"""Every lab/*.clab.yml validates against containerlab's own topology JSON schema (label `unit`).
+"""Every lab/*.clab.yml validates against containerlab's own topology JSON schema (label `unit`), and every
+router that runs raftbgpd has a `raftbgpctl health` healthcheck (containerlab and Docker show it as the node's
+health).
 
 The schema is containerlab's (schemas/clab.schema.json), kept as reference data beside this repository at
 ../shared/reference/containerlab/clab.schema.json (or $RAFTBGP_CLAB_SCHEMA); it is not part of the project. Without
@@ -16,6 +18,17 @@ import yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SKIP = 77
+
+
+def unhealthchecked_agents(doc):
+    """Routers running raftbgpd (label raftbgp.node-id) whose healthcheck is not `raftbgpctl health`."""
+    out = []
+    for name, node in ((doc.get("topology") or {}).get("nodes") or {}).items():
+        if "raftbgp.node-id" in ((node or {}).get("labels") or {}):
+            test = ((node.get("healthcheck") or {}).get("test")) or []
+            if "raftbgpctl" not in " ".join(test) or "health" not in test[-1:]:
+                out.append(name)
+    return out
 
 
 def main():
@@ -37,8 +50,12 @@ def main():
         errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.path))
         for e in errors:
             print("FAIL %s: %s: %s" % (os.path.basename(path), "/".join(map(str, e.path)) or "(top)", e.message))
-        failed += bool(errors)
-        if not errors:
+        missing = unhealthchecked_agents(doc)
+        for node in missing:
+            print("FAIL %s: router %s runs raftbgpd but has no `raftbgpctl health` healthcheck" %
+                  (os.path.basename(path), node))
+        failed += bool(errors) or bool(missing)
+        if not errors and not missing:
             print("ok %s" % os.path.basename(path))
     # The validator must catch a broken topology, or a pass above says nothing.
     broken = {"name": "x", "topology": {"nodes": {"r1": {"kind": "linux", "binds": "not-a-list"}}}}

@@ -85,6 +85,7 @@
 // announcer re-diffs the policy routes.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -101,6 +102,7 @@
 #include "raftbgp/agent/config.h"
 #include "raftbgp/agent/errors.h"
 #include "raftbgp/agent/files.h"
+#include "raftbgp/agent/health_signals.h"
 #include "raftbgp/agent/latency_histogram.h"
 #include "raftbgp/agent/mailbox_record.h"
 #include "raftbgp/agent/ops.h"
@@ -204,6 +206,8 @@ class AgentCore {
   nlohmann::json debug_json() const;
   // {raft_messages, transport_sends, frames, messages_per_send}: the broadcast saving (also in status).
   nlohmann::json send_json() const;
+  // {outstanding, agent_waiting, ms_without_ack, ack_stalls}: ExaBGP's command window now (also in status).
+  nlohmann::json exabgp_json() const;
   const AgentConfig& config() const { return config_; }
   const raft::Node& node() const { return *node_; }
   const StateMachine& state() const { return sm_; }
@@ -228,6 +232,9 @@ class AgentCore {
     v1::Command command;
     std::uint64_t deadline_tick = 0;
     raft::NodeId forwarded_to = 0;  // 0: proposed locally
+    // When it reached this node: commit_latency_ observes the time to its apply here (a wall-clock
+    // measurement for metrics only; nothing the core decides depends on it).
+    std::chrono::steady_clock::time_point submitted = std::chrono::steady_clock::now();
   };
   // A ReadIndex read in flight (see "Reads" above).
   struct PendingRead {
@@ -308,6 +315,7 @@ class AgentCore {
   bool admin_done(const v1::Command& cmd) const;
   void answer_admin();
   nlohmann::json members_json() const;
+  HealthSignals::View health_view() const;  // agent_status.cc
 
   AgentConfig config_;
   std::unique_ptr<raft::WalStorage> storage_;
@@ -337,12 +345,14 @@ class AgentCore {
   std::uint64_t reads_served_ = 0;
   std::uint64_t read_index_retries_ = 0;
   std::uint64_t announced_policy_version_ = ~std::uint64_t{0};
-  LatencyHistogram wal_fsync_;   // raft::persist per Ready (status "wal_fsync_seconds", metrics.h)
-  std::uint64_t forwarded_ = 0;  // MSG_FORWARD sent
+  LatencyHistogram wal_fsync_;       // raft::persist per Ready (status "wal_fsync_seconds", metrics.h)
+  LatencyHistogram commit_latency_;  // a client write, arrival to apply here (status "commit_latency_seconds")
+  std::uint64_t forwarded_ = 0;      // MSG_FORWARD sent
   std::map<v1::ForwardReject::Reason, std::uint64_t> forward_rejects_;  // MSG_FORWARD_RESP sent, by reason
   std::uint64_t policy_acks_error_ = 0;
   std::uint64_t forwards_stale_term_ = 0;         // MSG_FORWARD dropped: not for the leader's current term
   std::uint64_t ack_stalls_ = 0;                  // ExaBGP watchdog resets
+  HealthSignals health_;                          // status "health" (health_signals.h)
   std::vector<raft::NodeId> transfers_to_start_;  // transfer_leader entries applied as leader, this Ready
   std::uint64_t raft_messages_sent_ = 0;          // Raft messages handed to the transport, one per destination
   std::uint64_t transport_sends_ = 0;             // Transport::send calls (one per destination set)

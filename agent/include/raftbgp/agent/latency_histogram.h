@@ -1,5 +1,6 @@
 // A fixed-bucket latency histogram in seconds, cumulative like Prometheus's, for AgentCore's disk and
-// commit latencies (metrics.h exposes it as raftbgp_disk_wal_fsync_duration_seconds). Header-only and
+// commit latencies (metrics.h exposes them as raftbgp_disk_wal_fsync_duration_seconds and
+// raftbgp_server_commit_latency_seconds). Header-only and
 // dependency-free apart from nlohmann-json, so AgentCore (no prometheus-cpp) can own one.
 // Agent thread only; observe() is O(buckets).
 #pragma once

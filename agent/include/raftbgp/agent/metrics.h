@@ -17,6 +17,13 @@
 // raftbgp_transport_<name>_total (a counter) or raftbgp_transport_<name> (a gauge) with the table's help
 // text, its value read from the published status JSON; `rejected` and `line_errors` become
 // raftbgp_transport_frames_rejected_total{reason} and raftbgp_transport_line_errors_total{reason}.
+//
+// Health signals (the status "health" and "exabgp" objects: health_signals.h, `raftbgpctl health`):
+// raftbgp_bgp_sessions_up, raftbgp_server_leader_commit_index, raftbgp_server_leader_lag_entries,
+// raftbgp_server_behind_leader_seconds, raftbgp_exabgp_{outstanding,waiting}_commands and
+// raftbgp_exabgp_seconds_without_ack. raftbgp_server_proposals_committed_total is the commit index (etcd's
+// meaning); raftbgp_server_commit_latency_seconds times a client write from its arrival to its apply here.
+// configs/grafana/raftbgp-dashboard.json uses only names exported here (metrics_test.cc checks it).
 #pragma once
 
 #include <prometheus/collectable.h>
