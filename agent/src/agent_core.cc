@@ -268,25 +268,11 @@ void AgentCore::request_ready() {
 
 void AgentCore::flush_ready() {
   if (!ready_wanted_) return;
-  if (hold_for_exabgp()) return;
   ready_wanted_ = false;
   run_ready();
 }
 
-bool AgentCore::hold_for_exabgp() {
-  const transport::Counters& c = transport_->counters();
-  const bool busy = c.queue_outstanding + c.queue_waiting > 0;
-  if (!busy || node_->role() != raft::Role::kLeader || (held_since_tick_ && *held_since_tick_ != tick_)) {
-    held_since_tick_.reset();
-    return false;
-  }
-  if (!held_since_tick_) held_since_tick_ = tick_;
-  ++ready_holds_;
-  return true;
-}
-
 void AgentCore::run_ready() {
-  held_since_tick_.reset();
   flush_forwards();
   const std::uint64_t before = sm_.policy_version();
   while (node_->has_ready()) {

@@ -82,7 +82,6 @@ json AgentCore::send_json() const {
       {"raft_messages", raft_messages_sent_},
       {"transport_sends", transport_sends_},
       {"frames", c.frames_sent},
-      {"ready_holds", ready_holds_},
       {"forward_sends", forward_sends_},
       {"forwarded_commands", forwarded_},
       {"messages_per_send",

@@ -21,7 +21,6 @@ TEST(AgentBatching, Burst_of_writes_goes_out_in_one_append_and_all_of_them_commi
   ASSERT_GE(lead_i, 0);
   const auto lead = static_cast<std::size_t>(lead_i);
   net.settle(10);
-  net.fabric().answer_now(lead);  // nothing outstanding at ExaBGP: the flush is not held (adaptive batching)
   AgentCore& leader = net.core(lead);
   const std::uint64_t sends_before = leader.send_json()["transport_sends"].get<std::uint64_t>();
   const std::uint64_t last_before = leader.node().status().last_index;
@@ -70,75 +69,6 @@ ClientRequest put_request(const std::string& key, const std::string& client) {
 }
 
 std::uint64_t send_field(const AgentCore& c, const char* name) { return c.send_json()[name].get<std::uint64_t>(); }
-
-// Adaptive batching (agent_core.h): while ExaBGP has not acknowledged the leader's last announcements, a flush waits
-// for them (or for the next tick), so the writes that arrive meanwhile share one AppendEntries.
-TEST(AgentBatching, Leader_holds_writes_while_exabgp_is_busy_and_sends_them_together_after_its_acks) {
-  AgentNet net(3, {1, 2, 3});
-  net.start_all();
-  const int lead_i = net.wait_leader();
-  ASSERT_GE(lead_i, 0);
-  const auto lead = static_cast<std::size_t>(lead_i);
-  net.settle(10);
-  net.fabric().answer_now(lead);
-  AgentCore& leader = net.core(lead);
-  leader.set_batching(true);
-  auto answered = std::make_shared<int>(0);
-  auto count = [answered](ClientResponse r) { *answered += r.ok ? 1 : 0; };
-
-  // A lone write: nothing outstanding at ExaBGP, so it leaves at once.
-  const std::uint64_t sends0 = send_field(leader, "transport_sends");
-  leader.on_client_request(put_request("a", "c0"), count);
-  leader.flush_ready();
-  EXPECT_FALSE(leader.ready_wanted());
-  EXPECT_EQ(send_field(leader, "transport_sends"), sends0 + 1);
-  const std::vector<std::string> first = leader.take_output();  // written to ExaBGP, not acknowledged yet
-  ASSERT_FALSE(first.empty());
-  EXPECT_GT(leader.transport().counters().queue_outstanding, 0u);
-
-  // Three more while ExaBGP works on the first: held, nothing leaves.
-  for (int k = 1; k <= 3; ++k)
-    leader.on_client_request(put_request("k" + std::to_string(k), "c" + std::to_string(k)), count);
-  leader.flush_ready();
-  EXPECT_TRUE(leader.ready_wanted());
-  EXPECT_EQ(send_field(leader, "transport_sends"), sends0 + 1);
-  EXPECT_GE(send_field(leader, "ready_holds"), 1u);
-
-  // ExaBGP acknowledges: the next flush sends all three in one AppendEntries (one send to both followers).
-  for (std::size_t k = 0; k < first.size(); ++k) leader.on_exabgp_line("done");
-  leader.flush_ready();
-  EXPECT_FALSE(leader.ready_wanted());
-  EXPECT_EQ(send_field(leader, "transport_sends"), sends0 + 2);
-
-  net.fabric().write_from(lead, first);
-  leader.set_batching(false);
-  net.fabric().run_until([&] { return *answered == 4; }, 400);
-  EXPECT_EQ(*answered, 4);
-}
-
-TEST(AgentBatching, A_held_flush_runs_at_the_next_tick_without_acks) {
-  AgentNet net(3, {1, 2, 3});
-  net.start_all();
-  const int lead_i = net.wait_leader();
-  ASSERT_GE(lead_i, 0);
-  const auto lead = static_cast<std::size_t>(lead_i);
-  net.settle(10);
-  net.fabric().answer_now(lead);
-  AgentCore& leader = net.core(lead);
-  leader.set_batching(true);
-  leader.on_client_request(put_request("a", "c0"), [](ClientResponse) {});
-  leader.flush_ready();
-  const std::vector<std::string> first = leader.take_output();
-  leader.on_client_request(put_request("b", "c1"), [](ClientResponse) {});
-  leader.flush_ready();
-  ASSERT_TRUE(leader.ready_wanted()) << "held: ExaBGP has not acknowledged the first";
-  const std::uint64_t sends = send_field(leader, "transport_sends");
-  leader.tick();  // an ExaBGP that never answers must not hold the cluster for more than a tick
-  leader.flush_ready();
-  EXPECT_FALSE(leader.ready_wanted());
-  EXPECT_GT(send_field(leader, "transport_sends"), sends);
-  net.fabric().write_from(lead, first);
-}
 
 // Forwarded writes (agent_core.h): a follower sends its burst's writes to the leader as one MSG_FORWARD.
 TEST(AgentBatching, A_follower_forwards_a_burst_of_writes_in_one_message_and_all_of_them_apply) {

@@ -35,16 +35,6 @@ class SimFabric {
     for (const std::string& l : lines) on_command(nodes_[i], l);
   }
 
-  // Node i's ExaBGP answers now what it has run (acks and session events due), without a step: the agent then has
-  // nothing outstanding (adaptive batching holds a leader's flush while it has, agent_core.h).
-  void answer_now(std::size_t i) {
-    Node& n = nodes_[i];
-    std::deque<std::string> lines;
-    lines.swap(n.inbox);
-    if (n.core)
-      for (const std::string& l : lines) n.core->on_exabgp_line(l);
-  }
-
   // Moves every node's pending output into the fabric, delivers what is due, then ticks every agent.
   void step() {
     collect();

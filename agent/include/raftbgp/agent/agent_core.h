@@ -186,12 +186,8 @@ class AgentCore {
   // (raftbgpd posts it after each burst of handlers). Every proposal and acknowledgement in between then
   // shares one AppendEntries per follower, i.e. one ExaBGP announcement instead of one per request: over
   // BGP that is the throughput. The ready loop's order (persist, send, apply, advance) is unchanged.
-  //
-  // Adaptive batching (issue 13): a leader's flush_ready() waits while ExaBGP still has announcements of ours it
-  // has not acknowledged (it is busy: a frame written now would only queue behind them), until ExaBGP has
-  // acknowledged them all or the next tick, whichever comes first. Everything that arrives meanwhile joins the same
-  // Ready, so under load one AppendEntries carries many writes, while a lone write (nothing outstanding) leaves at
-  // once. Counted in status send.ready_holds.
+  // (A flush that also waited while ExaBGP had announcements of ours unacknowledged was tried and measured worse on
+  // star3: ExaBGP acknowledges one command per reactor turn, so waiting for it serialized the leader; git log.)
   void set_batching(bool on) { batching_ = on; }
   void flush_ready();
   bool ready_wanted() const { return ready_wanted_; }
@@ -260,7 +256,6 @@ class AgentCore {
   void on_quiet_events(const transport::Transport::Received& r);
   // run_ready() now, or at the next flush_ready() when batching.
   void request_ready();
-  bool hold_for_exabgp();
   // Sends the burst's forwarded commands: one MSG_FORWARD per leader, carrying them as entries (agent_requests.cc).
   void flush_forwards();
   void send_message(const raft::Message& m);
@@ -358,8 +353,6 @@ class AgentCore {
   std::uint64_t transport_sends_ = 0;             // Transport::send calls (one per destination set)
   bool batching_ = false;
   bool ready_wanted_ = false;
-  std::optional<std::uint64_t> held_since_tick_;  // adaptive batching: the tick the current hold began
-  std::uint64_t ready_holds_ = 0;                 // flushes held for ExaBGP (status send.ready_holds)
   // Forwarded writes of this burst, per leader, sent as one MSG_FORWARD at the next ready loop (flush_forwards).
   struct QueuedForward {
     std::uint64_t request = 0;  // pending_ key
