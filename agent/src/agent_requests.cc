@@ -292,16 +292,21 @@ void AgentCore::flush_forwards() {
           ++forwarded_;
           continue;
         }
-        auto it = pending_.find(queued[i + k].request);
-        if (it == pending_.end()) continue;
-        ReplyFn fn = std::move(it->second.reply);
-        pending_.erase(it);
-        fn(error_response(ErrorCode::kTooLarge, "the command does not fit a transport message"));
+        if (ReplyFn fn = take_reply(queued[i + k].request))
+          fn(error_response(ErrorCode::kTooLarge, "the command does not fit a transport message"));
       }
       if (sent) ++forward_sends_;
       i += n;
     }
   }
+}
+
+ReplyFn AgentCore::take_reply(std::uint64_t request) {
+  auto it = pending_.find(request);
+  if (it == pending_.end()) return {};
+  ReplyFn fn = std::move(it->second.reply);
+  pending_.erase(it);
+  return fn;
 }
 
 // Reads never come here (they go through ReadIndex, agent_reads.cc): every command is a write.
@@ -318,10 +323,8 @@ void AgentCore::handle_forward_reject(const raft::Message& m) {
     LOG_WARN("malformed MSG_FORWARD_RESP from " + std::to_string(m.from()));
     return;
   }
-  auto it = pending_.find(reject.origin_request());
-  if (it == pending_.end()) return;  // already answered (timeout)
-  ReplyFn fn = std::move(it->second.reply);
-  pending_.erase(it);
+  ReplyFn fn = take_reply(reject.origin_request());
+  if (!fn) return;  // already answered (timeout)
   fn(error_response(error_code_for(reject.reason()), "node " + std::to_string(m.from()) + ": " + reject.message()));
 }
 

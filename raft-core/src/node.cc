@@ -651,15 +651,8 @@ std::vector<NodeId> Node::bcast_aligned() {
   while (group.size() >= 2) {
     const Index from = progress_.at(group.back()).next;
     std::uint64_t bytes = 0;
-    std::vector<Entry> entries = log_.slice(from, last + 1, max_msg_bytes_ - kMessageOverhead, &bytes);
-    Message m;
-    m.set_type(raftbgp::v1::MSG_APP);
-    m.set_index(from - 1);
-    m.set_log_term(*log_.term(from - 1));
-    m.set_commit(log_.committed());
-    m.mutable_entries()->Reserve(static_cast<int>(entries.size()));
-    for (Entry& e : entries) m.mutable_entries()->Add(std::move(e));
-    if (m.entries(m.entries_size() - 1).index() != last || m.ByteSizeLong() > max_msg_bytes_) {
+    Message m = append_from(from, *log_.term(from - 1), bytes);
+    if (m.entries(m.entries_size() - 1).index() != last) {
       group.pop_back();  // the lowest does not fit with the rest: it gets its own
       continue;
     }
@@ -700,15 +693,28 @@ bool Node::send_append(NodeId to, bool send_if_empty, bool commit_news) {
     send_snapshot_chunk(to, pr);
     return true;
   }
+  std::uint64_t bytes = 0;
+  Message m = append_from(pr.next, *prev_term, bytes);
+  m.set_to(to);
+  if (m.entries().empty() && !send_if_empty) return false;
+  // A replicating follower has been sent everything up to prev_index: this is only news of the commit
+  // index. Its answer would repeat an acknowledgement it sends (or sent) for the entries; if that one is
+  // lost, the next heartbeat answer makes the leader send an unmarked AppendEntries, which is answered.
+  if (commit_news && m.entries().empty() && pr.state == Progress::State::kReplicate) m.set_commit_only(true);
+  pr.sent_entries(m.entries().empty() ? 0 : m.entries().rbegin()->index(), bytes);
+  send(std::move(m));
+  return true;
+}
+
+Message Node::append_from(Index from, Term prev_term, std::uint64_t& bytes) const {
   Message m;
   m.set_type(raftbgp::v1::MSG_APP);
-  m.set_to(to);
-  m.set_index(prev_index);
-  m.set_log_term(*prev_term);
+  m.set_index(from - 1);
+  m.set_log_term(prev_term);
   m.set_commit(log_.committed());
-  std::uint64_t bytes = 0;
-  if (pr.next <= log_.last_index()) {
-    std::vector<Entry> entries = log_.slice(pr.next, log_.last_index() + 1, max_msg_bytes_ - kMessageOverhead, &bytes);
+  bytes = 0;
+  if (from <= log_.last_index()) {
+    std::vector<Entry> entries = log_.slice(from, log_.last_index() + 1, max_msg_bytes_ - kMessageOverhead, &bytes);
     m.mutable_entries()->Reserve(static_cast<int>(entries.size()));
     for (Entry& e : entries) m.mutable_entries()->Add(std::move(e));
     // max_msg_bytes bounds the whole serialized message (one transport message, docs/architecture.md §2).
@@ -718,14 +724,7 @@ bool Node::send_append(NodeId to, bool send_if_empty, bool commit_news) {
       m.mutable_entries()->RemoveLast();
     }
   }
-  if (m.entries().empty() && !send_if_empty) return false;
-  // A replicating follower has been sent everything up to prev_index: this is only news of the commit
-  // index. Its answer would repeat an acknowledgement it sends (or sent) for the entries; if that one is
-  // lost, the next heartbeat answer makes the leader send an unmarked AppendEntries, which is answered.
-  if (commit_news && m.entries().empty() && pr.state == Progress::State::kReplicate) m.set_commit_only(true);
-  pr.sent_entries(m.entries().empty() ? 0 : m.entries().rbegin()->index(), bytes);
-  send(std::move(m));
-  return true;
+  return m;
 }
 
 void Node::send_heartbeat(NodeId to, const std::string& context, Index lagging_commit) {

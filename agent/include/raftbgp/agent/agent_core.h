@@ -258,6 +258,8 @@ class AgentCore {
   void request_ready();
   // Sends the burst's forwarded commands: one MSG_FORWARD per leader, carrying them as entries (agent_requests.cc).
   void flush_forwards();
+  // Removes pending write `request` and returns its reply function; empty if it was answered already.
+  ReplyFn take_reply(std::uint64_t request);
   void send_message(const raft::Message& m);
   void send_messages(const std::vector<raft::Message>& messages);
   void apply_entry(const raft::Entry& e);

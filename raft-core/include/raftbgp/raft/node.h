@@ -333,6 +333,9 @@ class Node {
   // replicating follower commit-only (no answer wanted). Never for a send that exists to draw an answer
   // (a probe, or the recovery after a heartbeat answer when acknowledgements were lost).
   bool send_append(NodeId to, bool send_if_empty = true, bool commit_news = false);
+  // An AppendEntries (no `to`) with prevLogIndex from - 1 (whose term is prev_term), our commit, and the entries
+  // from `from` on that fit max_msg_bytes; `bytes` receives their serialized size (for the in-flight window).
+  Message append_from(Index from, Term prev_term, std::uint64_t& bytes) const;
   void send_heartbeat(NodeId to, const std::string& context, Index lagging_commit);
   // The commit a heartbeat carries to a follower that does not hold our commit index (node.cc).
   Index lagging_commit() const;
