@@ -539,15 +539,28 @@ void Node::handle_heartbeat_response(Progress& pr, NodeId from, const std::strin
     // than its round trip through a loaded ExaBGP queue or a frozen transit, and re-sending on each of them would
     // multiply the transfer until the queue, and then the heartbeats, drown (a follower behind a slow path never
     // caught up while writes continued: nemesis seed 21, issue 18).
-    if (pr.probe_sent && pr.ticks_since_chunk < snapshot_retry_ticks()) return;
+    if (pr.probe_sent && pr.ticks_since_chunk < retransmit_ticks()) return;
     pr.probe_sent = false;
     if (pr.state == Progress::State::kSnapshot || pr.match < log_.last_index()) send_append(from);
     return;
   }
-  // A heartbeat answer proves the follower is alive; if the window is full because answers were lost,
-  // free one slot so that replication cannot stall forever on a lossy transport.
-  if (pr.state == Progress::State::kReplicate && pr.inflights.full()) pr.inflights.free_first_one();
-  if (pr.match < log_.last_index()) send_append(from);
+  // A replicating follower that lags was sent entries it has not acknowledged yet. Over BGP an answer that is
+  // only late is far more common than a lost one: under load the acknowledgements queue in ExaBGP and the
+  // transits, and every heartbeat answer re-sending to every such follower (an empty AppendEntries, or one
+  // more window slot) multiplied the load until the leader lost its quorum (32-router burst, issue 17). So
+  // the recovery waits, as a probe does, one retransmission timeout after the last new entries were sent:
+  // then a lost final AppendEntries or acknowledgement is re-sent (an empty AppendEntries is answered, or
+  // rejected into a probe), and a window full of lost answers frees one slot, so replication cannot stall
+  // on a lossy transport. Entries not sent yet leave as soon as the window has room.
+  // One recovery per timeout: the retransmission restarts the clock, like the new entries it stands in for.
+  const bool overdue = pr.ticks_since_chunk >= retransmit_ticks();
+  if (pr.inflights.full()) {
+    if (!overdue) return;
+    pr.inflights.free_first_one();
+  }
+  if (pr.match >= log_.last_index()) return;
+  if (pr.next > log_.last_index() && !overdue) return;
+  if (send_append(from) && overdue) pr.ticks_since_chunk = 0;
 }
 
 void Node::handle_check_quorum() {

@@ -77,6 +77,7 @@ void Progress::sent_entries(Index last, std::uint64_t bytes) {
     if (last >= next) {
       next = last + 1;
       inflights.add(last, bytes);
+      ticks_since_chunk = 0;
     }
   } else {
     probe_sent = true;

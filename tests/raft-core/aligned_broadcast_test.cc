@@ -76,7 +76,9 @@ TEST(AlignedBroadcast, A_follower_that_receives_entries_it_holds_skips_them_and_
   net.propose(1, "a");
   net.propose(1, "b");
   net.intercept = nullptr;
-  net.tick_all(3);  // heartbeat answers free 3's window: aligned sends resume
+  // Heartbeat answers free 3's window once the leader's retransmission timeout (5 ticks) has passed
+  // without an acknowledgement: aligned sends resume.
+  net.tick_all(6);
   net.propose(1, "c");
   for (NodeId id : {NodeId{2}, NodeId{3}}) {
     EXPECT_EQ(net.node(id).log().last_index(), net.node(1).log().last_index()) << id;

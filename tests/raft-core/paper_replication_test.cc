@@ -328,9 +328,9 @@ TEST(Replication, Leader_caps_unacknowledged_append_entries_per_follower) {
 }
 
 // The cap is a pacing window, not an absolute bound (as in etcd-io/raft): when the window is full and
-// the follower answers a heartbeat, the leader assumes an acknowledgement was lost and frees exactly
-// one slot, so replication cannot stall forever on a lossy link. Without heartbeat answers, nothing
-// more is sent.
+// the follower answers a heartbeat after the retransmission timeout (5 ticks since entries were last
+// sent to it), the leader assumes an acknowledgement was lost and frees exactly one slot, so replication
+// cannot stall forever on a lossy link. An earlier answer, or none, sends nothing more.
 TEST(Replication, Heartbeat_answer_frees_one_slot_of_a_full_window) {
   Config c = config(1, ids(3));
   c.max_inflight_msgs = 2;
@@ -351,6 +351,10 @@ TEST(Replication, Heartbeat_answer_frees_one_slot_of_a_full_window) {
   EXPECT_EQ(sent, 2u);
   p->node->tick();  // heartbeat round, unanswered
   p->node->propose("more");
+  EXPECT_EQ(sent_to2(), 0u);
+  p->node->step(msg(raftbgp::v1::MSG_HEARTBEAT_RESP, 2, 1, p->node->term()));
+  EXPECT_EQ(sent_to2(), 0u) << "within the retransmission timeout the answer is taken as late, not lost";
+  for (int i = 0; i < 4; ++i) p->node->tick();
   EXPECT_EQ(sent_to2(), 0u);
   p->node->step(msg(raftbgp::v1::MSG_HEARTBEAT_RESP, 2, 1, p->node->term()));
   EXPECT_EQ(sent_to2(), 1u);

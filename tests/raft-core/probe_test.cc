@@ -25,7 +25,7 @@ TEST(Probe, Heartbeat_answers_resend_a_probe_only_after_the_retransmission_timeo
     for (const Message& m : drain(p))
       if (m.to() == 3 && m.type() == raftbgp::v1::MSG_APP) ++probes_to_3;
   }
-  // Ten heartbeat answers in ten ticks: re-sent after 5 ticks (snapshot_retry_ticks: max(2, election_ticks / 2)),
+  // Ten heartbeat answers in ten ticks: re-sent after 5 ticks (retransmit_ticks: max(2, election_ticks / 2)),
   // not on each answer.
   EXPECT_LE(probes_to_3, 2u);
   EXPECT_GE(probes_to_3, 1u) << "a lost probe is still retransmitted";

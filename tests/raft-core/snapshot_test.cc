@@ -42,6 +42,9 @@ struct Compacted {
     EXPECT_TRUE(meta.has_value());
     snap_index = meta->index();
     net.peer(1).storage.save_snapshot({*meta, data});
+    // 3 stays cut off longer than the leader's retransmission timeout (half an election timeout), as a
+    // follower that missed a compaction has: its next heartbeat answer then starts the catch-up at once.
+    net.tick(1, 5);
     net.heal();
   }
 };

@@ -266,6 +266,8 @@ class Node {
 
   NodeId id() const { return id_; }
   Role role() const { return role_; }
+  // This node is a learner in the configuration it acts on (its log's, uncommitted changes included).
+  bool learner() const { return is_learner(id_); }
   Term term() const { return term_; }
   NodeId leader() const { return lead_; }
   Index commit_index() const { return log_.committed(); }
@@ -353,8 +355,8 @@ class Node {
   HardState hard_state() const;
   std::size_t quorum() const { return voters_.size() / 2 + 1; }
   bool is_learner(NodeId id) const;
-  // Ticks after which an unanswered snapshot chunk is sent again.
-  std::uint64_t snapshot_retry_ticks() const { return static_cast<std::uint64_t>(std::max(2, election_ticks_ / 2)); }
+  // Ticks after which an unanswered probe, snapshot chunk or final AppendEntries is sent again.
+  std::uint64_t retransmit_ticks() const { return static_cast<std::uint64_t>(std::max(2, election_ticks_ / 2)); }
   bool is_voter(NodeId id) const;
   // A voter of the configuration in force may campaign, and so may a voter of the committed one whose
   // removal is not committed yet: it may hold the newest log, and without it the remaining voters could

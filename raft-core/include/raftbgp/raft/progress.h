@@ -51,11 +51,12 @@ struct Progress {
   Index match = 0;
   Index next = 1;
   State state = State::kProbe;
-  bool probe_sent = false;              // kProbe: one AppendEntries is out, wait for its answer or a heartbeat
-  bool recent_active = false;           // heard from within this election timeout (CheckQuorum)
-  Index pending_snapshot = 0;           // kSnapshot: index of the snapshot being sent
-  std::uint64_t snapshot_offset = 0;    // kSnapshot: bytes the follower has acknowledged
-  std::uint64_t ticks_since_chunk = 0;  // kProbe/kSnapshot: ticks since the probe or chunk in flight was sent
+  bool probe_sent = false;            // kProbe: one AppendEntries is out, wait for its answer or a heartbeat
+  bool recent_active = false;         // heard from within this election timeout (CheckQuorum)
+  Index pending_snapshot = 0;         // kSnapshot: index of the snapshot being sent
+  std::uint64_t snapshot_offset = 0;  // kSnapshot: bytes the follower has acknowledged
+  // kProbe/kSnapshot: ticks since the probe or chunk in flight was sent; kReplicate: since new entries were last sent.
+  std::uint64_t ticks_since_chunk = 0;
   std::uint64_t ticks_since_contact = 0;
   Inflights inflights;
 
