@@ -21,6 +21,12 @@ constexpr std::size_t kMaxInflightMsgs = 8;
 constexpr std::uint64_t kMaxInflightBytes = 128 * 1024;
 // ExaBGP watchdog (agent_core.h): no ack for this long while commands are outstanding resets the window.
 constexpr std::uint64_t kAckStallMs = 30000;
+// A learner's acknowledgements wait this many ticks (ack_pacing.h): 300 ms at the default tick, below the leader's
+// retransmission timeout (raft::Node::retransmit_ticks, election_ticks / 2), so a held answer is never taken for a
+// lost one.
+std::uint64_t learner_ack_ticks(const AgentConfig& c) {
+  return static_cast<std::uint64_t>(std::clamp(c.election_ticks / 2 - 1, 1, 3));
+}
 
 }  // namespace
 
@@ -130,6 +136,7 @@ AgentCore::AgentCore(const AgentConfig& config, std::unique_ptr<raft::WalStorage
                  config.guards),
       epoch_(epoch),
       quiet_(config.quiesce),
+      acks_(learner_ack_ticks(config)),
       recorder_(config.recorder_on ? Recorder(config.data_dir + "/recorder.rec", config.recorder_max_bytes)
                                    : Recorder()),
       next_request_((epoch << 32) | 1) {
@@ -158,6 +165,7 @@ std::vector<std::string> AgentCore::take_output() {
 void AgentCore::tick() {
   ++tick_;
   tick_node();
+  if (std::optional<raft::Message> ack = acks_.take_due(tick_)) send_message(*ack);
   append_transport_lines(transport_->tick(tick_));
   if (auto e = mailbox_record_.save(*transport_)) LOG_WARN(e->message);
   router_.tick();
@@ -319,7 +327,10 @@ void AgentCore::send_message(const raft::Message& m) {
 // Quiesce heartbeats go on presence slots (transport.h "Presence"), one per group, in the same order on every round
 // so that a refresh replaces the previous round's routes; past kPresenceSlots groups they ride the ring (their
 // followers still freeze, on the lease alone).
-void AgentCore::send_messages(const std::vector<raft::Message>& messages) {
+void AgentCore::send_messages(const std::vector<raft::Message>& ready_messages) {
+  std::vector<raft::Message> paced;
+  const std::vector<raft::Message>& messages =
+      acks_.filter(ready_messages, node_->learner(), tick_, paced) ? paced : ready_messages;
   std::uint32_t presence = 0;
   for (const SendGroup& g : group_for_send(messages, config_.node_id, transport::kMaxDestinations)) {
     raft_messages_sent_ += g.to.size();

@@ -84,6 +84,8 @@ json AgentCore::send_json() const {
       {"frames", c.frames_sent},
       {"forward_sends", forward_sends_},
       {"forwarded_commands", forwarded_},
+      {"acks_coalesced", acks_.coalesced()},
+      {"acks_held", acks_.held()},
       {"messages_per_send",
        transport_sends_ == 0 ? 0.0 : static_cast<double>(raft_messages_sent_) / static_cast<double>(transport_sends_)}};
 }

@@ -172,6 +172,11 @@ std::vector<MetricFamily> status_to_families(const json& s, std::int64_t leader_
   b.counter("raftbgp_send_raft_messages_total", "Raft messages handed to the transport (one per destination)",
             at(send, "raft_messages"));
   b.counter("raftbgp_send_transport_sends_total", "Transport sends that carried them", at(send, "transport_sends"));
+  b.counter("raftbgp_send_acks_coalesced_total",
+            "Acknowledgements not sent because a later one of the same Ready, or held by this learner, superseded them",
+            at(send, "acks_coalesced"));
+  b.counter("raftbgp_send_acks_held_total", "Acknowledgements this learner held back to pace its answers",
+            at(send, "acks_held"));
   b.gauge("raftbgp_send_messages_per_send", "Raft messages per transport send (the broadcast saving)",
           at(send, "messages_per_send"));
   const json& exabgp = at(s, "exabgp");

@@ -119,6 +119,9 @@ TEST(AgentMembers, Joining_router_is_added_as_learner_promoted_and_votes_then_on
   ClientResponse promote = net.admin(static_cast<std::size_t>(lead), "members.promote", {{"id", 4}});
   ASSERT_TRUE(promote.ok) << promote.code << " " << promote.message;
   EXPECT_EQ(net.core(static_cast<std::size_t>(lead)).applied_voters(), (std::vector<raft::NodeId>{1, 2, 3, 4}));
+  // Node 4 applies the promotion when the commit reaches it (a learner paces its acknowledgements,
+  // ack_pacing.h, so that may take a few ticks more than at the leader).
+  ASSERT_TRUE(net.fabric().run_until([&] { return net.core(3).applied_voters().size() == 4; }, 400));
   json members = net.request(3, "members", json::object()).result;
   EXPECT_EQ(members["voters"], json({1, 2, 3, 4}));
   // With 4 voters a quorum is 3: stopping one original follower leaves 2 originals, so a write commits

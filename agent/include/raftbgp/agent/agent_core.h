@@ -98,6 +98,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "raftbgp/agent/ack_pacing.h"
 #include "raftbgp/agent/announcer.h"
 #include "raftbgp/agent/config.h"
 #include "raftbgp/agent/errors.h"
@@ -328,6 +329,7 @@ class AgentCore {
   ReplayStore replay_store_;      // <data_dir>/replay (replay_store.h: when it is saved)
   MailboxRecord mailbox_record_;  // <data_dir>/mailboxes (mailbox_record.h)
   Quiescence quiet_;
+  AckPacer acks_;      // coalesces acknowledgements; a learner's wait a few ticks (ack_pacing.h)
   Recorder recorder_;  // <data_dir>/recorder.rec when recorder.mode is on (recorder.h)
   std::uint64_t tick_ = 0;
   std::uint64_t next_request_ = 1;
