@@ -3,12 +3,16 @@
 // cluster (bench/lab/cluster_bench.py runs it inside a lab router's namespace).
 //
 //   kv_load --socket PATH [--socket PATH ...] [--clients N] [--seconds S | --count C] [--value-bytes B]
-//           [--client-prefix P] [--timeout-ms T] [--latencies FILE]
+//           [--client-prefix P] [--timeout-ms T] [--retry-ms R] [--latencies FILE]
 //
 // Each client keeps one persistent connection to one socket (clients are spread round-robin over the
 // sockets) and has exactly one `kv.put` outstanding: it sends the next only after the answer to the
 // previous one (a closed loop, so the figure is committed writes/s at that concurrency, not an offered
 // load). Every put carries client_id/seq, so a retried or duplicated request can never count twice.
+// --retry-ms R: a client answered no_leader or timeout sends the same put again (same client_id/seq) after R ms,
+// as a real client rides out an election, until --timeout-ms has passed since its first send; its latency then
+// counts from the first send, and the retries are counted apart. Without it (the default) such an answer is an
+// error and the client moves on to its next put, so a short election can use up a --count burst in no time.
 // One thread and poll(): the generator must cost far less CPU than the cluster it measures.
 //
 // Prints one JSON object: ok, errors (by code), writes_per_s (ok answers / wall time), latency
@@ -43,6 +47,7 @@ struct Options {
   std::size_t value_bytes = 256;
   std::string client_prefix = "kvload";
   int timeout_ms = 5000;
+  int retry_ms = 0;  // 0: no retries
   std::string latencies_file;
 };
 
@@ -50,7 +55,10 @@ struct Client {
   int fd = -1;
   std::string id;
   std::uint64_t seq = 0;
-  Clock::time_point sent;
+  Clock::time_point sent;        // the current put's first send
+  Clock::time_point last_send;   // its latest send (a retry's)
+  Clock::time_point retry_at{};  // waiting to send the current put again (--retry-ms)
+  bool retrying = false;
   bool waiting = false;
   std::string out;  // unsent bytes of the current request
   raftbgp::agent::LineFramer framer;
@@ -60,7 +68,7 @@ struct Client {
   std::fprintf(stderr,
                "kv_load: %s\nusage: kv_load --socket PATH [--socket PATH ...] [--clients N] "
                "[--seconds S | --count C] [--value-bytes B] [--client-prefix P] [--timeout-ms T] "
-               "[--latencies FILE]\n",
+               "[--retry-ms R] [--latencies FILE]\n",
                why);
   std::exit(2);
 }
@@ -90,6 +98,8 @@ Options parse(int argc, char** argv) {
         o.latencies_file = value();
       } else if (a == "--timeout-ms") {
         o.timeout_ms = std::stoi(value());
+      } else if (a == "--retry-ms") {
+        o.retry_ms = std::stoi(value());
       } else {
         usage(("unknown argument " + a).c_str());
       }
@@ -101,6 +111,7 @@ Options parse(int argc, char** argv) {
   if (o.clients < 1 || o.clients > 4096) usage("--clients must be 1..4096");
   if (o.seconds <= 0 && o.count <= 0) usage("--seconds or --count must be positive");
   if (o.value_bytes > 60000) usage("--value-bytes must be at most 60000");
+  if (o.retry_ms < 0) usage("--retry-ms must be 0 (off) or positive");
   return o;
 }
 
@@ -148,18 +159,27 @@ int main(int argc, char** argv) {
   std::map<std::string, long> errors;
   long sent = 0;
   long ok = 0;
+  long retries = 0;
   const auto start = Clock::now();
   const auto stop_sending =
       start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.count > 0 ? 1e9 : o.seconds));
   auto may_send = [&](Clock::time_point now) { return o.count > 0 ? sent < o.count : now < stop_sending; };
-  auto send_next = [&](Client& c, Clock::time_point now) {
-    ++c.seq;
-    ++sent;
+  auto write_put = [&](Client& c, Clock::time_point now) {
+    c.last_send = now;
     nlohmann::json req = {{"id", c.seq},       {"op", "kv.put"}, {"args", {{"key", c.id}, {"value", value}}},
                           {"client_id", c.id}, {"seq", c.seq},   {"timeout_ms", o.timeout_ms}};
     c.out = req.dump() + "\n";
-    c.sent = now;
     c.waiting = true;
+  };
+  auto send_next = [&](Client& c, Clock::time_point now) {
+    ++c.seq;
+    ++sent;
+    c.sent = now;
+    write_put(c, now);
+  };
+  auto retryable = [&](const Client& c, const std::string& code, Clock::time_point now) {
+    return o.retry_ms > 0 && (code == "no_leader" || code == "timeout") &&
+           ms_between(c.sent, now) + o.retry_ms < o.timeout_ms;
   };
   for (auto& c : clients) {
     if (may_send(start)) send_next(c, start);
@@ -169,8 +189,20 @@ int main(int argc, char** argv) {
   char buf[65536];
   for (;;) {
     std::size_t live = 0;
+    int wait_ms = 1000;
+    const auto before = Clock::now();
     for (std::size_t i = 0; i < clients.size(); ++i) {
       Client& c = clients[i];
+      if (c.retrying && c.fd >= 0) {
+        if (before >= c.retry_at) {
+          c.retrying = false;
+          ++retries;
+          write_put(c, before);
+        } else {
+          ++live;
+          wait_ms = std::min(wait_ms, static_cast<int>(ms_between(before, c.retry_at)) + 1);
+        }
+      }
       pfds[i] = {c.fd, 0, 0};
       if (c.fd < 0 || !c.waiting) {
         pfds[i].fd = -1;
@@ -180,7 +212,7 @@ int main(int argc, char** argv) {
       pfds[i].events = static_cast<short>(POLLIN | (c.out.empty() ? 0 : POLLOUT));
     }
     if (live == 0) break;
-    if (::poll(pfds.data(), pfds.size(), 1000) < 0 && errno != EINTR) {
+    if (::poll(pfds.data(), pfds.size(), wait_ms) < 0 && errno != EINTR) {
       std::perror("kv_load: poll");
       return 1;
     }
@@ -188,7 +220,7 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < clients.size(); ++i) {
       Client& c = clients[i];
       if (pfds[i].fd < 0) continue;
-      if (ms_between(c.sent, now) > o.timeout_ms + 2000.0) {  // the agent never answered: count and drop
+      if (ms_between(c.last_send, now) > o.timeout_ms + 2000.0) {  // the agent never answered: count and drop
         ++errors["no_answer"];
         ::close(c.fd);
         c.fd = -1;
@@ -222,6 +254,12 @@ int main(int argc, char** argv) {
         } else {
           std::string code = "unknown";
           if (doc.contains("error") && doc["error"].is_object()) code = doc["error"].value("code", code);
+          if (retryable(c, code, now)) {
+            c.waiting = false;
+            c.retrying = true;
+            c.retry_at = now + std::chrono::milliseconds(o.retry_ms);
+            continue;
+          }
           ++errors[code];
         }
         c.waiting = false;
@@ -249,6 +287,7 @@ int main(int argc, char** argv) {
                         {"sent", sent},
                         {"ok", ok},
                         {"errors", errors},
+                        {"retries", retries},
                         {"wall_s", wall_s},
                         {"writes_per_s", wall_s > 0 ? static_cast<double>(ok) / wall_s : 0.0},
                         {"p50_ms", percentile(latencies, 0.50)},

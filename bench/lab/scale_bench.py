@@ -30,7 +30,9 @@ The lab runs under the namespace prefix sb<pid>n<N> (lab/labkit.py run_scenario:
               it over (sub-millisecond; no polling in the figure). p50/p99 of each and the ratio of the p50s. A
               policy write answered only after a retry (same client_id/seq) is counted, not timed. Afterwards
               every probe route is withdrawn again (policy.remove, `withdraw route`) and the lab settles.
-  load        kv_load --count --burst writes (--clients at the leader); the footprint sampled during the burst
+  load        kv_load --count --burst writes (--clients at the leader; a client answered no_leader or timeout retries
+              the same put after 100 ms for up to 10 s, as a real client rides out an election: kv_load
+              --retry-ms); the footprint sampled during the burst
               (max per transit), then polled until every transit holds <= 4 mailbox routes per router: the time
               from the burst's end (resolution: one poll round of all transits, reported).
 
@@ -262,7 +264,8 @@ def burst(lab, o, leader):
     th.start()
     t0, commit0 = time.monotonic(), (lab.status(leader) or {}).get("commit", 0)
     p = subprocess.Popen([o.kv_load, "--socket", lab.sock(leader), "--clients", str(o.clients), "--count",
-                          str(o.burst), "--client-prefix", "sb%d" % os.getpid()], stdout=subprocess.PIPE,
+                          str(o.burst), "--retry-ms", "100", "--timeout-ms", "10000",
+                          "--client-prefix", "sb%d" % os.getpid()], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
     try:
         out, err = p.communicate(timeout=o.burst_timeout)

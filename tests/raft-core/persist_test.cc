@@ -37,9 +37,13 @@ TEST(Persist, Syncs_a_term_or_vote_change_but_not_a_commit_only_change) {
   MemoryStorage s;
   HardState hs;
   hs.set_term(2);
-  persist(s, hs, std::vector<Entry>{make_entry(1, 2), make_entry(2, 2)});
+  const std::vector<Entry> two{make_entry(1, 2), make_entry(2, 2)};
+  EXPECT_TRUE(must_sync(s, std::nullopt, hs, two));
+  persist(s, hs, two);
   ASSERT_EQ(s.sync_count(), 1u);
   hs.set_commit(1);
+  EXPECT_FALSE(must_sync(s, std::nullopt, hs, {})) << "what the agent's replay windows follow too";
+  EXPECT_FALSE(must_sync(s, std::nullopt, std::nullopt, {}));
   persist(s, hs, {});
   EXPECT_EQ(s.sync_count(), 1u);
   EXPECT_EQ(s.hard_state().commit(), 1u);  // written, readable at once
@@ -49,6 +53,7 @@ TEST(Persist, Syncs_a_term_or_vote_change_but_not_a_commit_only_change) {
   hs.set_commit(2);
   persist(s, hs, {});
   hs.set_vote(3);
+  EXPECT_TRUE(must_sync(s, std::nullopt, hs, {}));
   persist(s, hs, {});
   EXPECT_EQ(s.sync_count(), 2u);
   s.drop_unsynced();

@@ -4,8 +4,9 @@
 //
 // Who calls what, when (AgentCore):
 //   open():    load() right after the Transport is built, before the first ExaBGP line;
-//   run_ready: save() before persisting a Ready that syncs the WAL (hard state, entries or a snapshot), so
-//              every delivered message whose effect became durable has a durable replay mark too;
+//   run_ready: save() before persisting a Ready that syncs the WAL (raft::must_sync: entries, a snapshot, a new
+//              term or vote; not a Ready that only moves the commit index), so every delivered message whose
+//              effect became durable has a durable replay mark too;
 //   ~AgentCore (clean shutdown): save() once more.
 // save() writes only when a message was delivered since the last save (Transport::replay_marks moved), and
 // atomically (atomic_write_file: tmp, fsync, rename, fsync dir).

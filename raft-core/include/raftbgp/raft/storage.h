@@ -100,6 +100,12 @@ class Storage {
 void persist(Storage& storage, const std::optional<Snapshot>& snapshot, const std::optional<HardState>& hard_state,
              std::span<const Entry> entries);
 
+// Whether persist() will sync(): false only for a Ready that changes nothing but the commit index.
+// Computed before persist() (it compares with the stored hard state); the agent makes its other durable
+// records (the replay windows) follow the same rule.
+bool must_sync(const Storage& storage, const std::optional<Snapshot>& snapshot,
+               const std::optional<HardState>& hard_state, std::span<const Entry> entries);
+
 // The same without a snapshot (most Ready batches carry none).
 void persist(Storage& storage, const std::optional<HardState>& hard_state, std::span<const Entry> entries);
 
