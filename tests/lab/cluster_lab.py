@@ -61,11 +61,33 @@ def election(lab):
             text=True).stdout.splitlines() if not line.startswith("fe80") and "quickack 1" in line]
     check(all(len(quickack_routes(n)) == 2 for n in lab.routers), "every router's IPv4 and IPv6 transit routes "
           "carry quickack 1")
+    if lab.runtime == "docker":
+        docker_health(lab)
     r = sorted(lab.routers)[0]
     t = sorted(lab.transits)[0]
     lab.clab("cut", lab.file, r, t)
     lab.clab("heal", lab.file, r, t)
     check(len(quickack_routes(r)) == 2, "and still after cut + heal of %s--%s" % (r, t))
+
+
+def docker_health(lab):
+    """Runtime docker: each router's clab `healthcheck` (raftbgpctl health) reached `docker run`, and Docker's
+    own health state of every router container turns `healthy` (the health verb runs in the image)."""
+    def state(n):
+        p = subprocess.run(["docker", "inspect", "-f", "{{if .State.Health}}{{.State.Health.Status}}{{end}}",
+                            lab.ns(n)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=20)
+        return p.stdout.strip() if p.returncode == 0 else "inspect failed: " + p.stderr.strip()
+    # start-period 30 s, interval 10 s in the clab files: the first check runs about 10 s after start
+    states = {}
+
+    def healthy():
+        states.update({n: state(n) for n in lab.routers})
+        return all(v == "healthy" for v in states.values())
+    try:
+        wait_until("every router container to be healthy in docker inspect", healthy, 60, every=2)
+    except Failed as e:
+        raise Failed("%s: %s" % (e, states))
+    check(True, "docker inspect: every router container healthy (%s)" % states)
 
 
 def policy(lab):
