@@ -2,17 +2,12 @@
 """lab/clab-netns --runtime docker: a node's containerlab `healthcheck` becomes `docker run`'s --health-* options
 (containerlab's schema: test, interval, timeout, retries, start-period in seconds), so the image's health verb
 really runs; a malformed one is refused before anything is created. No root, no Docker."""
-import importlib.machinery
-import importlib.util
 import os
 import sys
 import unittest
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-loader = importlib.machinery.SourceFileLoader("clab_netns", os.path.join(REPO, "lab", "clab-netns"))
-spec = importlib.util.spec_from_loader("clab_netns", loader)
-clab = importlib.util.module_from_spec(spec)
-loader.exec_module(clab)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from clab_module import REPO, clab  # noqa: E402
 
 
 def node(healthcheck):
