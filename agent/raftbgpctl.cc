@@ -15,6 +15,7 @@
 #include <csignal>
 #include <cstdio>
 #include <functional>
+#include <limits>
 #include <random>
 #include <sstream>
 #include <string>
@@ -44,8 +45,9 @@ constexpr const char* kFooter =
     "unreadable or over-16-MiB answer: retry with the same --client-id and --seq to apply at most once;\n"
     "transfer-leader: the target did not take over in time; session_expired: that --client-id has no session\n"
     "any more, so the outcome of the seq is unknown and a retry cannot be made safe: start a new --client-id\n"
-    "at --seq 1); 6 health: the node is unhealthy (the reasons are printed). Human output shows control\n"
-    "characters in server strings as \\xNN; JSON is exact.";
+    "at --seq 1); 6 health: the node is unhealthy (the reasons are printed). kv/policy watch exit 0 on Ctrl-C,\n"
+    "5 when the agent drops the watcher (too_slow) or stops. Human output shows control characters in server\n"
+    "strings as \\xNN; JSON is exact.";
 
 std::string default_socket() {
   auto cfg = load_config(kDefaultConfigPath);
@@ -283,7 +285,7 @@ class Cli {
     CLI::App* w = add(parent, "watch", help, "", nullptr, [](json&, const Options&) { return kExitOk; });
     w->add_option("--from-index", opt.from_index,
                   "first replay the changes from this log index on (kept: the last 1024 changes on this node)")
-        ->check(CLI::PositiveNumber);
+        ->check(CLI::Range(std::uint64_t{1}, std::numeric_limits<std::uint64_t>::max()));
     verbs_.back().show_json = [](json&, const Options&) { return kExitOk; };  // everything printed while streaming
     verbs_.back().local = [this, op](const Options& o) -> std::variant<json, Failure> {
       json args = json::object();
