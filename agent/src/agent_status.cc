@@ -61,6 +61,7 @@ json AgentCore::status_json() const {
               {"transport", transport_json(transport_->counters())},
               {"send", send_json()},
               {"exabgp", exabgp_json()},
+              {"watches", {{"subscribers", watches_.subscribers()}, {"dropped_too_slow", watches_.dropped()}}},
               {"health", health_.to_json(health_view(), tick_, config_.tick_ms)},
               {"quiesce",
                {{"quiet", quiet_.quiet()},

@@ -130,6 +130,11 @@ void WatchHub::end_all(const Refusal& why) {
   subs_.clear();
 }
 
+std::size_t WatchHub::subscribers() const {
+  return static_cast<std::size_t>(
+      std::count_if(subs_.begin(), subs_.end(), [](const auto& s) { return !s->cancelled_ && !s->ended_; }));
+}
+
 void WatchHub::forget_gone() {
   std::erase_if(subs_, [](const std::shared_ptr<WatchStream>& s) { return s->cancelled_ || s->ended_; });
 }

@@ -327,6 +327,7 @@ TEST(Watch, Follower_streams_a_write_made_on_another_node) {
   ClientResponse again = net.request(f, "kv.watch", {{"prefix", "app/"}, {"from_index", 1}});
   ASSERT_TRUE(again.ok) << again.message;
   EXPECT_EQ(drain(*again.stream), events);
+  EXPECT_EQ(net.core(f).status_json()["watches"]["subscribers"], 3);
   // Shutdown ends every stream with shutting_down.
   net.core(f).shutdown();
   std::optional<Refusal> end;

@@ -117,7 +117,7 @@ class WatchHub {
   // Ends every stream with `why` after what each has queued (the agent is stopping).
   void end_all(const Refusal& why);
 
-  std::size_t subscribers() const { return subs_.size(); }
+  std::size_t subscribers() const;                    // live ones (not cancelled, not ended)
   std::uint64_t dropped() const { return dropped_; }  // subscribers dropped as too slow, since start
   raft::Index history_from() const { return complete_from_; }
 
