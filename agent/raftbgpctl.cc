@@ -12,8 +12,10 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cstdio>
 #include <functional>
+#include <limits>
 #include <random>
 #include <sstream>
 #include <string>
@@ -43,8 +45,9 @@ constexpr const char* kFooter =
     "unreadable or over-16-MiB answer: retry with the same --client-id and --seq to apply at most once;\n"
     "transfer-leader: the target did not take over in time; session_expired: that --client-id has no session\n"
     "any more, so the outcome of the seq is unknown and a retry cannot be made safe: start a new --client-id\n"
-    "at --seq 1); 6 health: the node is unhealthy (the reasons are printed). Human output shows control\n"
-    "characters in server strings as \\xNN; JSON is exact.";
+    "at --seq 1); 6 health: the node is unhealthy (the reasons are printed). kv/policy watch exit 0 on Ctrl-C,\n"
+    "5 when the agent drops the watcher (too_slow) or stops. Human output shows control characters in server\n"
+    "strings as \\xNN; JSON is exact.";
 
 std::string default_socket() {
   auto cfg = load_config(kDefaultConfigPath);
@@ -71,6 +74,9 @@ struct Options {
   bool learner = false, force = false, aes = false;
   std::string key, value, prefix, next_hop, key_out, policy_file;
   bool dry_run = false;
+  bool cluster = false;          // status --cluster
+  std::string watch_prefix;      // kv watch PREFIX
+  std::uint64_t from_index = 0;  // watch --from-index (0: live changes only)
   std::vector<std::string> communities, large;
   std::vector<std::uint64_t> nodes;
   std::uint32_t med = 0, local_pref = 0, prepend = 0, key_id = 1;
@@ -92,9 +98,22 @@ struct Verb {
   std::function<std::variant<json, Failure>(const Options&)> local;
   // Replaces the JSON output of the result (health prints its verdict, not the raw status).
   std::function<int(json& result, const Options&)> show_json;
+  // The wire op when it depends on the options (status --cluster); else `op`.
+  std::function<std::string(const Options&)> op_for;
 };
 
 json no_args(const Options&) { return json::object(); }
+
+// A watch ends cleanly (exit 0) on SIGINT, SIGTERM or a closed stdout (SIGPIPE ignored: the write fails instead).
+volatile std::sig_atomic_t g_stop = 0;
+void stop_on_signals() {
+  struct sigaction sa {};
+  sa.sa_handler = [](int) { g_stop = 1; };
+  ::sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+}
 
 int show_applied(json& r, const Options&) {
   std::printf("%s at index %s\n", r.value("unchanged", false) ? "already in effect" : "applied",
@@ -167,7 +186,7 @@ class Cli {
   }
 
   // The request for verb `v` (a remote verb).
-  json request(const Verb& v) const { return request(v.op, v.args(opt)); }
+  json request(const Verb& v) const { return request(v.op_for ? v.op_for(opt) : v.op, v.args(opt)); }
   json request(const std::string& op, json args) const {
     json req{{"id", 1}, {"timeout_ms", opt.timeout_ms}, {"op", op}, {"args", std::move(args)}};
     if (op_is_exactly_once(op)) {
@@ -181,7 +200,7 @@ class Cli {
   CLI::App* add(CLI::App* parent, const std::string& name, const std::string& help, std::string op, Args args,
                 Show show) {
     CLI::App* sub = parent->add_subcommand(name, help);
-    verbs_.push_back(Verb{sub, std::move(op), std::move(args), std::move(show), {}, {}});
+    verbs_.push_back(Verb{sub, std::move(op), std::move(args), std::move(show), {}, {}, {}});
     return sub;
   }
   CLI::App* group(const std::string& name, const std::string& help) {
@@ -192,7 +211,11 @@ class Cli {
 
   void add_reads() {
     add(&app, "status", "role, term, leader, indexes, voters/learners, snapshots, transport", "status", no_args,
-        [](json& r, const Options&) { return print_status(r), kExitOk; });
+        [](json& r, const Options& o) { return (o.cluster ? print_cluster(r) : print_status(r)), kExitOk; })
+        ->add_flag("--cluster", opt.cluster,
+                   "the leader's view from any node (forwarded to the leader): every member's match, lag, state "
+                   "and last contact");
+    verbs_.back().op_for = [](const Options& o) { return std::string(o.cluster ? "status.cluster" : "status"); };
     CLI::App* health =
         add(&app, "health",
             "exit 0 when this node knows a leader, is a member, keeps up with the leader, has a BGP session up and "
@@ -251,6 +274,49 @@ class Cli {
       for (const auto& [k, v] : r["items"].items()) std::printf("%s\t%s\n", printable(k).c_str(), cell(v).c_str());
       return kExitOk;
     })->alias("show");
+    add_watch(kv, "kv.watch",
+              "stream every change of keys starting with PREFIX as this node applies it (index, key, "
+              "old, new) until Ctrl-C")
+        ->add_option("PREFIX", opt.watch_prefix, "only keys that start with it (default: every key)");
+  }
+
+  // kv watch / policy watch (ctl_client.cc watch()): one line per change, or one JSON object per line with -o json.
+  CLI::App* add_watch(CLI::App* parent, const std::string& op, const std::string& help) {
+    CLI::App* w = add(parent, "watch", help, "", nullptr, [](json&, const Options&) { return kExitOk; });
+    w->add_option("--from-index", opt.from_index,
+                  "first replay the changes from this log index on (kept: the last 1024 changes on this node)")
+        ->check(CLI::Range(std::uint64_t{1}, std::numeric_limits<std::uint64_t>::max()));
+    verbs_.back().show_json = [](json&, const Options&) { return kExitOk; };  // everything printed while streaming
+    verbs_.back().local = [this, op](const Options& o) -> std::variant<json, Failure> {
+      json args = json::object();
+      if (!o.watch_prefix.empty()) args["prefix"] = o.watch_prefix;
+      if (o.from_index > 0) args["from_index"] = o.from_index;
+      const std::string socket = o.socket_path.empty() ? default_socket() : o.socket_path;
+      const bool as_json = o.as_json();
+      stop_on_signals();
+      auto failure = watch(
+          socket, request(op, args), o.timeout_ms,
+          WatchHandlers{[as_json](json& r) {
+                          if (!as_json)
+                            std::fprintf(
+                                stderr, "watching %s changes%s on node %s from index %s\n", cell(r["watching"]).c_str(),
+                                r.value("prefix", "").empty() ? "" : (" under " + cell(r["prefix"])).c_str(),
+                                cell(r["node_id"]).c_str(),
+                                r.contains("from_index") ? cell(r["from_index"]).c_str()
+                                                         : (std::to_string(r.value("applied", 0ULL) + 1)).c_str());
+                        },
+                        [as_json](json& e) {
+                          if (as_json)
+                            std::printf("%s\n", dump_json(e).c_str());
+                          else
+                            print_watch_event(e);
+                          return std::fflush(stdout) == 0;  // EPIPE: our reader went away
+                        },
+                        [] { return g_stop != 0; }});
+      if (failure) return *failure;
+      return json::object();
+    };
+    return w;
   }
 
   void add_policy() {
@@ -311,6 +377,9 @@ class Cli {
         [](json& r, const Options&) { return show_policy_export(r); });
     add(policy, "history", "who changed the policy and when (the last 256 changes, replicated)", "policy.history",
         no_args, [](json& r, const Options&) { return print_history(r["changes"]), kExitOk; });
+    add_watch(policy, "policy.watch",
+              "stream every policy change as this node applies it (index, prefix, old route, new route) until "
+              "Ctrl-C");
   }
 
   void add_admin() {

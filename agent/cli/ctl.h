@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -38,6 +39,19 @@ int exit_code_for(const std::string& code);
 std::variant<nlohmann::json, Failure> call(const std::string& socket_path, const nlohmann::json& request,
                                            std::uint64_t timeout_ms);
 
+// A watch (kv.watch, policy.watch; control.h "Watch"): sends the request, waits up to timeout_ms + 1 s for its
+// answer (started() gets its result), then hands every event object to event() until the agent ends the stream,
+// stop() turns true (checked at least every 200 ms: a signal) or event() returns false (our output is gone).
+// nullopt: ended by us (exit 0); else the failure: the agent's last line (too_slow, shutting_down), the agent
+// closing the connection, or the request's own failure as in call().
+struct WatchHandlers {
+  std::function<void(nlohmann::json& result)> started;
+  std::function<bool(nlohmann::json& event)> event;
+  std::function<bool()> stop;
+};
+std::optional<Failure> watch(const std::string& socket_path, const nlohmann::json& request, std::uint64_t timeout_ms,
+                             const WatchHandlers& on);
+
 // Prints a failure: JSON {"error":{"code","message","from_agent"},"exit_code"} on stdout, or one
 // "raftbgpctl: ..." line on stderr. Returns failure.exit_code.
 int report(const Failure& failure, bool as_json);
@@ -47,6 +61,10 @@ std::string cell(const nlohmann::json& v);
 void print_status(nlohmann::json& s);
 void print_members(nlohmann::json& s);
 void print_policies(nlohmann::json& routes);
+// status --cluster: the leader's view (agent_core.h "Cluster status").
+void print_cluster(nlohmann::json& view);
+// One watch event as a line: index, what happened, key or prefix, old -> new.
+void print_watch_event(nlohmann::json& event);
 
 // The health verdict of one node from its status answer (agent_status.cc; the "health" and "exabgp" objects
 // come from health_signals.h and the ExaBGP command window). Healthy when every one of these holds, else one

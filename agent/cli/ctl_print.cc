@@ -97,6 +97,44 @@ void print_transport(json& s) {
 
 }  // namespace
 
+void print_cluster(json& v) {
+  std::printf("leader %s's view (asked node %s%s)  term %s  commit %s  last %s  applied %s\n",
+              cell(v["leader"]).c_str(), cell(v["node_id"]).c_str(), v.value("forwarded", false) ? ", forwarded" : "",
+              cell(v["term"]).c_str(), cell(v["commit"]).c_str(), cell(v["last_index"]).c_str(),
+              cell(v["applied"]).c_str());
+  std::printf("voters %s  learners %s\n\n", cell(v["voters"]).c_str(), cell(v["learners"]).c_str());
+  print_members(v);
+}
+
+namespace {
+// A policy route in one short line: only the attributes it sets.
+std::string route_summary(json& r) {
+  if (r.is_null()) return "-";
+  std::string out = "next-hop " + (r["next_hop"].is_string() && !r["next_hop"].get<std::string>().empty()
+                                       ? cell(r["next_hop"])
+                                       : std::string("(node's own)"));
+  for (const char* k : {"med", "local_pref", "prepend"})
+    if (r.contains(k) && !r[k].is_null() && r[k] != 0) out += std::string(" ") + k + " " + cell(r[k]);
+  for (const char* k : {"communities", "large_communities", "nodes"})
+    if (r.contains(k) && r[k].is_array() && !r[k].empty()) {
+      std::string list;
+      for (const json& x : r[k]) list += (list.empty() ? "" : ",") + cell(x);
+      out += std::string(" ") + k + " " + list;
+    }
+  return out;
+}
+}  // namespace
+
+void print_watch_event(json& e) {
+  const bool kv = e.contains("key");
+  const bool was = !e["old"].is_null(), now = !e["new"].is_null();
+  const char* what = kv ? (now ? "put" : "delete") : (was && now ? "change" : now ? "add" : "remove");
+  const std::string old_s = kv ? cell(e["old"]) : route_summary(e["old"]);
+  const std::string new_s = kv ? cell(e["new"]) : route_summary(e["new"]);
+  std::printf("%-8s %-7s %s  %s -> %s%s\n", cell(e["index"]).c_str(), what, cell(kv ? e["key"] : e["prefix"]).c_str(),
+              old_s.c_str(), new_s.c_str(), e.value("snapshot", false) ? "  (installed snapshot)" : "");
+}
+
 void print_policies(json& routes) {
   std::printf("%-24s %-16s %-6s %-6s %-4s %-24s %-24s %s\n", "Prefix", "Next-hop", "MED", "LPref", "Prep",
               "Communities", "Large", "Nodes");

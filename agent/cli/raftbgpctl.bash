@@ -8,7 +8,7 @@ _raftbgpctl() {
     --socket) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     -o|--output) COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
     --timeout|--client-id|--seq|--max-lag|--max-lag-seconds|--max-ack-wait|--key-id|--med|--local-pref|\
-    --prepend|--nodes|--next-hop|--community|--large-community) return ;;
+    --prepend|--nodes|--next-hop|--community|--large-community|--from-index) return ;;
     --out) COMPREPLY=($(compgen -f -- "$cur")); return ;;
   esac
   # The verb and sub-verb typed so far: the first two words that are neither options nor option values.
@@ -17,7 +17,7 @@ _raftbgpctl() {
     w=${COMP_WORDS[i]}
     case $w in
       --socket|--timeout|--client-id|--seq|-o|--output|--max-lag|--max-lag-seconds|--max-ack-wait|--key-id|--out|\
-      --med|--local-pref|--prepend|--nodes|--next-hop|--community|--large-community) ((i++)) ;;
+      --med|--local-pref|--prepend|--nodes|--next-hop|--community|--large-community|--from-index) ((i++)) ;;
       -*) ;;
       *) if [ -z "$verb" ]; then verb=$w; elif [ -z "$sub" ]; then sub=$w; fi ;;
     esac
@@ -27,10 +27,11 @@ _raftbgpctl() {
     words="status health metrics kv policy members transfer-leader snapshot debug keygen $globals"
   elif [ -z "$sub" ]; then
     case $verb in
-      kv) words="get put delete remove list show" ;;
-      policy) words="add remove delete show list apply export history" ;;
+      kv) words="get put delete remove list show watch" ;;
+      policy) words="add remove delete show list apply export history watch" ;;
       members) words="add promote remove" ;;
       debug) words="dump" ;;
+      status) words="--cluster" ;;
       health) words="--max-lag --max-lag-seconds --max-ack-wait" ;;
       keygen) words="--out --key-id --force --aes" ;;
       *) words="" ;;
@@ -40,6 +41,7 @@ _raftbgpctl() {
       "policy apply") words="-f --file --dry-run" ;;
       "policy add") words="--next-hop --community --med --local-pref --large-community --prepend --nodes" ;;
       "members add") words="--learner" ;;
+      "kv watch"|"policy watch") words="--from-index" ;;
       *) words="" ;;
     esac
   fi

@@ -119,6 +119,7 @@ std::variant<std::unique_ptr<AgentCore>, std::string> AgentCore::open(const Agen
            " epoch " + std::to_string(ep) + " log " + std::to_string(core->storage_->first_index()) + ".." +
            std::to_string(core->storage_->last_index()) + " commit " +
            std::to_string(core->storage_->hard_state().commit()));
+  core->watches_.attach(core->sm_);  // watch streams and their history from here (watch.h)
   // Replays the committed log above the snapshot (Config.applied) and announces.
   core->run_ready();
   core->reconcile_routes();
@@ -420,6 +421,7 @@ void AgentCore::handle_forwarded_command(const raft::Message& m, const std::stri
     LOG_WARN("malformed MSG_FORWARD from " + std::to_string(m.from()));
     return;
   }
+  if (cmd.has_cluster_status()) return answer_cluster_status(m, cmd);  // a status, never proposed
   if (m.term() != node_->term()) {
     // Bound to the term its origin saw (agent_core.h "Forward terms"): an archived forward is dead. No
     // answer: the origin's own forward of that term may still be in the log, so "refused" could be a lie.

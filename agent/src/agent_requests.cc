@@ -200,6 +200,8 @@ void AgentCore::on_client_request(ClientRequest req, ReplyFn reply_fn) {
   if (!req.args.is_object()) return reply_fn(error_response(ErrorCode::kBadRequest, "args must be an object"));
   if (spec->path == OpPath::kLocal) return reply_fn(local_response(spec->op));
   if (spec->path == OpPath::kAdmin) return submit_admin(req, spec->op, std::move(reply_fn));
+  if (spec->path == OpPath::kLeader) return submit_cluster_status(req, std::move(reply_fn));
+  if (spec->path == OpPath::kWatch) return reply_fn(start_watch(req, spec->op));
   v1::Command cmd;
   if (auto e = build_command(req, spec->op, cmd)) return reply_fn(std::move(*e));
   const auto dry = req.args.find("dry_run");
@@ -238,6 +240,56 @@ ClientResponse AgentCore::local_response(Op op) {
     case Op::kSnapshot: return snapshot_response();
     default: return error_response(ErrorCode::kInternal, std::string(op_spec(op).name) + " is not a local op");
   }
+}
+
+void AgentCore::submit_cluster_status(const ClientRequest& req, ReplyFn reply) {
+  if (node_->role() == raft::Role::kLeader)
+    return reply(ok_response(cluster_view_json(cluster_view(), config_.node_id)));
+  // Waits in pending_ like a forwarded write (too_large, refusals, timeout and shutdown answer it the same way);
+  // only the leader's MSG_FORWARD_RESP with the view, or a refusal, ends it (handle_forward_reject).
+  const std::uint64_t id = next_request_++;
+  v1::Command cmd;
+  cmd.mutable_cluster_status();
+  cmd.set_origin_node(config_.node_id);
+  cmd.set_origin_request(id);
+  submit(id, Pending{std::move(reply), std::move(cmd), deadline_tick(req), 0});
+}
+
+void AgentCore::answer_cluster_status(const raft::Message& m, const v1::Command& cmd) {
+  v1::ForwardReject answer;
+  answer.set_origin_request(cmd.origin_request());
+  answer.set_leader(node_->leader());
+  if (node_->role() == raft::Role::kLeader) {
+    *answer.mutable_cluster_view() = cluster_view();
+  } else {
+    answer.set_reason(v1::ForwardReject::NOT_LEADER);
+    answer.set_message("not the leader (it knows leader " + std::to_string(node_->leader()) + ")");
+    ++forward_rejects_[v1::ForwardReject::NOT_LEADER];
+  }
+  raft::Message resp;
+  resp.set_type(raft::MessageType::MSG_FORWARD_RESP);
+  resp.set_from(config_.node_id);
+  resp.set_to(m.from());
+  resp.set_context(answer.SerializeAsString());
+  send_message(resp);
+}
+
+ClientResponse AgentCore::start_watch(const ClientRequest& req, Op op) {
+  WatchFilter filter{op == Op::kKvWatch ? StateChange::Table::kKv : StateChange::Table::kPolicy, {}};
+  if (auto e = arg_string(req.args, "prefix", false, filter.prefix)) return std::move(*e);
+  std::optional<std::uint64_t> from;
+  if (auto e = arg_uint(req.args, "from_index", ~std::uint64_t{0}, from)) return std::move(*e);
+  if (from && *from == 0) return error_response(ErrorCode::kBadRequest, "args.from_index must be >= 1");
+  auto sub = watches_.subscribe(filter, from);
+  if (auto* refused = std::get_if<Refusal>(&sub)) return error_response(std::move(*refused));
+  ClientResponse r = ok_response(json{{"watching", op == Op::kKvWatch ? "kv" : "policy"},
+                                      {"prefix", filter.prefix},
+                                      {"node_id", config_.node_id},
+                                      {"applied", sm_.applied_index()},
+                                      {"history_from", watches_.history_from()}});
+  if (from) r.result["from_index"] = *from;
+  r.stream = std::move(std::get<std::shared_ptr<WatchStream>>(sub));
+  return r;
 }
 
 void AgentCore::submit(std::uint64_t id, Pending p) {
@@ -323,9 +375,18 @@ void AgentCore::handle_forward_reject(const raft::Message& m) {
     LOG_WARN("malformed MSG_FORWARD_RESP from " + std::to_string(m.from()));
     return;
   }
+  auto it = pending_.find(reject.origin_request());
+  if (it == pending_.end()) return;  // already answered (timeout)
+  const bool status = it->second.command.has_cluster_status();
+  if (reject.has_cluster_view() && !status) return;  // an answer to no question of ours: ignored
   ReplyFn fn = take_reply(reject.origin_request());
-  if (!fn) return;  // already answered (timeout)
-  fn(error_response(error_code_for(reject.reason()), "node " + std::to_string(m.from()) + ": " + reject.message()));
+  if (reject.has_cluster_view()) return fn(ok_response(cluster_view_json(reject.cluster_view(), config_.node_id)));
+  // An older leader does not know cluster_status and refuses it as "not a write".
+  const std::string older = status && reject.reason() == v1::ForwardReject::INVALID
+                                ? " (the leader's agent predates status --cluster: upgrade it, or ask it directly)"
+                                : "";
+  fn(error_response(error_code_for(reject.reason()),
+                    "node " + std::to_string(m.from()) + ": " + reject.message() + older));
 }
 
 ClientResponse AgentCore::read_response(const v1::Read& read, raft::Index index) const {
@@ -374,7 +435,15 @@ void AgentCore::expire_requests() {
       continue;
     }
     ReplyFn fn = std::move(it->second.reply);
+    const raft::NodeId leader = it->second.forwarded_to;
+    const bool status = it->second.command.has_cluster_status();
     it = pending_.erase(it);
+    if (status) {
+      fn(error_response(ErrorCode::kTimeout, "leader " + std::to_string(leader) +
+                                                 " did not answer the cluster status within the timeout (lost, or "
+                                                 "it is gone); nothing changed: retry, or ask another node"));
+      continue;
+    }
     fn(error_response(ErrorCode::kTimeout,
                       "not applied within the timeout; the outcome is unknown: retry with the same client_id and seq"));
   }
@@ -391,6 +460,7 @@ void AgentCore::shutdown() {
                            "the agent is stopping; the outcome is unknown: retry with the same client_id and seq"));
   for (auto& [id, r] : reads)
     r.reply(error_response(ErrorCode::kShuttingDown, "the agent is stopping; retry the read"));
+  watches_.end_all(Refusal{ErrorCode::kShuttingDown, "the agent is stopping; the watch ended"});
 }
 
 }  // namespace raftbgp::agent

@@ -1,4 +1,5 @@
-// AgentCore's `status` and `debug dump` views (raftbgpctl status / debug dump).
+// AgentCore's `status`, `status.cluster` and `debug dump` views (raftbgpctl status [--cluster] / debug dump).
+#include <algorithm>
 #include <string_view>
 
 #include "raftbgp/agent/agent_core.h"
@@ -18,6 +19,7 @@ std::string_view op_name(const v1::Command& c) {
     case v1::Command::kPolicyRemove: return op_spec(Op::kPolicyRemove).name;
     case v1::Command::kConfChange: return op_spec(Op::kMembers).name;
     case v1::Command::kTransferLeader: return op_spec(Op::kTransferLeader).name;
+    case v1::Command::kClusterStatus: return op_spec(Op::kStatusCluster).name;
     default: return "?";  // reads wait in reads_, never here
   }
 }
@@ -59,6 +61,7 @@ json AgentCore::status_json() const {
               {"transport", transport_json(transport_->counters())},
               {"send", send_json()},
               {"exabgp", exabgp_json()},
+              {"watches", {{"subscribers", watches_.subscribers()}, {"dropped_too_slow", watches_.dropped()}}},
               {"health", health_.to_json(health_view(), tick_, config_.tick_ms)},
               {"quiesce",
                {{"quiet", quiet_.quiet()},
@@ -72,6 +75,61 @@ json AgentCore::status_json() const {
                 {"exabgp_ack_stalls", ack_stalls_},
                 {"route_problems", announcer_.problems().size()},
                 {"routes_refused_by_guards", announcer_.guard_refused()}}}};
+}
+
+v1::ClusterView AgentCore::cluster_view() const {
+  const raft::Status st = node_->status();
+  v1::ClusterView v;
+  v.set_leader(st.leader);
+  v.set_term(st.term);
+  v.set_commit(st.commit);
+  v.set_last_index(st.last_index);
+  v.set_applied(sm_.applied_index());
+  for (raft::NodeId id : st.voters) v.add_voters(id);
+  for (raft::NodeId id : st.learners) v.add_learners(id);
+  std::vector<raft::NodeId> ids = st.voters;
+  ids.insert(ids.end(), st.learners.begin(), st.learners.end());
+  std::sort(ids.begin(), ids.end());
+  for (raft::NodeId id : ids) {
+    v1::ClusterView::Member* m = v.add_members();
+    m->set_id(id);
+    m->set_state("unknown");
+    if (id == config_.node_id) {
+      m->set_match(st.last_index);
+      m->set_state("self");
+      continue;
+    }
+    for (const raft::PeerStatus& p : st.peers) {
+      if (p.id != id) continue;
+      m->set_match(p.match);
+      m->set_state(p.state);
+      m->set_last_contact_ms(p.ticks_since_contact * config_.tick_ms);
+    }
+  }
+  return v;
+}
+
+json cluster_view_json(const v1::ClusterView& v, raft::NodeId asked) {
+  json members = json::array();
+  for (const v1::ClusterView::Member& m : v.members()) {
+    const bool voter = std::find(v.voters().begin(), v.voters().end(), m.id()) != v.voters().end();
+    members.push_back(json{{"id", m.id()},
+                           {"voter", voter},
+                           {"match", m.match()},
+                           {"lag", v.last_index() > m.match() ? v.last_index() - m.match() : 0},
+                           {"state", m.state()},
+                           {"last_contact_ms", m.last_contact_ms()}});
+  }
+  return json{{"node_id", asked},
+              {"leader", v.leader()},
+              {"forwarded", asked != v.leader()},
+              {"term", v.term()},
+              {"commit", v.commit()},
+              {"applied", v.applied()},
+              {"last_index", v.last_index()},
+              {"voters", json(std::vector<std::uint64_t>(v.voters().begin(), v.voters().end()))},
+              {"learners", json(std::vector<std::uint64_t>(v.learners().begin(), v.learners().end()))},
+              {"members", members}};
 }
 
 // The broadcast saving (docs/architecture.md §3): Raft messages (one per destination) against the transport sends and

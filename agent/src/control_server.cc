@@ -53,6 +53,10 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
     }
   }
 
+  ~ControlSession() {
+    if (stream_) stream_->cancel();
+  }
+
   void start() {
     LOG_DEBUG("control: connection from " + peer());
     touch();
@@ -70,6 +74,7 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
   void close() {
     if (closed_) return;
     closed_ = true;
+    end_stream();
     boost::system::error_code ignored;
     timer_.cancel();
     socket_.shutdown(Socket::shutdown_both, ignored);
@@ -115,6 +120,7 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
   }
 
   void on_eof() {
+    end_stream();  // a watcher's client went away (Ctrl-C)
     if (framer_.has_partial()) return fail("incomplete request (no newline before end of stream)");
     reading_done_ = true;
     maybe_close();
@@ -143,10 +149,56 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
       --self->in_flight_;
       self->touch();
       self->write(format_response(id, r));
+      if (r.stream) self->attach_stream(id, std::move(r.stream));
       // Posted, never called from here: the reply may come from inside the AgentCore's ready loop,
       // which must not be re-entered with the next request.
       asio::post(self->socket_.get_executor(), [self] { self->resume(); });
     });
+  }
+
+  // A watch (watch.h): its changes follow the answer line, one {"id", "event"} line each, drained only as fast as
+  // the client reads (the stream's own queue is bounded; a watcher that falls behind is dropped there). It counts
+  // as a request in flight until it ends, so the connection is never idle meanwhile. One per connection.
+  void attach_stream(const nlohmann::json& id, std::shared_ptr<WatchStream> stream) {
+    if (closed_ || stream_) {
+      stream->cancel();
+      if (!closed_) write(format_error(id, ErrorCode::kBadRequest, "one watch per connection; this one ended"));
+      return;
+    }
+    stream_ = std::move(stream);
+    stream_id_ = id;
+    ++in_flight_;
+    std::weak_ptr<ControlSession> weak = shared_from_this();
+    auto executor = socket_.get_executor();
+    stream_->set_wakeup([weak, executor] {
+      // Called from inside apply: never write from there, post.
+      asio::post(executor, [weak] {
+        if (auto self = weak.lock()) self->pump();
+      });
+    });
+    pump();
+  }
+
+  // Moves the stream's items into the write queue while that queue is short; write completions call it again.
+  void pump() {
+    while (stream_ && !closed_ && queued_bytes_ < kStreamWriteBytes) {
+      std::optional<WatchStream::Item> item = stream_->next();
+      if (!item) break;
+      if (auto* end = std::get_if<Refusal>(&*item)) {
+        write(format_error(stream_id_, end->code, end->message));
+        end_stream();
+        closing_ = true;  // the stream was this connection's last word
+        break;
+      }
+      write("{\"id\":" + dump_json(stream_id_) + ",\"event\":" + std::get<std::string>(*item) + "}");
+    }
+  }
+
+  void end_stream() {
+    if (!stream_) return;
+    stream_->cancel();
+    stream_.reset();
+    --in_flight_;
   }
 
   void fail(const std::string& message, const nlohmann::json& id = nullptr) {
@@ -176,8 +228,10 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
         self->queue_.clear();
         self->queued_bytes_ = 0;
         self->closing_ = true;
+        self->end_stream();
       } else {
         self->touch();
+        self->pump();
       }
       self->write_next();
       self->resume();  // a drained queue may lift the reply-bytes pause
@@ -209,6 +263,10 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
     });
   }
 
+  // Stream lines are moved into the write queue up to this many bytes ahead of the socket; the rest wait (bounded) in
+  // the stream, so a slow reader shows there and is dropped there.
+  static constexpr std::size_t kStreamWriteBytes = 64 * 1024;
+
   Socket socket_;
   asio::steady_timer timer_;
   std::shared_ptr<ControlServer::Handler> handler_;
@@ -227,6 +285,8 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
   bool closing_ = false;
   bool closed_ = false;
   bool reading_done_ = false;
+  std::shared_ptr<WatchStream> stream_;  // a watch in progress
+  nlohmann::json stream_id_;             // its request's id
 };
 
 namespace {

@@ -8,9 +8,9 @@ namespace {
 // Indexed by ErrorCode; the wire names of the control protocol (control.h). Never rename one: clients,
 // docs/operator-guide.md and the lab tests match them byte for byte.
 constexpr std::array<std::string_view, kErrorCodeCount> kNames = {
-    "bad_request",    "not_found",       "no_leader", "not_leader",          "rejected",
-    "stale_sequence", "session_expired", "too_large", "conf_change_pending", "not_ready",
-    "timeout",        "shutting_down",   "internal",
+    "bad_request",     "not_found", "no_leader",           "not_leader", "rejected", "stale_sequence",
+    "session_expired", "too_large", "conf_change_pending", "not_ready",  "timeout",  "shutting_down",
+    "internal",        "too_slow",
 };
 
 struct ForwardRow {

@@ -127,6 +127,8 @@ v1::Result StateMachine::apply_write(raft::Index index, const v1::Command& cmd,
         return make_result(v1::Result::INVALID, index,
                            "the key-value store would exceed " + std::to_string(kMaxKvBytes) + " bytes");
       kv_bytes_ = kv_bytes_ - old_bytes + new_bytes;
+      if (observer_)
+        changed_kv(index, key, it == kv_.end() ? std::nullopt : std::optional(it->second), cmd.kv_put().value());
       kv_[key] = cmd.kv_put().value();
       return make_result(v1::Result::OK, index);
     }
@@ -134,6 +136,7 @@ v1::Result StateMachine::apply_write(raft::Index index, const v1::Command& cmd,
       auto it = kv_.find(cmd.kv_delete().key());
       if (it == kv_.end()) return make_result(v1::Result::NOT_FOUND, index, "no key " + cmd.kv_delete().key());
       kv_bytes_ -= it->first.size() + it->second.size();
+      if (observer_) changed_kv(index, it->first, it->second, std::nullopt);
       kv_.erase(it);
       return make_result(v1::Result::OK, index);
     }
@@ -152,14 +155,19 @@ v1::Result StateMachine::apply_write(raft::Index index, const v1::Command& cmd,
       change.set_op("add");
       auto it = policies_.find(route.prefix());
       *(it == policies_.end() ? change.add_added() : change.add_changed()) = route.prefix();
+      if (observer_)
+        changed_policy(index, route.prefix(), it == policies_.end() ? std::nullopt : std::optional(it->second), route);
       policies_[route.prefix()] = route;
       ++policy_version_;
       record_policy_change(std::move(change), index, cmd);
       return make_result(v1::Result::OK, index);
     }
     case v1::Command::kPolicyRemove: {
-      if (policies_.erase(cmd.policy_remove().prefix()) == 0)
+      auto it = policies_.find(cmd.policy_remove().prefix());
+      if (it == policies_.end())
         return make_result(v1::Result::NOT_FOUND, index, "no policy for " + cmd.policy_remove().prefix());
+      if (observer_) changed_policy(index, it->first, it->second, std::nullopt);
+      policies_.erase(it);
       ++policy_version_;
       v1::PolicyChange change;
       change.set_op("remove");
@@ -187,6 +195,11 @@ v1::Result StateMachine::apply_replace(raft::Index index, const v1::Command& cmd
   }
   for (const auto& [prefix, route] : policies_)
     if (next.count(prefix) == 0) change.add_removed(prefix);
+  if (observer_) {
+    for (const std::string& p : change.added()) changed_policy(index, p, std::nullopt, next.at(p));
+    for (const std::string& p : change.changed()) changed_policy(index, p, policies_.at(p), next.at(p));
+    for (const std::string& p : change.removed()) changed_policy(index, p, policies_.at(p), std::nullopt);
+  }
   policies_ = std::move(next);
   ++policy_version_;
   record_policy_change(std::move(change), index, cmd);
@@ -259,8 +272,77 @@ std::optional<std::string> StateMachine::restore(const std::string& data, raft::
   }
   next.applied_ = index;
   next.policy_version_ = policy_version_ + 1;
+  if (observer_) report_restore(next, index);
+  next.observer_ = std::move(observer_);
   *this = std::move(next);
   return std::nullopt;
+}
+
+void StateMachine::changed_kv(raft::Index index, const std::string& key, std::optional<std::string> was,
+                              std::optional<std::string> now, bool snapshot) const {
+  observer_(StateChange{.index = index,
+                        .table = StateChange::Table::kKv,
+                        .key = key,
+                        .old_value = std::move(was),
+                        .new_value = std::move(now),
+                        .old_route = std::nullopt,
+                        .new_route = std::nullopt,
+                        .snapshot = snapshot});
+}
+
+void StateMachine::changed_policy(raft::Index index, const std::string& prefix, std::optional<v1::PolicyRoute> was,
+                                  std::optional<v1::PolicyRoute> now, bool snapshot) const {
+  observer_(StateChange{.index = index,
+                        .table = StateChange::Table::kPolicy,
+                        .key = prefix,
+                        .old_value = std::nullopt,
+                        .new_value = std::nullopt,
+                        .old_route = std::move(was),
+                        .new_route = std::move(now),
+                        .snapshot = snapshot});
+}
+
+namespace {
+
+// Calls diff(key, old or nullptr, new or nullptr) for every key whose value differs between two sorted maps.
+template <typename V, typename Same, typename Diff>
+void diff_maps(const std::map<std::string, V>& was, const std::map<std::string, V>& now, Same same, Diff diff) {
+  auto a = was.begin(), b = now.begin();
+  while (a != was.end() || b != now.end()) {
+    if (b == now.end() || (a != was.end() && a->first < b->first)) {
+      diff(a->first, &a->second, nullptr);
+      ++a;
+    } else if (a == was.end() || b->first < a->first) {
+      diff(b->first, nullptr, &b->second);
+      ++b;
+    } else {
+      if (!same(a->second, b->second)) diff(a->first, &a->second, &b->second);
+      ++a;
+      ++b;
+    }
+  }
+}
+
+template <typename V>
+std::optional<V> maybe(const V* v) {
+  return v == nullptr ? std::nullopt : std::optional<V>(*v);
+}
+
+}  // namespace
+
+// A snapshot replaced the state: its difference, key by key, at the snapshot's index.
+void StateMachine::report_restore(const StateMachine& next, raft::Index index) const {
+  diff_maps(
+      kv_, next.kv_, [](const std::string& x, const std::string& y) { return x == y; },
+      [&](const std::string& key, const std::string* was, const std::string* now) {
+        changed_kv(index, key, maybe(was), maybe(now), true);
+      });
+  diff_maps(
+      policies_, next.policies_,
+      [](const v1::PolicyRoute& x, const v1::PolicyRoute& y) { return x.SerializeAsString() == y.SerializeAsString(); },
+      [&](const std::string& prefix, const v1::PolicyRoute* was, const v1::PolicyRoute* now) {
+        changed_policy(index, prefix, maybe(was), maybe(now), true);
+      });
 }
 
 void StateMachine::record_session(raft::Index index, const v1::Command& cmd, const v1::Result& result) {

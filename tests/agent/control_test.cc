@@ -14,6 +14,7 @@
 
 #include "raftbgp/agent/control.h"
 #include "raftbgp/agent/control_server.h"
+#include "raftbgp/agent/watch.h"
 #include "test_util.h"
 
 namespace raftbgp::agent::test {
@@ -346,6 +347,114 @@ TEST(ControlServer, Server_refuses_a_live_socket_and_replaces_a_stale_one) {
   ::close(fd);  // the file stays, nobody listens: ECONNREFUSED
   auto fresh = ControlServer::create(io2, stale, 0660, [](ClientRequest, ReplyFn) {});
   EXPECT_TRUE(std::holds_alternative<std::unique_ptr<ControlServer>>(fresh)) << std::get<std::string>(fresh);
+}
+
+}  // namespace
+}  // namespace raftbgp::agent::test
+
+namespace raftbgp::agent::test {
+namespace {
+
+// A server whose kv.watch requests subscribe to `hub` (as AgentCore::start_watch does); anything else is ok.
+struct WatchServer {
+  TempDir dir;
+  std::string path = dir.path() + "/ctl.sock";
+  boost::asio::io_context io;
+  WatchHub hub;
+  std::unique_ptr<ControlServer> server;
+
+  explicit WatchServer(WatchLimits limits) : hub(limits) {
+    auto r = ControlServer::create(io, path, 0660, [this](ClientRequest req, ReplyFn reply) {
+      ClientResponse ok;
+      ok.ok = true;
+      if (req.op == "kv.watch") ok.stream = std::get<std::shared_ptr<WatchStream>>(hub.subscribe({}, std::nullopt));
+      reply(std::move(ok));
+    });
+    if (auto* e = std::get_if<std::string>(&r))
+      ADD_FAILURE() << *e;
+    else
+      server = std::move(std::get<std::unique_ptr<ControlServer>>(r));
+  }
+  // Runs every ready handler (no waiting: the socket writes complete as far as the kernel buffers allow).
+  void spin() {
+    for (int i = 0; i < 50; ++i) {
+      io.restart();
+      io.poll();
+    }
+  }
+  void publish(raft::Index index, std::size_t value_bytes = 1) {
+    StateChange c;
+    c.index = index;
+    c.key = "k";
+    c.new_value = std::string(value_bytes, 'v');
+    hub.publish(c);
+  }
+};
+
+std::vector<json> lines_of(const std::string& text) {
+  std::vector<json> out;
+  std::size_t start = 0;
+  for (std::size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1)
+    out.push_back(json::parse(text.substr(start, nl - start)));
+  return out;
+}
+
+TEST(ControlServer, Watch_streams_event_lines_after_its_answer_and_ends_when_the_client_goes) {
+  WatchServer s(WatchLimits{});
+  const int fd = connect_to(s.path);
+  ASSERT_GE(fd, 0);
+  send_text(fd, "{\"id\":7,\"op\":\"kv.watch\"}\n{\"id\":8,\"op\":\"status\"}\n");
+  s.spin();
+  s.publish(1);
+  s.publish(2);
+  s.spin();
+  const auto lines = lines_of(drain(fd));
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[0]["id"], 7);
+  EXPECT_EQ(lines[0]["ok"], true);
+  EXPECT_EQ(lines[1]["id"], 8) << "other requests are still answered on a watching connection";
+  EXPECT_EQ(lines[2], json::parse(R"({"id":7,"event":{"index":1,"key":"k","old":null,"new":"v"}})"));
+  EXPECT_EQ(lines[3]["event"]["index"], 2);
+  EXPECT_EQ(s.hub.subscribers(), 1u);
+  ::close(fd);  // Ctrl-C
+  s.spin();
+  s.publish(3);
+  EXPECT_EQ(s.hub.subscribers(), 0u) << "the stream ends with its connection";
+}
+
+TEST(ControlServer, Watch_client_that_stops_reading_is_dropped_with_one_error_line_and_never_blocks) {
+  WatchServer s(WatchLimits{/*max_queued_events=*/64, /*max_queued_bytes=*/1 << 20, /*history=*/16});
+  const int fd = connect_to(s.path);
+  ASSERT_GE(fd, 0);
+  send_text(fd, "{\"id\":1,\"op\":\"kv.watch\"}\n");
+  s.spin();
+  // The client reads nothing: 4 KiB events fill the socket buffers, then the stream's queue, then it is dropped.
+  // Every publish returns at once (the loop below would hang otherwise).
+  for (raft::Index i = 1; i <= 5000 && s.hub.dropped() == 0; ++i) {
+    s.publish(i, 4096);
+    if (i % 16 == 0) s.spin();
+  }
+  EXPECT_EQ(s.hub.dropped(), 1u);
+  // Now it reads: the events that were on their way, then one too_slow line naming where to resume, then EOF.
+  std::string all;
+  bool closed = false;
+  for (int round = 0; round < 2000 && !closed; ++round) {
+    s.spin();
+    all += drain(fd, &closed);
+  }
+  EXPECT_TRUE(closed);
+  const auto lines = lines_of(all);
+  ASSERT_GE(lines.size(), 2u);
+  const json& last = lines.back();
+  EXPECT_EQ(last["error"]["code"], "too_slow") << last;
+  const std::uint64_t sent = lines[lines.size() - 2]["event"]["index"];
+  EXPECT_NE(last["error"]["message"].get<std::string>().find("--from-index " + std::to_string(sent + 1)),
+            std::string::npos)
+      << last;
+  for (std::size_t i = 2; i + 1 < lines.size(); ++i)
+    EXPECT_EQ(lines[i]["event"]["index"].get<std::uint64_t>(), lines[i - 1]["event"]["index"].get<std::uint64_t>() + 1)
+        << "nothing skipped before the drop";
+  ::close(fd);
 }
 
 }  // namespace

@@ -30,9 +30,9 @@ TEST(ErrorCodes, Every_code_has_a_unique_wire_name_that_round_trips) {
 TEST(ErrorCodes, Wire_names_stay_those_the_operator_guide_documents) {
   // README "Agent" and docs/operator-guide.md list these; raftbgpctl and the lab tests match them.
   const char* const documented[] = {
-      "bad_request",    "not_found",       "no_leader", "not_leader",          "rejected",
-      "stale_sequence", "session_expired", "too_large", "conf_change_pending", "not_ready",
-      "timeout",        "shutting_down",   "internal"};
+      "bad_request",     "not_found", "no_leader",           "not_leader", "rejected", "stale_sequence",
+      "session_expired", "too_large", "conf_change_pending", "not_ready",  "timeout",  "shutting_down",
+      "internal",        "too_slow"};
   ASSERT_EQ(std::size(documented), kErrorCodeCount);
   for (const char* name : documented) EXPECT_TRUE(error_code_named(name).has_value()) << name;
   EXPECT_EQ(json::parse(format_error(7, ErrorCode::kTooLarge, "m"))["error"]["code"], "too_large");

@@ -382,7 +382,12 @@ TEST(Raftbgpctl, completion_and_man_page_cover_every_verb) {
                   "); COMP_CWORD=$((${#COMP_WORDS[@]}-1)); _raftbgpctl; echo \"${COMPREPLY[*]}\""};
     return run_process(b).out;
   };
-  EXPECT_EQ(complete("raftbgpctl kv ''"), "get put delete remove list show\n");
+  EXPECT_EQ(complete("raftbgpctl kv ''"), "get put delete remove list show watch\n");
+  EXPECT_EQ(complete("raftbgpctl policy w"), "watch\n");
+  EXPECT_EQ(complete("raftbgpctl kv watch app/ --f"), "--from-index\n");
+  EXPECT_EQ(complete("raftbgpctl status --c"), "--cluster\n");
+  for (const char* sub : {".B status \\-\\-cluster", "kv watch", "policy watch"})
+    EXPECT_NE(man.find(sub), std::string::npos) << sub << " missing in raftbgpctl.8";
   EXPECT_EQ(complete("raftbgpctl --socket /x po"), "policy\n");
   EXPECT_EQ(complete("raftbgpctl -o j"), "json\n");
   EXPECT_EQ(complete("raftbgpctl members add 4 --l"), "--learner\n");

@@ -9,7 +9,7 @@ within a deadline. Namespaces use a unique prefix (default rt<pid>) so a develop
 Exit 77 (CTest SKIP_RETURN_CODE) when not root or without `ip netns`.
 
 Scenarios (what each asserts is in its docstring): metro (metro32 only), election, policy, leader_kill, agent_restart, wrong_key,
-transit_restart, partition, cut, linearizable.
+transit_restart, partition, cut, linearizable, status_cluster_watch.
 """
 import argparse
 import json
@@ -61,11 +61,33 @@ def election(lab):
             text=True).stdout.splitlines() if not line.startswith("fe80") and "quickack 1" in line]
     check(all(len(quickack_routes(n)) == 2 for n in lab.routers), "every router's IPv4 and IPv6 transit routes "
           "carry quickack 1")
+    if lab.runtime == "docker":
+        docker_health(lab)
     r = sorted(lab.routers)[0]
     t = sorted(lab.transits)[0]
     lab.clab("cut", lab.file, r, t)
     lab.clab("heal", lab.file, r, t)
     check(len(quickack_routes(r)) == 2, "and still after cut + heal of %s--%s" % (r, t))
+
+
+def docker_health(lab):
+    """Runtime docker: each router's clab `healthcheck` (raftbgpctl health) reached `docker run`, and Docker's
+    own health state of every router container turns `healthy` (the health verb runs in the image)."""
+    def state(n):
+        p = subprocess.run(["docker", "inspect", "-f", "{{if .State.Health}}{{.State.Health.Status}}{{end}}",
+                            lab.ns(n)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=20)
+        return p.stdout.strip() if p.returncode == 0 else "inspect failed: " + p.stderr.strip()
+    # start-period 30 s, interval 10 s in the clab files: the first check runs about 10 s after start
+    states = {}
+
+    def healthy():
+        states.update({n: state(n) for n in lab.routers})
+        return all(v == "healthy" for v in states.values())
+    try:
+        wait_until("every router container to be healthy in docker inspect", healthy, 60, every=2)
+    except Failed as e:
+        raise Failed("%s: %s" % (e, states))
+    check(True, "docker inspect: every router container healthy (%s)" % states)
 
 
 def policy(lab):
@@ -108,6 +130,87 @@ def policy(lab):
     check(True, "%s withdrawn from every transit's RIB%s" % (pfx, "" if not stale else
           " (GoBGP-propagated leftovers: %s)" % stale))
     footprint(lab)
+
+
+def raftbgpctl_bin(lab):
+    for d in lab.bin_dirs:
+        if os.path.exists(os.path.join(d, "raftbgpctl")):
+            return os.path.join(d, "raftbgpctl")
+    raise Failed("no raftbgpctl in %s" % lab.bin_dirs)
+
+
+class Streamed:
+    """A running raftbgpctl whose stdout lines are collected by a thread (watches never end on their own)."""
+    def __init__(self, argv):
+        import queue
+        self.p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.lines = queue.Queue()
+        threading.Thread(target=lambda: [self.lines.put(line) for line in self.p.stdout], daemon=True).start()
+
+    def next_json(self, what, timeout=15):
+        import queue
+        try:
+            return json.loads(self.lines.get(timeout=timeout))
+        except queue.Empty:
+            raise Failed("no line from %s within %d s" % (what, timeout))
+
+    def interrupt(self):
+        """SIGINT (Ctrl-C): the exit code, and stderr."""
+        self.p.send_signal(signal.SIGINT)
+        try:
+            rc = self.p.wait(10)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            rc = "hung"
+        return rc, self.p.stderr.read()
+
+
+def status_cluster_watch(lab):
+    """`raftbgpctl status --cluster` on a follower prints the leader's view, forwarded over the transport (every
+    router with its match, lag and state; text and -o json); `kv watch lab/ -o json` and `policy watch -o json` on
+    the other follower stream writes made on the leader (index, key or prefix, old, new; one JSON object per line,
+    keys outside the prefix not shown) and exit 0 on SIGINT."""
+    leader = lab.wait_leader(timeout=30)
+    f1, f2 = [n for n in sorted(lab.routers) if n != leader]
+    wait_until("%s to name leader %s" % (f1, leader), lambda: (lab.status(f1) or {}).get("leader") == lab.routers[leader],
+               10)
+    rc, out, err = lab.ctl(f1, "status", "--cluster", "-o", "json")
+    check(rc == 0, "status --cluster -o json on follower %s: exit 0 (%s)" % (f1, err.strip()))
+    v = json.loads(out)
+    check(v["leader"] == lab.routers[leader] and v["forwarded"] is True and v["node_id"] == lab.routers[f1],
+          "answered with leader %s's view, forwarded (leader %s, node_id %s)" % (leader, v["leader"], v["node_id"]))
+    members = {m["id"]: m for m in v["members"]}
+    check(sorted(members) == sorted(lab.routers.values()) and all(m["voter"] for m in members.values()),
+          "every router listed as a voter: %s" % sorted(members))
+    check(members[lab.routers[leader]]["state"] == "self" and all(
+        m["match"] + m["lag"] == v["last_index"] for m in members.values()),
+        "match + lag = the leader's last index %d for every member (%s)" %
+        (v["last_index"], {i: (m["match"], m["lag"], m["state"]) for i, m in members.items()}))
+    rc, out, err = lab.ctl(f1, "status", "--cluster")
+    check(rc == 0 and ("leader %d's view" % lab.routers[leader]) in out and "forwarded" in out,
+          "text output names the leader's view:\n%s" % out.rstrip())
+
+    ctl = raftbgpctl_bin(lab)
+    start = (lab.status(f2) or {}).get("applied", 0) + 1  # from here on: no race with the writes below
+    kv = Streamed([ctl, "--socket", lab.sock(f2), "kv", "watch", "lab/", "--from-index", str(start), "-o", "json"])
+    pol = Streamed([ctl, "--socket", lab.sock(f2), "policy", "watch", "--from-index", str(start), "-o", "json"])
+    try:
+        must_put(lab, leader, "lab/color", "blue", "watch-w", 1)
+        must_put(lab, leader, "elsewhere", "x", "watch-w", 2)
+        must_put(lab, leader, "lab/color", "green", "watch-w", 3)
+        rc, out, err = lab.ctl(leader, "policy", "add", "10.255.100.0/24", "--med", "5")
+        check(rc == 0, "policy add on leader %s: exit 0 (%s)" % (leader, err.strip()))
+        e1, e2 = kv.next_json("kv watch"), kv.next_json("kv watch")
+        check(e1["key"] == "lab/color" and e1["old"] is None and e1["new"] == "blue", "kv watch on %s: %s" % (f2, e1))
+        check(e2["key"] == "lab/color" and e2["old"] == "blue" and e2["new"] == "green" and e2["index"] > e1["index"],
+              "then %s (the key outside lab/ not shown)" % e2)
+        p = pol.next_json("policy watch")
+        check(p["prefix"] == "10.255.100.0/24" and p["old"] is None and p["new"]["med"] == 5,
+              "policy watch on %s: %s" % (f2, p))
+    finally:
+        (krc, kerr), (prc, perr) = kv.interrupt(), pol.interrupt()
+    check(krc == 0 and prc == 0, "both watches exit 0 on SIGINT (%s %s %s)" % (krc, prc, (kerr + perr).strip()))
+    lab.ctl(leader, "policy", "remove", "10.255.100.0/24")
 
 
 def footprint(lab):
@@ -426,7 +529,7 @@ def linearizable(lab):
 
 SCENARIOS = {"metro": metro, "election": election, "policy": policy, "leader_kill": leader_kill, "agent_restart": agent_restart,
              "wrong_key": wrong_key, "transit_restart": transit_restart, "partition": partition, "cut": cut,
-             "linearizable": linearizable}
+             "linearizable": linearizable, "status_cluster_watch": status_cluster_watch}
 
 
 def main():

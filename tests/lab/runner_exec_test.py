@@ -5,17 +5,12 @@ Addresses inside the lab ranges and forwarding-off sysctls run; a route change t
 the node's own connected subnet (quickack) runs after the links are up; anything that could give a router a
 path to another (a route with a gateway, a new route, another node's subnet, forwarding on) is refused, and
 `up` fails before it creates anything."""
-import importlib.machinery
-import importlib.util
 import os
 import sys
 import unittest
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-loader = importlib.machinery.SourceFileLoader("clab_netns", os.path.join(REPO, "lab", "clab-netns"))
-spec = importlib.util.spec_from_loader("clab_netns", loader)
-clab = importlib.util.module_from_spec(spec)
-loader.exec_module(clab)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from clab_module import REPO, clab  # noqa: E402
 
 
 def node(lines):

@@ -78,6 +78,15 @@
 // node; followers do not tick theirs while that leader's presence lasts. tick() decides who ticks (tick_node), every
 // delivered message and every ready loop may wake a quiet leader (wake_leader), and presence withdrawals or a
 // session down end a follower's freeze.
+// Cluster status (status.cluster, raftbgpctl status --cluster): the leader's view from any node. The leader answers
+// at once from its progress (cluster_view: term, commit, last index, each member's match, state and last contact).
+// A follower or learner sends the leader a MSG_FORWARD whose Command carries cluster_status, waiting in pending_ like
+// a write; the leader answers with a MSG_FORWARD_RESP whose ForwardReject holds the view (agent.proto), or refuses
+// (not the leader any more). No leader known: no_leader, nothing sent; no answer within the request's timeout:
+// timeout (a status changes nothing: retry). The view is compact so that 32 members fit one frame.
+// Watches (kv.watch, policy.watch; watch.h): the state machine reports every change it applies to watches_, which
+// queues it for each matching subscriber; the answer to a watch request carries the subscriber's stream
+// (ClientResponse::stream), which the control session drains into its socket.
 // Snapshots (Raft §7): at open the state machine is restored from storage.snapshot() and the Node starts
 // with Config.applied = its index; after every ready loop the log applied since the last snapshot is
 // compacted when it passes config.snapshot_log_entries / snapshot_log_bytes. A Ready::snapshot (installed
@@ -111,6 +120,7 @@
 #include "raftbgp/agent/recorder.h"
 #include "raftbgp/agent/replay_store.h"
 #include "raftbgp/agent/state_machine.h"
+#include "raftbgp/agent/watch.h"
 #include "raftbgp/raft/node.h"
 #include "raftbgp/raft/wal_storage.h"
 #include "raftbgp/transport/ack_router.h"
@@ -142,6 +152,8 @@ struct ClientResponse {
   ErrorCode code = ErrorCode::kInternal;
   std::string message;
   nlohmann::json result = nlohmann::json::object();
+  // A watch's answer: the changes that follow it, one line each (watch.h; the control session drains it).
+  std::shared_ptr<WatchStream> stream = nullptr;
 };
 // The one way to build an answer: a success with `result`, or a refusal.
 ClientResponse ok_response(nlohmann::json result);
@@ -156,6 +168,9 @@ transport::TransportConfig transport_config(const AgentConfig& config, transport
 
 // The client's answer for an applied (or cached) write result (agent_requests.cc).
 ClientResponse write_response(const v1::Result& r);
+// The status.cluster answer (agent_status.cc): the leader's view as asked on node `asked` ("node_id"), with each
+// member's lag behind the leader's last index. The same on the leader and, forwarded, on any other node.
+nlohmann::json cluster_view_json(const v1::ClusterView& view, raft::NodeId asked);
 
 class AgentCore {
  public:
@@ -217,6 +232,9 @@ class AgentCore {
   const std::vector<raft::NodeId>& applied_voters() const { return applied_voters_; }
   const std::vector<raft::NodeId>& applied_learners() const { return applied_learners_; }
   const Recorder& recorder() const { return recorder_; }
+  const WatchHub& watches() const { return watches_; }
+  // The leader's compact view of the cluster (agent_status.cc); meaningful on the leader.
+  v1::ClusterView cluster_view() const;
   std::uint64_t snapshots_taken() const { return snapshots_taken_; }
   std::uint64_t snapshots_installed() const { return snapshots_installed_; }
   // Compacts the log now; returns the snapshot's index, or why not (not_ready: nothing new since the
@@ -274,6 +292,10 @@ class AgentCore {
   void handle_forwarded_command(const raft::Message& m, const std::string& bytes);
   void check_exabgp_acks();
   void handle_forward_reject(const raft::Message& m);
+  // status.cluster: answered here on the leader, else forwarded (agent_core.h "Cluster status").
+  void submit_cluster_status(const ClientRequest& req, ReplyFn reply);
+  void answer_cluster_status(const raft::Message& m, const v1::Command& cmd);  // on the leader
+  ClientResponse start_watch(const ClientRequest& req, Op op);                 // kv.watch, policy.watch
   void log_event(const transport::ExabgpLine& event);
   void log_soft_state(const raft::Ready& rd);
   void expire_requests();
@@ -331,6 +353,7 @@ class AgentCore {
   Quiescence quiet_;
   AckPacer acks_;      // coalesces acknowledgements; a learner's wait a few ticks (ack_pacing.h)
   Recorder recorder_;  // <data_dir>/recorder.rec when recorder.mode is on (recorder.h)
+  WatchHub watches_;   // change streams, fed by sm_'s applies (watch.h)
   std::uint64_t tick_ = 0;
   std::uint64_t next_request_ = 1;
   std::map<std::uint64_t, Pending> pending_;

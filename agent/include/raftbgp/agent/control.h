@@ -13,6 +13,13 @@
 //   {"id": 1, "ok": true, "result": {"index": 42}}
 //   {"id": 1, "ok": false, "error": {"code": "not_found", "message": "no key k"}, "result": {...}}
 //   error.code is the wire name of an ErrorCode (errors.h).
+// Watch (kv.watch, policy.watch; args {"prefix": "...", "from_index": N}, both optional; watch.h): the answer
+// line {"id", "ok": true, "result": {"watching", "prefix", "node_id", "applied", "history_from"}} is followed by
+// one line per change this node applies, until the client closes the connection:
+//   {"id": 1, "event": {"index": 42, "key": "k", "old": "v0" or null, "new": "v1" or null}}         (kv)
+//   {"id": 1, "event": {"index": 43, "prefix": "10.0.0.0/24", "old": route or null, "new": route or null}}
+// ("snapshot": true in an event that is an installed snapshot's difference). The agent ends a stream with one
+// error line and closes the connection: too_slow (the client read too slowly and was dropped), shutting_down.
 // A line that is not such a request gets {"id": null or its id, "ok": false, "error": {"code":
 // "bad_request", ...}} and the server closes the connection; so does an oversize line, and a partial line
 // at end of stream (the half request is answered, then the connection closes).

@@ -21,6 +21,10 @@
 //   idle          a connection with no request in flight and no bytes moving either way for
 //                 idle_timeout_ms is closed (a write stalled by a client that stopped reading counts as
 //                 idle). A connection with a request in flight is never idle.
+//   watches      a watch's answer carries a stream (watch.h): its event lines follow on the same
+//                 connection as fast as the client reads, at most 64 KiB ahead of the socket; the backlog
+//                 waits in the stream's bounded queue, which drops a watcher that falls too far behind.
+//                 A watch counts as a request in flight until it ends (client EOF, or its error line).
 // Peer credentials: SO_PEERCRED is read at accept; every request carries the peer's pid/uid/gid
 // (ClientRequest::peer_*), and every state-changing request (op_changes_state in control.h) is logged
 // at info with them.

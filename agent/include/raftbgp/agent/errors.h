@@ -8,6 +8,7 @@
 //   not_found                        the key or route does not exist (exit 3)
 //   no_leader .. not_ready           definitely not applied: retry shortly (exit 4)
 //   timeout, shutting_down, internal the outcome is unknown: retry with the same client_id and seq (exit 5)
+//   too_slow                         a watch stream ended because its client fell behind (exit 5)
 #pragma once
 
 #include <cstddef>
@@ -35,6 +36,7 @@ enum class ErrorCode : std::uint8_t {
   kTimeout,            // timeout: not applied within the request's timeout; outcome unknown
   kShuttingDown,       // shutting_down: the agent stopped with the request pending; outcome unknown
   kInternal,           // internal
+  kTooSlow,            // too_slow: a watch whose client read too slowly was dropped (watch.h); watch again
   kCount_,
 };
 inline constexpr std::size_t kErrorCodeCount = static_cast<std::size_t>(ErrorCode::kCount_);

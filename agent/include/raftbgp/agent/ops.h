@@ -28,13 +28,19 @@ enum class Op : std::uint8_t {
   // Policy as code (policy_file.h): the whole table in one entry, and the replicated change history.
   kPolicyApply,
   kPolicyHistory,
+  // The leader's view of the cluster from any node (a follower forwards it), and change streams.
+  kStatusCluster,
+  kKvWatch,
+  kPolicyWatch,
 };
 
 // How the agent serves an op (agent_core.h): from this node's own state at once, through a ReadIndex
 // round (linearizable, nothing logged), as a log entry answered when it applies (forwarded to the leader
 // from a follower), or as an administration entry (a configuration change or a transfer, answered when
-// the applied configuration or the leader shows it: agent_core.h "Administration").
-enum class OpPath : std::uint8_t { kLocal, kReadIndex, kWrite, kAdmin };
+// the applied configuration or the leader shows it: agent_core.h "Administration"), from the leader (answered
+// at once on the leader, forwarded from a follower: agent_core.h "Cluster status"), or as a stream of changes
+// this node applies (watch.h).
+enum class OpPath : std::uint8_t { kLocal, kReadIndex, kWrite, kAdmin, kLeader, kWatch };
 
 struct OpSpec {
   std::string_view name;  // the request's "op"
@@ -47,7 +53,7 @@ struct OpSpec {
   bool changes_state;
 };
 
-inline constexpr std::array<OpSpec, 17> kOps = {{
+inline constexpr std::array<OpSpec, 20> kOps = {{
     {"status", Op::kStatus, OpPath::kLocal, false, false},
     {"debug.dump", Op::kDebugDump, OpPath::kLocal, false, false},
     {"members", Op::kMembers, OpPath::kLocal, false, false},
@@ -66,6 +72,10 @@ inline constexpr std::array<OpSpec, 17> kOps = {{
     // args {"routes": [route...], "dry_run": bool}: dry_run validates every route and proposes nothing.
     {"policy.apply", Op::kPolicyApply, OpPath::kWrite, true, true},
     {"policy.history", Op::kPolicyHistory, OpPath::kReadIndex, false, false},
+    {"status.cluster", Op::kStatusCluster, OpPath::kLeader, false, false},
+    // args {"prefix": "...", "from_index": N} (both optional): one answer line, then one line per change.
+    {"kv.watch", Op::kKvWatch, OpPath::kWatch, false, false},
+    {"policy.watch", Op::kPolicyWatch, OpPath::kWatch, false, false},
 }};
 
 // The row named `name`, or nullptr (an unknown op: bad_request).

@@ -50,6 +50,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -69,6 +70,20 @@ inline constexpr std::size_t kMaxPolicyRoutes = 10000;
 inline constexpr std::size_t kMaxKvBytes = std::size_t{16} << 20;  // sum of key and value sizes
 inline constexpr std::size_t kMaxPolicyHistory = 256;
 inline constexpr std::size_t kMaxHostnameBytes = 255;
+
+// One change of a replicated table, as this node applies it (StateMachine::set_change_observer; the watch
+// streams of watch.h). Node-local: it is derived from apply and never replicated or persisted.
+struct StateChange {
+  enum class Table : std::uint8_t { kKv, kPolicy };
+  raft::Index index = 0;  // the entry that made it (for a snapshot: the snapshot's index)
+  Table table = Table::kKv;
+  std::string key;                                      // the kv key, or the policy prefix
+  std::optional<std::string> old_value, new_value;      // kKv: absent = no such key before / after
+  std::optional<v1::PolicyRoute> old_route, new_route;  // kPolicy: absent = no route before / after
+  // From an installed snapshot: the difference the snapshot made, not one entry's change (the entries in
+  // between are not known here).
+  bool snapshot = false;
+};
 
 // Checks a write's payload limits (non-empty key, sizes). Shared by the proposer and apply so both
 // agree; nullopt when valid.
@@ -95,6 +110,12 @@ class StateMachine {
   // Precondition: index > applied_index().
   void skip(raft::Index index);
 
+  // Called with every change to the kv store and the policy table as it applies (apply, apply_conf, and
+  // restore, which reports the difference between the old and the new state). Not part of the replicated state:
+  // restore() keeps it, and nothing is computed while none is set. The observer must not call back into this.
+  using ChangeObserver = std::function<void(const StateChange&)>;
+  void set_change_observer(ChangeObserver observer) { observer_ = std::move(observer); }
+
   // The deterministic serialization of the state (see above).
   std::string serialize() const;
   // Replaces the state with `data` (from serialize()), which must reflect exactly `index`. On error
@@ -120,6 +141,11 @@ class StateMachine {
   void record_session(raft::Index index, const v1::Command& cmd, const v1::Result& result);
   v1::Result apply_replace(raft::Index index, const v1::Command& cmd);
   void record_policy_change(v1::PolicyChange change, raft::Index index, const v1::Command& cmd);
+  void changed_kv(raft::Index index, const std::string& key, std::optional<std::string> was,
+                  std::optional<std::string> now, bool snapshot = false) const;
+  void changed_policy(raft::Index index, const std::string& prefix, std::optional<v1::PolicyRoute> was,
+                      std::optional<v1::PolicyRoute> now, bool snapshot = false) const;
+  void report_restore(const StateMachine& next, raft::Index index) const;
 
   std::map<std::string, std::string> kv_;
   std::map<std::string, v1::PolicyRoute> policies_;  // by canonical prefix
@@ -131,6 +157,7 @@ class StateMachine {
   std::size_t kv_bytes_ = 0;
   raft::Index applied_ = 0;
   std::uint64_t policy_version_ = 0;
+  ChangeObserver observer_;  // node-local (see set_change_observer)
 };
 
 }  // namespace raftbgp::agent
