@@ -21,15 +21,19 @@ The lab runs under the namespace prefix sb<pid>n<N> (lab/labkit.py run_scenario:
               relay processes left out).
   RSS         raftbgpd and ExaBGP VmRSS on every router (median, max), idle and after the burst.
   propagation --changes rounds, each: (1) plain: router k's inject FIFO gets `announce route 10.255.241.k/32
-              next-hop self`; t0 just after the write; done when mon has the route from all four transits, i.e.
-              it reached every transit and crossed one more BGP hop (transit -> mon, as transit -> router);
-              (2) policy: `policy.add 10.255.242.k/32` on one learner over one persistent control-socket
-              connection (labkit.Conn); t0 when the answer arrived; done when mon has, from every router j's own
-              transit, the path with AS path [transit, j] (router j's ExaBGP announced it, one hop on). Both are
-              observed the same way, event-driven: probe.py stamps each update with time.time() when ExaBGP hands
-              it over (sub-millisecond; no polling in the figure). p50/p99 of each and the ratio of the p50s. A
-              policy write answered only after a retry (same client_id/seq) is counted, not timed. Afterwards
-              every probe route is withdrawn again (policy.remove, `withdraw route`) and the lab settles.
+              next-hop self`; t0 just after the write; (2) policy: `policy.add 10.255.242.k/32` on one learner
+              over one persistent control-socket connection (labkit.Conn); t0 when the answer arrived. Each is
+              timed at two points in the same round:
+              wire (the figure): bench/lab/bgp_wire.py stamps, with the kernel's packet time on every router's
+                links, when the plain route's UPDATE arrived at each other router from its transit (it reached
+                that router's ExaBGP), and when each router's ExaBGP sent its policy UPDATE to its transit (it
+                is in the transit's RIB): done at the last router;
+              mon: the observer has the plain route from all four transits, and the policy path with AS path
+                [transit, j] for every router j: one more BGP hop on (through each transit's output queue,
+                FRR's ~50 ms, once more for the policy than for the plain route).
+              p50/p99 of each and the ratio of the p50s. A policy write answered only after a retry (same
+              client_id/seq) is counted, not timed. Afterwards every probe route is withdrawn again
+              (policy.remove, `withdraw route`) and the lab settles.
   load        kv_load --count --burst writes (--clients at the leader; a client answered no_leader or timeout retries
               the same put after 100 ms for up to 10 s, as a real client rides out an election: kv_load
               --retry-ms); the footprint sampled during the burst
@@ -53,6 +57,7 @@ sys.path.insert(0, os.path.join(REPO, "lab"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import idle_cpu  # noqa: E402
 from cluster_bench import pct  # noqa: E402
+from bgp_wire import Wire  # noqa: E402
 from labkit import Conn, Failed, Lab, run_scenario, say, wait_until  # noqa: E402
 
 PROBE = os.path.join(REPO, "bench", "lab", "exabgp_probe.py")
@@ -190,15 +195,28 @@ def policy_write(conn, op, pfx, seq, timeout=60):
         time.sleep(0.5)
 
 
-def propagation(lab, o, observed, writer):
+def wire_done(wire, routers, direction, pfx, t0):
+    """The latest first sighting of pfx in `direction` on every one of `routers`' links, in ms after t0."""
+    def f():
+        got = [wire.first(r, direction, pfx) for r in routers]
+        return max((max(got) - t0) * 1000, 1e-6) if all(got) else None
+    return f
+
+
+def propagation(lab, o, observed, wire, writer):
     """o.changes rounds of (plain route, policy write), latencies in ms; then both withdrawn again. A policy
-    write that needed a retry is left out of the figures (its answer time says nothing) and counted."""
+    write that needed a retry is left out of the figures (its answer time says nothing) and counted.
+
+    Two observation points, the same rounds: `wire` (the issue's definition: a plain route has reached every
+    other router's ExaBGP when the UPDATE arrived on each router's link from its transit; a policy has been
+    announced by every router's ExaBGP when each router's UPDATE left for its transit, i.e. it is in the
+    transit's Adj-RIB-In) and `mon` (one more BGP hop on, through each transit's output queue to the observer)."""
     tas = {t: 65200 + int(t[1:]) for t in lab.transits}
     per = len(lab.routers) // 4  # the generator's layout: N/4 routers behind t1, then t2, ...
     transit_of = {lab.by_id[i]: "t%d" % ((i - 1) // per + 1) for i in lab.by_id}
     want = {(transit_of[n], (tas[transit_of[n]], int(lab.asn[n]))) for n in lab.routers}
     conn = Conn(lab.sock(writer))
-    out = {"plain": [], "policy": [], "commit": [], "retried": []}
+    out = {k: [] for k in ("plain", "policy", "plain_mon", "policy_mon", "commit", "retried")}
     routers = sorted(lab.routers, key=lambda n: lab.routers[n])
     try:
         for k in range(1, o.changes + 1):
@@ -206,19 +224,25 @@ def propagation(lab, o, observed, writer):
             t0 = inject(lab, src, "announce route %s next-hop self" % pfx)
             t1 = observed.wait("plain %s from %s at every transit" % (pfx, src),
                                plain_done(pfx, int(lab.asn[src]), lab.transits))
-            out["plain"].append((t1 - t0) * 1000)
+            out["plain_mon"].append((t1 - t0) * 1000)
+            out["plain"].append(wait_until("plain %s on every router's link" % pfx, wire_done(
+                wire, [r for r in routers if r != src], "in", pfx, t0), 30, every=0.02))
             time.sleep(o.gap)
             pfx = "10.255.242.%d/32" % k
             c0, t0, attempts = policy_write(conn, "policy.add", pfx, k)
             t1 = observed.wait("policy %s announced by all %d routers" % (pfx, len(want)), policy_done(pfx, want))
+            wired = wait_until("policy %s leaving every router" % pfx, wire_done(wire, routers, "out", pfx, t0),
+                               30, every=0.02)
             if attempts > 1:
                 out["retried"].append(k)
             else:
                 out["commit"].append((t0 - c0) * 1000)
-                out["policy"].append((t1 - t0) * 1000)
-            say("change %d: plain %.1f ms (from %s), policy %.1f ms (add answered in %.1f ms at %s%s)" %
-                (k, out["plain"][-1], src, (t1 - t0) * 1000, (t0 - c0) * 1000, writer,
-                 ", after %d attempts: not counted" % attempts if attempts > 1 else ""))
+                out["policy"].append(wired)
+                out["policy_mon"].append((t1 - t0) * 1000)
+            say("change %d: plain %.1f ms (from %s; at mon %.1f), policy %.1f ms (at mon %.1f; add answered in "
+                "%.1f ms at %s%s)" % (k, out["plain"][-1], src, out["plain_mon"][-1], wired, (t1 - t0) * 1000,
+                                      (t0 - c0) * 1000, writer,
+                                      ", after %d attempts: not counted" % attempts if attempts > 1 else ""))
             time.sleep(o.gap)
         for k in range(1, o.changes + 1):  # leave the RIBs as they were for the burst's memory figures
             inject(lab, routers[(k - 1) % len(routers)], "withdraw route 10.255.241.%d/32 next-hop self" % k)
@@ -328,13 +352,18 @@ def scenario(o, res):
         observed = Observed(os.path.join(lab.run_dir, "mon", "data", "observed.jsonl"), peers)
         learners = sorted(int(x) for x in (lab.status(leader) or {}).get("learners", []))
         writer = lab.by_id[learners[-1]] if learners else leader
-        p = propagation(lab, o, observed, writer)
+        wire = Wire({n: lab.ns(n) for n in lab.routers}, lambda p: p.startswith("10.255.24")).start()
+        try:
+            p = propagation(lab, o, observed, wire, writer)
+        finally:
+            wire.stop()
         res["propagation"] = {
             "changes": o.changes, "policy_writer": writer, "leader": leader, "policy_retried": p["retried"],
             "plain_ms": p50_p99(p["plain"]), "policy_ms": p50_p99(p["policy"]),
-            "policy_add_answer_ms": p50_p99(p["commit"]),
-            "ratio_p50": round(pct(p["policy"], 0.5) / pct(p["plain"], 0.5), 2), "plain_all": p["plain"],
-            "policy_all": p["policy"]}
+            "ratio_p50": round(pct(p["policy"], 0.5) / pct(p["plain"], 0.5), 2),
+            "at_mon": {"plain_ms": p50_p99(p["plain_mon"]), "policy_ms": p50_p99(p["policy_mon"]),
+                       "ratio_p50": round(pct(p["policy_mon"], 0.5) / pct(p["plain_mon"], 0.5), 2)},
+            "policy_add_answer_ms": p50_p99(p["commit"]), "plain_all": p["plain"], "policy_all": p["policy"]}
         time.sleep(o.settle)  # the probe routes withdrawn: the RIBs hold mailbox routes (and the lab's own) only
         res["load"] = burst(lab, o, lab.wait_leader(timeout=60))
         say("burst: %s" % {k: v for k, v in res["load"].items() if k not in ("under_load", "kv_load")})
@@ -376,7 +405,7 @@ def cell(fn):
 
 
 def table(results):
-    rows = [("N", "policy p50/p99 ms", "plain p50/p99 ms", "ratio", "idle mbox/router (per transit)",
+    rows = [("N", "policy p50/p99 ms", "plain p50/p99 ms", "ratio", "at mon: policy, plain p50, ratio", "idle mbox/router (per transit)",
              "load mbox/router max", "burst ok/sent w/s", "recovery s", "idle CPU cores", "agent RSS MB",
              "ExaBGP RSS MB")]
     mb = lambda d: "%.1f/%.1f" % (d["median_kB"] / 1024, d["max_kB"] / 1024)  # noqa: E731
@@ -387,6 +416,8 @@ def table(results):
             lambda: "%.1f/%.1f" % (p["policy_ms"]["p50"], p["policy_ms"]["p99"]),
             lambda: "%.1f/%.1f" % (p["plain_ms"]["p50"], p["plain_ms"]["p99"]),
             lambda: "%.2f" % p["ratio_p50"],
+            lambda: "%.1f, %.1f, %.2f" % (p["at_mon"]["policy_ms"]["p50"], p["at_mon"]["plain_ms"]["p50"],
+                                          p["at_mon"]["ratio_p50"]),
             lambda: " ".join("%s:%g" % (t, v["per_router"]) for t, v in sorted(r["idle"].items())),
             lambda: "%g" % max(v["per_router"] for v in ld["under_load"].values()),
             lambda: burst_cell(ld),
