@@ -140,7 +140,7 @@ std::optional<FileError> RouteAnnouncer::write_record(const std::set<std::string
   }
   std::string content;
   for (const std::string& p : prefixes) content += p + "\n";
-  if (auto e = atomic_write_file(record_path_, content)) return e;
+  if (auto e = atomic_write_file(record_path_, content, Durability::kProcessCrash)) return e;
   recorded_ = prefixes;
   return std::nullopt;
 }

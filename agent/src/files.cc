@@ -42,15 +42,17 @@ std::optional<FileError> ensure_dir(const std::string& dir) {
   return os_error("mkdir", dir);
 }
 
-std::optional<FileError> atomic_write_file(const std::string& path, const std::string& content) {
+std::optional<FileError> atomic_write_file(const std::string& path, const std::string& content, Durability durability) {
+  const bool durable = durability == Durability::kPowerLoss;
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return os_error("open", tmp);
   std::optional<FileError> err = write_all(fd, content, tmp);
-  if (!err && ::fsync(fd) != 0) err = os_error("fsync", tmp);
+  if (!err && durable && ::fsync(fd) != 0) err = os_error("fsync", tmp);
   ::close(fd);
   if (err) return err;
   if (::rename(tmp.c_str(), path.c_str()) != 0) return os_error("rename", tmp);
+  if (!durable) return std::nullopt;
   // The rename is durable only once the directory entry is (same rule as WalStorage's hardstate).
   const std::string dir = parent_dir(path);
   const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

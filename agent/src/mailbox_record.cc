@@ -23,7 +23,7 @@ std::optional<FileError> MailboxRecord::save(const transport::Transport& t, bool
   if (!force && count == saved_count_) return std::nullopt;
   std::string text;
   for (const transport::IpPrefix& p : t.slot_prefixes()) text += p.to_string() + "\n";
-  if (auto e = atomic_write_file(path_, text)) return e;
+  if (auto e = atomic_write_file(path_, text, Durability::kProcessCrash)) return e;
   saved_count_ = count;
   return std::nullopt;
 }

@@ -165,6 +165,30 @@ TEST(RouteAnnouncer, Restart_reannounces_applied_routes_and_withdraws_stale_ones
   EXPECT_EQ(*content, "192.0.2.0/24\n");
 }
 
+// The record is written without fsync (files.h Durability::kProcessCrash): after a power loss it may be empty
+// or cut mid-line. ExaBGP's RIB died with the machine, so such a record is read for what it still names and
+// the first reconcile announces every desired route; it is never an error that stops the agent.
+TEST(RouteAnnouncer, A_record_cut_by_a_power_loss_loads_what_it_names_and_reannounces_the_desired_routes) {
+  TempDir dir;
+  const std::string record = dir.path() + "/announced";
+  v1::PolicyRoute x = route("192.0.2.0/24");
+  for (const std::string& damaged :
+       {std::string(), std::string("198.51.100.0/24\n203.0.1"), std::string("\0\0\0\0", 4)}) {
+    ASSERT_FALSE(atomic_write_file(record, damaged, Durability::kProcessCrash));
+    RouteAnnouncer a = make_announcer(record);
+    ASSERT_FALSE(a.load()) << "record " << damaged.size() << " bytes";
+    auto d = a.reconcile(table({x}));
+    std::vector<std::string> want;
+    if (damaged.rfind("198.51.100.0/24", 0) == 0) want.push_back("withdraw route 198.51.100.0/24");
+    want.push_back("announce route 192.0.2.0/24 next-hop self");
+    EXPECT_EQ(d.lines, want) << "record " << damaged.size() << " bytes";
+    auto content = std::get<std::optional<std::string>>(read_file(record));
+    ASSERT_TRUE(content);
+    EXPECT_NE(content->find("192.0.2.0/24\n"), std::string::npos);
+    EXPECT_FALSE(std::get<std::optional<std::string>>(read_file(record + ".tmp")));  // renamed, not left behind
+  }
+}
+
 TEST(RouteAnnouncer, With_a_session_per_family_each_command_names_the_neighbour_of_its_prefix_family) {
   RouteAnnouncer a(NodeRouteContext{1, "self", "fd00:255::1", 65001}, Neighbors{"10.0.0.2", "fd00:1::2"},
                    {MailboxLayout::default_ipv6().base, MailboxLayout::default_ipv4().base}, "");

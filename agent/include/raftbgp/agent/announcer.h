@@ -13,11 +13,12 @@
 //
 // Stale routes of a previous incarnation. ExaBGP keeps its RIB when it respawns the agent, and a crash
 // can come between a withdraw and its ack. So the announcer keeps a record file (`<data_dir>/announced`,
-// one prefix per line, atomic writes) of every prefix that may be in ExaBGP's RIB: it is rewritten with
-// (desired ∪ withdrawals not yet acked) BEFORE the commands are handed out, and shrinks when a withdraw
-// is acked. At start, load() reads it; the first reconcile() then withdraws every recorded prefix that is
-// no longer desired and re-announces every desired one (ExaBGP may have restarted too, with an empty RIB;
-// an identical re-announce is suppressed by ExaBGP's cache, docs/exabgp.md §4.2, so it costs nothing on the wire).
+// one prefix per line, atomic writes that outlive a crash of the agent but, like ExaBGP's RIB, not a power loss:
+// files.h Durability::kProcessCrash) of every prefix that may be in ExaBGP's RIB: it is rewritten with (desired ∪
+// withdrawals not yet acked) BEFORE the commands are handed out, and shrinks when a withdraw is acked. At start, load()
+// reads it; the first reconcile() then withdraws every recorded prefix that is no longer desired and re-announces every
+// desired one (ExaBGP may have restarted too, with an empty RIB; an identical re-announce is suppressed by ExaBGP's
+// cache, docs/exabgp.md §4.2, so it costs nothing on the wire).
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,6 @@
-// Small durable files in the data dir, written atomically: write `<path>.tmp`, fsync it, rename over
-// `path`, fsync the directory. A crash leaves either the old or the new content, never half of one; a
-// leftover .tmp is overwritten by the next write.
+// Small files in the data dir, written atomically: write `<path>.tmp`, fsync it, rename over `path`, fsync
+// the directory (Durability::kPowerLoss; kProcessCrash leaves out both fsyncs). A crash leaves either the old
+// or the new content, never half of one; a leftover .tmp is overwritten by the next write.
 //
 // Boot counter (`<data_dir>/epoch`): decimal text. bump_epoch_file() takes an exclusive lock on
 // `<path>.lock` (flock, held by the returned EpochLease for the life of the process, so two processes can
@@ -26,9 +26,22 @@ struct FileError {
   std::string message;
 };
 
+// How long a file must outlive the process that wrote it.
+enum class Durability {
+  // Past a power loss: fsync the file and its directory (Raft state, replay windows, the boot counter).
+  kPowerLoss,
+  // Past a crash of this process only: write and rename, no fsync. For records of what ExaBGP holds in
+  // memory (announced policy routes, used mailbox slots): a power loss also ends ExaBGP and clears its RIB
+  // and the transits withdraw its routes, so a record lost with it describes nothing left to clean up,
+  // and a damaged one is read as "nothing recorded" line by line. The kernel's page cache keeps a
+  // renamed file whole for the next incarnation whatever way the process died.
+  kProcessCrash,
+};
+
 // Creates `dir` (mode 0700) if missing; parents must exist.
 std::optional<FileError> ensure_dir(const std::string& dir);
-std::optional<FileError> atomic_write_file(const std::string& path, const std::string& content);
+std::optional<FileError> atomic_write_file(const std::string& path, const std::string& content,
+                                           Durability durability = Durability::kPowerLoss);
 // nullopt content: the file does not exist.
 std::variant<std::optional<std::string>, FileError> read_file(const std::string& path);
 // Holds the boot counter's lock; releases it when destroyed. Move-only.

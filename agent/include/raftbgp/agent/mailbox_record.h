@@ -7,9 +7,10 @@
 // every tick (it writes only when Transport::slot_count() grew) and at shutdown; open() calls load() once,
 // before the first send, and hands the prefixes to Transport::withdraw_leftovers().
 //
-// The file is text, one prefix per line, written atomically (files.h). A missing file is nothing to clean
-// up; lines that are not prefixes of our mailbox are skipped (the transport checks each one): the record is an
-// optimisation of the RIB footprint, never a safety property, so a damaged one costs at most stale routes.
+// The file is text, one prefix per line, written atomically without fsync (files.h Durability::kProcessCrash: the RIB
+// it describes dies with the machine). A missing file is nothing to clean up; lines that are not prefixes of our
+// mailbox are skipped (the transport checks each one): the record is an optimisation of the RIB footprint, never a
+// safety property, so a damaged one costs at most stale routes.
 #pragma once
 
 #include <cstddef>
