@@ -175,7 +175,8 @@ std::vector<MetricFamily> status_to_families(const json& s, std::int64_t leader_
   b.counter("raftbgp_send_acks_coalesced_total",
             "Acknowledgements not sent because a later one of the same Ready, or held by this learner, superseded them",
             at(send, "acks_coalesced"));
-  b.counter("raftbgp_send_acks_held_total", "Acknowledgements this learner held back to pace its answers",
+  b.counter("raftbgp_send_acks_held_total",
+            "Acknowledgements and plain heartbeat answers this learner held back to pace its answers",
             at(send, "acks_held"));
   b.gauge("raftbgp_send_messages_per_send", "Raft messages per transport send (the broadcast saving)",
           at(send, "messages_per_send"));
