@@ -120,7 +120,7 @@ def announced(msg):
         if code == 14 and len(val) >= 5:  # MP_REACH_NLRI
             afi, safi, nhlen = struct.unpack_from("!HBB", val, 0)
             if afi == 1 and safi == 1 and 5 + nhlen <= len(val):
-                out += prefixes(val[5 + nhlen + 1:])  # next hop, then one reserved byte
+                out += prefixes(val[4 + nhlen + 1:])  # after the next hop, one reserved byte
         i += hdr + ln
     return out
 
