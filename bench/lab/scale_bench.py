@@ -21,8 +21,9 @@ The lab runs under the namespace prefix sb<pid>n<N> (lab/labkit.py run_scenario:
               relay processes left out).
   RSS         raftbgpd and ExaBGP VmRSS on every router (median, max), idle and after the burst.
   propagation --changes rounds, each: (1) plain: router k's inject FIFO gets `announce route 10.255.241.k/32
-              next-hop self`; t0 just after the write; (2) policy: `policy.add 10.255.242.k/32` on one learner
-              over one persistent control-socket connection (labkit.Conn); t0 when the answer arrived. Each is
+              next-hop self`; t0 just after the write; (2) policy: `policy.add 10.255.242.k/32` on the k-th learner
+              (each in turn: the writer's place against the leader moves the figure) over a persistent
+              control-socket connection to it (labkit.Conn); t0 when the answer arrived. Each is
               timed at two points in the same round:
               wire (the figure): bench/lab/bgp_wire.py stamps, with the kernel's packet time on every router's
                 links, when the plain route's UPDATE arrived at each other router from its transit (it reached
@@ -203,7 +204,7 @@ def wire_done(wire, routers, direction, pfx, t0):
     return f
 
 
-def propagation(lab, o, observed, wire, writer):
+def propagation(lab, o, observed, wire, writers):
     """o.changes rounds of (plain route, policy write), latencies in ms; then both withdrawn again. A policy
     write that needed a retry is left out of the figures (its answer time says nothing) and counted.
 
@@ -215,7 +216,7 @@ def propagation(lab, o, observed, wire, writer):
     per = len(lab.routers) // 4  # the generator's layout: N/4 routers behind t1, then t2, ...
     transit_of = {lab.by_id[i]: "t%d" % ((i - 1) // per + 1) for i in lab.by_id}
     want = {(transit_of[n], (tas[transit_of[n]], int(lab.asn[n]))) for n in lab.routers}
-    conn = Conn(lab.sock(writer))
+    conns = {}
     out = {k: [] for k in ("plain", "policy", "plain_mon", "policy_mon", "commit", "retried")}
     routers = sorted(lab.routers, key=lambda n: lab.routers[n])
     try:
@@ -229,6 +230,8 @@ def propagation(lab, o, observed, wire, writer):
                 wire, [r for r in routers if r != src], "in", pfx, t0), 30, every=0.02))
             time.sleep(o.gap)
             pfx = "10.255.242.%d/32" % k
+            writer = writers[(k - 1) % len(writers)]
+            conn = conns.setdefault(writer, Conn(lab.sock(writer)))
             c0, t0, attempts = policy_write(conn, "policy.add", pfx, k)
             t1 = observed.wait("policy %s announced by all %d routers" % (pfx, len(want)), policy_done(pfx, want))
             wired = wait_until("policy %s leaving every router" % pfx, wire_done(wire, routers, "out", pfx, t0),
@@ -246,9 +249,11 @@ def propagation(lab, o, observed, wire, writer):
             time.sleep(o.gap)
         for k in range(1, o.changes + 1):  # leave the RIBs as they were for the burst's memory figures
             inject(lab, routers[(k - 1) % len(routers)], "withdraw route 10.255.241.%d/32 next-hop self" % k)
+            conn = conns[writers[(k - 1) % len(writers)]]
             policy_write(conn, "policy.remove", "10.255.242.%d/32" % k, o.changes + k)
     finally:
-        conn.close()
+        for conn in conns.values():
+            conn.close()
     return out
 
 
@@ -351,14 +356,16 @@ def scenario(o, res):
         peers = {"10.255.25%d.2" % int(t[1:]): t for t in lab.transits}
         observed = Observed(os.path.join(lab.run_dir, "mon", "data", "observed.jsonl"), peers)
         learners = sorted(int(x) for x in (lab.status(leader) or {}).get("learners", []))
-        writer = lab.by_id[learners[-1]] if learners else leader
+        # Each change is written at the next learner in turn: where the writer sits against the leader decides
+        # when `policy add` returns there, and so the figure, by tens of ms (an answer through FRR's queue).
+        writers = [lab.by_id[i] for i in learners] or [leader]
         wire = Wire({n: lab.ns(n) for n in lab.routers}, lambda p: p.startswith("10.255.24")).start()
         try:
-            p = propagation(lab, o, observed, wire, writer)
+            p = propagation(lab, o, observed, wire, writers)
         finally:
             wire.stop()
         res["propagation"] = {
-            "changes": o.changes, "policy_writer": writer, "leader": leader, "policy_retried": p["retried"],
+            "changes": o.changes, "policy_writers": writers[:o.changes], "leader": leader, "policy_retried": p["retried"],
             "plain_ms": p50_p99(p["plain"]), "policy_ms": p50_p99(p["policy"]),
             "ratio_p50": round(pct(p["policy"], 0.5) / pct(p["plain"], 0.5), 2),
             "at_mon": {"plain_ms": p50_p99(p["plain_mon"]), "policy_ms": p50_p99(p["policy_mon"]),
