@@ -239,6 +239,11 @@ class Cli {
     CLI::App* debug = group("debug", "internals");
     add(debug, "dump", "hard state, log, snapshots, progress, pending requests, windows, routes", "debug.dump", no_args,
         [](json& r, const Options&) { return std::printf("%s\n", printable(dump_json(r, 2)).c_str()), kExitOk; });
+    add(debug, "model",
+        "this node's measured latency model (round trips per peer, fsync, apply, elections) as JSON, the input of "
+        "raftbgp-predict --model",
+        "debug.model", no_args,
+        [](json& r, const Options&) { return std::printf("%s\n", printable(dump_json(r, 2)).c_str()), kExitOk; });
   }
 
   void add_kv() {

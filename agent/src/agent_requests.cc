@@ -236,6 +236,7 @@ ClientResponse AgentCore::local_response(Op op) {
   switch (op) {
     case Op::kStatus: return ok_response(status_json());
     case Op::kDebugDump: return ok_response(debug_json());
+    case Op::kDebugModel: return ok_response(model_json());
     case Op::kMembers: return ok_response(members_json());
     case Op::kSnapshot: return snapshot_response();
     default: return error_response(ErrorCode::kInternal, std::string(op_spec(op).name) + " is not a local op");

@@ -1,0 +1,145 @@
+#include "raftbgp/agent/latency_model.h"
+
+#include <string>
+
+namespace raftbgp::agent {
+namespace {
+
+using nlohmann::json;
+using raft::MessageType;
+
+double seconds_between(LatencyModel::Clock::time_point from, LatencyModel::Clock::time_point to) {
+  return std::chrono::duration<double>(to - from).count();
+}
+
+}  // namespace
+
+double ModelHistogram::quantile(double q) const {
+  if (count_ == 0) return 0;
+  const double want = q * static_cast<double>(count_);
+  std::uint64_t seen = 0;
+  for (std::size_t i = 0; i < kBounds; ++i) {
+    seen += counts_[i];
+    if (static_cast<double>(seen) >= want) return bound(i);
+  }
+  return bound(kBounds - 1);
+}
+
+json ModelHistogram::to_json(std::size_t every) const {
+  json bounds = json::array(), counts = json::array();
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < kBounds; ++i) {
+    cumulative += counts_[i];
+    if (every > 1 && i % every != 0) continue;
+    bounds.push_back(bound(i));
+    counts.push_back(cumulative);
+  }
+  return json{{"bounds", bounds}, {"counts", counts}, {"count", count_}, {"sum", sum_}};
+}
+
+void LatencyModel::Ring::push(std::uint64_t key, Clock::time_point at) {
+  if (size == kRing) {  // full: forget the oldest (its answer was lost, or it is far behind)
+    head = (head + 1) % kRing;
+    --size;
+  }
+  slots[(head + size) % kRing] = Sent{key, at};
+  ++size;
+}
+
+bool LatencyModel::Ring::pop_front(Sent& out) {
+  if (size == 0) return false;
+  out = slots[head];
+  head = (head + 1) % kRing;
+  --size;
+  return true;
+}
+
+void LatencyModel::on_send(const raft::Message& m, raft::NodeId to, Clock::time_point now) {
+  switch (m.type()) {
+    case MessageType::MSG_APP:
+      // Only entries are answered (a commit-only AppendEntries is not, raft.proto), and only they are what a
+      // quorum waits for.
+      if (!m.entries().empty()) peer(to).appends.push(m.entries(m.entries_size() - 1).index(), now);
+      return;
+    case MessageType::MSG_HEARTBEAT: peer(to).heartbeats.push(0, now); return;
+    case MessageType::MSG_VOTE:
+    case MessageType::MSG_PRE_VOTE: peer(to).votes.push(0, now); return;
+    default: return;
+  }
+}
+
+void LatencyModel::on_receive(const raft::Message& m, Clock::time_point now) {
+  const auto it = peers_.find(m.from());
+  if (it == peers_.end()) return;  // we never sent it anything we time
+  Peer& p = it->second;
+  Sent s;
+  switch (m.type()) {
+    case MessageType::MSG_APP_RESP:
+      if (m.reject()) return;
+      // Every send now acknowledged, timed to this first answer that covers it.
+      while (p.appends.size > 0 && p.appends.front().key <= m.index()) {
+        p.appends.pop_front(s);
+        p.append_rtt.observe(seconds_between(s.at, now));
+      }
+      return;
+    case MessageType::MSG_HEARTBEAT_RESP:
+      if (p.heartbeats.pop_front(s)) p.heartbeat_rtt.observe(seconds_between(s.at, now));
+      return;
+    case MessageType::MSG_VOTE_RESP:
+    case MessageType::MSG_PRE_VOTE_RESP:
+      if (p.votes.pop_front(s)) p.vote_rtt.observe(seconds_between(s.at, now));
+      return;
+    default: return;
+  }
+}
+
+void LatencyModel::on_soft_state(raft::NodeId leader, raft::Role role, Clock::time_point now) {
+  if (role != last_role_ && (role == raft::Role::kPreCandidate || role == raft::Role::kCandidate) &&
+      last_role_ != raft::Role::kPreCandidate)
+    ++campaigns_;  // PreCandidate -> Candidate is one campaign
+  if (role == raft::Role::kLeader && last_role_ != raft::Role::kLeader) ++won_;
+  last_role_ = role;
+  if (leader == last_leader_) return;
+  if (leader == raft::kNoNode) {
+    leaderless_since_ = now;
+    leaderless_since_set_ = true;
+  } else {
+    ++leader_changes_;
+    if (leaderless_since_set_) leaderless_.observe(seconds_between(leaderless_since_, now));
+    leaderless_since_set_ = false;
+  }
+  last_leader_ = leader;
+}
+
+json LatencyModel::peers_json(std::size_t every) const {
+  json out = json::object();
+  for (const auto& [id, p] : peers_)
+    out[std::to_string(id)] = json{{"append_rtt_seconds", p.append_rtt.to_json(every)},
+                                   {"heartbeat_rtt_seconds", p.heartbeat_rtt.to_json(every)},
+                                   {"vote_rtt_seconds", p.vote_rtt.to_json(every)}};
+  return out;
+}
+
+json LatencyModel::elections_json(std::size_t every) const {
+  return json{{"campaigns", campaigns_},
+              {"won", won_},
+              {"leader_changes", leader_changes_},
+              {"leaderless_seconds", leaderless_.to_json(every)}};
+}
+
+json LatencyModel::status_json() const {
+  constexpr std::size_t kEvery = ModelHistogram::kPerDoubling;
+  return json{{"fsync_seconds", fsync_.to_json(kEvery)},
+              {"apply_seconds", apply_.to_json(kEvery)},
+              {"peers", peers_json(kEvery)},
+              {"elections", elections_json(kEvery)}};
+}
+
+json LatencyModel::model_json() const {
+  return json{{"fsync_seconds", fsync_.to_json()},
+              {"apply_seconds", apply_.to_json()},
+              {"peers", peers_json(1)},
+              {"elections", elections_json(1)}};
+}
+
+}  // namespace raftbgp::agent
