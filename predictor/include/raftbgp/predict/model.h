@@ -1,0 +1,56 @@
+// The model raftbgp-predict simulates (predictor/): the cluster's members and timers, and what each part of the
+// protocol's path costs. Loaded either from the model files a running cluster dumps (`raftbgpctl debug model`,
+// agent/include/raftbgp/agent/latency_model.h; one per node, any subset) or from a hand-written topology YAML
+// (configs/predict/*.yaml, docs/operator-guide.md "Predicting latency"):
+//
+//   link(a, b)   one way from agent a to agent b: a's ExaBGP, the BGP transits, b's ExaBGP (the transport's whole
+//                path, as the Raft message sees it). Per-link FIFO is the simulator's (TCP keeps a session's order).
+//   fsync(n)     one Ready of node n made durable (only Readys that must sync pay it).
+//   apply(n)     the committed entries of one Ready applied on node n.
+//
+// From model files, a link a<->b is derived from what a (or b) measured as leader, first match wins:
+//   append_rtt (>= kMinSamples): one way = max(50 us, (rtt - p50 fsync of the peer) / 2), per sample
+//   heartbeat_rtt:               one way = rtt / 2 (a heartbeat syncs nothing)
+//   vote_rtt:                    as append_rtt
+// and, when no file measured it, the mixture of every link that was measured (said in `notes`). A link is taken
+// as symmetric. fsync and apply come from each node's own file; a node without one gets the mixture of the others.
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "raftbgp/predict/distribution.h"
+#include "raftbgp/raft/types.h"
+
+namespace raftbgp::predict {
+
+using raft::NodeId;
+
+struct Model {
+  std::vector<NodeId> voters;
+  NodeId leader = 0;  // the node that leads in the simulation (the dumping cluster's leader)
+  double tick_us = 100000;
+  int election_ticks = 10;
+  int heartbeat_ticks = 1;
+  std::map<std::pair<NodeId, NodeId>, Distribution> links;  // one way, directed
+  Distribution default_link;
+  std::map<NodeId, Distribution> fsync, apply;
+  Distribution default_fsync, default_apply;
+  std::vector<std::string> notes;  // where every part came from (printed by raftbgp-predict)
+
+  const Distribution& link(NodeId from, NodeId to) const;
+  const Distribution& fsync_of(NodeId n) const;
+  const Distribution& apply_of(NodeId n) const;
+};
+
+inline constexpr std::uint64_t kMinSamples = 20;
+
+// A topology YAML (the file's text); why not, naming the key.
+std::variant<Model, std::string> model_from_yaml(const std::string& text);
+// Model files (each one node's `debug.model` JSON text).
+std::variant<Model, std::string> model_from_dumps(const std::vector<std::string>& texts);
+
+}  // namespace raftbgp::predict
