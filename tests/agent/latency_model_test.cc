@@ -48,7 +48,7 @@ TEST(LatencyModel, ModelHistogram_buckets_are_four_per_doubling_and_quantiles_la
 TEST(LatencyModel, AppendEntries_round_trip_is_matched_by_index_and_ignores_rejections_and_commit_only) {
   LatencyModel m;
   const Clock::time_point t0{};
-  m.on_send(msg(raft::MessageType::MSG_APP, 1, 4, 1), 2, t0);                     // entries up to 5
+  m.on_send(msg(raft::MessageType::MSG_APP, 1, 4, 1), 2, t0);                    // entries up to 5
   m.on_send(msg(raft::MessageType::MSG_APP, 1, 5, 2), 2, t0 + milliseconds(1));  // up to 7
   m.on_send(msg(raft::MessageType::MSG_APP, 1, 7, 0), 2, t0 + milliseconds(1));  // commit-only: not timed
   raft::Message reject = msg(raft::MessageType::MSG_APP_RESP, 2, 7);
