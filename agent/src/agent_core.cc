@@ -158,6 +158,7 @@ AgentCore::~AgentCore() {
 }
 
 std::vector<std::string> AgentCore::take_output() {
+  model_.stamp_sends(std::chrono::steady_clock::now());  // the lines leave now (latency_model.h)
   std::vector<std::string> out;
   out.swap(output_);
   return out;

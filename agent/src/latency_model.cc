@@ -1,5 +1,6 @@
 #include "raftbgp/agent/latency_model.h"
 
+#include <algorithm>
 #include <string>
 
 namespace raftbgp::agent {
@@ -44,6 +45,24 @@ void LatencyModel::Ring::push(std::uint64_t key, Clock::time_point at) {
   }
   slots[(head + size) % kRing] = Sent{key, at};
   ++size;
+  unstamped = std::min(unstamped + 1, size);
+}
+
+void LatencyModel::Ring::stamp(Clock::time_point now) {
+  for (std::size_t k = size - unstamped; k < size; ++k) slots[(head + k) % kRing].at = now;
+  unstamped = 0;
+}
+
+void LatencyModel::stamp_sends(Clock::time_point now) {
+  for (auto& [id, p] : peers_) {
+    if (p.appends.unstamped > 0) p.appends.stamp(now);
+    if (p.heartbeats.unstamped > 0) p.heartbeats.stamp(now);
+    if (p.votes.unstamped > 0) p.votes.stamp(now);
+    if (p.acked) {
+      service_.observe(seconds_between(p.appended.at, now));
+      p.acked = p.appended_set = false;
+    }
+  }
 }
 
 bool LatencyModel::Ring::pop_front(Sent& out) {
@@ -62,6 +81,11 @@ void LatencyModel::on_send(const raft::Message& m, raft::NodeId to, Clock::time_
       if (!m.entries().empty()) peer(to).appends.push(m.entries(m.entries_size() - 1).index(), now);
       return;
     case MessageType::MSG_HEARTBEAT: peer(to).heartbeats.push(0, now); return;
+    case MessageType::MSG_APP_RESP: {
+      Peer& p = peer(to);
+      if (!m.reject() && p.appended_set && m.index() >= p.appended.key) p.acked = true;
+      return;
+    }
     case MessageType::MSG_VOTE:
     case MessageType::MSG_PRE_VOTE: peer(to).votes.push(0, now); return;
     default: return;
@@ -69,6 +93,13 @@ void LatencyModel::on_send(const raft::Message& m, raft::NodeId to, Clock::time_
 }
 
 void LatencyModel::on_receive(const raft::Message& m, Clock::time_point now) {
+  if (m.type() == MessageType::MSG_APP && !m.entries().empty()) {  // as a follower: time our answer
+    Peer& leader = peer(m.from());
+    if (!leader.appended_set) leader.appended = Sent{m.entries(m.entries_size() - 1).index(), now};
+    leader.appended.key = m.entries(m.entries_size() - 1).index();
+    leader.appended_set = true;
+    return;
+  }
   const auto it = peers_.find(m.from());
   if (it == peers_.end()) return;  // we never sent it anything we time
   Peer& p = it->second;
@@ -131,6 +162,7 @@ json LatencyModel::status_json() const {
   constexpr std::size_t kEvery = ModelHistogram::kPerDoubling;
   return json{{"fsync_seconds", fsync_.to_json(kEvery)},
               {"apply_seconds", apply_.to_json(kEvery)},
+              {"append_service_seconds", service_.to_json(kEvery)},
               {"peers", peers_json(kEvery)},
               {"elections", elections_json(kEvery)}};
 }
@@ -138,6 +170,7 @@ json LatencyModel::status_json() const {
 json LatencyModel::model_json() const {
   return json{{"fsync_seconds", fsync_.to_json()},
               {"apply_seconds", apply_.to_json()},
+              {"append_service_seconds", service_.to_json()},
               {"peers", peers_json(1)},
               {"elections", elections_json(1)}};
 }

@@ -98,6 +98,40 @@ TEST(LatencyModel, A_full_ring_forgets_the_oldest_send) {
   EXPECT_NEAR(sum_of(m.model_json()["peers"]["2"]["heartbeat_rtt_seconds"]), 0.042, 1e-9);
 }
 
+TEST(LatencyModel, Sends_are_timed_from_when_their_lines_are_written) {
+  // A leader's AppendEntries is made before its fsync, but raftbgpd writes it after the ready loop: the stamp.
+  LatencyModel m;
+  const Clock::time_point t0{};
+  m.on_send(msg(raft::MessageType::MSG_APP, 1, 0, 1), 2, t0);
+  m.on_send(msg(raft::MessageType::MSG_HEARTBEAT, 1), 2, t0);
+  m.stamp_sends(t0 + milliseconds(3));
+  m.on_send(msg(raft::MessageType::MSG_APP, 1, 1, 1), 2, t0 + milliseconds(4));
+  m.stamp_sends(t0 + milliseconds(4));
+  m.stamp_sends(t0 + milliseconds(9));  // nothing new: earlier stamps stay
+  m.on_receive(msg(raft::MessageType::MSG_APP_RESP, 2, 2), t0 + milliseconds(10));
+  m.on_receive(msg(raft::MessageType::MSG_HEARTBEAT_RESP, 2), t0 + milliseconds(10));
+  const json p = m.model_json()["peers"]["2"];
+  EXPECT_NEAR(sum_of(p["append_rtt_seconds"]), 0.007 + 0.006, 1e-9);
+  EXPECT_NEAR(sum_of(p["heartbeat_rtt_seconds"]), 0.007, 1e-9);
+}
+
+TEST(LatencyModel, A_follower_times_its_answer_from_the_first_unanswered_append) {
+  LatencyModel m;
+  const Clock::time_point t0{};
+  m.on_receive(msg(raft::MessageType::MSG_APP, 1, 0, 1), t0);                    // entry 1
+  m.on_receive(msg(raft::MessageType::MSG_APP, 1, 1, 1), t0 + milliseconds(1));  // entry 2
+  m.on_send(msg(raft::MessageType::MSG_APP_RESP, 2, 2), 1, t0 + milliseconds(2));
+  m.stamp_sends(t0 + milliseconds(3));
+  raft::Message rejected = msg(raft::MessageType::MSG_APP_RESP, 2, 2);
+  rejected.set_reject(true);
+  m.on_receive(msg(raft::MessageType::MSG_APP, 1, 2, 1), t0 + milliseconds(10));
+  m.on_send(rejected, 1, t0 + milliseconds(11));  // not an acknowledgement
+  m.stamp_sends(t0 + milliseconds(12));
+  const json s = m.model_json()["append_service_seconds"];
+  EXPECT_EQ(s["count"], 1u);
+  EXPECT_NEAR(sum_of(s), 0.003, 1e-9);
+}
+
 TEST(LatencyModel, Leaderless_time_and_campaigns_come_from_the_soft_state) {
   LatencyModel m;
   const Clock::time_point t0{};
@@ -128,6 +162,9 @@ TEST(LatencyModel, A_cluster_measures_its_links_and_exports_them_in_status_metri
   EXPECT_EQ(model["node_id"], lead + 1);
   EXPECT_EQ(model["timers"]["election_ticks"], net.config(0).election_ticks);
   EXPECT_GT(model["fsync_seconds"]["count"], 0u);
+  // The followers timed their answers.
+  const ClientResponse fm = net.request(static_cast<std::size_t>((lead + 1) % 3), "debug.model", json::object());
+  EXPECT_GT(fm.result["append_service_seconds"]["count"], 0u);
   EXPECT_GT(model["apply_seconds"]["count"], 0u);
   for (std::size_t i = 0; i < 3; ++i) {
     if (static_cast<int>(i) == lead) continue;

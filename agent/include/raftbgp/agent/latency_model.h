@@ -10,6 +10,9 @@
 //                    the transport keeps a peer's order). The same path without the peer's fsync (a heartbeat
 //                    syncs nothing), so it is the network's round trip; the predictor halves it for a one-way.
 //   vote_rtt         per peer: MSG_VOTE/MSG_PREVOTE -> its response (FIFO matched; rare: elections only).
+//   append_service   on a follower: an AppendEntries with entries delivered -> its acknowledgement handed to ExaBGP
+//                    (this agent's queue, persist, fsync, apply and sealing), what the leader's append_rtt holds
+//                    besides the two traversals.
 //   fsync            one Ready made durable (WAL append + fsync), only Readys that sync.
 //   apply            the committed entries of one Ready applied to the state machine.
 //   elections        how often this node campaigned and won, and how long it was without a known leader each
@@ -17,7 +20,9 @@
 //
 // Cheap: fixed buckets, observe() is O(1) (one log2), and the pending sends are fixed rings per peer (a peer's
 // entry is made once, on its first send); nothing is allocated per message. Wall-clock only (steady_clock, passed
-// in by AgentCore): nothing the core decides depends on it.
+// in by AgentCore): nothing the core decides depends on it. A send is timed from when its line is handed to the
+// shell for writing (stamp_sends, from AgentCore::take_output), not from the Ready that made it: raftbgpd writes
+// the lines of a ready loop after the whole loop, its fsync included.
 //
 // Buckets (ModelHistogram): 4 per doubling from 50 us to ~13 s, fine enough (+-9%) for the predictor to sample
 // from. status and Prometheus show every 4th bound (a doubling), which keeps a 32-member leader's status small;
@@ -74,6 +79,8 @@ class LatencyModel {
 
   // A message handed to the transport for peer `to` at `now`.
   void on_send(const raft::Message& m, raft::NodeId to, Clock::time_point now);
+  // The lines of every send since the last call are being written now (AgentCore::take_output).
+  void stamp_sends(Clock::time_point now);
   // A message delivered from the transport (before it is stepped).
   void on_receive(const raft::Message& m, Clock::time_point now);
   void on_fsync(double seconds) { fsync_.observe(seconds); }
@@ -96,6 +103,8 @@ class LatencyModel {
   struct Ring {
     std::array<Sent, kRing> slots{};
     std::size_t head = 0, size = 0;
+    std::size_t unstamped = 0;  // the newest this many were sent since the last stamp_sends()
+    void stamp(Clock::time_point now);
     void push(std::uint64_t key, Clock::time_point at);
     bool pop_front(Sent& out);
     const Sent& front() const { return slots[head]; }
@@ -103,13 +112,17 @@ class LatencyModel {
   struct Peer {
     Ring appends, heartbeats, votes;
     ModelHistogram append_rtt, heartbeat_rtt, vote_rtt;
+    // This peer as our leader: its latest AppendEntries with entries (last index, delivery), and whether our
+    // acknowledgement of it was sent and waits for its stamp.
+    Sent appended{};
+    bool appended_set = false, acked = false;
   };
   Peer& peer(raft::NodeId id) { return peers_[id]; }
   nlohmann::json peers_json(std::size_t every) const;
   nlohmann::json elections_json(std::size_t every) const;
 
   std::map<raft::NodeId, Peer> peers_;
-  ModelHistogram fsync_, apply_, leaderless_;
+  ModelHistogram fsync_, apply_, leaderless_, service_;
   std::uint64_t campaigns_ = 0, won_ = 0, leader_changes_ = 0;
   raft::NodeId last_leader_ = raft::kNoNode;
   raft::Role last_role_ = raft::Role::kFollower;
