@@ -60,7 +60,8 @@ int main(int argc, char** argv) {
   raftbgp::raft::NodeId leader = 0, follower = 0;
   std::vector<double> visibility_ms = {1, 2, 5, 10, 20, 50, 100};
   bool as_json = false, no_election = false;
-  auto* mo = app.add_option("--model", model_files, "a model file from `raftbgpctl debug model` (repeat: one per node)");
+  auto* mo =
+      app.add_option("--model", model_files, "a model file from `raftbgpctl debug model` (repeat: one per node)");
   auto* to = app.add_option("--topology", topology, "a hand-written topology YAML (configs/predict/)");
   mo->excludes(to);
   app.add_option("--trials", trials, "writes simulated at the leader, and again at the follower (default 100000)")

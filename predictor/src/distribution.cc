@@ -9,7 +9,7 @@ namespace raftbgp::predict {
 
 struct Distribution::Impl {
   enum class Kind { kConstant, kUniform, kNormal, kExponential, kEmpirical, kSum, kMixture, kAffine } kind;
-  double a = 0, b = 0, c = 0;       // constant: a; uniform: [a, b]; normal: mean a, sd b; exp: mean a; affine: a*x+b, c
+  double a = 0, b = 0, c = 0;  // constant: a; uniform: [a, b]; normal: mean a, sd b; exp: mean a; affine: a*x+b, c
   std::vector<double> lower, upper;  // empirical buckets
   std::vector<double> cdf;           // empirical: cumulative probability per bucket
   std::uint64_t samples = 0;         // empirical: total count
@@ -113,8 +113,7 @@ double Distribution::sample(Rng& rng) const {
         if (const double v = d(rng); v >= 0) return v;
       return 0;
     }
-    case Impl::Kind::kExponential:
-      return i.a == 0 ? 0 : std::exponential_distribution<double>(1.0 / i.a)(rng);
+    case Impl::Kind::kExponential: return i.a == 0 ? 0 : std::exponential_distribution<double>(1.0 / i.a)(rng);
     case Impl::Kind::kEmpirical: {
       const double u = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
       const std::size_t k = static_cast<std::size_t>(std::lower_bound(i.cdf.begin(), i.cdf.end(), u) - i.cdf.begin());
@@ -157,8 +156,8 @@ std::string Distribution::describe() const {
       for (std::size_t k = 0; k < i.parts.size(); ++k) s += (k ? " + " : "") + i.parts[k].describe();
       return s + ")";
     }
-    case Impl::Kind::kMixture: return "mixture of " + std::to_string(i.parts.size()) + " (p50 " +
-                                      fmt(quantile_estimate(0.5)) + " us)";
+    case Impl::Kind::kMixture:
+      return "mixture of " + std::to_string(i.parts.size()) + " (p50 " + fmt(quantile_estimate(0.5)) + " us)";
     case Impl::Kind::kAffine:
       return "max(" + fmt(i.c) + ", " + std::to_string(i.a).substr(0, 4) + " x " + i.parts[0].describe() +
              (i.b < 0 ? " - " : " + ") + fmt(std::fabs(i.b)) + ") us (p50 " + fmt(quantile_estimate(0.5)) + " us)";

@@ -21,7 +21,8 @@ struct YamlError {
 
 // A delay in milliseconds: a number (constant), {const: x}, {uniform: [lo, hi]}, {normal: [mean, sd]},
 // {exponential: mean}, {sum: [delay...]}, or the name of a hop.
-Distribution parse_delay(const YAML::Node& n, const std::map<std::string, Distribution>& hops, const std::string& where) {
+Distribution parse_delay(const YAML::Node& n, const std::map<std::string, Distribution>& hops,
+                         const std::string& where) {
   constexpr double kUs = 1000;
   if (n.IsScalar()) {
     const std::string s = n.as<std::string>();
@@ -78,7 +79,9 @@ Distribution from_histogram(const json& h, double scale = 1.0, double offset_us 
   return Distribution::affine(d, scale, offset_us, kFloorUs);
 }
 
-std::uint64_t count_of(const json& h) { return h.is_object() && h.contains("count") ? h["count"].get<std::uint64_t>() : 0; }
+std::uint64_t count_of(const json& h) {
+  return h.is_object() && h.contains("count") ? h["count"].get<std::uint64_t>() : 0;
+}
 
 }  // namespace
 
@@ -160,12 +163,17 @@ std::variant<Model, std::string> model_from_dumps(const std::vector<std::string>
     m.election_ticks = (*ref)["timers"]["election_ticks"].get<int>();
     m.heartbeat_ticks = (*ref)["timers"]["heartbeat_ticks"].get<int>();
     std::vector<Distribution> all_fsync, all_apply;
-    std::map<NodeId, double> fsync_p50;
+    std::map<NodeId, double> fsync_p50;  // the peer's time from an AppendEntries to its answer (see model.h)
     for (const json& d : dumps) {
       const NodeId n = d["node_id"].get<NodeId>();
+      if (count_of(d.value("append_service_seconds", json())) >= kMinSamples) {
+        fsync_p50[n] = from_histogram(d["append_service_seconds"]).quantile_estimate(0.5);
+        m.notes.push_back("service " + std::to_string(n) + ": AppendEntries delivered -> answer written, p50 " +
+                          std::to_string(static_cast<int>(fsync_p50[n])) + " us");
+      }
       if (count_of(d["fsync_seconds"]) > 0) {
         m.fsync[n] = from_histogram(d["fsync_seconds"]);
-        fsync_p50[n] = m.fsync[n].quantile_estimate(0.5);
+        fsync_p50.try_emplace(n, m.fsync[n].quantile_estimate(0.5));
         all_fsync.push_back(m.fsync[n]);
         m.notes.push_back("fsync " + std::to_string(n) + ": " + m.fsync[n].describe());
       }
@@ -192,7 +200,8 @@ std::variant<Model, std::string> model_from_dumps(const std::vector<std::string>
         if (count_of(p["append_rtt_seconds"]) >= kMinSamples) {
           one = from_histogram(p["append_rtt_seconds"], 0.5, -peer_fsync / 2);
           how = "AppendEntries round trips of " + std::to_string(a) + " (" +
-                std::to_string(count_of(p["append_rtt_seconds"])) + "), less " + std::to_string(b) + "'s p50 fsync, halved";
+                std::to_string(count_of(p["append_rtt_seconds"])) + "), less " + std::to_string(b) +
+                "'s p50 service, halved";
         } else if (count_of(p["heartbeat_rtt_seconds"]) >= kMinSamples) {
           one = from_histogram(p["heartbeat_rtt_seconds"], 0.5, 0);
           how = "heartbeat round trips of " + std::to_string(a) + ", halved";
@@ -205,7 +214,8 @@ std::variant<Model, std::string> model_from_dumps(const std::vector<std::string>
         m.links[{a, b}] = one;
         m.links[{b, a}] = one;
         measured.push_back(one);
-        m.notes.push_back("link " + std::to_string(a) + "-" + std::to_string(b) + ": " + one.describe() + " from " + how);
+        m.notes.push_back("link " + std::to_string(a) + "-" + std::to_string(b) + ": " + one.describe() + " from " +
+                          how);
       }
     }
     if (measured.empty()) return "model: no link was measured (dump the leader after some writes)";

@@ -173,18 +173,19 @@ class Cluster {
     drain(n, now_);
   }
 
-  // AgentCore::run_ready's order, with the model's costs on the node's own clock.
+  // AgentCore::run_ready's order, with the model's costs on the node's own clock. raftbgpd writes the lines of a
+  // ready loop to ExaBGP after the whole loop (agent/raftbgpd.cc flush()), so every message of it leaves at its
+  // end: a leader's AppendEntries after its own fsync, although the core would let them go before (the core still
+  // counts the leader in the quorum only after the fsync).
   void drain(SimNode& n, double t) {
     double clock = t;
+    outbox_.clear();
     while (n.node->has_ready()) {
       raft::Ready rd = n.node->ready();
-      if (rd.send_before_persist)
-        for (const raft::Message& msg : rd.messages) send(n.id, msg, clock);
       const bool syncs = raft::must_sync(n.storage, rd.snapshot, rd.hard_state, rd.entries);
       raft::persist(n.storage, rd.snapshot, rd.hard_state, rd.entries);
       if (syncs) clock += m_.fsync_of(n.id).sample(rng_);
-      if (!rd.send_before_persist)
-        for (const raft::Message& msg : rd.messages) send(n.id, msg, clock);
+      for (raft::Message& msg : rd.messages) outbox_.push_back(std::move(msg));
       if (!rd.committed_entries.empty()) {
         clock += m_.apply_of(n.id).sample(rng_);
         if (on_apply_)
@@ -193,6 +194,8 @@ class Cluster {
       }
       n.node->advance(rd);
     }
+    for (const raft::Message& msg : outbox_) send(n.id, msg, clock);
+    n.busy_until = std::max(n.busy_until, clock);
     if (n.applied >= n.storage.first_index() + kCompactEvery)
       if (std::optional<raft::SnapshotMetadata> meta = n.node->snapshot_metadata_at_applied())
         n.storage.save_snapshot({*meta, {}});
@@ -205,6 +208,7 @@ class Cluster {
   std::vector<Event> heap_;
   std::map<std::pair<NodeId, NodeId>, double> last_due_;
   ApplyHook on_apply_;
+  std::vector<raft::Message> outbox_;  // drain()'s messages, sent when its loop ends
   double now_ = 0;
   std::uint64_t seq_ = 0, events_ = 0, refused_ = 0;
 };

@@ -9,9 +9,12 @@
 //   apply(n)     the committed entries of one Ready applied on node n.
 //
 // From model files, a link a<->b is derived from what a (or b) measured as leader, first match wins:
-//   append_rtt (>= kMinSamples): one way = max(50 us, (rtt - p50 fsync of the peer) / 2), per sample
+//   append_rtt (>= kMinSamples): one way = max(50 us, (rtt - the peer's p50 service) / 2), per sample, where the
+//                service is the peer's own append_service (delivery -> answer written) or, without one, its fsync
 //   heartbeat_rtt:               one way = rtt / 2 (a heartbeat syncs nothing)
 //   vote_rtt:                    as append_rtt
+// A round trip is timed from the lines' write to the answer's delivery, so it holds neither end's fsync before
+// the write.
 // and, when no file measured it, the mixture of every link that was measured (said in `notes`). A link is taken
 // as symmetric. fsync and apply come from each node's own file; a node without one gets the mixture of the others.
 #pragma once

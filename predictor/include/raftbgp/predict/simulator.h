@@ -2,8 +2,9 @@
 // raftbgpd runs) driven by an event-driven network and disk whose delays are drawn from a Model (model.h). Nothing of
 // Raft is re-implemented here: elections, replication, commit and its broadcast are the core's own decisions.
 //
-// What is simulated: every node's Ready loop as AgentCore runs it (persist, fsync when must_sync says so, send --
-// a leader's AppendEntries before its fsync --, apply, advance), one agent thread per node (an input that arrives
+// What is simulated: every node's Ready loop as AgentCore runs it (persist, fsync when must_sync says so, apply,
+// advance), its messages leaving when the loop ends as raftbgpd writes them (so a leader's AppendEntries leave after
+// its fsync, whatever the core allows), one agent thread per node (an input that arrives
 // while the node is busy with an fsync or an apply waits for it), ticks every tick_ms at a random phase per node,
 // per-link FIFO delivery (a BGP session keeps its order). What is sampled: each message's one-way delay, each
 // fsync and each apply, from the model. What is modelled outside the core: the agent's MSG_FORWARD of a write from a
