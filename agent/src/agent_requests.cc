@@ -367,6 +367,7 @@ std::optional<ProposeRefusal> AgentCore::propose_local(const v1::Command& cmd) {
   if (auto err = check_write(cmd)) return ProposeRefusal{v1::ForwardReject::INVALID, *err};
   if (recorder_.enabled()) recorder_.propose(cmd.SerializeAsString());
   const raft::ProposeResult r = node_->propose(cmd.SerializeAsString());
+  if (r.status == raft::ProposeResult::Status::kAccepted) model_.on_propose(r.index, std::chrono::steady_clock::now());
   return propose_refusal(r);
 }
 

@@ -53,7 +53,17 @@ void LatencyModel::Ring::stamp(Clock::time_point now) {
   unstamped = 0;
 }
 
+void LatencyModel::on_propose(std::uint64_t index, Clock::time_point now) {
+  if (proposed_set_) return;  // timed from the oldest one waiting
+  proposed_ = Sent{index, now};
+  proposed_set_ = true;
+}
+
 void LatencyModel::stamp_sends(Clock::time_point now) {
+  if (proposed_sent_) {
+    propose_service_.observe(seconds_between(proposed_.at, now));
+    proposed_set_ = proposed_sent_ = false;
+  }
   for (auto& [id, p] : peers_) {
     if (p.appends.unstamped > 0) p.appends.stamp(now);
     if (p.heartbeats.unstamped > 0) p.heartbeats.stamp(now);
@@ -78,7 +88,9 @@ void LatencyModel::on_send(const raft::Message& m, raft::NodeId to, Clock::time_
     case MessageType::MSG_APP:
       // Only entries are answered (a commit-only AppendEntries is not, raft.proto), and only they are what a
       // quorum waits for.
-      if (!m.entries().empty()) peer(to).appends.push(m.entries(m.entries_size() - 1).index(), now);
+      if (m.entries().empty()) return;
+      peer(to).appends.push(m.entries(m.entries_size() - 1).index(), now);
+      if (proposed_set_ && m.entries(m.entries_size() - 1).index() >= proposed_.key) proposed_sent_ = true;
       return;
     case MessageType::MSG_HEARTBEAT: peer(to).heartbeats.push(0, now); return;
     case MessageType::MSG_APP_RESP: {
@@ -163,6 +175,7 @@ json LatencyModel::status_json() const {
   return json{{"fsync_seconds", fsync_.to_json(kEvery)},
               {"apply_seconds", apply_.to_json(kEvery)},
               {"append_service_seconds", service_.to_json(kEvery)},
+              {"propose_service_seconds", propose_service_.to_json(kEvery)},
               {"peers", peers_json(kEvery)},
               {"elections", elections_json(kEvery)}};
 }
@@ -171,6 +184,7 @@ json LatencyModel::model_json() const {
   return json{{"fsync_seconds", fsync_.to_json()},
               {"apply_seconds", apply_.to_json()},
               {"append_service_seconds", service_.to_json()},
+              {"propose_service_seconds", propose_service_.to_json()},
               {"peers", peers_json(1)},
               {"elections", elections_json(1)}};
 }

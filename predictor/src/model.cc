@@ -93,6 +93,10 @@ const Distribution& Model::fsync_of(NodeId n) const {
   auto it = fsync.find(n);
   return it == fsync.end() ? default_fsync : it->second;
 }
+const Distribution& Model::work_of(NodeId n) const {
+  auto it = work.find(n);
+  return it == work.end() ? default_work : it->second;
+}
 const Distribution& Model::apply_of(NodeId n) const {
   auto it = apply.find(n);
   return it == apply.end() ? default_apply : it->second;
@@ -132,7 +136,9 @@ std::variant<Model, std::string> model_from_yaml(const std::string& text) {
       }
     m.default_fsync = y["fsync"] ? parse_delay(y["fsync"], hops, "fsync") : Distribution::constant(0);
     m.default_apply = y["apply"] ? parse_delay(y["apply"], hops, "apply") : Distribution::constant(0);
-    m.notes.push_back("fsync: " + m.default_fsync.describe() + "; apply: " + m.default_apply.describe());
+    m.default_work = y["work"] ? parse_delay(y["work"], hops, "work") : Distribution::constant(0);
+    m.notes.push_back("fsync: " + m.default_fsync.describe() + "; apply: " + m.default_apply.describe() +
+                      "; work: " + m.default_work.describe());
   } catch (const YamlError& e) {
     return "topology: " + e.what;
   } catch (const YAML::Exception& e) {
@@ -146,8 +152,9 @@ std::variant<Model, std::string> model_from_dumps(const std::vector<std::string>
   std::vector<json> dumps;
   for (const std::string& t : texts) {
     json j = json::parse(t, nullptr, false);
-    if (j.is_discarded() || !j.is_object() || j.value("format", "") != "raftbgp-latency-model/1")
-      return "model: not a raftbgp-latency-model/1 file (raftbgpctl debug model)";
+    const bool ok =
+        !j.is_discarded() && j.is_object() && j.contains("format") && j["format"] == json("raftbgp-latency-model/1");
+    if (!ok) return "model: not a raftbgp-latency-model/1 file (raftbgpctl debug model)";
     dumps.push_back(std::move(j));
   }
   if (dumps.empty()) return "model: no model file";
@@ -185,6 +192,25 @@ std::variant<Model, std::string> model_from_dumps(const std::vector<std::string>
     }
     m.default_fsync = Distribution::mixture(all_fsync);
     m.default_apply = Distribution::mixture(all_apply);
+    // The agent's work besides the fsync, from the followers' answer times.
+    std::vector<Distribution> all_work;
+    for (const json& d : dumps) {
+      const NodeId n = d["node_id"].get<NodeId>();
+      if (!m.fsync.count(n)) continue;
+      // The simulated leader works as this node did when it led (proposal -> AppendEntries written), a follower as it
+      // did answering.
+      std::string key = n == m.leader ? "propose_service_seconds" : "append_service_seconds";
+      json h = d.value(key, json());
+      if (count_of(h) < kMinSamples) {
+        key = "append_service_seconds";
+        h = d.value(key, json());
+      }
+      if (count_of(h) < kMinSamples) continue;
+      m.work[n] = from_histogram(h, 1.0, -m.fsync[n].quantile_estimate(0.5));
+      all_work.push_back(m.work[n]);
+      m.notes.push_back("work " + std::to_string(n) + ": " + m.work[n].describe() + " (" + key + " less p50 fsync)");
+    }
+    m.default_work = Distribution::mixture(all_work);  // a node without answers (the leader) works like the others
     if (all_fsync.empty()) m.notes.push_back("fsync: nothing measured, 0");
     const double pooled_fsync_p50 = all_fsync.empty() ? 0 : m.default_fsync.quantile_estimate(0.5);
     std::vector<Distribution> measured;

@@ -132,6 +132,20 @@ TEST(LatencyModel, A_follower_times_its_answer_from_the_first_unanswered_append)
   EXPECT_NEAR(sum_of(s), 0.003, 1e-9);
 }
 
+TEST(LatencyModel, A_leader_times_a_proposal_to_the_write_of_the_first_append_carrying_it) {
+  LatencyModel m;
+  const Clock::time_point t0{};
+  m.on_propose(5, t0);
+  m.on_propose(6, t0 + milliseconds(1));                                         // timed from the oldest waiting
+  m.on_send(msg(raft::MessageType::MSG_APP, 1, 3, 1), 2, t0 + milliseconds(1));  // up to 4: not it
+  m.stamp_sends(t0 + milliseconds(2));
+  m.on_send(msg(raft::MessageType::MSG_APP, 1, 4, 2), 2, t0 + milliseconds(2));  // up to 6
+  m.stamp_sends(t0 + milliseconds(4));
+  const json s = m.model_json()["propose_service_seconds"];
+  EXPECT_EQ(s["count"], 1u);
+  EXPECT_NEAR(sum_of(s), 0.004, 1e-9);
+}
+
 TEST(LatencyModel, Leaderless_time_and_campaigns_come_from_the_soft_state) {
   LatencyModel m;
   const Clock::time_point t0{};
@@ -162,6 +176,7 @@ TEST(LatencyModel, A_cluster_measures_its_links_and_exports_them_in_status_metri
   EXPECT_EQ(model["node_id"], lead + 1);
   EXPECT_EQ(model["timers"]["election_ticks"], net.config(0).election_ticks);
   EXPECT_GT(model["fsync_seconds"]["count"], 0u);
+  EXPECT_GT(model["propose_service_seconds"]["count"], 0u);
   // The followers timed their answers.
   const ClientResponse fm = net.request(static_cast<std::size_t>((lead + 1) % 3), "debug.model", json::object());
   EXPECT_GT(fm.result["append_service_seconds"]["count"], 0u);

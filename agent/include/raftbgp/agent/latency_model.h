@@ -13,6 +13,8 @@
 //   append_service   on a follower: an AppendEntries with entries delivered -> its acknowledgement handed to ExaBGP
 //                    (this agent's queue, persist, fsync, apply and sealing), what the leader's append_rtt holds
 //                    besides the two traversals.
+//   propose_service  on a leader: a proposal accepted at index i -> the first AppendEntries carrying i handed to
+//                    ExaBGP (the leader's persist, fsync and sealing), the leader's half of the same work.
 //   fsync            one Ready made durable (WAL append + fsync), only Readys that sync.
 //   apply            the committed entries of one Ready applied to the state machine.
 //   elections        how often this node campaigned and won, and how long it was without a known leader each
@@ -83,6 +85,8 @@ class LatencyModel {
   void stamp_sends(Clock::time_point now);
   // A message delivered from the transport (before it is stepped).
   void on_receive(const raft::Message& m, Clock::time_point now);
+  // A proposal the core accepted at `index` (as leader).
+  void on_propose(std::uint64_t index, Clock::time_point now);
   void on_fsync(double seconds) { fsync_.observe(seconds); }
   void on_apply(double seconds) { apply_.observe(seconds); }
   // A Ready's soft state (leader, role) change.
@@ -122,7 +126,10 @@ class LatencyModel {
   nlohmann::json elections_json(std::size_t every) const;
 
   std::map<raft::NodeId, Peer> peers_;
-  ModelHistogram fsync_, apply_, leaderless_, service_;
+  ModelHistogram fsync_, apply_, leaderless_, service_, propose_service_;
+  // The oldest proposal not yet sent in an AppendEntries: its index and time, and whether one carrying it was sent.
+  Sent proposed_{};
+  bool proposed_set_ = false, proposed_sent_ = false;
   std::uint64_t campaigns_ = 0, won_ = 0, leader_changes_ = 0;
   raft::NodeId last_leader_ = raft::kNoNode;
   raft::Role last_role_ = raft::Role::kFollower;

@@ -7,6 +7,9 @@
 //                path, as the Raft message sees it). Per-link FIFO is the simulator's (TCP keeps a session's order).
 //   fsync(n)     one Ready of node n made durable (only Readys that must sync pay it).
 //   apply(n)     the committed entries of one Ready applied on node n.
+//   work(n)      the rest of node n's agent work in a ready loop that persists (opening and stepping the message,
+//                the WAL write, sealing and formatting the answers): from a model file, the node's append_service
+//                (the leader's: its propose_service) less its p50 fsync; in a topology YAML, `work:` (default 0).
 //
 // From model files, a link a<->b is derived from what a (or b) measured as leader, first match wins:
 //   append_rtt (>= kMinSamples): one way = max(50 us, (rtt - the peer's p50 service) / 2), per sample, where the
@@ -40,13 +43,14 @@ struct Model {
   int heartbeat_ticks = 1;
   std::map<std::pair<NodeId, NodeId>, Distribution> links;  // one way, directed
   Distribution default_link;
-  std::map<NodeId, Distribution> fsync, apply;
-  Distribution default_fsync, default_apply;
+  std::map<NodeId, Distribution> fsync, apply, work;
+  Distribution default_fsync, default_apply, default_work;
   std::vector<std::string> notes;  // where every part came from (printed by raftbgp-predict)
 
   const Distribution& link(NodeId from, NodeId to) const;
   const Distribution& fsync_of(NodeId n) const;
   const Distribution& apply_of(NodeId n) const;
+  const Distribution& work_of(NodeId n) const;
 };
 
 inline constexpr std::uint64_t kMinSamples = 20;

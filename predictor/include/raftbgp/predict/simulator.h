@@ -2,7 +2,8 @@
 // raftbgpd runs) driven by an event-driven network and disk whose delays are drawn from a Model (model.h). Nothing of
 // Raft is re-implemented here: elections, replication, commit and its broadcast are the core's own decisions.
 //
-// What is simulated: every node's Ready loop as AgentCore runs it (persist, fsync when must_sync says so, apply,
+// What is simulated: every node's Ready loop as AgentCore runs it (persist, fsync and the agent's work when
+// must_sync says so, apply,
 // advance), its messages leaving when the loop ends as raftbgpd writes them (so a leader's AppendEntries leave after
 // its fsync, whatever the core allows), one agent thread per node (an input that arrives
 // while the node is busy with an fsync or an apply waits for it), ticks every tick_ms at a random phase per node,
