@@ -3,12 +3,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <numeric>
 
 namespace raftbgp::predict {
 
 struct Distribution::Impl {
-  enum class Kind { kConstant, kUniform, kNormal, kExponential, kEmpirical, kSum, kMixture, kAffine } kind;
+  enum class Kind { kConstant, kUniform, kNormal, kExponential, kEmpirical, kSum, kMixture, kAffine, kQuantiles } kind;
   double a = 0, b = 0, c = 0;  // constant: a; uniform: [a, b]; normal: mean a, sd b; exp: mean a; affine: a*x+b, c
   std::vector<double> lower, upper;  // empirical buckets
   std::vector<double> cdf;           // empirical: cumulative probability per bucket
@@ -102,6 +103,54 @@ Distribution Distribution::affine(Distribution base, double scale, double offset
   return Distribution(i);
 }
 
+Distribution Distribution::quantiles(std::vector<double> q) {
+  if (q.empty()) return constant(0);
+  std::sort(q.begin(), q.end());
+  auto i = std::make_shared<Impl>();
+  i->kind = Impl::Kind::kQuantiles;
+  i->upper = std::move(q);
+  return Distribution(i);
+}
+
+Distribution Distribution::half_of(const Distribution& round_trip, double floor_us) {
+  constexpr std::size_t kQ = 1024, kN = 50000;
+  Rng rng(0x5eed);
+  std::vector<double> r(kN);
+  for (double& v : r) v = round_trip.sample(rng);
+  std::sort(r.begin(), r.end());
+  auto at = [](const std::vector<double>& sorted, std::size_t k) {
+    return sorted[std::min(sorted.size() - 1, (2 * k + 1) * sorted.size() / (2 * kQ))];
+  };
+  std::vector<double> target(kQ), x(kQ), sums(kN);
+  for (std::size_t k = 0; k < kQ; ++k) x[k] = std::max(floor_us, (target[k] = at(r, k)) / 2);
+  // The same pairs of draws every round (common random numbers), so that the rounds differ only by x.
+  std::vector<std::pair<std::size_t, std::size_t>> pairs(kN);
+  for (auto& [i, j] : pairs) i = rng() % kQ, j = rng() % kQ;
+  // Each round moves every quantile of D by a quarter of its sum's miss (a quantile of D1 + D2 moves about twice as
+  // far as D's own); the exact answer may not exist on the grid (a round trip's floor), so the round whose sums miss
+  // the round trip's quantiles (p5 to p99.5) least is kept.
+  std::vector<double> best = x;
+  double best_miss = std::numeric_limits<double>::infinity();
+  for (int iter = 0; iter < 30; ++iter) {
+    for (std::size_t n = 0; n < kN; ++n) sums[n] = x[pairs[n].first] + x[pairs[n].second];
+    std::sort(sums.begin(), sums.end());
+    double miss = 0;
+    std::vector<double> next(kQ);
+    for (std::size_t k = 0; k < kQ; ++k) {
+      const double e = target[k] - at(sums, k);
+      if (k >= kQ / 20 && k < kQ - kQ / 200 && target[k] > 0) miss = std::max(miss, std::fabs(e) / target[k]);
+      next[k] = std::max(floor_us, x[k] + e / 4);
+    }
+    if (miss < best_miss) {
+      best_miss = miss;
+      best = x;
+    }
+    std::sort(next.begin(), next.end());
+    x = std::move(next);
+  }
+  return quantiles(std::move(best));
+}
+
 double Distribution::sample(Rng& rng) const {
   const Impl& i = *impl_;
   switch (i.kind) {
@@ -129,6 +178,12 @@ double Distribution::sample(Rng& rng) const {
     }
     case Impl::Kind::kMixture: return i.parts[rng() % i.parts.size()].sample(rng);
     case Impl::Kind::kAffine: return std::max(i.c, i.a * i.parts[0].sample(rng) + i.b);
+    case Impl::Kind::kQuantiles: {
+      const double u = std::uniform_real_distribution<double>(0.0, 1.0)(rng) * static_cast<double>(i.upper.size() - 1);
+      const std::size_t k = std::min(static_cast<std::size_t>(u), i.upper.size() - 1);
+      const double hi = i.upper[std::min(k + 1, i.upper.size() - 1)];
+      return i.upper[k] + (hi - i.upper[k]) * (u - static_cast<double>(k));
+    }
   }
   return 0;
 }
@@ -158,6 +213,8 @@ std::string Distribution::describe() const {
     }
     case Impl::Kind::kMixture:
       return "mixture of " + std::to_string(i.parts.size()) + " (p50 " + fmt(quantile_estimate(0.5)) + " us)";
+    case Impl::Kind::kQuantiles:
+      return "one way(p50 " + fmt(quantile_estimate(0.5)) + " us, p99 " + fmt(quantile_estimate(0.99)) + " us)";
     case Impl::Kind::kAffine:
       return "max(" + fmt(i.c) + ", " + std::to_string(i.a).substr(0, 4) + " x " + i.parts[0].describe() +
              (i.b < 0 ? " - " : " + ") + fmt(std::fabs(i.b)) + ") us (p50 " + fmt(quantile_estimate(0.5)) + " us)";

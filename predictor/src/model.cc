@@ -224,16 +224,16 @@ std::variant<Model, std::string> model_from_dumps(const std::vector<std::string>
         std::string how;
         Distribution one;
         if (count_of(p["append_rtt_seconds"]) >= kMinSamples) {
-          one = from_histogram(p["append_rtt_seconds"], 0.5, -peer_fsync / 2);
+          one = Distribution::half_of(from_histogram(p["append_rtt_seconds"], 1.0, -peer_fsync), kFloorUs);
           how = "AppendEntries round trips of " + std::to_string(a) + " (" +
                 std::to_string(count_of(p["append_rtt_seconds"])) + "), less " + std::to_string(b) +
                 "'s p50 service, halved";
         } else if (count_of(p["heartbeat_rtt_seconds"]) >= kMinSamples) {
-          one = from_histogram(p["heartbeat_rtt_seconds"], 0.5, 0);
-          how = "heartbeat round trips of " + std::to_string(a) + ", halved";
+          one = Distribution::half_of(from_histogram(p["heartbeat_rtt_seconds"]), kFloorUs);
+          how = "heartbeat round trips of " + std::to_string(a) + ", split in two halves";
         } else if (count_of(p["vote_rtt_seconds"]) > 0) {
-          one = from_histogram(p["vote_rtt_seconds"], 0.5, -peer_fsync / 2);
-          how = "vote round trips of " + std::to_string(a) + ", less fsync, halved";
+          one = Distribution::half_of(from_histogram(p["vote_rtt_seconds"], 1.0, -peer_fsync), kFloorUs);
+          how = "vote round trips of " + std::to_string(a) + ", less service, split in two halves";
         } else {
           continue;
         }

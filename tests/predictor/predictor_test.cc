@@ -84,6 +84,20 @@ TEST(Predictor, The_commit_waits_for_the_quorums_fastest_followers_and_no_more) 
   EXPECT_DOUBLE_EQ(quantile(slow.propagation_ms, 1.0), 10.0);
 }
 
+TEST(Predictor, Half_of_a_round_trip_adds_back_up_to_it_tail_included) {
+  // A heavy-tailed round trip: 3 ms plus an exponential of mean 2 ms. Two independent draws of its "half" must give
+  // its quantiles back, the p99 too (halving each sample would give the mean of two, with a far lighter tail).
+  const Distribution rtt = Distribution::sum({Distribution::constant(3000), Distribution::exponential(2000)});
+  const Distribution half = Distribution::half_of(rtt, 50);
+  Rng rng(3);
+  std::vector<double> sums(200000), halves(200000);
+  for (double& v : sums) v = half.sample(rng) + half.sample(rng);
+  for (double& v : halves) v = (rtt.sample(rng) + rtt.sample(rng)) / 2;
+  for (double q : {0.5, 0.9, 0.99})
+    EXPECT_NEAR(quantile(sums, q), rtt.quantile_estimate(q, 200001), 0.05 * rtt.quantile_estimate(q, 200001)) << q;
+  EXPECT_LT(quantile(halves, 0.99), 0.85 * rtt.quantile_estimate(0.99, 200001));  // what halving would lose
+}
+
 TEST(Predictor, Election_after_a_leader_crash_falls_inside_the_randomized_timeout_window) {
   // tick 100 ms, election 10 ticks: a follower campaigns 10..20 ticks after its last heartbeat, then a pre-vote and
   // a vote round (4 x 1 ms + fsyncs of the vote). The last heartbeat reached the followers up to one tick before the

@@ -12,9 +12,10 @@
 //                (the leader's: its propose_service) less its p50 fsync; in a topology YAML, `work:` (default 0).
 //
 // From model files, a link a<->b is derived from what a (or b) measured as leader, first match wins:
-//   append_rtt (>= kMinSamples): one way = max(50 us, (rtt - the peer's p50 service) / 2), per sample, where the
-//                service is the peer's own append_service (delivery -> answer written) or, without one, its fsync
-//   heartbeat_rtt:               one way = rtt / 2 (a heartbeat syncs nothing)
+//   append_rtt (>= kMinSamples): one way D with D1 + D2 ~ rtt - the peer's p50 service (Distribution::half_of; at
+//                least 50 us), where the service is the peer's own append_service (delivery -> answer written) or,
+//                without one, its fsync
+//   heartbeat_rtt:               D1 + D2 ~ rtt (a heartbeat syncs nothing)
 //   vote_rtt:                    as append_rtt
 // A round trip is timed from the lines' write to the answer's delivery, so it holds neither end's fsync before
 // the write.
