@@ -2,7 +2,7 @@
 // model (predictor/include/raftbgp/predict/simulator.h says what is simulated and what is sampled):
 //
 //   raftbgp-predict --model r1.json --model r2.json ...   model files from `raftbgpctl debug model` (any subset)
-//   raftbgp-predict --topology configs/predict/star3-bird.yaml
+//   raftbgp-predict --topology predictor/topologies/star3-bird.yaml
 //
 // Prints commit latency at the leader and at a follower, propagation to every member, PBS t-visibility and the
 // election time after a leader crash (p50/p90/p99/mean, ms); --json prints the same as one JSON object.
@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
   bool as_json = false, no_election = false;
   auto* mo =
       app.add_option("--model", model_files, "a model file from `raftbgpctl debug model` (repeat: one per node)");
-  auto* to = app.add_option("--topology", topology, "a hand-written topology YAML (configs/predict/)");
+  auto* to = app.add_option("--topology", topology, "a hand-written topology YAML (predictor/topologies/)");
   mo->excludes(to);
   app.add_option("--trials", trials, "writes simulated at the leader, and again at the follower (default 100000)")
       ->check(CLI::PositiveNumber);

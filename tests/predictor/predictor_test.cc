@@ -187,7 +187,7 @@ fsync: 1
 
 TEST(Predictor, The_shipped_topologies_load) {
   for (const char* name : {"star3-bird", "star3-frr", "ring5"}) {
-    std::ifstream f(std::string(RAFTBGP_SOURCE_DIR) + "/configs/predict/" + name + ".yaml");
+    std::ifstream f(std::string(RAFTBGP_SOURCE_DIR) + "/predictor/topologies/" + name + ".yaml");
     ASSERT_TRUE(f) << name;
     std::ostringstream text;
     text << f.rdbuf();

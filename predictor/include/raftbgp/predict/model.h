@@ -1,7 +1,7 @@
 // The model raftbgp-predict simulates (predictor/): the cluster's members and timers, and what each part of the
 // protocol's path costs. Loaded either from the model files a running cluster dumps (`raftbgpctl debug model`,
 // agent/include/raftbgp/agent/latency_model.h; one per node, any subset) or from a hand-written topology YAML
-// (configs/predict/*.yaml, docs/operator-guide.md "Predicting latency"):
+// (predictor/topologies/*.yaml, docs/operator-guide.md §13 "Latency model and predictions"):
 //
 //   link(a, b)   one way from agent a to agent b: a's ExaBGP, the BGP transits, b's ExaBGP (the transport's whole
 //                path, as the Raft message sees it). Per-link FIFO is the simulator's (TCP keeps a session's order).
