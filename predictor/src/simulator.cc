@@ -278,6 +278,18 @@ ElectionFigures simulate_elections(const Model& m, int trials, std::uint64_t see
     Rng phase(seed ^ (static_cast<std::uint64_t>(k) * std::uint64_t{0x2545f4914f6cdd1d}));
     c.run_until(c.now() + 2 * m.tick_us * m.election_ticks +
                 std::uniform_real_distribution<double>(0, m.tick_us * m.heartbeat_ticks)(phase));
+    // As bench/lab does: a write, and the crash the moment the leader has applied it (so the followers' timers were
+    // just reset by its AppendEntries, not up to a heartbeat interval earlier).
+    double applied_at = -1;
+    c.set_apply_hook([&](NodeId node, const raft::Entry& e, double t) {
+      if (node == m.leader && e.data() == "crash") applied_at = t;
+    });
+    c.write(m.leader, m.leader, "crash", c.now());
+    if (!c.run_until_pred([&] { return applied_at >= 0; }, c.now() + 60e6)) {
+      ++out.unfinished;
+      continue;
+    }
+    c.run_until(applied_at);
     const double t0 = c.now();
     c.crash(m.leader);
     if (!c.run_until_pred([&] { return c.agreed() != 0; }, t0 + 60e6)) {

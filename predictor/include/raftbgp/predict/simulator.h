@@ -20,8 +20,8 @@
 //   follower delay       per entry and follower: leader applied -> that follower applied; PBS t-visibility at t is
 //                        the fraction of these <= t (Bailis et al.: the chance a read at a follower t ms after the
 //                        commit sees the write)
-//   election             the leader crashes at a random moment of steady state -> every survivor names the same
-//                        live leader (what bench/lab measures by polling status)
+//   election             at a random moment of steady state a write, and the leader crashes as it applies it ->
+//                        every survivor names the same live leader (what bench/lab measures by polling status)
 #pragma once
 
 #include <cstdint>
