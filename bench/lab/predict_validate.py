@@ -2,7 +2,8 @@
 """raftbgp-predict against the lab: predicted vs measured, side by side (issue 14 item 5; a figure, not a test).
 
   flock /work/lab.lock bench/lab/predict_validate.py --bin-dir build/agent --predict build/predictor/raftbgp-predict \\
-      [--variants star3,star3-frr,ring5] [--calibrate 200] [--puts 300] [--kills 8] [--trials 100000] [--out DIR]
+      [--variants star3,star3-frr,ring5] [--calibrate 200] [--puts 300] [--kills 15] [--trials 100000] [--out DIR]
+  bench/lab/predict_validate.py --predict build/predictor/raftbgp-predict --again DIR   # no lab: re-predict DIR's run
 
 For each lab (as root; namespaces $RAFTBGP_LAB_NS_PREFIX-<lab>-*, default p14):
   1. calibrate  the lab comes up; --calibrate sequential kv puts at the leader and as many at a follower (the lowest-id
@@ -253,7 +254,7 @@ def run_variant(o, v, run_root):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--bin-dir", required=True, help="raftbgpd, raftbgpctl, raftbgp-exabgp (build/agent)")
+    ap.add_argument("--bin-dir", help="raftbgpd, raftbgpctl, raftbgp-exabgp (build/agent)")
     ap.add_argument("--predict", required=True, help="the raftbgp-predict binary")
     ap.add_argument("--variants", default="star3,star3-frr,ring5")
     ap.add_argument("--election-variants", default="star3,star3-frr")
@@ -264,16 +265,34 @@ def main():
     ap.add_argument("--election-trials", type=int, default=2000)
     ap.add_argument("--visibility", default="1,2,5,10,20,50,100,200")
     ap.add_argument("--out", default=os.path.join(REPO, "bench", "lab", "out", "predict"))
+    ap.add_argument("--again", metavar="DIR",
+                    help="no lab: predict again from an earlier run's model files and compare with its measurements "
+                         "(DIR/<lab>/measured.json; e.g. with a newer raftbgp-predict); the table is printed as usual")
     o = ap.parse_args()
-    o.bin_dir, o.predict, o.out = os.path.abspath(o.bin_dir), os.path.abspath(o.predict), os.path.abspath(o.out)
+    o.predict, o.out = os.path.abspath(o.predict), os.path.abspath(o.out)
     o.ns_prefix = os.environ.get("RAFTBGP_LAB_NS_PREFIX", "p14")
-    os.makedirs(o.out, exist_ok=True)
-    run_root = os.path.join(o.out, "lab-run")
     res = {}
-    for v in o.variants.split(","):
-        say("== %s" % v)
-        res[v] = run_variant(o, v, run_root)
-    with open(os.path.join(o.out, "results.json"), "w") as f:
+    if o.again:
+        for v in o.variants.split(","):
+            d = os.path.join(o.again, v)
+            with open(os.path.join(d, "measured.json")) as fh:
+                r = json.load(fh)
+            with_election = "elections" in r
+            for tag, key in (("before", "predicted"), ("after", "predicted_after")):
+                files = sorted(os.path.join(d, f) for f in os.listdir(d) if f.startswith("model-%s-" % tag))
+                r[key] = predict(o, files, int(r[key]["leader"]), int(r[key]["follower"]), with_election)
+            res[v] = r
+        o.out = os.path.abspath(o.again)
+    else:
+        if not o.bin_dir:
+            ap.error("--bin-dir is required (unless --again)")
+        o.bin_dir = os.path.abspath(o.bin_dir)
+        os.makedirs(o.out, exist_ok=True)
+        run_root = os.path.join(o.out, "lab-run")
+        for v in o.variants.split(","):
+            say("== %s" % v)
+            res[v] = run_variant(o, v, run_root)
+    with open(os.path.join(o.out, "results-again.json" if o.again else "results.json"), "w") as f:
         json.dump(res, f, indent=1)
 
     print("\nmachine: %s, %d CPUs, load average %s" % (os.uname().release, os.cpu_count(),
