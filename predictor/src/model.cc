@@ -213,36 +213,44 @@ std::variant<Model, std::string> model_from_dumps(const std::vector<std::string>
     m.default_work = Distribution::mixture(all_work);  // a node without answers (the leader) works like the others
     if (all_fsync.empty()) m.notes.push_back("fsync: nothing measured, 0");
     const double pooled_fsync_p50 = all_fsync.empty() ? 0 : m.default_fsync.quantile_estimate(0.5);
-    std::vector<Distribution> measured;
+    // Per link, the best measurement either end holds: AppendEntries round trips before heartbeats before votes
+    // (each needs kMinSamples; a few vote round trips from the cluster's first election, while peers were still
+    // starting, once stood for a whole link), then the larger sample.
+    struct Source {
+      int rank = 0;
+      NodeId a = 0, b = 0;  // a measured, towards b
+      const json* hist = nullptr;
+    };
+    constexpr const char* kSources[] = {"append_rtt_seconds", "heartbeat_rtt_seconds", "vote_rtt_seconds"};
+    std::map<std::pair<NodeId, NodeId>, Source> best;
     for (const json& d : dumps) {
       const NodeId a = d["node_id"].get<NodeId>();
       if (!d["peers"].is_object()) continue;
       for (const auto& [key, p] : d["peers"].items()) {
         const NodeId b = std::stoull(key);
-        if (m.links.count({a, b})) continue;  // the other end's file measured it already
-        const double peer_fsync = fsync_p50.count(b) ? fsync_p50[b] : pooled_fsync_p50;
-        std::string how;
-        Distribution one;
-        if (count_of(p["append_rtt_seconds"]) >= kMinSamples) {
-          one = Distribution::half_of(from_histogram(p["append_rtt_seconds"], 1.0, -peer_fsync), kFloorUs);
-          how = "AppendEntries round trips of " + std::to_string(a) + " (" +
-                std::to_string(count_of(p["append_rtt_seconds"])) + "), less " + std::to_string(b) +
-                "'s p50 service, halved";
-        } else if (count_of(p["heartbeat_rtt_seconds"]) >= kMinSamples) {
-          one = Distribution::half_of(from_histogram(p["heartbeat_rtt_seconds"]), kFloorUs);
-          how = "heartbeat round trips of " + std::to_string(a) + ", split in two halves";
-        } else if (count_of(p["vote_rtt_seconds"]) > 0) {
-          one = Distribution::half_of(from_histogram(p["vote_rtt_seconds"], 1.0, -peer_fsync), kFloorUs);
-          how = "vote round trips of " + std::to_string(a) + ", less service, split in two halves";
-        } else {
-          continue;
+        for (int rank = 0; rank < 3; ++rank) {
+          const auto it = p.find(kSources[rank]);
+          if (it == p.end() || count_of(*it) < kMinSamples) continue;
+          Source& cur = best[{std::min(a, b), std::max(a, b)}];
+          if (cur.hist == nullptr || rank < cur.rank || (rank == cur.rank && count_of(*it) > count_of(*cur.hist)))
+            cur = Source{rank, a, b, &*it};
+          break;
         }
-        m.links[{a, b}] = one;
-        m.links[{b, a}] = one;
-        measured.push_back(one);
-        m.notes.push_back("link " + std::to_string(a) + "-" + std::to_string(b) + ": " + one.describe() + " from " +
-                          how);
       }
+    }
+    std::vector<Distribution> measured;
+    for (const auto& [pair, src] : best) {
+      const double peer_service = fsync_p50.count(src.b) ? fsync_p50[src.b] : pooled_fsync_p50;
+      // A heartbeat's answer costs the peer no fsync and little work: its round trip is taken whole.
+      const double less = src.rank == 1 ? 0 : peer_service;
+      const Distribution one = Distribution::half_of(from_histogram(*src.hist, 1.0, -less), kFloorUs);
+      m.links[{src.a, src.b}] = one;
+      m.links[{src.b, src.a}] = one;
+      measured.push_back(one);
+      m.notes.push_back("link " + std::to_string(src.a) + "-" + std::to_string(src.b) + ": " + one.describe() +
+                        " from " + std::to_string(count_of(*src.hist)) + " " + kSources[src.rank] + " of " +
+                        std::to_string(src.a) + (less > 0 ? ", less " + std::to_string(src.b) + "'s p50 service" : "") +
+                        ", split in two halves that add up to it");
     }
     if (measured.empty()) return "model: no link was measured (dump the leader after some writes)";
     m.default_link = Distribution::mixture(measured);

@@ -162,6 +162,24 @@ TEST(Predictor, Model_files_give_back_the_measured_round_trip_as_the_commit_late
   EXPECT_TRUE(std::holds_alternative<std::string>(model_from_dumps({"{\"format\": \"other\"}"})));
 }
 
+TEST(Predictor, A_link_is_taken_from_the_best_measurement_of_either_end) {
+  // Node 1 once campaigned while 2 was still starting: 30 slow vote round trips. Node 2, the leader, has 100
+  // AppendEntries round trips to 1 (10 ms): those decide the link 1-2, whichever file comes first.
+  json one = dump(1, "follower", 0.002, {});
+  agent::ModelHistogram slow;
+  for (int i = 0; i < 30; ++i) slow.observe(0.8);
+  one["peers"]["2"] = json{{"append_rtt_seconds", agent::ModelHistogram().to_json()},
+                           {"heartbeat_rtt_seconds", agent::ModelHistogram().to_json()},
+                           {"vote_rtt_seconds", slow.to_json()}};
+  json two = dump(2, "leader", 0.002, {{1, 0.010}, {3, 0.010}});
+  two["leader"] = 2;
+  auto loaded = model_from_dumps({one.dump(), two.dump(), dump(3, "follower", 0.002, {}).dump()});
+  ASSERT_TRUE(std::holds_alternative<Model>(loaded)) << std::get<std::string>(loaded);
+  const Model& m = std::get<Model>(loaded);
+  EXPECT_LT(m.link(1, 2).quantile_estimate(0.99), 6000);  // ~4 ms, not ~400 ms
+  EXPECT_LT(m.link(2, 1).quantile_estimate(0.99), 6000);
+}
+
 TEST(Predictor, Topology_yaml_sums_hops_along_a_path) {
   auto loaded = model_from_yaml(R"(
 nodes: [1, 2, 3]

@@ -11,12 +11,13 @@
 //                the WAL write, sealing and formatting the answers): from a model file, the node's append_service
 //                (the leader's: its propose_service) less its p50 fsync; in a topology YAML, `work:` (default 0).
 //
-// From model files, a link a<->b is derived from what a (or b) measured as leader, first match wins:
+// From model files, a link a<->b is derived from the best of what a and b measured (as leader), in this order, each
+// with at least kMinSamples (then the larger sample):
 //   append_rtt (>= kMinSamples): one way D with D1 + D2 ~ rtt - the peer's p50 service (Distribution::half_of; at
 //                least 50 us), where the service is the peer's own append_service (delivery -> answer written) or,
 //                without one, its fsync
 //   heartbeat_rtt:               D1 + D2 ~ rtt (a heartbeat syncs nothing)
-//   vote_rtt:                    as append_rtt
+//   vote_rtt:                    as append_rtt (a candidate's; rare)
 // A round trip is timed from the lines' write to the answer's delivery, so it holds neither end's fsync before
 // the write.
 // and, when no file measured it, the mixture of every link that was measured (said in `notes`). A link is taken
