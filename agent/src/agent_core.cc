@@ -107,6 +107,7 @@ std::variant<std::unique_ptr<AgentCore>, std::string> AgentCore::open(const Agen
   raft::Index applied = 0;
   if (auto e = core->restore_from_storage(applied)) return *e;
   core->max_msg_bytes_ = max_msg_bytes;
+  core->seed_ = seed;
   core->node_ = std::make_unique<raft::Node>(node_config(config, seed, applied, max_msg_bytes), *core->storage_);
   core->recorder_.begin(node_config(config, seed, applied, max_msg_bytes), *core->storage_, ep);
   if (config.joining)
@@ -331,6 +332,37 @@ void AgentCore::run_ready() {
   maybe_compact();
   if (sm_.policy_version() != before) reconcile_routes();
   flush_agent_lines();
+}
+
+ClientResponse AgentCore::record(const std::string& action) {
+  const std::string path = config_.data_dir + "/recorder.rec";
+  auto summary = [&] {
+    return nlohmann::json{{"file", path}, {"records", recorder_.records()}, {"bytes", recorder_.bytes()}};
+  };
+  if (!config_.recorder_on_demand)
+    return error_response(ErrorCode::kBadRequest, std::string("recorder.mode is ") +
+                                                      (config_.recorder_on ? "on (recording since start)" : "off") +
+                                                      "; debug record needs recorder.mode: on-demand");
+  if (action == "stop") {
+    if (!recorder_.enabled()) return error_response(ErrorCode::kBadRequest, "not recording");
+    nlohmann::json out = summary();
+    recorder_ = Recorder();  // flushes and closes
+    LOG_INFO("recorder: stopped, " + out.dump());
+    return ok_response(out);
+  }
+  if (action != "start") return error_response(ErrorCode::kBadRequest, "action must be start or stop");
+  if (recorder_.enabled()) return error_response(ErrorCode::kBadRequest, "already recording to " + path);
+  // Finish what the node has to hand out, then rebuild it from storage as open() does: the recording's start.
+  run_ready();
+  wake_leader();
+  const raft::Config cfg = node_config(config_, seed_, sm_.applied_index(), max_msg_bytes_);
+  node_ = std::make_unique<raft::Node>(cfg, *storage_);
+  recorder_ = Recorder(path, config_.recorder_max_bytes);
+  recorder_.begin(cfg, *storage_, epoch_);
+  LOG_INFO("recorder: started on demand (the Raft node was rebuilt from its storage: role follower, term " +
+           std::to_string(node_->term()) + ")");
+  run_ready();
+  return ok_response(summary());
 }
 
 void AgentCore::send_message(const raft::Message& m) {

@@ -198,6 +198,7 @@ void AgentCore::on_client_request(ClientRequest req, ReplyFn reply_fn) {
   const OpSpec* spec = find_op(req.op);
   if (spec == nullptr) return reply_fn(error_response(ErrorCode::kBadRequest, "unknown op \"" + req.op + "\""));
   if (!req.args.is_object()) return reply_fn(error_response(ErrorCode::kBadRequest, "args must be an object"));
+  if (spec->op == Op::kDebugRecord) return reply_fn(record(req.args.value("action", std::string())));
   if (spec->path == OpPath::kLocal) return reply_fn(local_response(spec->op));
   if (spec->path == OpPath::kAdmin) return submit_admin(req, spec->op, std::move(reply_fn));
   if (spec->path == OpPath::kLeader) return submit_cluster_status(req, std::move(reply_fn));

@@ -241,6 +241,11 @@ class AgentCore {
   v1::ClusterView cluster_view() const;
   std::uint64_t snapshots_taken() const { return snapshots_taken_; }
   std::uint64_t snapshots_installed() const { return snapshots_installed_; }
+  // On-demand flight recording (recorder.mode on-demand; debug.record): "start" rebuilds the Raft node from its
+  // storage, as a restart does, and records from there (a recording replays only from a node's construction: its
+  // timers, RNG and progress are not in the WAL), so a leader steps down and the cluster elects; "stop" closes the
+  // file. Answers {file, records, bytes}, or bad_request (mode not on-demand, already recording / not recording).
+  ClientResponse record(const std::string& action);
   // Compacts the log now; returns the snapshot's index, or why not (not_ready: nothing new since the
   // last snapshot, or a configuration change committed but not applied yet).
   std::variant<raft::Index, Refusal> take_snapshot();
@@ -392,6 +397,7 @@ class AgentCore {
   };
   std::map<std::pair<raft::NodeId, raft::Term>, std::vector<QueuedForward>> forwards_;  // by (leader, term)
   std::uint64_t max_msg_bytes_ = 0;                                                     // the Raft message cap
+  std::uint64_t seed_ = 0;           // the node's election RNG seed (record() rebuilds the node with it)
   std::uint64_t forward_sends_ = 0;  // MSG_FORWARD messages sent (each carries one or more commands)
 };
 
