@@ -76,6 +76,7 @@ struct Options {
   bool dry_run = false;
   bool cluster = false;          // status --cluster
   std::string watch_prefix;      // kv watch PREFIX
+  std::string record_action;     // debug record start|stop
   std::uint64_t from_index = 0;  // watch --from-index (0: live changes only)
   std::vector<std::string> communities, large;
   std::vector<std::uint64_t> nodes;
@@ -239,6 +240,23 @@ class Cli {
     CLI::App* debug = group("debug", "internals");
     add(debug, "dump", "hard state, log, snapshots, progress, pending requests, windows, routes", "debug.dump", no_args,
         [](json& r, const Options&) { return std::printf("%s\n", printable(dump_json(r, 2)).c_str()), kExitOk; });
+    add(debug, "model",
+        "this node's measured latency model (round trips per peer, fsync, apply, elections) as JSON, the input of "
+        "raftbgp-predict --model",
+        "debug.model", no_args,
+        [](json& r, const Options&) { return std::printf("%s\n", printable(dump_json(r, 2)).c_str()), kExitOk; });
+    add(
+        debug, "record",
+        "start or stop an on-demand flight recording (recorder.mode: on-demand): start rebuilds this node's Raft "
+        "state from its WAL, as a restart does (a leader steps down), and records into <data_dir>/recorder.rec",
+        "debug.record",
+        [](const Options& o) {
+          return json{{"action", o.record_action}};
+        },
+        [](json& r, const Options&) { return std::printf("%s\n", printable(dump_json(r, 2)).c_str()), kExitOk; })
+        ->add_option("ACTION", opt.record_action, "start or stop")
+        ->required()
+        ->check(CLI::IsMember({"start", "stop"}));
   }
 
   void add_kv() {

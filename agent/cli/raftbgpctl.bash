@@ -30,7 +30,7 @@ _raftbgpctl() {
       kv) words="get put delete remove list show watch" ;;
       policy) words="add remove delete show list apply export history watch" ;;
       members) words="add promote remove" ;;
-      debug) words="dump" ;;
+      debug) words="dump model record" ;;
       status) words="--cluster" ;;
       health) words="--max-lag --max-lag-seconds --max-ack-wait" ;;
       keygen) words="--out --key-id --force --aes" ;;

@@ -107,6 +107,7 @@ std::variant<std::unique_ptr<AgentCore>, std::string> AgentCore::open(const Agen
   raft::Index applied = 0;
   if (auto e = core->restore_from_storage(applied)) return *e;
   core->max_msg_bytes_ = max_msg_bytes;
+  core->seed_ = seed;
   core->node_ = std::make_unique<raft::Node>(node_config(config, seed, applied, max_msg_bytes), *core->storage_);
   core->recorder_.begin(node_config(config, seed, applied, max_msg_bytes), *core->storage_, ep);
   if (config.joining)
@@ -158,6 +159,7 @@ AgentCore::~AgentCore() {
 }
 
 std::vector<std::string> AgentCore::take_output() {
+  model_.stamp_sends(std::chrono::steady_clock::now());  // the lines leave now (latency_model.h)
   std::vector<std::string> out;
   out.swap(output_);
   return out;
@@ -230,6 +232,10 @@ void AgentCore::on_exabgp_line(std::string_view line) {
   on_quiet_events(r);
   health_.on_event(r.event);
   for (const raft::Message& m : r.messages) health_.on_message(m, tick_);
+  if (!r.messages.empty()) {
+    const auto now = std::chrono::steady_clock::now();
+    for (const raft::Message& m : r.messages) model_.on_receive(m, now);
+  }
   for (const raft::Message& m : r.messages) on_delivered(m);
   request_ready();
 }
@@ -300,11 +306,20 @@ void AgentCore::run_ready() {
     // A snapshot first, then it replaces the state machine.
     const auto persist_start = std::chrono::steady_clock::now();
     raft::persist(*storage_, rd.snapshot, rd.hard_state, rd.entries);
-    if (syncs)
-      wal_fsync_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - persist_start).count());
+    if (syncs) {
+      const double fsync_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - persist_start).count();
+      wal_fsync_.observe(fsync_s);
+      model_.on_fsync(fsync_s);
+    }
     if (rd.snapshot) install_snapshot(*rd.snapshot);
     if (!rd.send_before_persist) send_messages(rd.messages);
-    for (const raft::Entry& e : rd.committed_entries) apply_entry(e);
+    if (!rd.committed_entries.empty()) {
+      const auto apply_start = std::chrono::steady_clock::now();
+      for (const raft::Entry& e : rd.committed_entries) apply_entry(e);
+      model_.on_apply(std::chrono::duration<double>(std::chrono::steady_clock::now() - apply_start).count());
+    }
+    if (rd.soft_state)
+      model_.on_soft_state(rd.soft_state->first, rd.soft_state->second, std::chrono::steady_clock::now());
     on_read_states(rd.read_states);
     log_soft_state(rd);
     recorder_.advance();
@@ -319,10 +334,42 @@ void AgentCore::run_ready() {
   flush_agent_lines();
 }
 
+ClientResponse AgentCore::record(const std::string& action) {
+  const std::string path = config_.data_dir + "/recorder.rec";
+  auto summary = [&] {
+    return nlohmann::json{{"file", path}, {"records", recorder_.records()}, {"bytes", recorder_.bytes()}};
+  };
+  if (!config_.recorder_on_demand)
+    return error_response(ErrorCode::kBadRequest, std::string("recorder.mode is ") +
+                                                      (config_.recorder_on ? "on (recording since start)" : "off") +
+                                                      "; debug record needs recorder.mode: on-demand");
+  if (action == "stop") {
+    if (!recorder_.enabled()) return error_response(ErrorCode::kBadRequest, "not recording");
+    nlohmann::json out = summary();
+    recorder_ = Recorder();  // flushes and closes
+    LOG_INFO("recorder: stopped, " + out.dump());
+    return ok_response(out);
+  }
+  if (action != "start") return error_response(ErrorCode::kBadRequest, "action must be start or stop");
+  if (recorder_.enabled()) return error_response(ErrorCode::kBadRequest, "already recording to " + path);
+  // Finish what the node has to hand out, then rebuild it from storage as open() does: the recording's start.
+  run_ready();
+  wake_leader();
+  const raft::Config cfg = node_config(config_, seed_, sm_.applied_index(), max_msg_bytes_);
+  node_ = std::make_unique<raft::Node>(cfg, *storage_);
+  recorder_ = Recorder(path, config_.recorder_max_bytes);
+  recorder_.begin(cfg, *storage_, epoch_);
+  LOG_INFO("recorder: started on demand (the Raft node was rebuilt from its storage: role follower, term " +
+           std::to_string(node_->term()) + ")");
+  run_ready();
+  return ok_response(summary());
+}
+
 void AgentCore::send_message(const raft::Message& m) {
   const std::uint64_t to = m.to();
   ++raft_messages_sent_;
   ++transport_sends_;
+  model_.on_send(m, to, std::chrono::steady_clock::now());
   append_transport_lines(transport_->send(m, std::span<const std::uint64_t>(&to, 1)));
 }
 
@@ -336,10 +383,12 @@ void AgentCore::send_messages(const std::vector<raft::Message>& ready_messages) 
   const std::vector<raft::Message>& messages =
       acks_.filter(ready_messages, node_->learner(), tick_, paced) ? paced : ready_messages;
   std::uint32_t presence = 0;
+  const auto now = std::chrono::steady_clock::now();
   for (const SendGroup& g : group_for_send(messages, config_.node_id, transport::kMaxDestinations)) {
     raft_messages_sent_ += g.to.size();
     ++transport_sends_;
     const raft::Message& m = messages[g.first];
+    for (std::uint64_t to : g.to) model_.on_send(m, to, now);
     std::optional<std::uint32_t> slot;
     if (m.quiesce() && presence < transport::kPresenceSlots) slot = presence++;
     append_transport_lines(transport_->send(m, g.to, slot));

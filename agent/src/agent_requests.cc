@@ -198,6 +198,7 @@ void AgentCore::on_client_request(ClientRequest req, ReplyFn reply_fn) {
   const OpSpec* spec = find_op(req.op);
   if (spec == nullptr) return reply_fn(error_response(ErrorCode::kBadRequest, "unknown op \"" + req.op + "\""));
   if (!req.args.is_object()) return reply_fn(error_response(ErrorCode::kBadRequest, "args must be an object"));
+  if (spec->op == Op::kDebugRecord) return reply_fn(record(req.args.value("action", std::string())));
   if (spec->path == OpPath::kLocal) return reply_fn(local_response(spec->op));
   if (spec->path == OpPath::kAdmin) return submit_admin(req, spec->op, std::move(reply_fn));
   if (spec->path == OpPath::kLeader) return submit_cluster_status(req, std::move(reply_fn));
@@ -236,6 +237,7 @@ ClientResponse AgentCore::local_response(Op op) {
   switch (op) {
     case Op::kStatus: return ok_response(status_json());
     case Op::kDebugDump: return ok_response(debug_json());
+    case Op::kDebugModel: return ok_response(model_json());
     case Op::kMembers: return ok_response(members_json());
     case Op::kSnapshot: return snapshot_response();
     default: return error_response(ErrorCode::kInternal, std::string(op_spec(op).name) + " is not a local op");
@@ -366,6 +368,7 @@ std::optional<ProposeRefusal> AgentCore::propose_local(const v1::Command& cmd) {
   if (auto err = check_write(cmd)) return ProposeRefusal{v1::ForwardReject::INVALID, *err};
   if (recorder_.enabled()) recorder_.propose(cmd.SerializeAsString());
   const raft::ProposeResult r = node_->propose(cmd.SerializeAsString());
+  if (r.status == raft::ProposeResult::Status::kAccepted) model_.on_propose(r.index, std::chrono::steady_clock::now());
   return propose_refusal(r);
 }
 

@@ -43,6 +43,7 @@ json AgentCore::status_json() const {
               {"leader", st.leader},
               {"wal_fsync_seconds", wal_fsync_.to_json()},
               {"commit_latency_seconds", commit_latency_.to_json()},
+              {"latency_model", model_.status_json()},
               {"commit", st.commit},
               {"applied", sm_.applied_index() > st.applied ? sm_.applied_index() : st.applied},
               {"first_index", storage_->first_index()},
@@ -159,6 +160,26 @@ json AgentCore::exabgp_json() const {
               {"agent_waiting", router_.agent_waiting()},
               {"ms_without_ack", router_.ticks_without_ack() * config_.tick_ms},
               {"ack_stalls", ack_stalls_}};
+}
+
+// The model file (latency_model.h): what raftbgp-predict needs from this node, in one JSON document.
+json AgentCore::model_json() const {
+  const raft::Status st = node_->status();
+  json m = model_.model_json();
+  m["format"] = "raftbgp-latency-model/1";
+  m["node_id"] = config_.node_id;
+  m["cluster_id"] = config_.cluster_id;
+  m["role"] = raft::role_name(st.role);
+  m["leader"] = st.leader;
+  m["term"] = st.term;
+  m["voters"] = st.voters;
+  m["learners"] = st.learners;
+  m["timers"] = json{{"tick_ms", config_.tick_ms},
+                     {"election_ticks", config_.election_ticks},
+                     {"heartbeat_ticks", config_.heartbeat_ticks},
+                     {"quiesce_after_ticks", config_.quiesce.after_ticks}};
+  m["commit_latency_seconds"] = commit_latency_.to_json();
+  return m;
 }
 
 json AgentCore::debug_json() const {

@@ -304,8 +304,10 @@ void read_recorder(const YAML::Node& n, AgentConfig& c) {
   only_keys(n, "recorder", {"mode", "max_bytes"});
   if (n["mode"]) {
     const std::string mode = read_string(n["mode"], "recorder.mode");
-    if (mode != "on" && mode != "off") fail("recorder.mode", "must be on or off, got \"" + mode + "\"");
+    if (mode != "on" && mode != "off" && mode != "on-demand")
+      fail("recorder.mode", "must be on, off or on-demand, got \"" + mode + "\"");
     c.recorder_on = mode == "on";
+    c.recorder_on_demand = mode == "on-demand";
   }
   if (n["max_bytes"])
     c.recorder_max_bytes = read_uint(n["max_bytes"], "recorder.max_bytes", 65536, std::uint64_t{1} << 40);

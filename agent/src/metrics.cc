@@ -98,6 +98,44 @@ void histogram(std::vector<MetricFamily>& out, const std::string& name, const st
   out.push_back({name, help, MetricType::Histogram, {m}});
 }
 
+// The status "latency_model" object (latency_model.h): fsync, apply and leaderless histograms, and per peer the
+// AppendEntries / heartbeat / vote round trips as one family each with a `peer` label.
+void model_families(std::vector<MetricFamily>& out, Builder& b, const json& m) {
+  histogram(out, "raftbgp_model_fsync_duration_seconds", "Latency model: one Ready made durable (WAL append + fsync)",
+            at(m, "fsync_seconds"));
+  histogram(out, "raftbgp_model_apply_duration_seconds",
+            "Latency model: the committed entries of one Ready applied to the state machine", at(m, "apply_seconds"));
+  const json& el = at(m, "elections");
+  histogram(out, "raftbgp_model_leaderless_seconds",
+            "Latency model: time this node knew no leader, each time it lost one", at(el, "leaderless_seconds"));
+  b.counter("raftbgp_model_campaigns_total", "Elections (pre-vote included) this node started", at(el, "campaigns"));
+  b.counter("raftbgp_model_elections_won_total", "Elections this node won", at(el, "won"));
+  const json& peers = at(m, "peers");
+  if (!peers.is_object()) return;
+  const struct {
+    const char* key;
+    const char* name;
+    const char* help;
+  } kinds[] = {
+      {"append_rtt_seconds", "raftbgp_model_append_rtt_seconds",
+       "Latency model: AppendEntries sent -> the peer's acknowledgement of its last entry received"},
+      {"heartbeat_rtt_seconds", "raftbgp_model_heartbeat_rtt_seconds",
+       "Latency model: heartbeat sent -> the peer's answer received (no fsync on the way)"},
+      {"vote_rtt_seconds", "raftbgp_model_vote_rtt_seconds", "Latency model: (pre-)vote request -> the peer's answer"},
+  };
+  for (const auto& k : kinds) {
+    MetricFamily f{k.name, k.help, MetricType::Histogram, {}};
+    for (const auto& [peer, p] : peers.items()) {
+      std::vector<MetricFamily> one;
+      histogram(one, k.name, k.help, at(p, k.key));
+      if (one.empty() || at(at(p, k.key), "count") == 0) continue;
+      one[0].metric[0].label = {{"peer", peer}};
+      f.metric.push_back(std::move(one[0].metric[0]));
+    }
+    if (!f.metric.empty()) out.push_back(std::move(f));
+  }
+}
+
 json seconds(const json& ms) { return ms.is_number() ? json(ms.get<double>() / 1000.0) : json(); }
 
 // The status "health" object (health_signals.h): BGP sessions and this node's lag behind the leader.
@@ -168,6 +206,7 @@ std::vector<MetricFamily> status_to_families(const json& s, std::int64_t leader_
   histogram(out, "raftbgp_server_commit_latency_seconds",
             "Time from a client write reaching this node to its apply here (forward, replication, commit, apply)",
             at(s, "commit_latency_seconds"));
+  model_families(out, b, at(s, "latency_model"));
   const json& send = at(s, "send");
   b.counter("raftbgp_send_raft_messages_total", "Raft messages handed to the transport (one per destination)",
             at(send, "raft_messages"));

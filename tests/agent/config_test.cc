@@ -316,6 +316,10 @@ TEST(Config, Recorder_key_is_off_by_default_and_parses_mode_and_cap) {
   ASSERT_TRUE(std::holds_alternative<AgentConfig>(on)) << std::get<ConfigError>(on).to_string();
   EXPECT_TRUE(std::get<AgentConfig>(on).recorder_on);
   EXPECT_EQ(std::get<AgentConfig>(on).recorder_max_bytes, 1048576u);
+  auto demand = with_recorder("recorder: { mode: on-demand }\n");
+  ASSERT_TRUE(std::holds_alternative<AgentConfig>(demand));
+  EXPECT_FALSE(std::get<AgentConfig>(demand).recorder_on);
+  EXPECT_TRUE(std::get<AgentConfig>(demand).recorder_on_demand);
 }
 
 TEST(Config, Bad_recorder_mode_or_tiny_cap_is_refused_with_its_field) {

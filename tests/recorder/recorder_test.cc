@@ -175,6 +175,49 @@ TEST(Recorder, Recording_stops_at_its_cap_and_the_prefix_replays) {
   EXPECT_TRUE(replay_file(rec_path(static_cast<std::size_t>(lead), net)).identical());
 }
 
+// recorder.mode on-demand: `debug record start` mid-run rebuilds the node from its storage and records from there;
+// the recording replays bit for bit, on a follower and on the leader (which steps down: the cluster elects again).
+TEST(Recorder, On_demand_recording_started_mid_run_replays_identically_on_a_follower_and_the_leader) {
+  AgentNet net(3, {1, 2, 3}, [](AgentConfig& c) {
+    c.recorder_on_demand = true;
+    c.snapshot_log_entries = 16;
+  });
+  net.start_all();
+  const int lead = net.wait_leader();
+  ASSERT_GE(lead, 0);
+  const auto l = static_cast<std::size_t>(lead), f = (l + 1) % 3;
+  for (int k = 0; k < 10; ++k) put(net, static_cast<std::size_t>(k % 3), "a" + std::to_string(k));
+  EXPECT_FALSE(std::filesystem::exists(rec_path(f, net)));  // nothing before the start
+  EXPECT_EQ(net.request(f, "debug.record", {{"action", "stop"}}).code, ErrorCode::kBadRequest);  // not recording
+  ClientResponse started = net.request(f, "debug.record", {{"action", "start"}});
+  ASSERT_TRUE(started.ok) << started.message;
+  EXPECT_EQ(net.request(f, "debug.record", {{"action", "start"}}).code, ErrorCode::kBadRequest);  // already
+  ASSERT_TRUE(net.request(l, "debug.record", {{"action", "start"}}).ok);
+  ASSERT_GE(net.wait_leader(), 0);  // the rebuilt leader stepped down; someone leads again
+  for (int k = 0; k < 10; ++k) put(net, static_cast<std::size_t>(k % 3), "b" + std::to_string(k));
+  ASSERT_TRUE(net.request(f, "kv.get", {{"key", "b3"}}).ok);
+  net.settle(60);
+  for (std::size_t i : {f, l}) {
+    const ClientResponse stopped = net.request(i, "debug.record", {{"action", "stop"}});
+    ASSERT_TRUE(stopped.ok) << stopped.message;
+    EXPECT_GT(stopped.result["records"].get<std::uint64_t>(), 10u);
+    const ReplayResult r = replay_file(rec_path(i, net));
+    EXPECT_TRUE(r.identical()) << "node " << i + 1 << ": "
+                               << (r.error ? *r.error : r.divergence->difference + "\n" + r.divergence->recorded);
+    EXPECT_GT(r.readies, 10u) << "node " << i + 1;
+  }
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(net.core(i).state().kv().at("b9"), "v") << "node " << i + 1;
+}
+
+TEST(Recorder, Debug_record_is_refused_unless_the_mode_is_on_demand) {
+  AgentNet net(1, {1});
+  net.start_all();
+  ASSERT_GE(net.wait_leader(), 0);
+  const ClientResponse r = net.request(0, "debug.record", {{"action", "start"}});
+  EXPECT_EQ(r.code, ErrorCode::kBadRequest);
+  EXPECT_NE(r.message.find("on-demand"), std::string::npos) << r.message;
+}
+
 TEST(Recorder, Nothing_is_recorded_when_the_recorder_is_off) {
   AgentNet net(3, {1, 2, 3});
   net.start_all();

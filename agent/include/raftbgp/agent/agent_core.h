@@ -114,6 +114,7 @@
 #include "raftbgp/agent/files.h"
 #include "raftbgp/agent/health_signals.h"
 #include "raftbgp/agent/latency_histogram.h"
+#include "raftbgp/agent/latency_model.h"
 #include "raftbgp/agent/mailbox_record.h"
 #include "raftbgp/agent/ops.h"
 #include "raftbgp/agent/quiescence.h"
@@ -216,6 +217,9 @@ class AgentCore {
   // Introspection (status, debug dump, tests).
   nlohmann::json status_json() const;
   nlohmann::json debug_json() const;
+  // The latency model file (latency_model.h; `raftbgpctl debug model`, raftbgp-predict --model): this node's
+  // measured distributions with its identity, members and timers.
+  nlohmann::json model_json() const;
   // {raft_messages, transport_sends, frames, messages_per_send}: the broadcast saving (also in status).
   nlohmann::json send_json() const;
   // {outstanding, agent_waiting, ms_without_ack, ack_stalls}: ExaBGP's command window now (also in status).
@@ -237,6 +241,11 @@ class AgentCore {
   v1::ClusterView cluster_view() const;
   std::uint64_t snapshots_taken() const { return snapshots_taken_; }
   std::uint64_t snapshots_installed() const { return snapshots_installed_; }
+  // On-demand flight recording (recorder.mode on-demand; debug.record): "start" rebuilds the Raft node from its
+  // storage, as a restart does, and records from there (a recording replays only from a node's construction: its
+  // timers, RNG and progress are not in the WAL), so a leader steps down and the cluster elects; "stop" closes the
+  // file. Answers {file, records, bytes}, or bad_request (mode not on-demand, already recording / not recording).
+  ClientResponse record(const std::string& action);
   // Compacts the log now; returns the snapshot's index, or why not (not_ready: nothing new since the
   // last snapshot, or a configuration change committed but not applied yet).
   std::variant<raft::Index, Refusal> take_snapshot();
@@ -369,6 +378,7 @@ class AgentCore {
   std::uint64_t announced_policy_version_ = ~std::uint64_t{0};
   LatencyHistogram wal_fsync_;       // raft::persist per Ready (status "wal_fsync_seconds", metrics.h)
   LatencyHistogram commit_latency_;  // a client write, arrival to apply here (status "commit_latency_seconds")
+  LatencyModel model_;               // measured round trips, fsync, apply, elections (latency_model.h)
   std::uint64_t forwarded_ = 0;      // MSG_FORWARD sent
   std::map<v1::ForwardReject::Reason, std::uint64_t> forward_rejects_;  // MSG_FORWARD_RESP sent, by reason
   std::uint64_t policy_acks_error_ = 0;
@@ -387,6 +397,7 @@ class AgentCore {
   };
   std::map<std::pair<raft::NodeId, raft::Term>, std::vector<QueuedForward>> forwards_;  // by (leader, term)
   std::uint64_t max_msg_bytes_ = 0;                                                     // the Raft message cap
+  std::uint64_t seed_ = 0;           // the node's election RNG seed (record() rebuilds the node with it)
   std::uint64_t forward_sends_ = 0;  // MSG_FORWARD messages sent (each carries one or more commands)
 };
 

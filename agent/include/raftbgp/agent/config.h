@@ -75,6 +75,8 @@ struct AgentConfig {
   // Flight recorder (YAML `recorder:`, recorder.h): record every Raft input and Ready to
   // <data_dir>/recorder.rec, at most recorder_max_bytes (the recording stops there).
   bool recorder_on = false;
+  // recorder.mode on-demand: nothing is recorded until `raftbgpctl debug record start` (AgentCore::record).
+  bool recorder_on_demand = false;
   std::uint64_t recorder_max_bytes = std::uint64_t{256} << 20;
   // Quiet when idle (YAML `quiesce:`, quiescence.h): an idle leader stops heartbeating.
   QuiesceSettings quiesce;

@@ -32,6 +32,8 @@ enum class Op : std::uint8_t {
   kStatusCluster,
   kKvWatch,
   kPolicyWatch,
+  kDebugModel,   // the latency model file (latency_model.h)
+  kDebugRecord,  // args {"action": "start" | "stop"}: on-demand flight recording (AgentCore::record)
 };
 
 // How the agent serves an op (agent_core.h): from this node's own state at once, through a ReadIndex
@@ -53,7 +55,7 @@ struct OpSpec {
   bool changes_state;
 };
 
-inline constexpr std::array<OpSpec, 20> kOps = {{
+inline constexpr std::array<OpSpec, 22> kOps = {{
     {"status", Op::kStatus, OpPath::kLocal, false, false},
     {"debug.dump", Op::kDebugDump, OpPath::kLocal, false, false},
     {"members", Op::kMembers, OpPath::kLocal, false, false},
@@ -76,6 +78,8 @@ inline constexpr std::array<OpSpec, 20> kOps = {{
     // args {"prefix": "...", "from_index": N} (both optional): one answer line, then one line per change.
     {"kv.watch", Op::kKvWatch, OpPath::kWatch, false, false},
     {"policy.watch", Op::kPolicyWatch, OpPath::kWatch, false, false},
+    {"debug.model", Op::kDebugModel, OpPath::kLocal, false, false},
+    {"debug.record", Op::kDebugRecord, OpPath::kLocal, false, true},
 }};
 
 // The row named `name`, or nullptr (an unknown op: bad_request).

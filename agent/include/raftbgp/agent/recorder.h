@@ -5,11 +5,12 @@
 //
 // Who calls: AgentCore, with one line next to each node_->... call (tick, step, propose, propose_conf_change,
 // read_index, transfer_leader, quiesce, ready, advance) and next to the agent's own Storage::save_snapshot
-// (compaction). begin() is called once, right after the Node is constructed, and records the Config and the
-// storage contents the Node read (the replay's starting state).
+// (compaction). begin() is called right after the Node is constructed (at open, or when `debug record start`
+// rebuilds it: AgentCore::record), and records the Config and the storage contents the Node read (the replay's
+// starting state).
 //
 // File: per record [u32 length LE][u32 crc32c(payload) LE][payload]; the first record is a Start. The file
-// is truncated at every begin() (one recording per process run). Bounded: once the next record would pass
+// is truncated at every begin() (one recording at a time). Bounded: once the next record would pass
 // cap_bytes the recording stops (logged once, stopped() turns true) and the file keeps the prefix, which still
 // replays; nothing is rotated away, because a Node's volatile state (timers, RNG, progress) cannot be
 // checkpointed from outside the core, so only a recording from its start is replayable.

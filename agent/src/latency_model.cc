@@ -1,0 +1,199 @@
+#include "raftbgp/agent/latency_model.h"
+
+#include <algorithm>
+#include <string>
+
+namespace raftbgp::agent {
+namespace {
+
+using nlohmann::json;
+using raft::MessageType;
+
+double seconds_between(LatencyModel::Clock::time_point from, LatencyModel::Clock::time_point to) {
+  return std::chrono::duration<double>(to - from).count();
+}
+
+}  // namespace
+
+double ModelHistogram::quantile(double q) const {
+  if (count_ == 0) return 0;
+  const double want = q * static_cast<double>(count_);
+  std::uint64_t seen = 0;
+  for (std::size_t i = 0; i < kBounds; ++i) {
+    seen += counts_[i];
+    if (static_cast<double>(seen) >= want) return bound(i);
+  }
+  return bound(kBounds - 1);
+}
+
+json ModelHistogram::to_json(std::size_t every) const {
+  json bounds = json::array(), counts = json::array();
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < kBounds; ++i) {
+    cumulative += counts_[i];
+    if (every > 1 && i % every != 0) continue;
+    bounds.push_back(bound(i));
+    counts.push_back(cumulative);
+  }
+  return json{{"bounds", bounds}, {"counts", counts}, {"count", count_}, {"sum", sum_}};
+}
+
+void LatencyModel::Ring::push(std::uint64_t key, Clock::time_point at) {
+  if (size == kRing) {  // full: forget the oldest (its answer was lost, or it is far behind)
+    head = (head + 1) % kRing;
+    --size;
+  }
+  slots[(head + size) % kRing] = Sent{key, at};
+  ++size;
+  unstamped = std::min(unstamped + 1, size);
+}
+
+void LatencyModel::Ring::stamp(Clock::time_point now) {
+  for (std::size_t k = size - unstamped; k < size; ++k) slots[(head + k) % kRing].at = now;
+  unstamped = 0;
+}
+
+void LatencyModel::on_propose(std::uint64_t index, Clock::time_point now) {
+  if (proposed_set_) return;  // timed from the oldest one waiting
+  proposed_ = Sent{index, now};
+  proposed_set_ = true;
+}
+
+void LatencyModel::stamp_sends(Clock::time_point now) {
+  if (proposed_sent_) {
+    propose_service_.observe(seconds_between(proposed_.at, now));
+    proposed_set_ = proposed_sent_ = false;
+  }
+  for (auto& [id, p] : peers_) {
+    if (p.appends.unstamped > 0) p.appends.stamp(now);
+    if (p.heartbeats.unstamped > 0) p.heartbeats.stamp(now);
+    if (p.votes.unstamped > 0) p.votes.stamp(now);
+    if (p.acked) {
+      service_.observe(seconds_between(p.appended.at, now));
+      p.acked = p.appended_set = false;
+    }
+  }
+}
+
+bool LatencyModel::Ring::pop_front(Sent& out) {
+  if (size == 0) return false;
+  out = slots[head];
+  head = (head + 1) % kRing;
+  --size;
+  return true;
+}
+
+void LatencyModel::on_send(const raft::Message& m, raft::NodeId to, Clock::time_point now) {
+  switch (m.type()) {
+    case MessageType::MSG_APP:
+      // Only entries are answered (a commit-only AppendEntries is not, raft.proto), and only they are what a
+      // quorum waits for.
+      if (m.entries().empty()) return;
+      peer(to).appends.push(m.entries(m.entries_size() - 1).index(), now);
+      if (proposed_set_ && m.entries(m.entries_size() - 1).index() >= proposed_.key) proposed_sent_ = true;
+      return;
+    case MessageType::MSG_HEARTBEAT: peer(to).heartbeats.push(0, now); return;
+    case MessageType::MSG_APP_RESP: {
+      Peer& p = peer(to);
+      if (!m.reject() && p.appended_set && m.index() >= p.appended.key) p.acked = true;
+      return;
+    }
+    case MessageType::MSG_VOTE:
+    case MessageType::MSG_PRE_VOTE: peer(to).votes.push(0, now); return;
+    default: return;
+  }
+}
+
+void LatencyModel::on_receive(const raft::Message& m, Clock::time_point now) {
+  if (m.type() == MessageType::MSG_APP && !m.entries().empty()) {  // as a follower: time our answer
+    Peer& leader = peer(m.from());
+    if (!leader.appended_set) leader.appended = Sent{m.entries(m.entries_size() - 1).index(), now};
+    leader.appended.key = m.entries(m.entries_size() - 1).index();
+    leader.appended_set = true;
+    return;
+  }
+  const auto it = peers_.find(m.from());
+  if (it == peers_.end()) return;  // we never sent it anything we time
+  Peer& p = it->second;
+  Sent s;
+  switch (m.type()) {
+    case MessageType::MSG_APP_RESP:
+      if (m.reject()) return;
+      // Every send now acknowledged, timed to this first answer that covers it.
+      while (p.appends.size > 0 && p.appends.front().key <= m.index()) {
+        p.appends.pop_front(s);
+        p.append_rtt.observe(seconds_between(s.at, now));
+      }
+      return;
+    case MessageType::MSG_HEARTBEAT_RESP:
+      if (p.heartbeats.pop_front(s)) p.heartbeat_rtt.observe(seconds_between(s.at, now));
+      return;
+    case MessageType::MSG_VOTE_RESP:
+    case MessageType::MSG_PRE_VOTE_RESP:
+      if (p.votes.pop_front(s)) p.vote_rtt.observe(seconds_between(s.at, now));
+      return;
+    default: return;
+  }
+}
+
+void LatencyModel::on_soft_state(raft::NodeId leader, raft::Role role, Clock::time_point now) {
+  if (role != last_role_ && (role == raft::Role::kPreCandidate || role == raft::Role::kCandidate) &&
+      last_role_ != raft::Role::kPreCandidate)
+    ++campaigns_;  // PreCandidate -> Candidate is one campaign
+  if (role == raft::Role::kLeader && last_role_ != raft::Role::kLeader) ++won_;
+  last_role_ = role;
+  if (leader == last_leader_) return;
+  if (leader == raft::kNoNode) {
+    leaderless_since_ = now;
+    leaderless_since_set_ = true;
+  } else {
+    ++leader_changes_;
+    if (leaderless_since_set_) leaderless_.observe(seconds_between(leaderless_since_, now));
+    leaderless_since_set_ = false;
+  }
+  last_leader_ = leader;
+}
+
+// status (every > 1) leaves out what has no sample yet: a 31-peer leader's status is built every tick when metrics
+// are on (~0.5 ms with every histogram); the model file keeps them all.
+json LatencyModel::peers_json(std::size_t every) const {
+  json out = json::object();
+  for (const auto& [id, p] : peers_) {
+    json one = json::object();
+    const std::pair<const char*, const ModelHistogram*> kinds[] = {{"append_rtt_seconds", &p.append_rtt},
+                                                                   {"heartbeat_rtt_seconds", &p.heartbeat_rtt},
+                                                                   {"vote_rtt_seconds", &p.vote_rtt}};
+    for (const auto& [key, h] : kinds)
+      if (every == 1 || h->count() > 0) one[key] = h->to_json(every);
+    if (!one.empty()) out[std::to_string(id)] = std::move(one);
+  }
+  return out;
+}
+
+json LatencyModel::elections_json(std::size_t every) const {
+  return json{{"campaigns", campaigns_},
+              {"won", won_},
+              {"leader_changes", leader_changes_},
+              {"leaderless_seconds", leaderless_.to_json(every)}};
+}
+
+json LatencyModel::status_json() const {
+  constexpr std::size_t kEvery = ModelHistogram::kPerDoubling;
+  return json{{"fsync_seconds", fsync_.to_json(kEvery)},
+              {"apply_seconds", apply_.to_json(kEvery)},
+              {"append_service_seconds", service_.to_json(kEvery)},
+              {"propose_service_seconds", propose_service_.to_json(kEvery)},
+              {"peers", peers_json(kEvery)},
+              {"elections", elections_json(kEvery)}};
+}
+
+json LatencyModel::model_json() const {
+  return json{{"fsync_seconds", fsync_.to_json()},
+              {"apply_seconds", apply_.to_json()},
+              {"append_service_seconds", service_.to_json()},
+              {"propose_service_seconds", propose_service_.to_json()},
+              {"peers", peers_json(1)},
+              {"elections", elections_json(1)}};
+}
+
+}  // namespace raftbgp::agent

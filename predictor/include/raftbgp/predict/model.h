@@ -1,0 +1,65 @@
+// The model raftbgp-predict simulates (predictor/): the cluster's members and timers, and what each part of the
+// protocol's path costs. Loaded either from the model files a running cluster dumps (`raftbgpctl debug model`,
+// agent/include/raftbgp/agent/latency_model.h; one per node, any subset) or from a hand-written topology YAML
+// (predictor/topologies/*.yaml, docs/operator-guide.md §13 "Latency model and predictions"):
+//
+//   link(a, b)   one way from agent a to agent b: a's ExaBGP, the BGP transits, b's ExaBGP (the transport's whole
+//                path, as the Raft message sees it). Per-link FIFO is the simulator's (TCP keeps a session's order).
+//   fsync(n)     one Ready of node n made durable (only Readys that must sync pay it).
+//   apply(n)     the committed entries of one Ready applied on node n.
+//   work(n)      the rest of node n's agent work in a ready loop that persists (opening and stepping the message,
+//                the WAL write, sealing and formatting the answers): from a model file, the node's append_service
+//                (the leader's: its propose_service) less its p50 fsync; in a topology YAML, `work:` (default 0).
+//
+// From model files, a link a<->b is derived from the best of what a and b measured (as leader), in this order, each
+// with at least kMinSamples (then the larger sample):
+//   append_rtt (>= kMinSamples): one way D with D1 + D2 ~ rtt - the peer's p50 service (Distribution::half_of; at
+//                least 50 us), where the service is the peer's own append_service (delivery -> answer written) or,
+//                without one, its fsync
+//   heartbeat_rtt:               D1 + D2 ~ rtt (a heartbeat syncs nothing)
+//   vote_rtt:                    as append_rtt (a candidate's; rare)
+// A round trip is timed from the lines' write to the answer's delivery, so it holds neither end's fsync before
+// the write.
+// and, when no file measured it, the mixture of every link that was measured (said in `notes`). A link is taken
+// as symmetric. fsync and apply come from each node's own file; a node without one gets the mixture of the others.
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "raftbgp/predict/distribution.h"
+#include "raftbgp/raft/types.h"
+
+namespace raftbgp::predict {
+
+using raft::NodeId;
+
+struct Model {
+  std::vector<NodeId> voters;
+  NodeId leader = 0;  // the node that leads in the simulation (the dumping cluster's leader)
+  double tick_us = 100000;
+  int election_ticks = 10;
+  int heartbeat_ticks = 1;
+  std::map<std::pair<NodeId, NodeId>, Distribution> links;  // one way, directed
+  Distribution default_link;
+  std::map<NodeId, Distribution> fsync, apply, work;
+  Distribution default_fsync, default_apply, default_work;
+  std::vector<std::string> notes;  // where every part came from (printed by raftbgp-predict)
+
+  const Distribution& link(NodeId from, NodeId to) const;
+  const Distribution& fsync_of(NodeId n) const;
+  const Distribution& apply_of(NodeId n) const;
+  const Distribution& work_of(NodeId n) const;
+};
+
+inline constexpr std::uint64_t kMinSamples = 20;
+
+// A topology YAML (the file's text); why not, naming the key.
+std::variant<Model, std::string> model_from_yaml(const std::string& text);
+// Model files (each one node's `debug.model` JSON text).
+std::variant<Model, std::string> model_from_dumps(const std::vector<std::string>& texts);
+
+}  // namespace raftbgp::predict

@@ -1,0 +1,197 @@
+// The latency model (latency_model.h): round trips matched by index (AppendEntries) or in order (heartbeats,
+// votes), fsync/apply/elections, its status and Prometheus forms, and the debug.model file of a real agent cluster.
+// Synthetic clock: time points are built by hand, nothing sleeps.
+#include "raftbgp/agent/latency_model.h"
+
+#include <gtest/gtest.h>
+
+#include "agent_net.h"
+#include "raftbgp/agent/metrics.h"
+
+namespace raftbgp::agent::test {
+namespace {
+
+using nlohmann::json;
+using Clock = LatencyModel::Clock;
+using std::chrono::milliseconds;
+
+raft::Message msg(raft::MessageType type, raft::NodeId from, std::uint64_t index = 0, int entries = 0) {
+  raft::Message m;
+  m.set_type(type);
+  m.set_from(from);
+  m.set_index(index);
+  for (int i = 0; i < entries; ++i) m.add_entries()->set_index(index + 1 + static_cast<std::uint64_t>(i));
+  return m;
+}
+
+double sum_of(const json& h) { return h["sum"].get<double>(); }
+
+TEST(LatencyModel, ModelHistogram_buckets_are_four_per_doubling_and_quantiles_land_in_the_right_bucket) {
+  ModelHistogram h;
+  for (int i = 0; i < 99; ++i) h.observe(0.002);
+  h.observe(1.0);
+  // 2 ms lies in (50us*2^(21/4), 50us*2^(22/4)] = (1.82, 2.16] ms.
+  EXPECT_NEAR(h.quantile(0.5), ModelHistogram::bound(22), 1e-12);
+  EXPECT_GT(h.quantile(0.5), 0.002);
+  EXPECT_LT(h.quantile(0.5), 0.002 * 1.19);
+  EXPECT_GE(h.quantile(1.0), 1.0);
+  const json fine = h.to_json(), coarse = h.to_json(ModelHistogram::kPerDoubling);
+  EXPECT_EQ(fine["bounds"].size(), ModelHistogram::kBounds);
+  EXPECT_EQ(coarse["bounds"].size(), 19u);
+  EXPECT_EQ(fine["counts"].back(), 100u);  // cumulative; the last bound (13 s) holds everything
+  EXPECT_EQ(coarse["count"], 100u);
+  h.observe(100.0);  // past the last bound: only +Inf
+  EXPECT_EQ(h.to_json()["counts"].back(), 100u);
+  EXPECT_EQ(h.to_json()["count"], 101u);
+}
+
+TEST(LatencyModel, AppendEntries_round_trip_is_matched_by_index_and_ignores_rejections_and_commit_only) {
+  LatencyModel m;
+  const Clock::time_point t0{};
+  m.on_send(msg(raft::MessageType::MSG_APP, 1, 4, 1), 2, t0);                    // entries up to 5
+  m.on_send(msg(raft::MessageType::MSG_APP, 1, 5, 2), 2, t0 + milliseconds(1));  // up to 7
+  m.on_send(msg(raft::MessageType::MSG_APP, 1, 7, 0), 2, t0 + milliseconds(1));  // commit-only: not timed
+  raft::Message reject = msg(raft::MessageType::MSG_APP_RESP, 2, 7);
+  reject.set_reject(true);
+  m.on_receive(reject, t0 + milliseconds(2));
+  m.on_receive(msg(raft::MessageType::MSG_APP_RESP, 2, 5), t0 + milliseconds(3));
+  m.on_receive(msg(raft::MessageType::MSG_APP_RESP, 2, 7), t0 + milliseconds(5));
+  m.on_receive(msg(raft::MessageType::MSG_APP_RESP, 2, 7), t0 + milliseconds(9));  // a duplicate: nothing left
+  const json p = m.model_json()["peers"]["2"];
+  EXPECT_EQ(p["append_rtt_seconds"]["count"], 2u);
+  EXPECT_NEAR(sum_of(p["append_rtt_seconds"]), 0.003 + 0.004, 1e-9);
+  EXPECT_EQ(p["heartbeat_rtt_seconds"]["count"], 0u);
+}
+
+TEST(LatencyModel, One_acknowledgement_covering_several_sends_times_each_to_it) {
+  LatencyModel m;
+  const Clock::time_point t0{};
+  m.on_send(msg(raft::MessageType::MSG_APP, 1, 0, 1), 3, t0);
+  m.on_send(msg(raft::MessageType::MSG_APP, 1, 1, 1), 3, t0 + milliseconds(2));
+  m.on_receive(msg(raft::MessageType::MSG_APP_RESP, 3, 2), t0 + milliseconds(10));
+  EXPECT_NEAR(sum_of(m.model_json()["peers"]["3"]["append_rtt_seconds"]), 0.010 + 0.008, 1e-9);
+}
+
+TEST(LatencyModel, Heartbeats_and_votes_are_matched_in_order) {
+  LatencyModel m;
+  const Clock::time_point t0{};
+  m.on_send(msg(raft::MessageType::MSG_HEARTBEAT, 1), 2, t0);
+  m.on_send(msg(raft::MessageType::MSG_HEARTBEAT, 1), 2, t0 + milliseconds(100));
+  m.on_receive(msg(raft::MessageType::MSG_HEARTBEAT_RESP, 2), t0 + milliseconds(60));
+  m.on_receive(msg(raft::MessageType::MSG_HEARTBEAT_RESP, 2), t0 + milliseconds(160));
+  m.on_send(msg(raft::MessageType::MSG_PRE_VOTE, 1), 2, t0);
+  m.on_receive(msg(raft::MessageType::MSG_PRE_VOTE_RESP, 2), t0 + milliseconds(7));
+  m.on_receive(msg(raft::MessageType::MSG_HEARTBEAT_RESP, 9), t0 + milliseconds(7));  // unknown peer: ignored
+  const json p = m.model_json()["peers"]["2"];
+  EXPECT_EQ(p["heartbeat_rtt_seconds"]["count"], 2u);
+  EXPECT_NEAR(sum_of(p["heartbeat_rtt_seconds"]), 0.120, 1e-9);
+  EXPECT_NEAR(sum_of(p["vote_rtt_seconds"]), 0.007, 1e-9);
+  EXPECT_FALSE(m.model_json()["peers"].contains("9"));
+}
+
+TEST(LatencyModel, A_full_ring_forgets_the_oldest_send) {
+  LatencyModel m;
+  const Clock::time_point t0{};
+  for (int i = 0; i < 40; ++i) m.on_send(msg(raft::MessageType::MSG_HEARTBEAT, 1), 2, t0 + milliseconds(i));
+  m.on_receive(msg(raft::MessageType::MSG_HEARTBEAT_RESP, 2), t0 + milliseconds(50));
+  // The oldest kept is the 9th send (40 - 32 = 8 forgotten): 50 - 8 ms.
+  EXPECT_NEAR(sum_of(m.model_json()["peers"]["2"]["heartbeat_rtt_seconds"]), 0.042, 1e-9);
+}
+
+TEST(LatencyModel, Sends_are_timed_from_when_their_lines_are_written) {
+  // A leader's AppendEntries is made before its fsync, but raftbgpd writes it after the ready loop: the stamp.
+  LatencyModel m;
+  const Clock::time_point t0{};
+  m.on_send(msg(raft::MessageType::MSG_APP, 1, 0, 1), 2, t0);
+  m.on_send(msg(raft::MessageType::MSG_HEARTBEAT, 1), 2, t0);
+  m.stamp_sends(t0 + milliseconds(3));
+  m.on_send(msg(raft::MessageType::MSG_APP, 1, 1, 1), 2, t0 + milliseconds(4));
+  m.stamp_sends(t0 + milliseconds(4));
+  m.stamp_sends(t0 + milliseconds(9));  // nothing new: earlier stamps stay
+  m.on_receive(msg(raft::MessageType::MSG_APP_RESP, 2, 2), t0 + milliseconds(10));
+  m.on_receive(msg(raft::MessageType::MSG_HEARTBEAT_RESP, 2), t0 + milliseconds(10));
+  const json p = m.model_json()["peers"]["2"];
+  EXPECT_NEAR(sum_of(p["append_rtt_seconds"]), 0.007 + 0.006, 1e-9);
+  EXPECT_NEAR(sum_of(p["heartbeat_rtt_seconds"]), 0.007, 1e-9);
+}
+
+TEST(LatencyModel, A_follower_times_its_answer_from_the_first_unanswered_append) {
+  LatencyModel m;
+  const Clock::time_point t0{};
+  m.on_receive(msg(raft::MessageType::MSG_APP, 1, 0, 1), t0);                    // entry 1
+  m.on_receive(msg(raft::MessageType::MSG_APP, 1, 1, 1), t0 + milliseconds(1));  // entry 2
+  m.on_send(msg(raft::MessageType::MSG_APP_RESP, 2, 2), 1, t0 + milliseconds(2));
+  m.stamp_sends(t0 + milliseconds(3));
+  raft::Message rejected = msg(raft::MessageType::MSG_APP_RESP, 2, 2);
+  rejected.set_reject(true);
+  m.on_receive(msg(raft::MessageType::MSG_APP, 1, 2, 1), t0 + milliseconds(10));
+  m.on_send(rejected, 1, t0 + milliseconds(11));  // not an acknowledgement
+  m.stamp_sends(t0 + milliseconds(12));
+  const json s = m.model_json()["append_service_seconds"];
+  EXPECT_EQ(s["count"], 1u);
+  EXPECT_NEAR(sum_of(s), 0.003, 1e-9);
+}
+
+TEST(LatencyModel, A_leader_times_a_proposal_to_the_write_of_the_first_append_carrying_it) {
+  LatencyModel m;
+  const Clock::time_point t0{};
+  m.on_propose(5, t0);
+  m.on_propose(6, t0 + milliseconds(1));                                         // timed from the oldest waiting
+  m.on_send(msg(raft::MessageType::MSG_APP, 1, 3, 1), 2, t0 + milliseconds(1));  // up to 4: not it
+  m.stamp_sends(t0 + milliseconds(2));
+  m.on_send(msg(raft::MessageType::MSG_APP, 1, 4, 2), 2, t0 + milliseconds(2));  // up to 6
+  m.stamp_sends(t0 + milliseconds(4));
+  const json s = m.model_json()["propose_service_seconds"];
+  EXPECT_EQ(s["count"], 1u);
+  EXPECT_NEAR(sum_of(s), 0.004, 1e-9);
+}
+
+TEST(LatencyModel, Leaderless_time_and_campaigns_come_from_the_soft_state) {
+  LatencyModel m;
+  const Clock::time_point t0{};
+  m.on_soft_state(1, raft::Role::kFollower, t0);
+  m.on_soft_state(raft::kNoNode, raft::Role::kPreCandidate, t0 + milliseconds(1000));
+  m.on_soft_state(raft::kNoNode, raft::Role::kCandidate, t0 + milliseconds(1100));
+  m.on_soft_state(2, raft::Role::kLeader, t0 + milliseconds(1250));
+  const json e = m.model_json()["elections"];
+  EXPECT_EQ(e["campaigns"], 1u);
+  EXPECT_EQ(e["won"], 1u);
+  EXPECT_EQ(e["leader_changes"], 2u);
+  EXPECT_EQ(e["leaderless_seconds"]["count"], 1u);
+  EXPECT_NEAR(sum_of(e["leaderless_seconds"]), 0.25, 1e-9);
+}
+
+TEST(LatencyModel, A_cluster_measures_its_links_and_exports_them_in_status_metrics_and_the_model_file) {
+  AgentNet net(3, {1, 2, 3});
+  net.start_all();
+  const int lead = net.wait_leader();
+  ASSERT_GE(lead, 0);
+  for (std::uint64_t seq = 1; seq <= 5; ++seq)
+    ASSERT_TRUE(net.request(static_cast<std::size_t>(lead), "kv.put", {{"key", "k"}, {"value", "v"}}, "c", seq).ok);
+  net.settle();
+  const ClientResponse r = net.request(static_cast<std::size_t>(lead), "debug.model", json::object());
+  ASSERT_TRUE(r.ok) << r.message;
+  const json& model = r.result;
+  EXPECT_EQ(model["format"], "raftbgp-latency-model/1");
+  EXPECT_EQ(model["node_id"], lead + 1);
+  EXPECT_EQ(model["timers"]["election_ticks"], net.config(0).election_ticks);
+  EXPECT_GT(model["fsync_seconds"]["count"], 0u);
+  EXPECT_GT(model["propose_service_seconds"]["count"], 0u);
+  // The followers timed their answers.
+  const ClientResponse fm = net.request(static_cast<std::size_t>((lead + 1) % 3), "debug.model", json::object());
+  EXPECT_GT(fm.result["append_service_seconds"]["count"], 0u);
+  EXPECT_GT(model["apply_seconds"]["count"], 0u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    if (static_cast<int>(i) == lead) continue;
+    EXPECT_GT(model["peers"][std::to_string(i + 1)]["append_rtt_seconds"]["count"], 0u) << "peer " << i + 1;
+  }
+  const json status = net.core(static_cast<std::size_t>(lead)).status_json();
+  EXPECT_EQ(status["latency_model"]["fsync_seconds"]["bounds"].size(), 19u);
+  const std::string text = serialize_metrics(status_to_families(status));
+  EXPECT_NE(text.find("raftbgp_model_append_rtt_seconds_bucket{peer=\""), std::string::npos);
+  EXPECT_NE(text.find("raftbgp_model_fsync_duration_seconds_count"), std::string::npos);
+  EXPECT_NE(text.find("raftbgp_model_campaigns_total"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace raftbgp::agent::test

@@ -1,0 +1,218 @@
+// raftbgp-predict (predictor/include/raftbgp/predict/simulator.h): the real core over synthetic models whose answers
+// are known. Constant delays give exact commit latencies (two link delays and the follower's fsync; a slow leader
+// disk bounds it; a forward and the commit's broadcast add one link each); propagation and PBS visibility are one
+// link; elections fall inside the randomized timeout's window; model files from agents and topology YAML load into
+// the same figures.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "raftbgp/agent/latency_model.h"
+#include "raftbgp/predict/model.h"
+#include "raftbgp/predict/simulator.h"
+
+namespace raftbgp::predict {
+namespace {
+
+using nlohmann::json;
+
+Model constant_model(int nodes, double link_ms, double fsync_ms, double apply_ms = 0) {
+  Model m;
+  for (int i = 1; i <= nodes; ++i) m.voters.push_back(static_cast<NodeId>(i));
+  m.leader = 1;
+  m.default_link = Distribution::constant(link_ms * 1000);
+  m.default_fsync = Distribution::constant(fsync_ms * 1000);
+  m.default_apply = Distribution::constant(apply_ms * 1000);
+  return m;
+}
+
+TEST(Predictor, Constant_delays_give_an_exact_commit_latency_at_the_leader) {
+  // Leader: its 1 ms fsync (raftbgpd writes the AppendEntries after the ready loop), 2 ms, the follower's 1 ms fsync,
+  // 2 ms back: 6 ms, every time.
+  const CommitFigures f = simulate_commits(constant_model(3, 2, 1), 1, 2000, 4, 7);
+  ASSERT_EQ(f.latency_ms.size(), 2000u);
+  EXPECT_DOUBLE_EQ(quantile(f.latency_ms, 0.0), 6.0);
+  EXPECT_DOUBLE_EQ(quantile(f.latency_ms, 1.0), 6.0);
+  EXPECT_EQ(f.refused, 0u);
+}
+
+TEST(Predictor, Constant_delays_give_an_exact_commit_latency_at_a_follower) {
+  // The forward (2 ms), the leader's 6 ms, and the commit's broadcast back (2 ms; a commit needs no fsync): 10 ms.
+  const CommitFigures f = simulate_commits(constant_model(3, 2, 1), 2, 2000, 4, 7);
+  ASSERT_EQ(f.latency_ms.size(), 2000u);
+  EXPECT_DOUBLE_EQ(quantile(f.latency_ms, 0.0), 10.0);
+  EXPECT_DOUBLE_EQ(quantile(f.latency_ms, 1.0), 10.0);
+}
+
+TEST(Predictor, A_slow_leader_disk_delays_the_commit_by_its_fsync) {
+  // No disk: 1 ms there and back. A 10 ms leader fsync comes first (the AppendEntries leave after it): 12 ms.
+  const CommitFigures f = simulate_commits(constant_model(5, 1, 0), 1, 500, 2, 3);
+  EXPECT_DOUBLE_EQ(quantile(f.latency_ms, 0.5), 2.0);
+  Model slow = constant_model(5, 1, 0);
+  slow.fsync[1] = Distribution::constant(10000);
+  const CommitFigures g = simulate_commits(slow, 1, 500, 2, 3);
+  EXPECT_DOUBLE_EQ(quantile(g.latency_ms, 0.0), 12.0);
+  EXPECT_DOUBLE_EQ(quantile(g.latency_ms, 1.0), 12.0);
+}
+
+TEST(Predictor, Propagation_and_pbs_visibility_are_one_link_after_the_leader_applies) {
+  const CommitFigures f = simulate_commits(constant_model(3, 2, 1), 1, 1000, 2, 11);
+  ASSERT_EQ(f.propagation_ms.size(), 1000u);
+  EXPECT_DOUBLE_EQ(quantile(f.propagation_ms, 0.0), 2.0);
+  EXPECT_DOUBLE_EQ(quantile(f.propagation_ms, 1.0), 2.0);
+  EXPECT_EQ(f.follower_delay_ms.size(), 2000u);
+  EXPECT_DOUBLE_EQ(visibility(f.follower_delay_ms, 1.99), 0.0);
+  EXPECT_DOUBLE_EQ(visibility(f.follower_delay_ms, 2.0), 1.0);
+}
+
+TEST(Predictor, The_commit_waits_for_the_quorums_fastest_followers_and_no_more) {
+  // Five voters, no disk: the leader and its two fastest followers are a quorum. Followers 2 and 3 at 1 ms, 4 and 5
+  // at 10 ms: 2 ms. With follower 3 slow too, the third vote is a 10 ms one: 20 ms.
+  Model m = constant_model(5, 10, 0);
+  for (NodeId f : {NodeId{2}, NodeId{3}}) m.links[{1, f}] = m.links[{f, 1}] = Distribution::constant(1000);
+  const CommitFigures fast = simulate_commits(m, 1, 500, 2, 1);
+  EXPECT_DOUBLE_EQ(quantile(fast.latency_ms, 0.0), 2.0);
+  EXPECT_DOUBLE_EQ(quantile(fast.latency_ms, 1.0), 2.0);
+  m.links.erase({1, 3});
+  m.links.erase({3, 1});
+  const CommitFigures slow = simulate_commits(m, 1, 500, 2, 1);
+  EXPECT_DOUBLE_EQ(quantile(slow.latency_ms, 0.0), 20.0);
+  EXPECT_DOUBLE_EQ(quantile(slow.latency_ms, 1.0), 20.0);
+  // Propagation waits for the slowest member: the leader's commit news takes 10 ms to node 5.
+  EXPECT_DOUBLE_EQ(quantile(slow.propagation_ms, 1.0), 10.0);
+}
+
+TEST(Predictor, Half_of_a_round_trip_adds_back_up_to_it_tail_included) {
+  // A heavy-tailed round trip: 3 ms plus an exponential of mean 2 ms. Two independent draws of its "half" must give
+  // its quantiles back, the p99 too (halving each sample would give the mean of two, with a far lighter tail).
+  const Distribution rtt = Distribution::sum({Distribution::constant(3000), Distribution::exponential(2000)});
+  const Distribution half = Distribution::half_of(rtt, 50);
+  Rng rng(3);
+  std::vector<double> sums(200000), halves(200000);
+  for (double& v : sums) v = half.sample(rng) + half.sample(rng);
+  for (double& v : halves) v = (rtt.sample(rng) + rtt.sample(rng)) / 2;
+  for (double q : {0.5, 0.9, 0.99})
+    EXPECT_NEAR(quantile(sums, q), rtt.quantile_estimate(q, 200001), 0.05 * rtt.quantile_estimate(q, 200001)) << q;
+  EXPECT_LT(quantile(halves, 0.99), 0.85 * rtt.quantile_estimate(0.99, 200001));  // what halving would lose
+}
+
+TEST(Predictor, Election_after_a_leader_crash_falls_inside_the_randomized_timeout_window) {
+  // tick 100 ms, election 10 ticks: a follower campaigns 10..20 ticks after its last heartbeat, then a pre-vote and
+  // a vote round (4 x 1 ms + fsyncs of the vote). The last heartbeat reached the followers up to one tick before the
+  // crash and their ticks have their own phase: never faster than 10 - 1 - 1 ticks; nearly always within 2 timeouts.
+  const ElectionFigures e = simulate_elections(constant_model(3, 1, 0.5), 300, 9);
+  ASSERT_EQ(e.unfinished, 0u);
+  ASSERT_EQ(e.election_ms.size(), 300u);
+  EXPECT_GE(quantile(e.election_ms, 0.0), 800.0);
+  EXPECT_LE(quantile(e.election_ms, 0.95), 2 * 2000.0);
+  EXPECT_GT(quantile(e.election_ms, 0.5), 1000.0);
+  EXPECT_LT(quantile(e.election_ms, 0.5), 1700.0);
+}
+
+TEST(Predictor, The_same_seed_gives_the_same_figures) {
+  Model m = constant_model(3, 0, 0);
+  m.default_link = Distribution::uniform(500, 3000);
+  m.default_fsync = Distribution::normal(1000, 300);
+  const CommitFigures a = simulate_commits(m, 2, 300, 3, 42), b = simulate_commits(m, 2, 300, 3, 42);
+  EXPECT_EQ(a.latency_ms, b.latency_ms);
+  EXPECT_EQ(simulate_elections(m, 20, 4).election_ms, simulate_elections(m, 20, 4).election_ms);
+}
+
+// A model file as raftbgpctl debug model writes it, from the agent's own histograms.
+json dump(NodeId id, const std::string& role, double fsync_s, std::map<NodeId, double> append_rtt_s) {
+  agent::ModelHistogram fs, ap;
+  for (int i = 0; i < 100; ++i) fs.observe(fsync_s);
+  json peers = json::object();
+  for (const auto& [peer, rtt] : append_rtt_s) {
+    agent::ModelHistogram h;
+    for (int i = 0; i < 100; ++i) h.observe(rtt);
+    peers[std::to_string(peer)] = json{{"append_rtt_seconds", h.to_json()},
+                                       {"heartbeat_rtt_seconds", agent::ModelHistogram().to_json()},
+                                       {"vote_rtt_seconds", agent::ModelHistogram().to_json()}};
+  }
+  return json{{"format", "raftbgp-latency-model/1"},
+              {"node_id", id},
+              {"role", role},
+              {"leader", 1},
+              {"voters", {1, 2, 3}},
+              {"timers", {{"tick_ms", 100}, {"election_ticks", 10}, {"heartbeat_ticks", 1}}},
+              {"fsync_seconds", fs.to_json()},
+              {"apply_seconds", agent::ModelHistogram().to_json()},
+              {"peers", peers}};
+}
+
+TEST(Predictor, Model_files_give_back_the_measured_round_trip_as_the_commit_latency) {
+  // The leader measured 10 ms AppendEntries round trips (from the write) to both followers, whose fsync is 2 ms:
+  // links of 4 ms, and a predicted commit of the leader's 2 ms fsync + 4 + 2 + 4 = 12 ms, within the buckets'
+  // width (+-9%).
+  auto loaded = model_from_dumps({dump(1, "leader", 0.002, {{2, 0.010}, {3, 0.010}}).dump(),
+                                  dump(2, "follower", 0.002, {}).dump(), dump(3, "follower", 0.002, {}).dump()});
+  ASSERT_TRUE(std::holds_alternative<Model>(loaded)) << std::get<std::string>(loaded);
+  const Model& m = std::get<Model>(loaded);
+  EXPECT_EQ(m.leader, 1u);
+  EXPECT_EQ(m.links.size(), 4u);  // 1<->2, 1<->3
+  const CommitFigures f = simulate_commits(m, 1, 5000, 5, 1);
+  EXPECT_NEAR(quantile(f.latency_ms, 0.5), 12.0, 1.0);
+  // Link 2-3 was not measured: the mixture of the measured ones (said in the notes).
+  bool said = false;
+  for (const std::string& n : m.notes) said |= n.find("2-3: not measured") != std::string::npos;
+  EXPECT_TRUE(said);
+  EXPECT_TRUE(std::holds_alternative<std::string>(model_from_dumps({"{\"format\": \"other\"}"})));
+}
+
+TEST(Predictor, A_link_is_taken_from_the_best_measurement_of_either_end) {
+  // Node 1 once campaigned while 2 was still starting: 30 slow vote round trips. Node 2, the leader, has 100
+  // AppendEntries round trips to 1 (10 ms): those decide the link 1-2, whichever file comes first.
+  json one = dump(1, "follower", 0.002, {});
+  agent::ModelHistogram slow;
+  for (int i = 0; i < 30; ++i) slow.observe(0.8);
+  one["peers"]["2"] = json{{"append_rtt_seconds", agent::ModelHistogram().to_json()},
+                           {"heartbeat_rtt_seconds", agent::ModelHistogram().to_json()},
+                           {"vote_rtt_seconds", slow.to_json()}};
+  json two = dump(2, "leader", 0.002, {{1, 0.010}, {3, 0.010}});
+  two["leader"] = 2;
+  auto loaded = model_from_dumps({one.dump(), two.dump(), dump(3, "follower", 0.002, {}).dump()});
+  ASSERT_TRUE(std::holds_alternative<Model>(loaded)) << std::get<std::string>(loaded);
+  const Model& m = std::get<Model>(loaded);
+  EXPECT_LT(m.link(1, 2).quantile_estimate(0.99), 6000);  // ~4 ms, not ~400 ms
+  EXPECT_LT(m.link(2, 1).quantile_estimate(0.99), 6000);
+}
+
+TEST(Predictor, Topology_yaml_sums_hops_along_a_path) {
+  auto loaded = model_from_yaml(R"(
+nodes: [1, 2, 3]
+timers: {tick_ms: 100, election_ticks: 10}
+hops:
+  exabgp: 1
+  bird: {const: 0.5}
+path: [exabgp, bird, exabgp]
+links:
+  - {from: 1, to: 3, path: [exabgp, bird, bird, bird, exabgp]}
+fsync: 1
+)");
+  ASSERT_TRUE(std::holds_alternative<Model>(loaded)) << std::get<std::string>(loaded);
+  const Model& m = std::get<Model>(loaded);
+  // Leader 1: 2.5 ms to node 2, 3.5 ms to node 3: the quorum's answer comes from 2 after 1 + 2.5 + 1 + 2.5 ms.
+  const CommitFigures f = simulate_commits(m, 1, 200, 1, 1);
+  EXPECT_DOUBLE_EQ(quantile(f.latency_ms, 0.5), 7.0);
+  // ... and node 3 applies last, 3.5 ms after the leader.
+  EXPECT_DOUBLE_EQ(quantile(f.propagation_ms, 0.5), 3.5);
+  EXPECT_TRUE(std::holds_alternative<std::string>(model_from_yaml("nodes: [1]\npath: {warp: 3}\n")));
+  EXPECT_TRUE(std::holds_alternative<std::string>(model_from_yaml("path: 1\n")));
+}
+
+TEST(Predictor, The_shipped_topologies_load) {
+  for (const char* name : {"star3-bird", "star3-frr", "ring5"}) {
+    std::ifstream f(std::string(RAFTBGP_SOURCE_DIR) + "/predictor/topologies/" + name + ".yaml");
+    ASSERT_TRUE(f) << name;
+    std::ostringstream text;
+    text << f.rdbuf();
+    auto loaded = model_from_yaml(text.str());
+    EXPECT_TRUE(std::holds_alternative<Model>(loaded)) << name << ": " << std::get<std::string>(loaded);
+  }
+}
+
+}  // namespace
+}  // namespace raftbgp::predict
