@@ -147,6 +147,15 @@ def agree(lab, nodes, timeout=20):
     return items
 
 
+def caught_up(lab):
+    """Every router has applied the leader's commit index (False while there is no leader)."""
+    lead = lab.leader()
+    if not lead:
+        return False
+    commit = (lab.status(lead) or {}).get("commit", 1 << 60)
+    return all((lab.status(n) or {}).get("applied", -1) >= commit for n in lab.routers)
+
+
 def lab_unavailable(tools):
     """Why this machine cannot run a lab test (CTest SKIP), or None: root, `ip netns`, the daemons."""
     if os.geteuid() != 0 or not shutil.which("ip") or subprocess.run(["ip", "netns", "list"],

@@ -24,15 +24,7 @@ import time
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(REPO, "lab"))
-from labkit import Lab, say, wait_until  # noqa: E402
-
-
-def caught_up(lab):
-    lead = lab.leader()
-    if not lead:
-        return False
-    commit = (lab.status(lead) or {}).get("commit", 1 << 60)
-    return all((lab.status(n) or {}).get("applied", -1) >= commit for n in lab.routers)
+from labkit import Lab, caught_up, say, wait_until  # noqa: E402
 
 
 def one_round(o, bin_dir, run_root, prefix):

@@ -40,7 +40,7 @@ import time
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(REPO, "lab"))
-from labkit import Conn, Lab, say, wait_until  # noqa: E402
+from labkit import Conn, Lab, caught_up, say, wait_until  # noqa: E402
 
 VALUE = "v" * 256
 
@@ -48,14 +48,6 @@ VALUE = "v" * 256
 def pct(v, q):
     s = sorted(v)
     return s[min(len(s) - 1, int(q * (len(s) - 1) + 0.5))] if s else float("nan")
-
-
-def caught_up(lab):
-    lead = lab.leader()
-    if not lead:
-        return False
-    commit = (lab.status(lead) or {}).get("commit", 1 << 60)
-    return all((lab.status(n) or {}).get("applied", -1) >= commit for n in lab.routers)
 
 
 def puts(lab, node, n, tag):
