@@ -231,7 +231,9 @@ def propagation(lab, o, observed, wire, writers):
             time.sleep(o.gap)
             pfx = "10.255.242.%d/32" % k
             writer = writers[(k - 1) % len(writers)]
-            conn = conns.setdefault(writer, Conn(lab.sock(writer)))
+            if writer not in conns:  # one connection per writer, opened on its first change
+                conns[writer] = Conn(lab.sock(writer))
+            conn = conns[writer]
             c0, t0, attempts = policy_write(conn, "policy.add", pfx, k)
             t1 = observed.wait("policy %s announced by all %d routers" % (pfx, len(want)), policy_done(pfx, want))
             wired = wait_until("policy %s leaving every router" % pfx, wire_done(wire, routers, "out", pfx, t0),
