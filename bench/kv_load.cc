@@ -3,7 +3,7 @@
 // cluster (bench/lab/cluster_bench.py runs it inside a lab router's namespace).
 //
 //   kv_load --socket PATH [--socket PATH ...] [--clients N] [--seconds S | --count C] [--value-bytes B]
-//           [--client-prefix P] [--timeout-ms T] [--retry-ms R] [--latencies FILE]
+//           [--values random|repeated] [--client-prefix P] [--timeout-ms T] [--retry-ms R] [--latencies FILE]
 //
 // Each client keeps one persistent connection to one socket (clients are spread round-robin over the
 // sockets) and has exactly one `kv.put` outstanding: it sends the next only after the answer to the
@@ -14,6 +14,10 @@
 // counts from the first send, and the retries are counted apart. Without it (the default) such an answer is an
 // error and the client moves on to its next put, so a short election can use up a --count burst in no time.
 // One thread and poll(): the generator must cost far less CPU than the cluster it measures.
+// --values: `random` (the default) makes every value B characters drawn uniformly from 64 letters, digits and
+// signs, different for every put (a retry resends the same one): 6 bits of entropy a byte, so compression
+// (frame v3) can take at most a quarter off, where real text such as policies and configs compresses far
+// better. `repeated` is B copies of 'v', which compresses to almost nothing: the figure of earlier releases.
 //
 // Prints one JSON object: ok, errors (by code), writes_per_s (ok answers / wall time), latency
 // p50/p90/p99/max in ms of the ok answers; --latencies FILE also writes every ok latency (ms, one a line,
@@ -28,6 +32,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -45,6 +50,7 @@ struct Options {
   double seconds = 10;
   long count = 0;  // total puts; 0: run for `seconds`
   std::size_t value_bytes = 256;
+  bool random_values = true;
   std::string client_prefix = "kvload";
   int timeout_ms = 5000;
   int retry_ms = 0;  // 0: no retries
@@ -65,11 +71,12 @@ struct Client {
 };
 
 [[noreturn]] void usage(const char* why) {
-  std::fprintf(stderr,
-               "kv_load: %s\nusage: kv_load --socket PATH [--socket PATH ...] [--clients N] "
-               "[--seconds S | --count C] [--value-bytes B] [--client-prefix P] [--timeout-ms T] "
-               "[--retry-ms R] [--latencies FILE]\n",
-               why);
+  std::fprintf(
+      stderr,
+      "kv_load: %s\nusage: kv_load --socket PATH [--socket PATH ...] [--clients N] "
+      "[--seconds S | --count C] [--value-bytes B] [--values random|repeated] [--client-prefix P] [--timeout-ms T] "
+      "[--retry-ms R] [--latencies FILE]\n",
+      why);
   std::exit(2);
 }
 
@@ -90,6 +97,10 @@ Options parse(int argc, char** argv) {
         o.seconds = std::stod(value());
       } else if (a == "--count") {
         o.count = std::stol(value());
+      } else if (a == "--values") {
+        const std::string v = value();
+        if (v != "random" && v != "repeated") usage("--values must be random or repeated");
+        o.random_values = v == "random";
       } else if (a == "--value-bytes") {
         o.value_bytes = static_cast<std::size_t>(std::stoul(value()));
       } else if (a == "--client-prefix") {
@@ -143,7 +154,21 @@ double percentile(std::vector<double>& sorted, double q) {
 
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
-  const std::string value(o.value_bytes, 'v');
+  // The value of a client's put number `seq`: a pure function of both, so a retry sends the same bytes.
+  const auto value_of = [&](const std::string& client, std::uint64_t seq) {
+    if (!o.random_values) return std::string(o.value_bytes, 'v');
+    static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::uint64_t x = std::hash<std::string>{}(client) ^ (seq * 0x9e3779b97f4a7c15ULL);
+    std::string v(o.value_bytes, ' ');
+    for (char& ch : v) {
+      x += 0x9e3779b97f4a7c15ULL;  // splitmix64
+      std::uint64_t z = x;
+      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+      z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+      ch = kAlphabet[(z ^ (z >> 31)) & 63];
+    }
+    return v;
+  };
   std::vector<Client> clients(static_cast<std::size_t>(o.clients));
   for (std::size_t i = 0; i < clients.size(); ++i) {
     const std::string& path = o.sockets[i % o.sockets.size()];
@@ -166,8 +191,9 @@ int main(int argc, char** argv) {
   auto may_send = [&](Clock::time_point now) { return o.count > 0 ? sent < o.count : now < stop_sending; };
   auto write_put = [&](Client& c, Clock::time_point now) {
     c.last_send = now;
-    nlohmann::json req = {{"id", c.seq},       {"op", "kv.put"}, {"args", {{"key", c.id}, {"value", value}}},
-                          {"client_id", c.id}, {"seq", c.seq},   {"timeout_ms", o.timeout_ms}};
+    nlohmann::json req = {
+        {"id", c.seq},       {"op", "kv.put"}, {"args", {{"key", c.id}, {"value", value_of(c.id, c.seq)}}},
+        {"client_id", c.id}, {"seq", c.seq},   {"timeout_ms", o.timeout_ms}};
     c.out = req.dump() + "\n";
     c.waiting = true;
   };

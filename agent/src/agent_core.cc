@@ -44,6 +44,7 @@ transport::TransportConfig transport_config(const AgentConfig& c, transport::Key
   t.neighbor = c.neighbor.of(c.mailbox_family);
   t.attribute_code = c.attribute_code;
   t.payload_budget = c.payload_budget;
+  t.compress = c.compression;
   t.slot_reuse_ticks = c.slot_reuse_ticks;
   t.slot_ttl_ticks = c.slot_ttl_ticks;
   t.keys = std::move(keys);

@@ -171,9 +171,13 @@ std::optional<ClientResponse> AgentCore::build_command(const ClientRequest& req,
   }
   cmd.set_client_id(req.client_id);
   cmd.set_seq(req.seq);
-  cmd.mutable_author()->set_uid(req.peer_uid);
-  cmd.mutable_author()->set_hostname(req.hostname.substr(0, kMaxHostnameBytes));
-  cmd.mutable_author()->set_unix_ms(req.received_unix_ms);
+  // Only the policy history records who changed what (StateMachine::record_policy_change); a key-value write
+  // carries no author, which keeps ~15 bytes plus the hostname out of every replicated kv entry.
+  if (cmd.has_policy_add() || cmd.has_policy_remove() || cmd.has_policy_replace()) {
+    cmd.mutable_author()->set_uid(req.peer_uid);
+    cmd.mutable_author()->set_hostname(req.hostname.substr(0, kMaxHostnameBytes));
+    cmd.mutable_author()->set_unix_ms(req.received_unix_ms);
+  }
   if (auto err = check_write(cmd)) return error_response(ErrorCode::kBadRequest, *err);
   return std::nullopt;
 }

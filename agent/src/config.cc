@@ -227,6 +227,12 @@ void read_scalars(const YAML::Node& root, AgentConfig& c, std::vector<ConfigErro
     attempt(errs, [&] {
       c.payload_budget = read_uint(root["payload_budget"], "payload_budget", 512, transport::kMaxFrameBytes);
     });
+  if (root["compression"])
+    attempt(errs, [&] {
+      const std::string s = read_string(root["compression"], "compression");
+      if (s != "deflate" && s != "off") fail("compression", "must be deflate or off, got \"" + s + "\"");
+      c.compression = s == "deflate";
+    });
   if (root["neighbor"]) attempt(errs, [&] { c.neighbor = read_neighbors(root["neighbor"]); });
   if (root["local_asn"])
     attempt(errs, [&] { c.local_asn = static_cast<std::uint32_t>(read_uint(root["local_asn"], "local_asn", 1, u32)); });
@@ -419,11 +425,11 @@ ConfigReport validate_config(std::string_view yaml_text) {
   }
   auto& errs = r.errors;
   attempt(errs, [&] {
-    only_keys(root, "",
-              {"node_id",       "cluster_id", "members",        "data_dir",        "control_socket", "key_file",
-               "active_key_id", "mailbox",    "attribute_code", "payload_budget",  "next_hop",       "neighbor",
-               "local_asn",     "tick_ms",    "election_ticks", "heartbeat_ticks", "log_level",      "joining",
-               "snapshot",      "guards",     "metrics_listen", "learners",        "quiesce",        "recorder"});
+    only_keys(root, "", {"node_id",         "cluster_id",    "members",   "data_dir",       "control_socket",
+                         "key_file",        "active_key_id", "mailbox",   "attribute_code", "payload_budget",
+                         "next_hop",        "neighbor",      "local_asn", "tick_ms",        "election_ticks",
+                         "heartbeat_ticks", "log_level",     "joining",   "snapshot",       "guards",
+                         "metrics_listen",  "learners",      "quiesce",   "recorder",       "compression"});
   });
   if (!root.IsMap()) return r;
   read_scalars(root, c, errs);

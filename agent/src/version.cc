@@ -8,7 +8,8 @@ const char* const kProjectVersion = RAFTBGP_PROJECT_VERSION;
 
 std::string version_line(const std::string& program) {
   return program + " " + kProjectVersion + " (git " + kGitRevision + ", frame format " +
-         std::to_string(static_cast<int>(transport::kFrameVersion)) + ")";
+         std::to_string(static_cast<int>(transport::kFrameVersion)) + ", " +
+         std::to_string(static_cast<int>(transport::kFrameVersionDeflate)) + " compressed)";
 }
 
 }  // namespace raftbgp::agent

@@ -4,7 +4,7 @@
   bench/lab/ab_binaries.py [--rounds 3] [--kv-load build/bench/kv_load] [--lab star3] BIN_DIR [BIN_DIR...]  # root
 
 Each BIN_DIR holds raftbgpd and raftbgpctl. In each round, each build in turn gets a fresh lab. Then
-build/bench/kv_load runs against it with 256-byte values:
+build/bench/kv_load runs against it with 256-byte values (--values: random text by default, see kv_load.cc):
 - one client at the leader for 5 s: commit p50 and p99;
 - 8 and 64 clients at the leader for 6 s: committed writes/s;
 - 64 clients spread over every router for 6 s: followers forward to the leader.
@@ -47,7 +47,8 @@ def cpu_seconds(pids):
 
 
 def kv_load(o, socks, clients, seconds):
-    argv = [o.kv_load, "--clients", str(clients), "--seconds", str(seconds), "--value-bytes", "256"]
+    argv = [o.kv_load, "--clients", str(clients), "--seconds", str(seconds), "--value-bytes", "256",
+            "--values", o.values]
     for s in socks:
         argv += ["--socket", s]
     p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=seconds + 60)
@@ -98,6 +99,9 @@ def main():
     ap.add_argument("bin_dirs", nargs="+")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--lab", default="star3")
+    ap.add_argument("--values", choices=["random", "repeated"], default="random",
+                    help="kv_load's values: random text (6 bits a byte, the default) or 'v' repeated, which "
+                         "compresses to nothing (the figures before frame v3)")
     ap.add_argument("--kv-load", default=os.path.join(REPO, "build", "bench", "kv_load"))
     o = ap.parse_args()
     if not os.access(o.kv_load, os.X_OK):

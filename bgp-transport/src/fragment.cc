@@ -68,12 +68,13 @@ Reassembler::Outcome Reassembler::add(const FrameHeader& header, Bytes fragment,
     Pending p;
     p.first_tick = now_tick;
     p.slot_bytes = slot_bytes;
+    p.version = header.version;
     p.fragments.resize(header.fragment_count);
     bytes_ += slot_bytes;
     it = pending_.emplace(id, std::move(p)).first;
   }
   Pending& p = it->second;
-  if (p.fragments.size() != header.fragment_count) {
+  if (p.fragments.size() != header.fragment_count || p.version != header.version) {
     erase(it);
     return {Status::kInconsistent, {}};
   }

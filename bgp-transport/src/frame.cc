@@ -9,7 +9,10 @@ namespace raftbgp::transport {
 namespace {
 
 bool header_is_valid(const FrameHeader& h) {
-  if (h.version == kFrameVersion ? h.boot_id == 0 : (h.version != kFrameVersionV1 || h.boot_id != 0)) return false;
+  if (h.version == kFrameVersion || h.version == kFrameVersionDeflate
+          ? h.boot_id == 0
+          : (h.version != kFrameVersionV1 || h.boot_id != 0))
+    return false;
   if (h.destinations.empty() || h.destinations.size() > kMaxDestinations) return false;
   if (h.fragment_count == 0 || h.fragment_index >= h.fragment_count) return false;
   if (h.epoch == 0 || h.epoch > kMaxEpoch || h.sequence == 0 || h.sequence > kMaxSequence) return false;
@@ -59,7 +62,8 @@ void FrameHeader::encode(Bytes& out) const {
 Result<Frame> Frame::parse(ByteView bytes) {
   if (bytes.empty()) return RejectReason::kMalformed;
   // The version byte comes first so a future layout is reported as such, not as garbage.
-  if (bytes[0] != kFrameVersion && bytes[0] != kFrameVersionV1) return RejectReason::kWrongVersion;
+  if (bytes[0] != kFrameVersion && bytes[0] != kFrameVersionDeflate && bytes[0] != kFrameVersionV1)
+    return RejectReason::kWrongVersion;
   if (bytes.size() > kMaxFrameBytes) return RejectReason::kTooLarge;
   const std::size_t fixed = bytes[0] == kFrameVersionV1 ? kFrameFixedHeaderBytesV1 : kFrameFixedHeaderBytes;
   if (bytes.size() < fixed) return RejectReason::kMalformed;
@@ -87,7 +91,7 @@ Result<Frame> Frame::parse(ByteView bytes) {
 }
 
 Bytes seal_frame(const FrameHeader& header, ByteView fragment, const KeyEntry& sender_key) {
-  RAFT_ASSERT(header.version == kFrameVersion);  // never v1: see frame.h
+  RAFT_ASSERT(header.version == kFrameVersion || header.version == kFrameVersionDeflate);  // never v1: see frame.h
   Bytes out;
   out.reserve(header.encoded_size() + fragment.size() + kTagBytes);
   header.encode(out);

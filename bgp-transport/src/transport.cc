@@ -55,7 +55,8 @@ Transport::Transport(TransportConfig config, MailboxPlan ipv4, MailboxPlan ipv6)
       ipv4_(ipv4),
       ipv6_(ipv6),
       queue_(config_.ack_window, config_.max_queued),
-      reassembler_(config_.reassembly) {}
+      reassembler_(config_.reassembly),
+      deflater_(config_.compress ? std::make_unique<Deflater>() : nullptr) {}
 
 const std::string& Transport::next_hop() const {
   return config_.family == Family::kIpv4 ? config_.next_hop_ipv4 : config_.next_hop_ipv6;
@@ -70,21 +71,30 @@ std::vector<std::string> Transport::send(const raftbgp::v1::Message& message,
   std::erase_if(dst, [&](std::uint64_t d) { return d == config_.my_id || d == 0; });
   const MailboxPlan& plan = send_plan();
   const bool ids_ok = std::all_of(dst.begin(), dst.end(), [&](std::uint64_t d) { return plan.fits(d); });
-  const std::size_t size = message.ByteSizeLong();
-  const std::size_t piece = max_fragment_bytes(config_.payload_budget, dst.size());
-  const std::size_t fragments = size == 0 ? 1 : (size + piece - 1) / std::max<std::size_t>(piece, 1);
-  if (message.from() != config_.my_id || dst.empty() || dst.size() > kMaxDestinations || !ids_ok ||
-      size > config_.reassembly.max_message_bytes || fragments > ring_slots() ||
-      (presence && (*presence >= kPresenceSlots || fragments != 1))) {
+  const auto refuse = [&] {
     ++counters_.send_refused;
-    return {};
+    return std::vector<std::string>{};
+  };
+  // The receiver caps what it inflates at max_message_bytes, so the limit is on the message, not its deflated form.
+  if (message.from() != config_.my_id || dst.empty() || dst.size() > kMaxDestinations || !ids_ok ||
+      message.ByteSizeLong() > config_.reassembly.max_message_bytes)
+    return refuse();
+  const std::string serialized = message.SerializeAsString();
+  ByteView view(reinterpret_cast<const std::uint8_t*>(serialized.data()), serialized.size());
+  std::optional<Bytes> deflated = deflater_ ? deflater_->compress(view) : std::nullopt;
+  if (deflated) {
+    ++counters_.messages_deflated;
+    counters_.deflate_saved_bytes += view.size() - deflated->size();
+    view = *deflated;
   }
-  const std::string bytes = message.SerializeAsString();
-  const ByteView view(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+  const std::size_t piece = max_fragment_bytes(config_.payload_budget, dst.size());
+  const std::size_t fragments = view.empty() ? 1 : (view.size() + piece - 1) / std::max<std::size_t>(piece, 1);
+  if (fragments > ring_slots() || (presence && (*presence >= kPresenceSlots || fragments != 1))) return refuse();
   const std::vector<ByteView> pieces = split_message(view, piece);
   // 2^48 messages per boot cannot happen in practice; if it did, reusing a nonce would be far worse.
   if (next_sequence_ > kMaxSequence) RAFT_PANIC("transport sequence exhausted: restart to bump the epoch");
   FrameHeader h;
+  h.version = deflated ? kFrameVersionDeflate : kFrameVersion;
   h.cluster_id = config_.cluster_id;
   h.key_id = config_.active_key_id;
   h.src = config_.my_id;
@@ -367,6 +377,11 @@ void Transport::receive_frame(std::uint64_t src, ByteView frame, std::uint64_t n
 void Transport::deliver(const FrameHeader& header, Bytes message, std::vector<raftbgp::v1::Message>& out) {
   // Marked even if the bytes are not a Message, so a bad message is rejected once, not on every re-send.
   replay_.mark(header.src, header.epoch, header.sequence);
+  if (header.version == kFrameVersionDeflate) {
+    Result<Bytes> inflated = inflate_bounded(message, config_.reassembly.max_message_bytes);
+    if (!inflated.ok()) return reject(inflated.reason());
+    message = std::move(inflated).value();
+  }
   raftbgp::v1::Message m;
   if (message.size() > static_cast<std::size_t>(INT32_MAX) ||
       !m.ParseFromArray(message.data(), static_cast<int>(message.size())) || m.from() != header.src)

@@ -28,6 +28,7 @@ inline rt::Transport make(rt::Family family, std::uint64_t epoch, std::uint8_t k
   c.keys.add(1, k);
   c.active_key_id = 1;
   c.epoch = epoch;
+  c.compress = false;                                        // the captures predate frame v3 and are byte-exact
   c.boot_id = 0x676f6c64656e0000 | (epoch << 8) | key_base;  // "golden", epoch, key: fixed for byte-exact output
   auto t = rt::Transport::create(c);
   if (auto* e = std::get_if<std::string>(&t)) {

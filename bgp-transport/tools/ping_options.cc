@@ -97,6 +97,7 @@ std::variant<rt::TransportConfig, std::string> make_config(const Options& o, std
   c.neighbor = o.neighbor;
   c.attribute_code = static_cast<std::uint8_t>(o.attribute_code);
   c.payload_budget = o.budget;
+  c.compress = false;  // a probe of size=N puts N bytes on the wire, compressible or not (frame v2)
   c.slot_ttl_ticks = o.slot_ttl_ms / kTickMs;
   auto ring = rt::load_key_file(o.key_file);
   if (auto* e = std::get_if<rt::KeyFileError>(&ring)) return "--key-file: " + e->message;

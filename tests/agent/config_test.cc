@@ -50,7 +50,17 @@ TEST(Config, Minimal_config_takes_the_defaults) {
   EXPECT_EQ(c.socket_path, kDefaultSocketPath);
   EXPECT_EQ(c.attribute_code, 0xff);
   EXPECT_EQ(c.payload_budget, 2900u);
+  EXPECT_TRUE(c.compression);
   EXPECT_EQ(c.log_level, LogLevel::kInfo);
+}
+
+TEST(Config, Compression_off_keeps_the_transport_on_uncompressed_frames) {
+  auto r = parse_config(std::string(kMinimal) + "compression: off\n");
+  ASSERT_TRUE(std::holds_alternative<AgentConfig>(r)) << std::get<ConfigError>(r).to_string();
+  EXPECT_FALSE(std::get<AgentConfig>(r).compression);
+  EXPECT_FALSE(transport_config(std::get<AgentConfig>(r), {}, 1).compress);
+  auto d = parse_config(std::string(kMinimal) + "compression: deflate\n");
+  EXPECT_TRUE(transport_config(std::get<AgentConfig>(d), {}, 1).compress);
 }
 
 // Security: connect() on a Unix socket needs write permission, so "other" write (0666, 0777, 0602)
@@ -108,6 +118,8 @@ TEST(Config, Every_field_error_names_the_field) {
       {"attribute_code: 256\n", "attribute_code"},
       {"payload_budget: 100\n", "payload_budget"},
       {"payload_budget: 70000\n", "payload_budget"},
+      {"compression: zstd\n", "compression"},
+      {"compression: true\n", "compression"},
       {"next_hop: { ipv4: fd00::1 }\n", "next_hop.ipv4"},
       {"next_hop: { ipv6: self }\n", "next_hop.ipv6"},
       {"next_hop: { ipv4: self }\n", "next_hop.ipv6"},

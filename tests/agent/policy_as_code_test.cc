@@ -6,6 +6,7 @@
 #include "agent_net.h"
 #include "raftbgp/agent/policy_file.h"
 #include "raftbgp/agent/state_machine.h"
+#include "raftbgp/raft/wal_storage.h"
 
 namespace raftbgp::agent::test {
 namespace {
@@ -214,6 +215,39 @@ TEST(PolicyApply, Apply_from_a_follower_is_one_entry_with_author_and_bad_routes_
   EXPECT_EQ(c["unix_ms"], 1700000000123);
   EXPECT_EQ(c["client_id"], "ops");
   EXPECT_EQ(c["added"].size(), 2u);
+}
+
+// Only policy changes keep an author (the policy history is its one reader): a key-value entry carries none, which
+// keeps the uid, the hostname and the clock out of every replicated write (issue 13, bytes per write).
+TEST(PolicyApply, Policy_entries_carry_their_author_and_kv_entries_do_not) {
+  AgentNet net(3, {1, 2, 3});
+  net.start_all();
+  const int lead = net.wait_leader();
+  ASSERT_GE(lead, 0);
+  const auto l = static_cast<std::size_t>(lead);
+  ASSERT_TRUE(ask(net, l, "kv.put", {{"key", "k"}, {"value", "v"}}, "kv-client", 1).ok);
+  ASSERT_TRUE(ask(net, l, "policy.add", {{"prefix", "192.0.2.0/24"}}, "ops", 1).ok);
+  const std::string dir = net.config(l).data_dir + "/wal";
+  net.stop(l);
+  raft::WalOpenResult wal = raft::WalStorage::open(dir);
+  ASSERT_TRUE(wal.ok()) << wal.error().message();
+  const raft::WalStorage& st = wal.storage();
+  int kv = 0, policy = 0;
+  for (const raft::Entry& e : st.entries(st.first_index(), st.last_index() + 1, UINT64_MAX)) {
+    v1::Command c;
+    if (e.type() != v1::ENTRY_NORMAL || e.data().empty() || !c.ParseFromString(e.data())) continue;
+    if (c.has_kv_put()) {
+      ++kv;
+      EXPECT_FALSE(c.has_author()) << c.ShortDebugString();
+    }
+    if (c.has_policy_add()) {
+      ++policy;
+      EXPECT_EQ(c.author().hostname(), "router-" + std::to_string(l + 1));
+      EXPECT_EQ(c.author().uid(), 4242);
+    }
+  }
+  EXPECT_EQ(kv, 1);
+  EXPECT_EQ(policy, 1);
 }
 
 }  // namespace

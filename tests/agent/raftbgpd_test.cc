@@ -225,7 +225,7 @@ TEST(Raftbgpd, version_and_usage_errors_on_both_binaries) {
     EXPECT_EQ(v.code(), 0) << bin << ": " << v.err;
     EXPECT_NE(v.out.find(" 0."), std::string::npos) << v.out;
     EXPECT_NE(v.out.find("(git "), std::string::npos) << v.out;
-    EXPECT_NE(v.out.find("frame format 2"), std::string::npos) << v.out;
+    EXPECT_NE(v.out.find("frame format 2, 3 compressed"), std::string::npos) << v.out;
     s.argv = {bin, "--no-such-option"};
     EXPECT_EQ(run_process(s).code(), 2) << bin;
   }

@@ -187,7 +187,7 @@ TEST(Transport, Malformed_wrong_version_and_too_large_frames_on_a_mailbox_are_co
   const std::string box = "fd72:6166:20:103::/64";  // dst 2 | src 1 | slot 3
   feed(b, {announce_on(box, "01020304")});
   EXPECT_EQ(b.counters().rejected_for(RejectReason::kMalformed), 1u);
-  feed(b, {announce_on(box, "03" + std::string(200, '0'))});
+  feed(b, {announce_on(box, "04" + std::string(200, '0'))});  // 3 is v3 (compressed), 4 is no version
   EXPECT_EQ(b.counters().rejected_for(RejectReason::kWrongVersion), 1u);
   feed(b, {announce_on(box, "01" + std::string(2 * kMaxFrameBytes, '0'))});
   EXPECT_EQ(b.counters().rejected_for(RejectReason::kTooLarge), 1u);

@@ -59,6 +59,9 @@ struct AgentConfig {
   std::uint64_t slot_ttl_ticks = 10;
   std::uint8_t attribute_code = 0xff;  // never 0xfe (BIRD), docs/exabgp.md §1.8
   std::size_t payload_budget = 2900;   // attribute bytes per announcement (BIRD's 3040 with margin)
+  // YAML `compression: deflate | off`: compress messages that shrink and send them as frame v3 (deflate.h). off
+  // keeps every frame v2 so that nodes of an older release can open them (rolling upgrade, operator guide).
+  bool compression = true;
   std::string next_hop_ipv4 = "self";  // "self" or an IPv4 address
   std::string next_hop_ipv6;           // explicit IPv6 address; required for an IPv6 mailbox
   Neighbors neighbor;                  // per family; "" = all peers; else commands get "neighbor <ip> "

@@ -12,9 +12,11 @@ namespace raftbgp::transport {
 
 struct Counters {
   // Sending.
-  std::uint64_t messages_sent = 0;     // Messages handed to send() and framed
-  std::uint64_t frames_sent = 0;       // frames (fragments) announced
-  std::uint64_t frame_bytes_sent = 0;  // attribute bytes announced
+  std::uint64_t messages_sent = 0;        // Messages handed to send() and framed
+  std::uint64_t frames_sent = 0;          // frames (fragments) announced
+  std::uint64_t frame_bytes_sent = 0;     // attribute bytes announced
+  std::uint64_t messages_deflated = 0;    // of messages_sent: sent compressed (frame v3, deflate.h)
+  std::uint64_t deflate_saved_bytes = 0;  // serialized bytes minus deflated bytes, over those messages
   std::uint64_t withdrawals_sent = 0;
   std::uint64_t slots_reused_early = 0;  // a slot re-announced before slot_reuse_ticks passed (every slot busy)
   std::uint64_t mailbox_routes = 0;      // now: mailbox prefixes announced and not yet withdrawn

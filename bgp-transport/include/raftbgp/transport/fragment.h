@@ -63,7 +63,8 @@ class Reassembler {
   };
 
   // Adds one authenticated fragment received at `now_tick`. A single-fragment message completes at once
-  // without buffering. kInconsistent: the fragment count disagrees with earlier fragments of the message.
+  // without buffering. kInconsistent: the fragment count or the frame version disagrees with earlier fragments
+  // of the message.
   // kTooLarge: the message would exceed max_message_bytes, or its fragment count exceeds
   // max_fragment_count(max_message_bytes) (nothing is allocated for it).
   Outcome add(const FrameHeader& header, Bytes fragment, std::uint64_t now_tick);
@@ -84,6 +85,7 @@ class Reassembler {
     std::size_t bytes = 0;       // fragment bytes received
     std::size_t slot_bytes = 0;  // the slot table's allocation, charged to bytes_ too
     std::size_t received = 0;
+    std::uint8_t version = 0;  // every fragment of a message has its frame version (v3 = compressed, frame.h)
     std::vector<std::optional<Bytes>> fragments;
   };
 

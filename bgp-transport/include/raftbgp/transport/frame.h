@@ -16,6 +16,12 @@
 // followed by AEAD(ciphertext of the fragment bytes) || 16-byte tag, with the whole header as associated
 // data. Every header field is therefore authenticated.
 //
+// Version 3 is version 2's layout, sealed the same way; it says that the message its fragments reassemble to is
+// the raw DEFLATE stream (deflate.h) of the serialized Message rather than the Message itself. A sender uses it
+// only when that is shorter, so a message that does not shrink (a heartbeat, an acknowledgement) stays v2.
+// Older nodes refuse v3 as wrong_version: `compression: off` keeps a node on v2 during a rolling upgrade
+// (docs/operator-guide.md).
+//
 // Version 1 is the same without the boot id (38 + 8*n bytes of header; destinations at offset 38) and
 // sealed with the v1 subkey. v1 frames are still opened, so a cluster can be upgraded one node at a time
 // (an upgraded node hears old ones; old nodes refuse v2 as wrong_version, so keep a quorum of either
@@ -40,8 +46,9 @@
 
 namespace raftbgp::transport {
 
-inline constexpr std::uint8_t kFrameVersion = 2;    // what seal_frame writes
-inline constexpr std::uint8_t kFrameVersionV1 = 1;  // still opened (see above)
+inline constexpr std::uint8_t kFrameVersion = 2;         // what seal_frame writes for a message as it is
+inline constexpr std::uint8_t kFrameVersionDeflate = 3;  // ... and for a compressed message (see above)
+inline constexpr std::uint8_t kFrameVersionV1 = 1;       // still opened (see above)
 inline constexpr std::size_t kFrameFixedHeaderBytes = 46;
 inline constexpr std::size_t kFrameFixedHeaderBytesV1 = 38;
 inline constexpr std::size_t kMaxDestinations = 32;
@@ -90,7 +97,7 @@ struct FrameHeader {
   std::uint64_t sequence = 0;
   std::uint16_t fragment_index = 0;
   std::uint16_t fragment_count = 1;
-  std::uint64_t boot_id = 0;                // v2: non-zero; v1: 0 (absent)
+  std::uint64_t boot_id = 0;                // v2, v3: non-zero; v1: 0 (absent)
   std::vector<std::uint64_t> destinations;  // strictly ascending, non-zero
 
   bool addressed_to(std::uint64_t node) const;

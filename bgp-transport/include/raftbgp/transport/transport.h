@@ -39,6 +39,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <span>
@@ -49,6 +50,7 @@
 
 #include "raftbgp/transport/counters.h"
 #include "raftbgp/transport/crypto.h"
+#include "raftbgp/transport/deflate.h"
 #include "raftbgp/transport/exabgp.h"
 #include "raftbgp/transport/fragment.h"
 #include "raftbgp/transport/mailbox.h"
@@ -79,8 +81,12 @@ struct TransportConfig {
   ReassemblyLimits reassembly;         // max_message_bytes also caps what send() accepts
   std::uint64_t slot_reuse_ticks = 2;  // >= 1; see "Slots" above (ticks of tick()/on_line())
   std::uint64_t slot_ttl_ticks = 10;   // > slot_reuse_ticks; withdraw a slot this long after its last use
-  std::size_t ack_window = 64;         // commands outstanding at ExaBGP
-  std::size_t max_queued = 4096;       // commands waiting behind the window
+  // Compress a message (deflate.h) when that makes it shorter, and send it as frame version 3. Off: every
+  // frame is v2, which nodes older than v3 can open (a rolling upgrade, frame.h). Received v3 frames are opened
+  // either way.
+  bool compress = true;
+  std::size_t ack_window = 64;    // commands outstanding at ExaBGP
+  std::size_t max_queued = 4096;  // commands waiting behind the window
   KeyRing keys;
   std::uint32_t active_key_id = 0;  // must be in keys
   std::uint64_t epoch = 0;          // 1..kMaxEpoch; persisted and bumped by the caller on every boot
@@ -194,6 +200,7 @@ class Transport {
   std::map<std::pair<std::uint64_t, std::uint32_t>, Slot> presence_;  // (mailbox dst, slot) -> presence slot
   std::uint64_t live_slots_ = 0;  // slots with live set: Counters::mailbox_routes, kept here off the per-line path
   std::string last_error_command_;
+  std::unique_ptr<Deflater> deflater_;  // null when config_.compress is off
 };
 
 }  // namespace raftbgp::transport
