@@ -89,6 +89,10 @@ class Shell {
     server_ = std::move(std::get<std::unique_ptr<ControlServer>>(server));
     LOG_INFO("control socket " + core_->config().socket_path);
     publish_metrics();
+    // A leader's AppendEntries leave before its fsync (AgentCore::set_output_hook): flush() starts the write at once
+    // (Asio writes speculatively when nothing else is in flight), and the fsync that follows overlaps ExaBGP's work.
+    out_.non_blocking(true);
+    core_->set_output_hook([this] { flush(); });
     read_stdin();
     next_tick_ = std::chrono::steady_clock::now() + tick_;
     arm_timer();
@@ -193,6 +197,16 @@ class Shell {
       pending_ += '\n';
     }
     if (writing_ || pending_.empty() || stopping_) return;
+    // What the pipe takes now is written now (the descriptor is non-blocking), so a leader's AppendEntries are with
+    // ExaBGP before the fsync that follows them (set_output_hook); only a full pipe leaves the rest to async_write.
+    boost::system::error_code now_ec;
+    const std::size_t n = out_.write_some(asio::buffer(pending_), now_ec);
+    if (now_ec && now_ec != asio::error::would_block && now_ec != asio::error::try_again) {
+      LOG_ERROR("stdout: " + now_ec.message() + "; exiting");
+      return stop(1);
+    }
+    pending_.erase(0, n);
+    if (pending_.empty()) return;
     writing_ = true;
     inflight_.swap(pending_);
     asio::async_write(out_, asio::buffer(inflight_), [this](boost::system::error_code ec, std::size_t) {
@@ -218,7 +232,8 @@ class Shell {
     signals_.cancel(ignored);
     in_.cancel(ignored);
     // Give the replies a moment to reach their sockets, then stop the loop. The WAL needs nothing: every
-    // Ready was fsync'd before its messages left, and every small file is replaced atomically.
+    // Ready was fsync'd before any message that promises something about our disk left (a leader's
+    // AppendEntries promise nothing), and every small file is replaced atomically.
     io_.post([this] { io_.stop(); });
   }
 

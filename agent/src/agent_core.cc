@@ -303,7 +303,11 @@ void AgentCore::run_ready() {
     // A leader's AppendEntries may leave before its own fsync (rd.send_before_persist, thesis §10.2.1):
     // they promise nothing about our disk, and the core counts us in the quorum only after advance(),
     // i.e. after the fsync below; anything else (a vote, an acknowledgement) waits for the fsync (§5.1).
-    if (rd.send_before_persist) send_messages(rd.messages);
+    if (rd.send_before_persist) {
+      send_messages(rd.messages);
+      // Out now, so that ExaBGP announces them while we fsync (set_output_hook).
+      if (syncs && output_hook_ && has_output()) output_hook_();
+    }
     // A snapshot first, then it replaces the state machine.
     const auto persist_start = std::chrono::steady_clock::now();
     raft::persist(*storage_, rd.snapshot, rd.hard_state, rd.entries);

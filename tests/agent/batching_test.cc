@@ -70,6 +70,45 @@ ClientRequest put_request(const std::string& key, const std::string& client) {
 
 std::uint64_t send_field(const AgentCore& c, const char* name) { return c.send_json()[name].get<std::uint64_t>(); }
 
+std::uint64_t fsyncs(const AgentCore& c) { return c.status_json()["wal_fsync_seconds"]["count"].get<std::uint64_t>(); }
+
+// Parallel persistence (thesis §10.2.1): the leader's AppendEntries are handed to the driver through the output hook
+// before the fsync of the entries they carry, so ExaBGP announces them while the WAL syncs. A follower's
+// acknowledgement never is: it promises the entries are on its disk.
+TEST(AgentBatching, A_leader_hands_out_its_appends_before_its_fsync_and_a_follower_its_acks_only_after) {
+  AgentNet net(3, {1, 2, 3});
+  net.start_all();
+  const int lead_i = net.wait_leader();
+  ASSERT_GE(lead_i, 0);
+  const auto lead = static_cast<std::size_t>(lead_i);
+  net.settle(10);
+  // The hook only looks: the fabric still takes the output after the input, as raftbgpd's flush would have.
+  std::vector<std::uint64_t> seen;  // the leader's fsync count each time the hook ran
+  AgentCore& leader = net.core(lead);
+  leader.set_output_hook([&] {
+    EXPECT_TRUE(leader.has_output());
+    seen.push_back(fsyncs(leader));
+  });
+  const std::size_t f = (lead + 1) % 3;
+  int follower_hooks = 0;
+  AgentCore& follower = net.core(f);
+  follower.set_output_hook([&] { ++follower_hooks; });
+  const std::uint64_t before = fsyncs(leader);
+  const std::uint64_t sends_before = send_field(leader, "transport_sends");
+  auto answer = std::make_shared<std::optional<ClientResponse>>();
+  leader.on_client_request(put_request("k", "c1"), [answer](ClientResponse r) { *answer = std::move(r); });
+  ASSERT_EQ(seen.size(), 1u) << "the append is handed out mid-loop";
+  EXPECT_EQ(seen[0], before) << "before the fsync of its entry";
+  EXPECT_EQ(fsyncs(leader), before + 1);
+  EXPECT_EQ(send_field(leader, "transport_sends"), sends_before + 1);
+  net.fabric().run_until([&] { return answer->has_value(); }, 200);
+  ASSERT_TRUE(answer->has_value());
+  EXPECT_TRUE((*answer)->ok) << (*answer)->message;
+  EXPECT_EQ(follower_hooks, 0) << "a follower's acknowledgement waits for its fsync and the end of the loop";
+  leader.set_output_hook(nullptr);
+  follower.set_output_hook(nullptr);
+}
+
 // Forwarded writes (agent_core.h): a follower sends its burst's writes to the leader as one MSG_FORWARD.
 TEST(AgentBatching, A_follower_forwards_a_burst_of_writes_in_one_message_and_all_of_them_apply) {
   AgentNet net(3, {1, 2, 3});

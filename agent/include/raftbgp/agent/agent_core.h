@@ -14,6 +14,8 @@
 // The ready loop after every input (node.h's contract): PERSIST the Ready's hard state and entries to the
 // WAL with one fsync (WalStorage::sync) -> SEND its messages through the Transport (command lines into the
 // output) -> APPLY committed entries to the StateMachine, answering this node's waiting clients -> advance.
+// A leader's AppendEntries are the exception (rd.send_before_persist): they are sent before the fsync and handed to
+// the driver at once through set_output_hook, so that ExaBGP announces them while the WAL syncs.
 // Then the RouteAnnouncer diffs the policy and queues the difference behind the AckRouter's window.
 // A StorageIoError from the WAL propagates out of every input: it is fatal (the shell exits non-zero and
 // the operator or ExaBGP restarts the agent, which reopens the WAL).
@@ -210,6 +212,10 @@ class AgentCore {
   bool ready_wanted() const { return ready_wanted_; }
   std::vector<std::string> take_output();
   bool has_output() const { return !output_.empty(); }
+  // Called in the middle of a ready loop when output must leave before the loop ends: a leader's AppendEntries,
+  // queued before its own fsync (rd.send_before_persist, thesis §10.2.1). The driver takes the output and starts
+  // writing it then, so ExaBGP announces while the WAL syncs; without a hook (tests) it leaves with the rest.
+  void set_output_hook(std::function<void()> hook) { output_hook_ = std::move(hook); }
 
   // Answers every pending request with shutting_down (outcome unknown) before the process exits.
   void shutdown();
@@ -389,6 +395,7 @@ class AgentCore {
   std::uint64_t raft_messages_sent_ = 0;          // Raft messages handed to the transport, one per destination
   std::uint64_t transport_sends_ = 0;             // Transport::send calls (one per destination set)
   bool batching_ = false;
+  std::function<void()> output_hook_;  // set_output_hook
   bool ready_wanted_ = false;
   // Forwarded writes of this burst, per leader, sent as one MSG_FORWARD at the next ready loop (flush_forwards).
   struct QueuedForward {
