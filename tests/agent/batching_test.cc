@@ -14,13 +14,19 @@ namespace {
 
 using nlohmann::json;
 
+// Three started agents; the index of their leader once it has settled (-1: none within the fabric's steps).
+int settled_leader(AgentNet& net) {
+  net.start_all();
+  const int lead = net.wait_leader();
+  if (lead >= 0) net.settle(10);
+  return lead;
+}
+
 TEST(AgentBatching, Burst_of_writes_goes_out_in_one_append_and_all_of_them_commit) {
   AgentNet net(3, {1, 2, 3});
-  net.start_all();
-  const int lead_i = net.wait_leader();
+  const int lead_i = settled_leader(net);
   ASSERT_GE(lead_i, 0);
   const auto lead = static_cast<std::size_t>(lead_i);
-  net.settle(10);
   AgentCore& leader = net.core(lead);
   const std::uint64_t sends_before = leader.send_json()["transport_sends"].get<std::uint64_t>();
   const std::uint64_t last_before = leader.node().status().last_index;
@@ -77,11 +83,9 @@ std::uint64_t fsyncs(const AgentCore& c) { return c.status_json()["wal_fsync_sec
 // acknowledgement never is: it promises the entries are on its disk.
 TEST(AgentBatching, A_leader_hands_out_its_appends_before_its_fsync_and_a_follower_its_acks_only_after) {
   AgentNet net(3, {1, 2, 3});
-  net.start_all();
-  const int lead_i = net.wait_leader();
+  const int lead_i = settled_leader(net);
   ASSERT_GE(lead_i, 0);
   const auto lead = static_cast<std::size_t>(lead_i);
-  net.settle(10);
   // The hook only looks: the fabric still takes the output after the input, as raftbgpd's flush would have.
   std::vector<std::uint64_t> seen;  // the leader's fsync count each time the hook ran
   AgentCore& leader = net.core(lead);

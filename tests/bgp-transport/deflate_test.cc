@@ -140,22 +140,28 @@ TEST(Transport, A_compressed_message_cut_into_fragments_reassembles_in_any_order
   EXPECT_EQ(got[0].entries(0).data(), m.entries(0).data());
 }
 
+// A header of node 1 in cluster 7 (key 1, epoch 1, boot id 9) to `destinations`.
+FrameHeader header_from_1(std::uint8_t version, std::uint64_t sequence, std::vector<std::uint64_t> destinations) {
+  FrameHeader h;
+  h.version = version;
+  h.cluster_id = 7;
+  h.key_id = 1;
+  h.src = 1;
+  h.epoch = 1;
+  h.sequence = sequence;
+  h.boot_id = 9;
+  h.destinations = std::move(destinations);
+  return h;
+}
+
 // Frames a key holder sealed by hand: what a buggy or hostile member could announce.
 class SealedByHand : public ::testing::Test {
  protected:
   std::string frame_line(std::uint8_t version, std::uint64_t sequence, ByteView plaintext, std::uint16_t index = 0,
                          std::uint16_t count = 1) {
-    FrameHeader h;
-    h.version = version;
-    h.cluster_id = 7;
-    h.key_id = 1;
-    h.src = 1;
-    h.epoch = 1;
-    h.sequence = sequence;
-    h.boot_id = 9;
+    FrameHeader h = header_from_1(version, sequence, {2});
     h.fragment_index = index;
     h.fragment_count = count;
-    h.destinations = {2};
     const Bytes frame = seal_frame(h, plaintext, *ring_.sender_key(h.subkey_id()));
     const std::string slot = std::to_string(100 + sequence * 4 + index);  // dst 2 | src 1 | a slot of its own
     return exabgp_json_for("announce route fd72:6166:20:" + slot + "::/64 next-hop fd00::1 attribute [ 0xff 0xc0 0x" +
@@ -197,15 +203,7 @@ TEST_F(SealedByHand, Fragments_of_one_message_in_two_versions_are_inconsistent) 
 }
 
 TEST(Frame, Version_3_has_the_v2_layout_and_needs_a_boot_id) {
-  FrameHeader h;
-  h.version = kFrameVersionDeflate;
-  h.cluster_id = 7;
-  h.key_id = 1;
-  h.src = 1;
-  h.epoch = 1;
-  h.sequence = 5;
-  h.boot_id = 9;
-  h.destinations = {2, 3};
+  const FrameHeader h = header_from_1(kFrameVersionDeflate, 5, {2, 3});
   KeyRing ring = ring_with(1, 0x10);
   const Bytes frame = seal_frame(h, text_like(50), *ring.sender_key(h.subkey_id()));
   const Result<Frame> f = Frame::parse(frame);
