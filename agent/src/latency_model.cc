@@ -53,6 +53,17 @@ void LatencyModel::Ring::stamp(Clock::time_point now) {
   unstamped = 0;
 }
 
+void LatencyModel::set_voters(const std::vector<raft::NodeId>& sorted_voters) {
+  voters_ = sorted_voters;
+  voters_set_ = true;
+  for (auto& [id, p] : peers_)
+    if (!heartbeat_timed(id)) p.heartbeats = Ring{};  // their answers would be matched to the wrong heartbeat
+}
+
+bool LatencyModel::heartbeat_timed(raft::NodeId to) const {
+  return !voters_set_ || std::binary_search(voters_.begin(), voters_.end(), to);
+}
+
 void LatencyModel::on_propose(std::uint64_t index, Clock::time_point now) {
   if (proposed_set_) return;  // timed from the oldest one waiting
   proposed_ = Sent{index, now};
@@ -92,7 +103,9 @@ void LatencyModel::on_send(const raft::Message& m, raft::NodeId to, Clock::time_
       peer(to).appends.push(m.entries(m.entries_size() - 1).index(), now);
       if (proposed_set_ && m.entries(m.entries_size() - 1).index() >= proposed_.key) proposed_sent_ = true;
       return;
-    case MessageType::MSG_HEARTBEAT: peer(to).heartbeats.push(0, now); return;
+    case MessageType::MSG_HEARTBEAT:
+      if (heartbeat_timed(to)) peer(to).heartbeats.push(0, now);
+      return;
     case MessageType::MSG_APP_RESP: {
       Peer& p = peer(to);
       if (!m.reject() && p.appended_set && m.index() >= p.appended.key) p.acked = true;
@@ -126,7 +139,7 @@ void LatencyModel::on_receive(const raft::Message& m, Clock::time_point now) {
       }
       return;
     case MessageType::MSG_HEARTBEAT_RESP:
-      if (p.heartbeats.pop_front(s)) p.heartbeat_rtt.observe(seconds_between(s.at, now));
+      if (heartbeat_timed(m.from()) && p.heartbeats.pop_front(s)) p.heartbeat_rtt.observe(seconds_between(s.at, now));
       return;
     case MessageType::MSG_VOTE_RESP:
     case MessageType::MSG_PRE_VOTE_RESP:

@@ -161,6 +161,32 @@ TEST(LatencyModel, Leaderless_time_and_campaigns_come_from_the_soft_state) {
   EXPECT_NEAR(sum_of(e["leaderless_seconds"]), 0.25, 1e-9);
 }
 
+// A learner holds its plain heartbeat answers and drops those behind a newer one (ack_pacing.h), so its answers
+// are fewer than the leader's heartbeats and in-order matching would pair an answer with an older heartbeat (a
+// round trip of up to hold_ticks too long). The leader times heartbeats to voters only.
+TEST(LatencyModel, A_leader_does_not_time_heartbeats_to_learners) {
+  AgentNet net(4, {1, 2, 3}, [](AgentConfig& c) {
+    c.learners = {4};
+    c.joining = false;
+    c.quiesce.after_ticks = 0;  // a quiet leader would stop heartbeating
+  });
+  net.start_all();
+  const int lead = net.wait_leader();
+  ASSERT_GE(lead, 0);
+  ASSERT_NE(lead, 3);  // a learner does not campaign
+  ASSERT_TRUE(net.request(static_cast<std::size_t>(lead), "kv.put", {{"key", "k"}, {"value", "v"}}, "c", 1).ok);
+  net.settle(200);
+  const ClientResponse r = net.request(static_cast<std::size_t>(lead), "debug.model", json::object());
+  ASSERT_TRUE(r.ok) << r.message;
+  const json& peers = r.result["peers"];
+  for (std::size_t i = 0; i < 3; ++i) {
+    if (static_cast<int>(i) == lead) continue;
+    EXPECT_GT(peers[std::to_string(i + 1)]["heartbeat_rtt_seconds"]["count"], 0u) << "voter " << i + 1;
+  }
+  ASSERT_TRUE(peers.contains("4"));  // its AppendEntries answers are matched by index, and timed
+  EXPECT_EQ(peers["4"]["heartbeat_rtt_seconds"]["count"], 0u);
+}
+
 TEST(LatencyModel, A_cluster_measures_its_links_and_exports_them_in_status_metrics_and_the_model_file) {
   AgentNet net(3, {1, 2, 3});
   net.start_all();

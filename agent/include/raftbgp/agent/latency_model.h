@@ -9,6 +9,8 @@
 //   heartbeat_rtt    per peer: MSG_HEARTBEAT -> MSG_HEARTBEAT_RESP (FIFO matched: heartbeats carry no index, and
 //                    the transport keeps a peer's order). The same path without the peer's fsync (a heartbeat
 //                    syncs nothing), so it is the network's round trip; the predictor halves it for a one-way.
+//                    Voters only (set_voters): a learner holds its plain heartbeat answers and drops those behind a
+//                    newer one (ack_pacing.h), so FIFO matching would pair an answer with an older heartbeat.
 //   vote_rtt         per peer: MSG_VOTE/MSG_PREVOTE -> its response (FIFO matched; rare: elections only).
 //   append_service   on a follower: an AppendEntries with entries delivered -> its acknowledgement handed to ExaBGP
 //                    (this agent's queue, persist, fsync, apply and sealing), what the leader's append_rtt holds
@@ -79,6 +81,10 @@ class LatencyModel {
  public:
   using Clock = std::chrono::steady_clock;
 
+  // The voters of the applied configuration (AgentCore keeps it: at open, on a snapshot and on every applied
+  // membership change). Heartbeats are timed to these only; a peer's pending heartbeats are forgotten when it
+  // leaves them. Until the first call every peer's are timed (tests of the matching alone).
+  void set_voters(const std::vector<raft::NodeId>& sorted_voters);
   // A message handed to the transport for peer `to` at `now`.
   void on_send(const raft::Message& m, raft::NodeId to, Clock::time_point now);
   // The lines of every send since the last call are being written now (AgentCore::take_output).
@@ -125,7 +131,11 @@ class LatencyModel {
   nlohmann::json peers_json(std::size_t every) const;
   nlohmann::json elections_json(std::size_t every) const;
 
+  bool heartbeat_timed(raft::NodeId to) const;
+
   std::map<raft::NodeId, Peer> peers_;
+  std::vector<raft::NodeId> voters_;  // sorted (set_voters)
+  bool voters_set_ = false;
   ModelHistogram fsync_, apply_, leaderless_, service_, propose_service_;
   // The oldest proposal not yet sent in an AppendEntries: its index and time, and whether one carrying it was sent.
   Sent proposed_{};
