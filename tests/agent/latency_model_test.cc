@@ -115,6 +115,27 @@ TEST(LatencyModel, Sends_are_timed_from_when_their_lines_are_written) {
   EXPECT_NEAR(sum_of(p["heartbeat_rtt_seconds"]), 0.007, 1e-9);
 }
 
+TEST(LatencyModel, An_answer_delivered_right_after_a_loop_that_synced_is_timed_to_the_middle_of_that_loop) {
+  // The agent's one thread reads nothing while it persists: an answer that arrived during our fsync is delivered
+  // when the loop ends. The predictor simulates that wait, so the round trip must not hold it too.
+  LatencyModel m;
+  const Clock::time_point t0{};
+  m.on_send(msg(raft::MessageType::MSG_APP, 1, 0, 1), 2, t0);
+  m.on_send(msg(raft::MessageType::MSG_APP, 1, 0, 1), 3, t0);
+  m.stamp_sends(t0);
+  m.on_propose(2, t0 + milliseconds(2));  // the next write: its loop syncs until t0 + 10 ms
+  m.on_send(msg(raft::MessageType::MSG_APP, 1, 1, 1), 2, t0 + milliseconds(10));
+  m.on_send(msg(raft::MessageType::MSG_APP, 1, 1, 1), 3, t0 + milliseconds(10));
+  m.on_fsync(0.006);
+  m.stamp_sends(t0 + milliseconds(10));
+  m.on_receive(msg(raft::MessageType::MSG_APP_RESP, 2, 1), t0 + milliseconds(10) + std::chrono::microseconds(100));
+  m.on_receive(msg(raft::MessageType::MSG_APP_RESP, 3, 1), t0 + milliseconds(11));  // after the loop: as delivered
+  const json j = m.model_json();
+  EXPECT_NEAR(sum_of(j["peers"]["2"]["append_rtt_seconds"]), 0.006, 1e-9);  // (2 + 10) / 2 ms
+  EXPECT_NEAR(sum_of(j["peers"]["3"]["append_rtt_seconds"]), 0.011, 1e-9);
+  EXPECT_EQ(j["queued_answers"], 1u);
+}
+
 TEST(LatencyModel, A_follower_times_its_answer_from_the_first_unanswered_append) {
   LatencyModel m;
   const Clock::time_point t0{};
