@@ -23,6 +23,11 @@ Last, the cap: a round with recorder on and max_bytes --cap-bytes, long enough t
 end at most max_bytes long, and the agent must log that the recording stopped (and after how many records: the
 first record holds the node's starting state, its whole WAL, so a cap below that records nothing).
 
+--perf SECONDS: one more round, recorder on, in which `perf record --call-graph dwarf` samples every raftbgpd for
+SECONDS of the load; the figure is the share of the agents' CPU samples that fall inside the recorder's entry points
+(Recorder::tick, step, propose, ready, advance, ... with everything they call: serialization, CRC, stdio), which a
+machine's drift in load and batching does not move as it moves the A/B CPU per write.
+
 Prints one line per round, the summary, and the JSON of every figure on the last line (also <out>/results.json).
 The lab is brought down at the end, also on failure.
 """
@@ -137,6 +142,40 @@ def cap_round(o, lab):
     return out
 
 
+ENTRY_POINTS = ("tick", "step", "propose", "propose_conf_change", "read_index", "transfer_leader", "quiesce", "ready",
+                "advance", "save_snapshot", "begin")
+
+
+def perf_round(o, lab):
+    """Recorder on; perf samples the agents under load: the share of their samples inside Recorder's entry points."""
+    set_recorder(lab, "on", BIG_CAP)
+    leader = lab.leader()
+    pids = [str(lab.pids(n, "raftbgpd")[0]) for n in sorted(lab.routers)]
+    data = os.path.join(o.out, "perf.data")
+    p = kv_load(o, lab, leader, o.warm + o.perf + 2, "perf")
+    time.sleep(o.warm)
+    subprocess.run(["perf", "record", "-q", "-F", "499", "--call-graph", "dwarf,16384", "-o", data, "-p", ",".join(pids),
+                    "--", "sleep", str(o.perf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=o.perf + 120)
+    out, _ = p.communicate(timeout=120)
+    rate = json.loads(out)["writes_per_s"] if out else float("nan")
+    rep = subprocess.run(["perf", "report", "-i", data, "--children", "--stdio", "--no-header", "-g", "none",
+                          "--percent-limit", "0.01", "--sort", "symbol"], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, text=True, timeout=900).stdout
+    share, parts = 0.0, {}
+    for line in rep.splitlines():
+        m = re.match(r"\s*([\d.]+)%\s+([\d.]+)%\s+\[\.\]\s+(.*)$", line)
+        if not m:
+            continue
+        sym = m.group(3)
+        e = re.match(r"raftbgp::agent::Recorder::(\w+)\b", sym)
+        if e and e.group(1) in ENTRY_POINTS:
+            parts[e.group(1)] = parts.get(e.group(1), 0.0) + float(m.group(1))
+    share = sum(parts.values())
+    say("perf round: %.0f writes/s, recorder entry points hold %.2f%% of the agents' CPU samples %s" %
+        (rate, share, {k: round(v, 2) for k, v in sorted(parts.items())}))
+    return {"writes_per_s": rate, "recorder_share_pct": share, "by_entry_point_pct": parts}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bin-dir", required=True, help="raftbgpd, raftbgpctl (build/agent)")
@@ -149,6 +188,7 @@ def main():
     ap.add_argument("--warm", type=float, default=3)
     ap.add_argument("--cap-bytes", type=int, default=16 << 20)
     ap.add_argument("--cap-seconds", type=float, default=20)
+    ap.add_argument("--perf", type=float, default=0, help="seconds of perf sampling in an extra round (0: none)")
     ap.add_argument("--out", default=os.path.join(REPO, "bench", "lab", "out", "recorder-overhead"))
     o = ap.parse_args()
     o.bin_dir = os.path.abspath(o.bin_dir)
@@ -157,7 +197,7 @@ def main():
     os.makedirs(o.out, exist_ok=True)
     lab = Lab(os.path.join(REPO, "lab", "%s.clab.yml" % o.lab), [o.bin_dir], run_root=os.path.join(o.out, "lab-run"),
               ns_prefix=os.environ.get("RAFTBGP_LAB_NS_PREFIX", "ro"), quiet=True)
-    rounds, cap = [], None
+    rounds, cap, perf = [], None, None
     try:
         lab.up(wait=90)
         lab.wait_leader(timeout=60)
@@ -165,6 +205,8 @@ def main():
             order = ("off", "on") if k % 2 == 0 else ("on", "off")
             for mode in order:
                 rounds.append(one_round(o, lab, mode, k))
+        if o.perf > 0:
+            perf = perf_round(o, lab)
         if o.cap_bytes > 0:
             cap = cap_round(o, lab)
     finally:
@@ -174,7 +216,7 @@ def main():
                                                       open("/proc/loadavg").read().split()[:3]))
     summary = {}
     print("%-22s %12s %12s %9s" % ("median over rounds", "off", "on", "on/off-1"))
-    for key, what in (("writes_per_s", "writes/s"), ("leader_cores", "leader cores"),
+    for key, what in () if not rounds else (("writes_per_s", "writes/s"), ("leader_cores", "leader cores"),
                       ("follower_cores", "followers cores"), ("all_cores", "all agents cores"),
                       ("all_us_per_write", "agents us/write")):
         off = statistics.median(r[key] for r in rounds if r["mode"] == "off")
@@ -183,7 +225,7 @@ def main():
         print("%-22s %12.4f %12.4f %+8.1f%%" % (what, off, on, summary[key]["ratio"] * 100))
     # Pairwise: each on round against the off round next to it (the ABBA pairs).
     pairs = []
-    for k in range(o.rounds):
+    for k in range(o.rounds if rounds else 0):
         a, b = rounds[2 * k], rounds[2 * k + 1]
         on, off = (a, b) if a["mode"] == "on" else (b, a)
         pairs.append(on["all_us_per_write"] / off["all_us_per_write"] - 1)
@@ -194,7 +236,10 @@ def main():
             "%s %s bytes %s%s" % (n, c["bytes"], "ok" if c["within_cap"] else "OVER",
                                   ", stopped at the cap after %s records" % c["records"] if c["stopped_logged"] else "")
             for n, c in cap.items())))
-    doc = {"rounds": rounds, "summary": summary, "cap": cap,
+    if perf:
+        print("perf round: recorder entry points hold %.2f%% of the agents' CPU samples at %.0f writes/s" %
+              (perf["recorder_share_pct"], perf["writes_per_s"]))
+    doc = {"rounds": rounds, "summary": summary, "cap": cap, "perf": perf,
            "options": {k: v for k, v in vars(o).items() if k != "out"}}
     with open(os.path.join(o.out, "results.json"), "w") as f:
         json.dump(doc, f, indent=1)
