@@ -3,7 +3,8 @@
 // cluster (bench/lab/cluster_bench.py runs it inside a lab router's namespace).
 //
 //   kv_load --socket PATH [--socket PATH ...] [--clients N] [--seconds S | --count C] [--value-bytes B]
-//           [--values random|repeated] [--client-prefix P] [--timeout-ms T] [--retry-ms R] [--latencies FILE]
+//           [--values random|repeated] [--client-prefix P] [--timeout-ms T] [--retry-ms R] [--rate W]
+//           [--latencies FILE]
 //
 // Each client keeps one persistent connection to one socket (clients are spread round-robin over the
 // sockets) and has exactly one `kv.put` outstanding: it sends the next only after the answer to the
@@ -13,6 +14,10 @@
 // as a real client rides out an election, until --timeout-ms has passed since its first send; its latency then
 // counts from the first send, and the retries are counted apart. Without it (the default) such an answer is an
 // error and the client moves on to its next put, so a short election can use up a --count burst in no time.
+// --rate W: at most W puts a second over all clients (a put leaves when a client is free and the previous one's
+// slot, 1/W s later, has come; a lagging schedule never bursts more than one put ahead), so a CPU figure can be
+// taken at a known write rate (bench/lab/recorder_overhead.py). Still one put outstanding per client: with too
+// few clients for W at the cluster's latency the rate falls short, which writes_per_s shows.
 // One thread and poll(): the generator must cost far less CPU than the cluster it measures.
 // --values: `random` (the default) makes every value B characters drawn uniformly from 64 letters, digits and
 // signs, different for every put (a retry resends the same one): 6 bits of entropy a byte, so compression
@@ -54,6 +59,7 @@ struct Options {
   std::string client_prefix = "kvload";
   int timeout_ms = 5000;
   int retry_ms = 0;  // 0: no retries
+  double rate = 0;   // puts per second over all clients; 0: as fast as answers come
   std::string latencies_file;
 };
 
@@ -66,7 +72,8 @@ struct Client {
   Clock::time_point retry_at{};  // waiting to send the current put again (--retry-ms)
   bool retrying = false;
   bool waiting = false;
-  std::string out;  // unsent bytes of the current request
+  bool idle = false;  // --rate: ready for its next put, waiting for the schedule
+  std::string out;    // unsent bytes of the current request
   raftbgp::agent::LineFramer framer;
 };
 
@@ -75,7 +82,7 @@ struct Client {
       stderr,
       "kv_load: %s\nusage: kv_load --socket PATH [--socket PATH ...] [--clients N] "
       "[--seconds S | --count C] [--value-bytes B] [--values random|repeated] [--client-prefix P] [--timeout-ms T] "
-      "[--retry-ms R] [--latencies FILE]\n",
+      "[--retry-ms R] [--rate W] [--latencies FILE]\n",
       why);
   std::exit(2);
 }
@@ -111,6 +118,8 @@ Options parse(int argc, char** argv) {
         o.timeout_ms = std::stoi(value());
       } else if (a == "--retry-ms") {
         o.retry_ms = std::stoi(value());
+      } else if (a == "--rate") {
+        o.rate = std::stod(value());
       } else {
         usage(("unknown argument " + a).c_str());
       }
@@ -123,6 +132,7 @@ Options parse(int argc, char** argv) {
   if (o.seconds <= 0 && o.count <= 0) usage("--seconds or --count must be positive");
   if (o.value_bytes > 60000) usage("--value-bytes must be at most 60000");
   if (o.retry_ms < 0) usage("--retry-ms must be 0 (off) or positive");
+  if (o.rate < 0) usage("--rate must be 0 (unpaced) or positive");
   return o;
 }
 
@@ -197,7 +207,20 @@ int main(int argc, char** argv) {
     c.out = req.dump() + "\n";
     c.waiting = true;
   };
+  // --rate: when the next put may leave; every put moves it 1/rate on (from now at the latest less one interval,
+  // so a schedule that fell behind while every client waited sends at most one put early, not a burst).
+  const auto interval =
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.rate > 0 ? 1 / o.rate : 0));
+  Clock::time_point next_due = start;
   auto send_next = [&](Client& c, Clock::time_point now) {
+    if (o.rate > 0) {
+      if (now < next_due) {
+        c.idle = true;
+        return;
+      }
+      next_due = std::max(next_due, now - interval) + interval;
+    }
+    c.idle = false;
     ++c.seq;
     ++sent;
     c.sent = now;
@@ -215,10 +238,21 @@ int main(int argc, char** argv) {
   char buf[65536];
   for (;;) {
     std::size_t live = 0;
-    int wait_ms = 1000;
     const auto before = Clock::now();
+    Clock::time_point wake = before + std::chrono::seconds(1);
     for (std::size_t i = 0; i < clients.size(); ++i) {
       Client& c = clients[i];
+      if (c.idle && c.fd >= 0) {
+        if (!may_send(before)) {
+          c.idle = false;
+        } else {
+          send_next(c, before);
+          if (c.idle) {
+            ++live;
+            wake = std::min(wake, next_due);
+          }
+        }
+      }
       if (c.retrying && c.fd >= 0) {
         if (before >= c.retry_at) {
           c.retrying = false;
@@ -226,7 +260,7 @@ int main(int argc, char** argv) {
           write_put(c, before);
         } else {
           ++live;
-          wait_ms = std::min(wait_ms, static_cast<int>(ms_between(before, c.retry_at)) + 1);
+          wake = std::min(wake, c.retry_at);
         }
       }
       pfds[i] = {c.fd, 0, 0};
@@ -238,8 +272,11 @@ int main(int argc, char** argv) {
       pfds[i].events = static_cast<short>(POLLIN | (c.out.empty() ? 0 : POLLOUT));
     }
     if (live == 0) break;
-    if (::poll(pfds.data(), pfds.size(), wait_ms) < 0 && errno != EINTR) {
-      std::perror("kv_load: poll");
+    const auto wait_ns =
+        std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::nanoseconds>(wake - before).count());
+    const timespec wait{static_cast<time_t>(wait_ns / 1000000000), static_cast<long>(wait_ns % 1000000000)};
+    if (::ppoll(pfds.data(), pfds.size(), &wait, nullptr) < 0 && errno != EINTR) {
+      std::perror("kv_load: ppoll");
       return 1;
     }
     const auto now = Clock::now();
@@ -308,6 +345,7 @@ int main(int argc, char** argv) {
   }
   std::sort(latencies.begin(), latencies.end());
   nlohmann::json out = {{"clients", o.clients},
+                        {"rate", o.rate},
                         {"sockets", o.sockets.size()},
                         {"value_bytes", o.value_bytes},
                         {"sent", sent},

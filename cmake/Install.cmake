@@ -2,6 +2,8 @@
 # usual places (GNUInstallDirs). Nothing is written to /etc: the examples are copied there by the operator
 # (docs/operator-guide.md), so an install never overwrites a router's configuration.
 #   bin/raftbgpd, bin/raftbgpctl, bin/raftbgp-ping, bin/raftbgp-exabgp (ExaBGP's launcher, docs/exabgp.md §5.6)
+#   bin/raftbgp-replay, bin/raftbgp-predict     (operator-guide §12-§13: replay a flight recording, predict)
+#   share/raftbgp/topologies/*.yaml             (raftbgp-predict --topology: hand-written models, predictor/topologies)
 #   lib/systemd/system/exabgp-raftbgp.service     (paths to raftbgpd rewritten to the install prefix)
 #   lib/sysusers.d/raftbgp.conf, lib/tmpfiles.d/raftbgp.conf
 #   share/doc/raftbgp/examples/...                 (configs/, the same files the tests check)
@@ -19,6 +21,20 @@ foreach(target raftbgpd raftbgpctl raftbgp_ping)
     install(TARGETS ${target} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime)
   endif()
 endforeach()
+# The offline tools: OPTIONAL, so that an install after building only the three above (operator-guide §2's short
+# build) still works; a full build (and so the .deb, tests/deploy/check_package.py) has them.
+foreach(target raftbgp-replay raftbgp-predict)
+  if(TARGET ${target})
+    install(TARGETS ${target} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime OPTIONAL)
+  endif()
+endforeach()
+
+# The predictor's topologies are data, not raftbgpd configs (configs/ is checked with --check-config): next to the
+# binary that reads them, where `raftbgp-predict --topology` is pointed (operator-guide §13).
+if(TARGET raftbgp-predict)
+  install(DIRECTORY ${PROJECT_SOURCE_DIR}/predictor/topologies/ DESTINATION ${CMAKE_INSTALL_DATADIR}/raftbgp/topologies
+          COMPONENT runtime FILES_MATCHING PATTERN "*.yaml")
+endif()
 
 if(RAFTBGP_BUILD_AGENT)
   install(PROGRAMS ${PROJECT_SOURCE_DIR}/agent/exabgp/raftbgp-exabgp DESTINATION ${CMAKE_INSTALL_BINDIR}

@@ -1,6 +1,7 @@
 # `cpack -G DEB` in the build directory: one Debian package, raftbgp_<version>_<arch>.deb, holding what
 # `cmake --install` installs (cmake/Install.cmake), under /usr:
-#   /usr/bin/raftbgpd, raftbgpctl, raftbgp-ping (stripped)
+#   /usr/bin/raftbgpd, raftbgpctl, raftbgp-ping, raftbgp-replay, raftbgp-predict (stripped), raftbgp-exabgp
+#   /usr/share/raftbgp/topologies/*.yaml (raftbgp-predict --topology)
 #   /usr/lib/systemd/system/exabgp-raftbgp.service, /usr/lib/sysusers.d/raftbgp.conf, /usr/lib/tmpfiles.d/...
 #   /usr/share/doc/raftbgp/{operator-guide.md, examples/...}
 # Nothing goes to /etc: the examples are copied there by the operator (docs/operator-guide.md), so the

@@ -38,6 +38,7 @@ std::string ids_text(const std::vector<raft::NodeId>& ids) {
 std::optional<std::string> AgentCore::restore_from_storage(raft::Index& applied) {
   applied_voters_ = config_.members;
   applied_learners_ = config_.learners;
+  model_.set_voters(applied_voters_);  // heartbeats are timed to voters only (latency_model.h)
   std::optional<raft::Snapshot> snap;
   try {
     snap = storage_->snapshot();
@@ -49,6 +50,7 @@ std::optional<std::string> AgentCore::restore_from_storage(raft::Index& applied)
     return "snapshot at index " + std::to_string(snap->meta.index()) + " in " + storage_->snapshot_path() + ": " + *err;
   applied_voters_ = sorted(snap->meta.conf_state().voters());
   applied_learners_ = sorted(snap->meta.conf_state().learners());
+  model_.set_voters(applied_voters_);
   applied = snap->meta.index();
   LOG_INFO("restored the state machine from the snapshot at index " + std::to_string(applied));
   return std::nullopt;
@@ -62,6 +64,7 @@ void AgentCore::install_snapshot(const raft::Snapshot& snap) {
   }
   applied_voters_ = sorted(snap.meta.conf_state().voters());
   applied_learners_ = sorted(snap.meta.conf_state().learners());
+  model_.set_voters(applied_voters_);
   bytes_since_snapshot_ = 0;
   ++snapshots_installed_;
   LOG_INFO("installed the leader's snapshot at index " + std::to_string(snap.meta.index()) + " (" +
@@ -117,6 +120,7 @@ void AgentCore::apply_conf_change(const raft::Entry& e) {
         break;
       default: break;
     }
+    model_.set_voters(applied_voters_);
     LOG_INFO("membership at index " + std::to_string(e.index()) + ": " + raftbgp::v1::ConfChangeType_Name(cc.type()) +
              " " + std::to_string(id) + " -> voters " + ids_text(applied_voters_) + " learners " +
              ids_text(applied_learners_));

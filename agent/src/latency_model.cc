@@ -53,13 +53,37 @@ void LatencyModel::Ring::stamp(Clock::time_point now) {
   unstamped = 0;
 }
 
+void LatencyModel::set_voters(const std::vector<raft::NodeId>& sorted_voters) {
+  voters_ = sorted_voters;
+  voters_set_ = true;
+  for (auto& [id, p] : peers_)
+    if (!heartbeat_timed(id)) p.heartbeats = Ring{};  // their answers would be matched to the wrong heartbeat
+}
+
+bool LatencyModel::heartbeat_timed(raft::NodeId to) const {
+  return !voters_set_ || std::binary_search(voters_.begin(), voters_.end(), to);
+}
+
+LatencyModel::Clock::time_point LatencyModel::arrival(Clock::time_point now) {
+  if (!synced_set_ || now - synced_to_ > kQueuedWithin) return now;
+  ++queued_answers_;
+  return synced_from_ + (synced_to_ - synced_from_) / 2;
+}
+
 void LatencyModel::on_propose(std::uint64_t index, Clock::time_point now) {
+  note_input(now);
   if (proposed_set_) return;  // timed from the oldest one waiting
   proposed_ = Sent{index, now};
   proposed_set_ = true;
 }
 
 void LatencyModel::stamp_sends(Clock::time_point now) {
+  if (synced_) {
+    synced_from_ = loop_from_set_ ? loop_from_ : now;
+    synced_to_ = now;
+    synced_set_ = true;
+  }
+  synced_ = loop_from_set_ = false;
   if (proposed_sent_) {
     propose_service_.observe(seconds_between(proposed_.at, now));
     proposed_set_ = proposed_sent_ = false;
@@ -92,7 +116,9 @@ void LatencyModel::on_send(const raft::Message& m, raft::NodeId to, Clock::time_
       peer(to).appends.push(m.entries(m.entries_size() - 1).index(), now);
       if (proposed_set_ && m.entries(m.entries_size() - 1).index() >= proposed_.key) proposed_sent_ = true;
       return;
-    case MessageType::MSG_HEARTBEAT: peer(to).heartbeats.push(0, now); return;
+    case MessageType::MSG_HEARTBEAT:
+      if (heartbeat_timed(to)) peer(to).heartbeats.push(0, now);
+      return;
     case MessageType::MSG_APP_RESP: {
       Peer& p = peer(to);
       if (!m.reject() && p.appended_set && m.index() >= p.appended.key) p.acked = true;
@@ -104,7 +130,12 @@ void LatencyModel::on_send(const raft::Message& m, raft::NodeId to, Clock::time_
   }
 }
 
-void LatencyModel::on_receive(const raft::Message& m, Clock::time_point now) {
+void LatencyModel::on_receive(const raft::Message& m, Clock::time_point delivered) {
+  // Answers are timed to their arrival; the first input of a loop starts its busy time (both above, in the header).
+  const bool answer = m.type() == MessageType::MSG_APP_RESP || m.type() == MessageType::MSG_HEARTBEAT_RESP ||
+                      m.type() == MessageType::MSG_VOTE_RESP || m.type() == MessageType::MSG_PRE_VOTE_RESP;
+  const Clock::time_point now = answer ? arrival(delivered) : delivered;
+  note_input(delivered);
   if (m.type() == MessageType::MSG_APP && !m.entries().empty()) {  // as a follower: time our answer
     Peer& leader = peer(m.from());
     if (!leader.appended_set) leader.appended = Sent{m.entries(m.entries_size() - 1).index(), now};
@@ -122,15 +153,16 @@ void LatencyModel::on_receive(const raft::Message& m, Clock::time_point now) {
       // Every send now acknowledged, timed to this first answer that covers it.
       while (p.appends.size > 0 && p.appends.front().key <= m.index()) {
         p.appends.pop_front(s);
-        p.append_rtt.observe(seconds_between(s.at, now));
+        p.append_rtt.observe(seconds_between(s.at, std::max(s.at, now)));
       }
       return;
     case MessageType::MSG_HEARTBEAT_RESP:
-      if (p.heartbeats.pop_front(s)) p.heartbeat_rtt.observe(seconds_between(s.at, now));
+      if (heartbeat_timed(m.from()) && p.heartbeats.pop_front(s))
+        p.heartbeat_rtt.observe(seconds_between(s.at, std::max(s.at, now)));
       return;
     case MessageType::MSG_VOTE_RESP:
     case MessageType::MSG_PRE_VOTE_RESP:
-      if (p.votes.pop_front(s)) p.vote_rtt.observe(seconds_between(s.at, now));
+      if (p.votes.pop_front(s)) p.vote_rtt.observe(seconds_between(s.at, std::max(s.at, now)));
       return;
     default: return;
   }
@@ -193,7 +225,8 @@ json LatencyModel::model_json() const {
               {"append_service_seconds", service_.to_json()},
               {"propose_service_seconds", propose_service_.to_json()},
               {"peers", peers_json(1)},
-              {"elections", elections_json(1)}};
+              {"elections", elections_json(1)},
+              {"queued_answers", queued_answers_}};
 }
 
 }  // namespace raftbgp::agent

@@ -113,26 +113,36 @@ Distribution Distribution::quantiles(std::vector<double> q) {
 }
 
 Distribution Distribution::half_of(const Distribution& round_trip, double floor_us) {
+  return half_of(round_trip, floor_us, constant(0));
+}
+
+Distribution Distribution::half_of(const Distribution& round_trip, double floor_us, const Distribution& within) {
   constexpr std::size_t kQ = 1024, kN = 50000;
   Rng rng(0x5eed);
-  std::vector<double> r(kN);
+  std::vector<double> r(kN), w(kN);
   for (double& v : r) v = round_trip.sample(rng);
   std::sort(r.begin(), r.end());
+  for (double& v : w) v = within.sample(rng);
+  std::vector<double> w_sorted = w;
+  std::sort(w_sorted.begin(), w_sorted.end());
+  const double w_median = w_sorted[kN / 2];
   auto at = [](const std::vector<double>& sorted, std::size_t k) {
     return sorted[std::min(sorted.size() - 1, (2 * k + 1) * sorted.size() / (2 * kQ))];
   };
   std::vector<double> target(kQ), x(kQ), sums(kN);
-  for (std::size_t k = 0; k < kQ; ++k) x[k] = std::max(floor_us, (target[k] = at(r, k)) / 2);
-  // The same pairs of draws every round (common random numbers), so that the rounds differ only by x.
+  for (std::size_t k = 0; k < kQ; ++k) x[k] = std::max(floor_us, ((target[k] = at(r, k)) - w_median) / 2);
+  std::sort(x.begin(), x.end());
+  // The same pairs of draws (and the same draws of `within`) every round (common random numbers), so that the rounds
+  // differ only by x.
   std::vector<std::pair<std::size_t, std::size_t>> pairs(kN);
   for (auto& [i, j] : pairs) i = rng() % kQ, j = rng() % kQ;
   // Each round moves every quantile of D by a quarter of its sum's miss (a quantile of D1 + D2 moves about twice as
-  // far as D's own); the exact answer may not exist on the grid (a round trip's floor), so the round whose sums miss
-  // the round trip's quantiles (p5 to p99.5) least is kept.
+  // far as D's own); the exact answer may not exist on the grid (a round trip's floor, or a `within` whose spread
+  // alone is the round trip's), so the round whose sums miss the round trip's quantiles (p5 to p99.5) least is kept.
   std::vector<double> best = x;
   double best_miss = std::numeric_limits<double>::infinity();
-  for (int iter = 0; iter < 30; ++iter) {
-    for (std::size_t n = 0; n < kN; ++n) sums[n] = x[pairs[n].first] + x[pairs[n].second];
+  for (int iter = 0; iter < 60; ++iter) {
+    for (std::size_t n = 0; n < kN; ++n) sums[n] = x[pairs[n].first] + x[pairs[n].second] + w[n];
     std::sort(sums.begin(), sums.end());
     double miss = 0;
     std::vector<double> next(kQ);

@@ -97,6 +97,10 @@ const Distribution& Model::work_of(NodeId n) const {
   auto it = work.find(n);
   return it == work.end() ? default_work : it->second;
 }
+const Distribution* Model::persist_of(NodeId n) const {
+  auto it = persist.find(n);
+  return it == persist.end() ? nullptr : &it->second;
+}
 const Distribution& Model::apply_of(NodeId n) const {
   auto it = apply.find(n);
   return it == apply.end() ? default_apply : it->second;
@@ -170,17 +174,17 @@ std::variant<Model, std::string> model_from_dumps(const std::vector<std::string>
     m.election_ticks = (*ref)["timers"]["election_ticks"].get<int>();
     m.heartbeat_ticks = (*ref)["timers"]["heartbeat_ticks"].get<int>();
     std::vector<Distribution> all_fsync, all_apply;
-    std::map<NodeId, double> fsync_p50;  // the peer's time from an AppendEntries to its answer (see model.h)
+    std::map<NodeId, Distribution> service;  // the peer's time from an AppendEntries to its answer (see model.h)
     for (const json& d : dumps) {
       const NodeId n = d["node_id"].get<NodeId>();
       if (count_of(d.value("append_service_seconds", json())) >= kMinSamples) {
-        fsync_p50[n] = from_histogram(d["append_service_seconds"]).quantile_estimate(0.5);
-        m.notes.push_back("service " + std::to_string(n) + ": AppendEntries delivered -> answer written, p50 " +
-                          std::to_string(static_cast<int>(fsync_p50[n])) + " us");
+        service[n] = from_histogram(d["append_service_seconds"]);
+        m.notes.push_back("service " + std::to_string(n) + ": AppendEntries delivered -> answer written, " +
+                          service[n].describe());
       }
       if (count_of(d["fsync_seconds"]) > 0) {
         m.fsync[n] = from_histogram(d["fsync_seconds"]);
-        fsync_p50.try_emplace(n, m.fsync[n].quantile_estimate(0.5));
+        service.try_emplace(n, m.fsync[n]);
         all_fsync.push_back(m.fsync[n]);
         m.notes.push_back("fsync " + std::to_string(n) + ": " + m.fsync[n].describe());
       }
@@ -207,12 +211,15 @@ std::variant<Model, std::string> model_from_dumps(const std::vector<std::string>
       }
       if (count_of(h) < kMinSamples) continue;
       m.work[n] = from_histogram(h, 1.0, -m.fsync[n].quantile_estimate(0.5));
+      m.persist[n] = from_histogram(h);
       all_work.push_back(m.work[n]);
-      m.notes.push_back("work " + std::to_string(n) + ": " + m.work[n].describe() + " (" + key + " less p50 fsync)");
+      m.notes.push_back("persist " + std::to_string(n) + ": " + m.persist[n].describe() + " (" + key +
+                        ", fsync and work drawn as one)");
+      m.notes.push_back("work " + std::to_string(n) + ": " + m.work[n].describe() + " (" + key +
+                        " less p50 fsync; for the nodes without a persist of their own)");
     }
     m.default_work = Distribution::mixture(all_work);  // a node without answers (the leader) works like the others
     if (all_fsync.empty()) m.notes.push_back("fsync: nothing measured, 0");
-    const double pooled_fsync_p50 = all_fsync.empty() ? 0 : m.default_fsync.quantile_estimate(0.5);
     // Per link, the best measurement either end holds: AppendEntries round trips before heartbeats before votes
     // (each needs kMinSamples; a few vote round trips from the cluster's first election, while peers were still
     // starting, once stood for a whole link), then the larger sample.
@@ -228,6 +235,12 @@ std::variant<Model, std::string> model_from_dumps(const std::vector<std::string>
       if (!d["peers"].is_object()) continue;
       for (const auto& [key, p] : d["peers"].items()) {
         const NodeId b = std::stoull(key);
+        // Only links between voters are simulated. A learner's answers are paced (agent/include/raftbgp/agent/
+        // ack_pacing.h: held up to a few ticks), so its round trips would also spoil the mixture that stands in for
+        // the links nobody measured.
+        if (std::find(m.voters.begin(), m.voters.end(), a) == m.voters.end() ||
+            std::find(m.voters.begin(), m.voters.end(), b) == m.voters.end())
+          continue;
         for (int rank = 0; rank < 3; ++rank) {
           const auto it = p.find(kSources[rank]);
           if (it == p.end() || count_of(*it) < kMinSamples) continue;
@@ -240,16 +253,23 @@ std::variant<Model, std::string> model_from_dumps(const std::vector<std::string>
     }
     std::vector<Distribution> measured;
     for (const auto& [pair, src] : best) {
-      const double peer_service = fsync_p50.count(src.b) ? fsync_p50[src.b] : pooled_fsync_p50;
-      // A heartbeat's answer costs the peer no fsync and little work: its round trip is taken whole.
-      const double less = src.rank == 1 ? 0 : peer_service;
-      const Distribution one = Distribution::half_of(from_histogram(*src.hist, 1.0, -less), kFloorUs);
+      // The peer's own part of the round trip, drawn apart: its whole distribution, not a median taken off every round
+      // trip (which left the spread of its fsync in the links, where the simulator drew it a second time on top of
+      // the fsync it draws itself). A heartbeat's answer costs the peer no fsync and little work: taken whole.
+      const auto sv = service.find(src.b);
+      const Distribution within = src.rank == 1         ? Distribution::constant(0)
+                                  : sv != service.end() ? sv->second
+                                  : all_fsync.empty()   ? Distribution::constant(0)
+                                                        : m.default_fsync;
+      const bool less = src.rank != 1;
+      const Distribution one = Distribution::half_of(from_histogram(*src.hist), kFloorUs, within);
       m.links[{src.a, src.b}] = one;
       m.links[{src.b, src.a}] = one;
       measured.push_back(one);
       m.notes.push_back("link " + std::to_string(src.a) + "-" + std::to_string(src.b) + ": " + one.describe() +
                         " from " + std::to_string(count_of(*src.hist)) + " " + kSources[src.rank] + " of " +
-                        std::to_string(src.a) + (less > 0 ? ", less " + std::to_string(src.b) + "'s p50 service" : "") +
+                        std::to_string(src.a) +
+                        (less ? ", with " + std::to_string(src.b) + "'s service drawn apart" : "") +
                         ", split in two halves that add up to it");
     }
     if (measured.empty()) return "model: no link was measured (dump the leader after some writes)";

@@ -184,7 +184,10 @@ class Cluster {
       raft::Ready rd = n.node->ready();
       const bool syncs = raft::must_sync(n.storage, rd.snapshot, rd.hard_state, rd.entries);
       raft::persist(n.storage, rd.snapshot, rd.hard_state, rd.entries);
-      if (syncs) clock += m_.fsync_of(n.id).sample(rng_) + m_.work_of(n.id).sample(rng_);
+      if (syncs) {
+        const Distribution* whole = m_.persist_of(n.id);
+        clock += whole ? whole->sample(rng_) : m_.fsync_of(n.id).sample(rng_) + m_.work_of(n.id).sample(rng_);
+      }
       for (raft::Message& msg : rd.messages) outbox_.push_back(std::move(msg));
       if (!rd.committed_entries.empty()) {
         clock += m_.apply_of(n.id).sample(rng_);

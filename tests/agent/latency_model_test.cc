@@ -115,6 +115,27 @@ TEST(LatencyModel, Sends_are_timed_from_when_their_lines_are_written) {
   EXPECT_NEAR(sum_of(p["heartbeat_rtt_seconds"]), 0.007, 1e-9);
 }
 
+TEST(LatencyModel, An_answer_delivered_right_after_a_loop_that_synced_is_timed_to_the_middle_of_that_loop) {
+  // The agent's one thread reads nothing while it persists: an answer that arrived during our fsync is delivered
+  // when the loop ends. The predictor simulates that wait, so the round trip must not hold it too.
+  LatencyModel m;
+  const Clock::time_point t0{};
+  m.on_send(msg(raft::MessageType::MSG_APP, 1, 0, 1), 2, t0);
+  m.on_send(msg(raft::MessageType::MSG_APP, 1, 0, 1), 3, t0);
+  m.stamp_sends(t0);
+  m.on_propose(2, t0 + milliseconds(2));  // the next write: its loop syncs until t0 + 10 ms
+  m.on_send(msg(raft::MessageType::MSG_APP, 1, 1, 1), 2, t0 + milliseconds(10));
+  m.on_send(msg(raft::MessageType::MSG_APP, 1, 1, 1), 3, t0 + milliseconds(10));
+  m.on_fsync(0.006);
+  m.stamp_sends(t0 + milliseconds(10));
+  m.on_receive(msg(raft::MessageType::MSG_APP_RESP, 2, 1), t0 + milliseconds(10) + std::chrono::microseconds(100));
+  m.on_receive(msg(raft::MessageType::MSG_APP_RESP, 3, 1), t0 + milliseconds(11));  // after the loop: as delivered
+  const json j = m.model_json();
+  EXPECT_NEAR(sum_of(j["peers"]["2"]["append_rtt_seconds"]), 0.006, 1e-9);  // (2 + 10) / 2 ms
+  EXPECT_NEAR(sum_of(j["peers"]["3"]["append_rtt_seconds"]), 0.011, 1e-9);
+  EXPECT_EQ(j["queued_answers"], 1u);
+}
+
 TEST(LatencyModel, A_follower_times_its_answer_from_the_first_unanswered_append) {
   LatencyModel m;
   const Clock::time_point t0{};
@@ -159,6 +180,32 @@ TEST(LatencyModel, Leaderless_time_and_campaigns_come_from_the_soft_state) {
   EXPECT_EQ(e["leader_changes"], 2u);
   EXPECT_EQ(e["leaderless_seconds"]["count"], 1u);
   EXPECT_NEAR(sum_of(e["leaderless_seconds"]), 0.25, 1e-9);
+}
+
+// A learner holds its plain heartbeat answers and drops those behind a newer one (ack_pacing.h), so its answers
+// are fewer than the leader's heartbeats and in-order matching would pair an answer with an older heartbeat (a
+// round trip of up to hold_ticks too long). The leader times heartbeats to voters only.
+TEST(LatencyModel, A_leader_does_not_time_heartbeats_to_learners) {
+  AgentNet net(4, {1, 2, 3}, [](AgentConfig& c) {
+    c.learners = {4};
+    c.joining = false;
+    c.quiesce.after_ticks = 0;  // a quiet leader would stop heartbeating
+  });
+  net.start_all();
+  const int lead = net.wait_leader();
+  ASSERT_GE(lead, 0);
+  ASSERT_NE(lead, 3);  // a learner does not campaign
+  ASSERT_TRUE(net.request(static_cast<std::size_t>(lead), "kv.put", {{"key", "k"}, {"value", "v"}}, "c", 1).ok);
+  net.settle(200);
+  const ClientResponse r = net.request(static_cast<std::size_t>(lead), "debug.model", json::object());
+  ASSERT_TRUE(r.ok) << r.message;
+  const json& peers = r.result["peers"];
+  for (std::size_t i = 0; i < 3; ++i) {
+    if (static_cast<int>(i) == lead) continue;
+    EXPECT_GT(peers[std::to_string(i + 1)]["heartbeat_rtt_seconds"]["count"], 0u) << "voter " << i + 1;
+  }
+  ASSERT_TRUE(peers.contains("4"));  // its AppendEntries answers are matched by index, and timed
+  EXPECT_EQ(peers["4"]["heartbeat_rtt_seconds"]["count"], 0u);
 }
 
 TEST(LatencyModel, A_cluster_measures_its_links_and_exports_them_in_status_metrics_and_the_model_file) {

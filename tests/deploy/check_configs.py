@@ -179,11 +179,14 @@ def check_exposure(sa, unit):
 def check_install(o):
     prefix = os.path.join(o.work, "prefix")
     ok = run([o.cmake, "--install", o.build, "--prefix", prefix])
-    want = ["bin/raftbgpd", "bin/raftbgpctl", "bin/raftbgp-ping", "bin/raftbgp-exabgp",
+    want = ["bin/raftbgpd", "bin/raftbgpctl", "bin/raftbgp-ping", "bin/raftbgp-exabgp", "bin/raftbgp-replay",
+            "bin/raftbgp-predict",
             "lib/systemd/system/exabgp-raftbgp.service",
             "lib/sysusers.d/raftbgp.conf", "lib/tmpfiles.d/raftbgp.conf"]
     want += ["share/doc/raftbgp/examples/" + os.path.relpath(p, os.path.join(o.repo, "configs"))
              for p in glob.glob(os.path.join(o.repo, "configs", "**", "*"), recursive=True) if os.path.isfile(p)]
+    want += ["share/raftbgp/topologies/" + os.path.basename(p)
+             for p in glob.glob(os.path.join(o.repo, "predictor", "topologies", "*.yaml"))]
     for rel in want:
         good = os.path.isfile(os.path.join(prefix, rel))
         print("%s: %s" % ("ok" if good else "FAIL missing", rel))

@@ -5,12 +5,14 @@
 
 Builds the .deb with `cpack -G DEB -B WORK/pkg` from the build directory (the build's own tree is not written),
 then checks it without touching the real system:
-  - `dpkg-deb -c`: the binaries, unit, sysusers/tmpfiles files, examples and guide at their FHS paths under /usr,
+  - `dpkg-deb -c`: the binaries (raftbgp-replay and raftbgp-predict included), unit, sysusers/tmpfiles files,
+    examples, predictor topologies and guide at their FHS paths under /usr,
     owned by root, binaries 0755, nothing under /etc or /usr/local;
   - `dpkg-deb -f`: Package raftbgp, Depends on exabgp and on the shared libraries the binaries link;
   - `dpkg-deb -x` into WORK/root: the installed raftbgpd prints its version, the unit runs /usr/bin/raftbgpd, and
     the installed raftbgpd --check-config accepts the installed example config (key_file pointed at a key made
-    by the installed raftbgpctl keygen).
+    by the installed raftbgpctl keygen); the installed raftbgp-replay and raftbgp-predict run --help, and
+    raftbgp-predict predicts from an installed topology.
 Exit 0 pass, 1 fail, 77 skip (dpkg-deb or cpack missing).
 """
 import argparse
@@ -31,6 +33,7 @@ def main():
     ap.add_argument("--build", required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("--cpack", default=shutil.which("cpack"))
+    ap.add_argument("--repo", default=os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
     a = ap.parse_args()
     a.work, a.build = os.path.abspath(a.work), os.path.abspath(a.build)
     if not a.cpack or not shutil.which("dpkg-deb"):
@@ -61,14 +64,19 @@ def main():
     for line in listing:
         f = line.split()
         entries[f[5].lstrip(".")] = (f[0], f[1])
-    for path in ["/usr/bin/raftbgpd", "/usr/bin/raftbgpctl", "/usr/bin/raftbgp-ping", "/usr/bin/raftbgp-exabgp",
+    tools = ["/usr/bin/raftbgp-replay", "/usr/bin/raftbgp-predict"]  # issue 14: replay and predictor
+    topologies = sorted("/usr/share/raftbgp/topologies/" + os.path.basename(t) for t in
+                        glob.glob(os.path.join(a.repo, "predictor", "topologies", "*.yaml")))
+    check(len(topologies) > 0, "the repository has predictor topologies to ship")
+    for path in tools + topologies + ["/usr/bin/raftbgpd", "/usr/bin/raftbgpctl", "/usr/bin/raftbgp-ping",
+                                      "/usr/bin/raftbgp-exabgp",
                  "/usr/lib/systemd/system/exabgp-raftbgp.service", "/usr/lib/sysusers.d/raftbgp.conf",
                  "/usr/lib/tmpfiles.d/raftbgp.conf", "/usr/share/doc/raftbgp/operator-guide.md",
                  "/usr/share/doc/raftbgp/examples/raftbgpd.example.yaml",
                  "/usr/share/doc/raftbgp/examples/exabgp/exabgp.conf", "/usr/share/man/man8/raftbgpd.8",
                  "/usr/share/man/man8/raftbgpctl.8", "/usr/share/bash-completion/completions/raftbgpctl"]:
         check(path in entries, "contains " + path)
-    for b in ["/usr/bin/raftbgpd", "/usr/bin/raftbgpctl", "/usr/bin/raftbgp-ping", "/usr/bin/raftbgp-exabgp"]:
+    for b in tools + ["/usr/bin/raftbgpd", "/usr/bin/raftbgpctl", "/usr/bin/raftbgp-ping", "/usr/bin/raftbgp-exabgp"]:
         check(entries.get(b, ("", ""))[0] == "-rwxr-xr-x", b + " is 0755")
     check(all(owner == "root/root" for _, owner in entries.values()), "every file owned by root/root")
     check(not any(e.startswith(("/etc/", "/usr/local/")) for e in entries), "nothing under /etc or /usr/local")
@@ -98,6 +106,17 @@ def main():
         f.write(re.sub(r"(?m)^key_file:.*$", "key_file: " + key, example))
     c = run([root + "/usr/bin/raftbgpd", "--check-config", staged])
     check(c.returncode == 0, "installed raftbgpd --check-config on the installed example: " + c.stdout.strip())
+
+    for b in tools:
+        h = run([root + b, "--help"])
+        check(h.returncode == 0 and "Usage" in h.stdout, "installed %s --help" % os.path.basename(b))
+    # The shipped topology, as the operator guide runs it: a quick prediction (1,000 writes, no elections).
+    if topologies:
+        pr = run([root + "/usr/bin/raftbgp-predict", "--topology", root + topologies[0], "--trials", "1000",
+                  "--no-election"])
+        check(pr.returncode == 0, "installed raftbgp-predict --topology on the installed %s" % topologies[0])
+        if pr.returncode != 0:
+            print(pr.stdout)
 
     print("%d failure(s)" % len(failures))
     return 1 if failures else 0

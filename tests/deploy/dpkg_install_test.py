@@ -7,9 +7,10 @@ Builds the .deb with `cpack -G DEB` (as check_package.py), makes a fresh Debian 
 `debootstrap --variant=minbase bookworm` from Debian's archive (cached as WORK/bookworm-minbase.tar, so a
 second run skips the download), and in a chroot of it: `apt-get install ./raftbgp_*.deb`, which runs dpkg -i and
 resolves the Depends (exabgp, the shared libraries) from the archive; then the installed `raftbgpctl --version`,
-`raftbgpctl keygen` and `raftbgpd --check-config` on the installed example config (key_file pointed at the new
-key), and `dpkg -s raftbgp` says installed. The chroot's /proc and /dev mounts are always unmounted and the root
-removed. Exit 0 pass, 1 fail, 77 skip: not root, no debootstrap/cpack/chroot, or the archive is unreachable.
+`raftbgp-replay --help`, `raftbgp-predict --help`, `raftbgpctl keygen` and `raftbgpd --check-config` on the
+installed example config (key_file pointed at the new key), and `dpkg -s raftbgp` says installed. The chroot's
+/proc and /dev mounts are always unmounted and the root removed. Exit 0 pass, 1 fail, 77 skip: not root, no
+debootstrap/cpack/chroot, or the archive is unreachable.
 """
 import argparse
 import glob
@@ -107,6 +108,9 @@ def install_and_check(root, deb, mirror):
     p = in_root(root, "raftbgpctl", "--version")
     check(p.returncode == 0 and re.match(r"raftbgpctl \d+\.\d+\.\d+ \(git ", p.stdout) is not None,
           "installed raftbgpctl --version: " + p.stdout.strip(), p.stdout)
+    for tool in ("raftbgp-replay", "raftbgp-predict"):
+        p = in_root(root, tool, "--help")
+        check(p.returncode == 0 and "Usage" in p.stdout, "installed %s --help" % tool, p.stdout)
     p = in_root(root, "raftbgpctl", "keygen", "--out", "/tmp/cluster.keys")
     check(p.returncode == 0, "installed raftbgpctl keygen", p.stdout)
     example = "usr/share/doc/raftbgp/examples/raftbgpd.example.yaml"

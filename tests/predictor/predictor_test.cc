@@ -98,6 +98,25 @@ TEST(Predictor, Half_of_a_round_trip_adds_back_up_to_it_tail_included) {
   EXPECT_LT(quantile(halves, 0.99), 0.85 * rtt.quantile_estimate(0.99, 200001));  // what halving would lose
 }
 
+TEST(Predictor, A_round_trip_less_the_peers_service_leaves_the_services_spread_to_the_peer) {
+  // Two 1 ms links and a peer whose service (fsync and work) is 2 ms plus an exponential of mean 4 ms: the round trip
+  // the leader measures. Taking the service off at its median left its spread in the links (p99 of one way ~5x too
+  // long); taken off as a distribution, the links come back as they are, and link + service + link adds up again.
+  const Distribution service = Distribution::sum({Distribution::constant(2000), Distribution::exponential(4000)});
+  const Distribution rtt = Distribution::sum({Distribution::constant(2000), service});
+  const Distribution one = Distribution::half_of(rtt, 50, service);
+  EXPECT_NEAR(one.quantile_estimate(0.5, 20001), 1000, 150);
+  EXPECT_LT(one.quantile_estimate(0.99, 20001), 1500);
+  const Distribution by_median =
+      Distribution::half_of(Distribution::affine(rtt, 1.0, -service.quantile_estimate(0.5, 20001), 50), 50);
+  EXPECT_GT(by_median.quantile_estimate(0.99, 20001), 4000);  // what the median took off
+  Rng rng(5);
+  std::vector<double> sums(200000);
+  for (double& v : sums) v = one.sample(rng) + service.sample(rng) + one.sample(rng);
+  for (double q : {0.5, 0.9, 0.99})
+    EXPECT_NEAR(quantile(sums, q), rtt.quantile_estimate(q, 200001), 0.05 * rtt.quantile_estimate(q, 200001)) << q;
+}
+
 TEST(Predictor, Election_after_a_leader_crash_falls_inside_the_randomized_timeout_window) {
   // tick 100 ms, election 10 ticks: a follower campaigns 10..20 ticks after its last heartbeat, then a pre-vote and
   // a vote round (4 x 1 ms + fsyncs of the vote). The last heartbeat reached the followers up to one tick before the
@@ -155,6 +174,13 @@ TEST(Predictor, Model_files_give_back_the_measured_round_trip_as_the_commit_late
   EXPECT_EQ(m.links.size(), 4u);  // 1<->2, 1<->3
   const CommitFigures f = simulate_commits(m, 1, 5000, 5, 1);
   EXPECT_NEAR(quantile(f.latency_ms, 0.5), 12.0, 1.0);
+  // A learner's round trips (held answers) are no link of the simulation, nor part of the mixture.
+  json with_learner = dump(1, "leader", 0.002, {{2, 0.010}, {3, 0.010}, {4, 0.300}});
+  with_learner["learners"] = {4};
+  auto l = model_from_dumps({with_learner.dump(), dump(2, "follower", 0.002, {}).dump()});
+  ASSERT_TRUE(std::holds_alternative<Model>(l)) << std::get<std::string>(l);
+  EXPECT_EQ(std::get<Model>(l).links.count({1, 4}), 0u);
+  EXPECT_LT(std::get<Model>(l).default_link.quantile_estimate(0.99), 6000);
   // Link 2-3 was not measured: the mixture of the measured ones (said in the notes).
   bool said = false;
   for (const std::string& n : m.notes) said |= n.find("2-3: not measured") != std::string::npos;

@@ -9,6 +9,8 @@
 //   heartbeat_rtt    per peer: MSG_HEARTBEAT -> MSG_HEARTBEAT_RESP (FIFO matched: heartbeats carry no index, and
 //                    the transport keeps a peer's order). The same path without the peer's fsync (a heartbeat
 //                    syncs nothing), so it is the network's round trip; the predictor halves it for a one-way.
+//                    Voters only (set_voters): a learner holds its plain heartbeat answers and drops those behind a
+//                    newer one (ack_pacing.h), so FIFO matching would pair an answer with an older heartbeat.
 //   vote_rtt         per peer: MSG_VOTE/MSG_PREVOTE -> its response (FIFO matched; rare: elections only).
 //   append_service   on a follower: an AppendEntries with entries delivered -> its acknowledgement handed to ExaBGP
 //                    (this agent's queue, persist, fsync, apply and sealing), what the leader's append_rtt holds
@@ -19,6 +21,15 @@
 //   apply            the committed entries of one Ready applied to the state machine.
 //   elections        how often this node campaigned and won, and how long it was without a known leader each
 //                    time it lost one (from the Ready's soft state: leader -> none -> some leader).
+//
+// An answer is timed to when it arrived, as far as this agent can tell. Its one thread reads nothing while a ready loop
+// persists (fsync, sealing), so an answer that came during such a loop is delivered only after it: on star3 under
+// load about a third of the leader's AppendEntries answers were, and their round trips held 8-10 ms of the leader's
+// own loop against 1.5 ms for the rest (bench/lab/predict_validate.py traces, docs/architecture.md §7). The
+// predictor simulates that wait itself (an input waits while the agent is busy), so a round trip that held it made
+// every link too slow and the simulation counted the wait twice. An answer delivered within kQueuedWithin of the end
+// of a loop that synced is taken to have arrived during it, at the middle of that loop (from the first input the
+// loop handled: a proposal or a delivered message; uniform arrival is the assumption). `queued_answers` counts them.
 //
 // Cheap: fixed buckets, observe() is O(1) (one log2), and the pending sends are fixed rings per peer (a peer's
 // entry is made once, on its first send); nothing is allocated per message. Wall-clock only (steady_clock, passed
@@ -79,6 +90,10 @@ class LatencyModel {
  public:
   using Clock = std::chrono::steady_clock;
 
+  // The voters of the applied configuration (AgentCore keeps it: at open, on a snapshot and on every applied
+  // membership change). Heartbeats are timed to these only; a peer's pending heartbeats are forgotten when it
+  // leaves them. Until the first call every peer's are timed (tests of the matching alone).
+  void set_voters(const std::vector<raft::NodeId>& sorted_voters);
   // A message handed to the transport for peer `to` at `now`.
   void on_send(const raft::Message& m, raft::NodeId to, Clock::time_point now);
   // The lines of every send since the last call are being written now (AgentCore::take_output).
@@ -87,7 +102,10 @@ class LatencyModel {
   void on_receive(const raft::Message& m, Clock::time_point now);
   // A proposal the core accepted at `index` (as leader).
   void on_propose(std::uint64_t index, Clock::time_point now);
-  void on_fsync(double seconds) { fsync_.observe(seconds); }
+  void on_fsync(double seconds) {
+    fsync_.observe(seconds);
+    synced_ = true;
+  }
   void on_apply(double seconds) { apply_.observe(seconds); }
   // A Ready's soft state (leader, role) change.
   void on_soft_state(raft::NodeId leader, raft::Role role, Clock::time_point now);
@@ -99,6 +117,7 @@ class LatencyModel {
 
  private:
   static constexpr std::size_t kRing = 32;
+  static constexpr std::chrono::microseconds kQueuedWithin{300};
   struct Sent {
     std::uint64_t key = 0;  // AppendEntries: the last entry index; FIFO rings: unused
     Clock::time_point at{};
@@ -125,11 +144,25 @@ class LatencyModel {
   nlohmann::json peers_json(std::size_t every) const;
   nlohmann::json elections_json(std::size_t every) const;
 
+  bool heartbeat_timed(raft::NodeId to) const;
+  // When an answer delivered at `now` arrived (see "An answer is timed to when it arrived" above).
+  Clock::time_point arrival(Clock::time_point now);
+  void note_input(Clock::time_point now) {
+    if (!loop_from_set_) loop_from_ = now, loop_from_set_ = true;
+  }
+
   std::map<raft::NodeId, Peer> peers_;
+  std::vector<raft::NodeId> voters_;  // sorted (set_voters)
+  bool voters_set_ = false;
   ModelHistogram fsync_, apply_, leaderless_, service_, propose_service_;
   // The oldest proposal not yet sent in an AppendEntries: its index and time, and whether one carrying it was sent.
   Sent proposed_{};
   bool proposed_set_ = false, proposed_sent_ = false;
+  // This agent's busy time: the first input since the last write of lines, whether an fsync happened since, and the
+  // latest loop that synced ([from, to], `to` its lines' write).
+  Clock::time_point loop_from_{}, synced_from_{}, synced_to_{};
+  bool loop_from_set_ = false, synced_ = false, synced_set_ = false;
+  std::uint64_t queued_answers_ = 0;
   std::uint64_t campaigns_ = 0, won_ = 0, leader_changes_ = 0;
   raft::NodeId last_leader_ = raft::kNoNode;
   raft::Role last_role_ = raft::Role::kFollower;

@@ -33,8 +33,12 @@ class Distribution {
   static Distribution quantiles(std::vector<double> q_us);
   // The one-way delay D whose two independent draws add up to `round_trip`: D1 + D2 ~ round_trip, at least floor_us.
   // Halving every round trip instead would thin the tail (the mean of two draws has a lighter tail than one).
-  // A fixed-point iteration on 1024 quantiles (sampled with a fixed seed: deterministic).
+  // With `within` (the peer's own part of the round trip, e.g. its fsync and work, measured apart and drawn
+  // independently): D1 + W + D2 ~ round_trip, so that W's spread is not counted as the network's as well (the
+  // simulator draws W again on its own). A fixed-point iteration on 1024 quantiles (sampled with a fixed seed:
+  // deterministic).
   static Distribution half_of(const Distribution& round_trip, double floor_us);
+  static Distribution half_of(const Distribution& round_trip, double floor_us, const Distribution& within);
 
   double sample(Rng& rng) const;
   // A short human description ("uniform(200, 500) us", "empirical(812 samples, p50 1830 us)", ...).

@@ -10,12 +10,19 @@
 //   work(n)      the rest of node n's agent work in a ready loop that persists (opening and stepping the message,
 //                the WAL write, sealing and formatting the answers): from a model file, the node's append_service
 //                (the leader's: its propose_service) less its p50 fsync; in a topology YAML, `work:` (default 0).
+//   persist(n)   a whole ready loop that persists, fsync and work together: from a model file, the node's
+//                append_service (the leader's: its propose_service) drawn as measured. The simulator uses it where
+//                there is one, fsync(n) + work(n) elsewhere: two independent draws of parts taken off at their
+//                medians would add the fsync's spread twice.
 //
 // From model files, a link a<->b is derived from the best of what a and b measured (as leader), in this order, each
 // with at least kMinSamples (then the larger sample):
-//   append_rtt (>= kMinSamples): one way D with D1 + D2 ~ rtt - the peer's p50 service (Distribution::half_of; at
-//                least 50 us), where the service is the peer's own append_service (delivery -> answer written) or,
-//                without one, its fsync
+//   append_rtt (>= kMinSamples): one way D with D1 + S + D2 ~ rtt, S drawn independently from the peer's service
+//                (Distribution::half_of with `within`; D at least 50 us), where the service is the peer's own
+//                append_service (delivery -> answer written) or, without one, its fsync (or everyone's). S is taken
+//                off as a whole distribution, not as its median: the median left S's spread (fsync tails, queueing)
+//                in D, and the simulator, which draws S again at the peer, counted it twice (issue 14: a follower's
+//                commit, which crosses two more links, was over-predicted by 20% and more as the fsyncs spread)
 //   heartbeat_rtt:               D1 + D2 ~ rtt (a heartbeat syncs nothing)
 //   vote_rtt:                    as append_rtt (a candidate's; rare)
 // A round trip is timed from the lines' write to the answer's delivery, so it holds neither end's fsync before
@@ -45,7 +52,7 @@ struct Model {
   int heartbeat_ticks = 1;
   std::map<std::pair<NodeId, NodeId>, Distribution> links;  // one way, directed
   Distribution default_link;
-  std::map<NodeId, Distribution> fsync, apply, work;
+  std::map<NodeId, Distribution> fsync, apply, work, persist;
   Distribution default_fsync, default_apply, default_work;
   std::vector<std::string> notes;  // where every part came from (printed by raftbgp-predict)
 
@@ -53,6 +60,7 @@ struct Model {
   const Distribution& fsync_of(NodeId n) const;
   const Distribution& apply_of(NodeId n) const;
   const Distribution& work_of(NodeId n) const;
+  const Distribution* persist_of(NodeId n) const;  // nullptr: fsync_of(n) + work_of(n)
 };
 
 inline constexpr std::uint64_t kMinSamples = 20;
