@@ -174,21 +174,25 @@ class Cluster {
   }
 
   // AgentCore::run_ready's order, with the model's costs on the node's own clock. raftbgpd writes the lines of a
-  // ready loop to ExaBGP after the whole loop (agent/raftbgpd.cc flush()), so every message of it leaves at its
-  // end: a leader's AppendEntries after its own fsync, although the core would let them go before (the core still
-  // counts the leader in the quorum only after the fsync).
+  // ready loop to ExaBGP after the whole loop (agent/raftbgpd.cc flush()), so its messages leave at its end, except
+  // a leader's AppendEntries in a Ready that syncs (rd.send_before_persist): the output hook hands those to ExaBGP
+  // before the fsync (AgentCore::set_output_hook), and the core counts the leader in the quorum only after it.
   void drain(SimNode& n, double t) {
     double clock = t;
     outbox_.clear();
     while (n.node->has_ready()) {
       raft::Ready rd = n.node->ready();
       const bool syncs = raft::must_sync(n.storage, rd.snapshot, rd.hard_state, rd.entries);
+      const bool early = syncs && rd.send_before_persist;
+      if (early)
+        for (const raft::Message& msg : rd.messages) send(n.id, msg, clock);
       raft::persist(n.storage, rd.snapshot, rd.hard_state, rd.entries);
       if (syncs) {
         const Distribution* whole = m_.persist_of(n.id);
         clock += whole ? whole->sample(rng_) : m_.fsync_of(n.id).sample(rng_) + m_.work_of(n.id).sample(rng_);
       }
-      for (raft::Message& msg : rd.messages) outbox_.push_back(std::move(msg));
+      if (!early)
+        for (raft::Message& msg : rd.messages) outbox_.push_back(std::move(msg));
       if (!rd.committed_entries.empty()) {
         clock += m_.apply_of(n.id).sample(rng_);
         if (on_apply_)

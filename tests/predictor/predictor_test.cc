@@ -1,8 +1,8 @@
 // raftbgp-predict (predictor/include/raftbgp/predict/simulator.h): the real core over synthetic models whose answers
-// are known. Constant delays give exact commit latencies (two link delays and the follower's fsync; a slow leader
-// disk bounds it; a forward and the commit's broadcast add one link each); propagation and PBS visibility are one
-// link; elections fall inside the randomized timeout's window; model files from agents and topology YAML load into
-// the same figures.
+// are known. Constant delays give exact commit latencies (two link delays and the follower's fsync; the leader's own
+// fsync overlaps them, a slow one bounds it; a forward and the commit's broadcast add one link each); propagation and
+// PBS visibility are one link; elections fall inside the randomized timeout's window; model files from agents and
+// topology YAML load into the same figures.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -29,32 +29,33 @@ Model constant_model(int nodes, double link_ms, double fsync_ms, double apply_ms
 }
 
 TEST(Predictor, Constant_delays_give_an_exact_commit_latency_at_the_leader) {
-  // Leader: its 1 ms fsync (raftbgpd writes the AppendEntries after the ready loop), 2 ms, the follower's 1 ms fsync,
-  // 2 ms back: 6 ms, every time.
+  // Leader: the AppendEntries leave before its own 1 ms fsync (the output hook), 2 ms, the follower's 1 ms fsync,
+  // 2 ms back: 5 ms, every time.
   const CommitFigures f = simulate_commits(constant_model(3, 2, 1), 1, 2000, 4, 7);
   ASSERT_EQ(f.latency_ms.size(), 2000u);
-  EXPECT_DOUBLE_EQ(quantile(f.latency_ms, 0.0), 6.0);
-  EXPECT_DOUBLE_EQ(quantile(f.latency_ms, 1.0), 6.0);
+  EXPECT_DOUBLE_EQ(quantile(f.latency_ms, 0.0), 5.0);
+  EXPECT_DOUBLE_EQ(quantile(f.latency_ms, 1.0), 5.0);
   EXPECT_EQ(f.refused, 0u);
 }
 
 TEST(Predictor, Constant_delays_give_an_exact_commit_latency_at_a_follower) {
-  // The forward (2 ms), the leader's 6 ms, and the commit's broadcast back (2 ms; a commit needs no fsync): 10 ms.
+  // The forward (2 ms), the leader's 5 ms, and the commit's broadcast back (2 ms; a commit needs no fsync): 9 ms.
   const CommitFigures f = simulate_commits(constant_model(3, 2, 1), 2, 2000, 4, 7);
   ASSERT_EQ(f.latency_ms.size(), 2000u);
-  EXPECT_DOUBLE_EQ(quantile(f.latency_ms, 0.0), 10.0);
-  EXPECT_DOUBLE_EQ(quantile(f.latency_ms, 1.0), 10.0);
+  EXPECT_DOUBLE_EQ(quantile(f.latency_ms, 0.0), 9.0);
+  EXPECT_DOUBLE_EQ(quantile(f.latency_ms, 1.0), 9.0);
 }
 
 TEST(Predictor, A_slow_leader_disk_delays_the_commit_by_its_fsync) {
-  // No disk: 1 ms there and back. A 10 ms leader fsync comes first (the AppendEntries leave after it): 12 ms.
+  // No disk: 1 ms there and back. With a 10 ms leader fsync the AppendEntries still leave first (the output hook),
+  // but the answers wait for the fsync, and so does the leader's own vote in the quorum: 10 ms.
   const CommitFigures f = simulate_commits(constant_model(5, 1, 0), 1, 500, 2, 3);
   EXPECT_DOUBLE_EQ(quantile(f.latency_ms, 0.5), 2.0);
   Model slow = constant_model(5, 1, 0);
   slow.fsync[1] = Distribution::constant(10000);
   const CommitFigures g = simulate_commits(slow, 1, 500, 2, 3);
-  EXPECT_DOUBLE_EQ(quantile(g.latency_ms, 0.0), 12.0);
-  EXPECT_DOUBLE_EQ(quantile(g.latency_ms, 1.0), 12.0);
+  EXPECT_DOUBLE_EQ(quantile(g.latency_ms, 0.0), 10.0);
+  EXPECT_DOUBLE_EQ(quantile(g.latency_ms, 1.0), 10.0);
 }
 
 TEST(Predictor, Propagation_and_pbs_visibility_are_one_link_after_the_leader_applies) {
@@ -164,8 +165,8 @@ json dump(NodeId id, const std::string& role, double fsync_s, std::map<NodeId, d
 
 TEST(Predictor, Model_files_give_back_the_measured_round_trip_as_the_commit_latency) {
   // The leader measured 10 ms AppendEntries round trips (from the write) to both followers, whose fsync is 2 ms:
-  // links of 4 ms, and a predicted commit of the leader's 2 ms fsync + 4 + 2 + 4 = 12 ms, within the buckets'
-  // width (+-9%).
+  // links of 4 ms, and a predicted commit of 4 + 2 + 4 = 10 ms (the leader's own 2 ms fsync overlaps the first link),
+  // within the buckets' width (+-9%).
   auto loaded = model_from_dumps({dump(1, "leader", 0.002, {{2, 0.010}, {3, 0.010}}).dump(),
                                   dump(2, "follower", 0.002, {}).dump(), dump(3, "follower", 0.002, {}).dump()});
   ASSERT_TRUE(std::holds_alternative<Model>(loaded)) << std::get<std::string>(loaded);
@@ -173,7 +174,7 @@ TEST(Predictor, Model_files_give_back_the_measured_round_trip_as_the_commit_late
   EXPECT_EQ(m.leader, 1u);
   EXPECT_EQ(m.links.size(), 4u);  // 1<->2, 1<->3
   const CommitFigures f = simulate_commits(m, 1, 5000, 5, 1);
-  EXPECT_NEAR(quantile(f.latency_ms, 0.5), 12.0, 1.0);
+  EXPECT_NEAR(quantile(f.latency_ms, 0.5), 10.0, 1.0);
   // A learner's round trips (held answers) are no link of the simulation, nor part of the mixture.
   json with_learner = dump(1, "leader", 0.002, {{2, 0.010}, {3, 0.010}, {4, 0.300}});
   with_learner["learners"] = {4};
@@ -220,9 +221,10 @@ fsync: 1
 )");
   ASSERT_TRUE(std::holds_alternative<Model>(loaded)) << std::get<std::string>(loaded);
   const Model& m = std::get<Model>(loaded);
-  // Leader 1: 2.5 ms to node 2, 3.5 ms to node 3: the quorum's answer comes from 2 after 1 + 2.5 + 1 + 2.5 ms.
+  // Leader 1: 2.5 ms to node 2, 3.5 ms to node 3: the quorum's answer comes from 2 after 2.5 + 1 + 2.5 ms (the
+  // leader's own 1 ms fsync overlaps the first hop).
   const CommitFigures f = simulate_commits(m, 1, 200, 1, 1);
-  EXPECT_DOUBLE_EQ(quantile(f.latency_ms, 0.5), 7.0);
+  EXPECT_DOUBLE_EQ(quantile(f.latency_ms, 0.5), 6.0);
   // ... and node 3 applies last, 3.5 ms after the leader.
   EXPECT_DOUBLE_EQ(quantile(f.propagation_ms, 0.5), 3.5);
   EXPECT_TRUE(std::holds_alternative<std::string>(model_from_yaml("nodes: [1]\npath: {warp: 3}\n")));

@@ -35,7 +35,8 @@
 // entry is made once, on its first send); nothing is allocated per message. Wall-clock only (steady_clock, passed
 // in by AgentCore): nothing the core decides depends on it. A send is timed from when its line is handed to the
 // shell for writing (stamp_sends, from AgentCore::take_output), not from the Ready that made it: raftbgpd writes
-// the lines of a ready loop after the whole loop, its fsync included.
+// the lines of a ready loop after the whole loop, its fsync included, except a leader's AppendEntries, which the
+// output hook takes before the fsync (AgentCore::set_output_hook).
 //
 // Buckets (ModelHistogram): 4 per doubling from 50 us to ~13 s, fine enough (+-9%) for the predictor to sample
 // from. status and Prometheus show every 4th bound (a doubling), which keeps a 32-member leader's status small;
