@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """raftbgp-predict against the lab: predicted vs measured, side by side (issue 14 item 5; a figure, not a test).
 
-  flock /work/lab.lock bench/lab/predict_validate.py --bin-dir build/agent --predict build/predictor/raftbgp-predict \\
+  bench/lab/predict_validate.py --bin-dir build/agent --predict build/predictor/raftbgp-predict \\
       [--variants star3,star3-frr,ring5] [--calibrate 200] [--puts 300] [--kills 15] [--trials 100000] [--out DIR]
   bench/lab/predict_validate.py --predict build/predictor/raftbgp-predict --again DIR   # no lab: re-predict DIR's run
 

@@ -2,7 +2,7 @@
 """The flight recorder's CPU cost on a real lab, recorder off vs on, in interleaved rounds (issue 14's bar: at most
 5% of the agent's CPU at 1,000 writes/s; a figure, not a test).
 
-  flock /work/lab.lock bench/lab/recorder_overhead.py --bin-dir build/agent [--kv-load build/bench/kv_load]
+  bench/lab/recorder_overhead.py --bin-dir build/agent [--kv-load build/bench/kv_load]
       [--lab star3] [--rounds 3] [--rate 1000] [--clients 64] [--seconds 20] [--warm 3] [--cap-bytes 16777216]
       [--cap-seconds 20] [--out DIR]
 
