@@ -35,10 +35,14 @@ std::string ids_text(const std::vector<raft::NodeId>& ids) {
 
 }  // namespace
 
-std::optional<std::string> AgentCore::restore_from_storage(raft::Index& applied) {
-  applied_voters_ = config_.members;
-  applied_learners_ = config_.learners;
+void AgentCore::set_applied_members(std::vector<raft::NodeId> voters, std::vector<raft::NodeId> learners) {
+  applied_voters_ = std::move(voters);
+  applied_learners_ = std::move(learners);
   model_.set_voters(applied_voters_);  // heartbeats are timed to voters only (latency_model.h)
+}
+
+std::optional<std::string> AgentCore::restore_from_storage(raft::Index& applied) {
+  set_applied_members(config_.members, config_.learners);
   std::optional<raft::Snapshot> snap;
   try {
     snap = storage_->snapshot();
@@ -48,9 +52,7 @@ std::optional<std::string> AgentCore::restore_from_storage(raft::Index& applied)
   if (!snap) return std::nullopt;
   if (auto err = sm_.restore(snap->data, snap->meta.index()))
     return "snapshot at index " + std::to_string(snap->meta.index()) + " in " + storage_->snapshot_path() + ": " + *err;
-  applied_voters_ = sorted(snap->meta.conf_state().voters());
-  applied_learners_ = sorted(snap->meta.conf_state().learners());
-  model_.set_voters(applied_voters_);
+  set_applied_members(sorted(snap->meta.conf_state().voters()), sorted(snap->meta.conf_state().learners()));
   applied = snap->meta.index();
   LOG_INFO("restored the state machine from the snapshot at index " + std::to_string(applied));
   return std::nullopt;
@@ -62,9 +64,7 @@ void AgentCore::install_snapshot(const raft::Snapshot& snap) {
     LOG_ERROR("installed snapshot at index " + std::to_string(snap.meta.index()) + " does not load: " + *err);
     std::abort();
   }
-  applied_voters_ = sorted(snap.meta.conf_state().voters());
-  applied_learners_ = sorted(snap.meta.conf_state().learners());
-  model_.set_voters(applied_voters_);
+  set_applied_members(sorted(snap.meta.conf_state().voters()), sorted(snap.meta.conf_state().learners()));
   bytes_since_snapshot_ = 0;
   ++snapshots_installed_;
   LOG_INFO("installed the leader's snapshot at index " + std::to_string(snap.meta.index()) + " (" +
@@ -105,22 +105,23 @@ void AgentCore::apply_conf_change(const raft::Entry& e) {
   if (!cc.ParseFromString(e.data())) return sm_.skip(e.index());
   {
     const raft::NodeId id = cc.node_id();
+    std::vector<raft::NodeId> voters = applied_voters_, learners = applied_learners_;
     switch (cc.type()) {
       case raftbgp::v1::CONF_ADD_LEARNER:
-        if (!contains(applied_voters_, id)) add_sorted(applied_learners_, id);
+        if (!contains(voters, id)) add_sorted(learners, id);
         break;
       case raftbgp::v1::CONF_PROMOTE:
       case raftbgp::v1::CONF_ADD_VOTER:
-        remove_id(applied_learners_, id);
-        add_sorted(applied_voters_, id);
+        remove_id(learners, id);
+        add_sorted(voters, id);
         break;
       case raftbgp::v1::CONF_REMOVE:
-        remove_id(applied_learners_, id);
-        remove_id(applied_voters_, id);
+        remove_id(learners, id);
+        remove_id(voters, id);
         break;
       default: break;
     }
-    model_.set_voters(applied_voters_);
+    set_applied_members(std::move(voters), std::move(learners));
     LOG_INFO("membership at index " + std::to_string(e.index()) + ": " + raftbgp::v1::ConfChangeType_Name(cc.type()) +
              " " + std::to_string(id) + " -> voters " + ids_text(applied_voters_) + " learners " +
              ids_text(applied_learners_));

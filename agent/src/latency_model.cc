@@ -9,8 +9,10 @@ namespace {
 using nlohmann::json;
 using raft::MessageType;
 
+// Never negative: an answer's arrival is an estimate (LatencyModel::arrival, the middle of a loop) and can fall before
+// the send it answers was stamped.
 double seconds_between(LatencyModel::Clock::time_point from, LatencyModel::Clock::time_point to) {
-  return std::chrono::duration<double>(to - from).count();
+  return std::chrono::duration<double>(std::max(from, to) - from).count();
 }
 
 }  // namespace
@@ -153,16 +155,15 @@ void LatencyModel::on_receive(const raft::Message& m, Clock::time_point delivere
       // Every send now acknowledged, timed to this first answer that covers it.
       while (p.appends.size > 0 && p.appends.front().key <= m.index()) {
         p.appends.pop_front(s);
-        p.append_rtt.observe(seconds_between(s.at, std::max(s.at, now)));
+        p.append_rtt.observe(seconds_between(s.at, now));
       }
       return;
     case MessageType::MSG_HEARTBEAT_RESP:
-      if (heartbeat_timed(m.from()) && p.heartbeats.pop_front(s))
-        p.heartbeat_rtt.observe(seconds_between(s.at, std::max(s.at, now)));
+      if (heartbeat_timed(m.from()) && p.heartbeats.pop_front(s)) p.heartbeat_rtt.observe(seconds_between(s.at, now));
       return;
     case MessageType::MSG_VOTE_RESP:
     case MessageType::MSG_PRE_VOTE_RESP:
-      if (p.votes.pop_front(s)) p.vote_rtt.observe(seconds_between(s.at, std::max(s.at, now)));
+      if (p.votes.pop_front(s)) p.vote_rtt.observe(seconds_between(s.at, now));
       return;
     default: return;
   }

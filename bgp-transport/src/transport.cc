@@ -75,11 +75,11 @@ std::vector<std::string> Transport::send(const raftbgp::v1::Message& message,
     ++counters_.send_refused;
     return std::vector<std::string>{};
   };
-  // The receiver caps what it inflates at max_message_bytes, so the limit is on the message, not its deflated form.
-  if (message.from() != config_.my_id || dst.empty() || dst.size() > kMaxDestinations || !ids_ok ||
-      message.ByteSizeLong() > config_.reassembly.max_message_bytes)
-    return refuse();
+  if (message.from() != config_.my_id || dst.empty() || dst.size() > kMaxDestinations || !ids_ok) return refuse();
+  // Serialized once (ByteSizeLong() first would walk every entry twice). The receiver caps what it inflates at
+  // max_message_bytes, so the limit is on the message, not its deflated form.
   const std::string serialized = message.SerializeAsString();
+  if (serialized.size() > config_.reassembly.max_message_bytes) return refuse();
   ByteView view(reinterpret_cast<const std::uint8_t*>(serialized.data()), serialized.size());
   std::optional<Bytes> deflated = deflater_ ? deflater_->compress(view) : std::nullopt;
   if (deflated) {

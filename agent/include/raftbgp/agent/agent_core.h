@@ -338,6 +338,9 @@ class AgentCore {
   // Snapshots, membership, leadership transfer (agent_admin.cc).
   std::optional<std::string> restore_from_storage(raft::Index& applied);
   void install_snapshot(const raft::Snapshot& snap);
+  // The applied configuration changed (open, a snapshot, a membership entry): the one place applied_voters_ and
+  // applied_learners_ are set, so the latency model always follows the voters (it times heartbeats to them only).
+  void set_applied_members(std::vector<raft::NodeId> voters, std::vector<raft::NodeId> learners);
   void maybe_compact();
   void apply_conf_change(const raft::Entry& e);
   void start_transfers();
