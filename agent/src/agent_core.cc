@@ -87,8 +87,6 @@ std::variant<std::unique_ptr<AgentCore>, std::string> AgentCore::open(const Agen
   const std::uint64_t ep = std::get<EpochLease>(lease).epoch();
   auto tx = transport::Transport::create(transport_config(config, std::move(keys), ep));
   if (auto* e = std::get_if<std::string>(&tx)) return "transport: " + *e;
-  ReplayStore replay_store(config.data_dir);
-  if (auto e = replay_store.load(std::get<transport::Transport>(tx))) return e->message;
   auto wal = raft::WalStorage::open(config.data_dir + "/wal");
   if (!wal.ok()) return "wal: " + wal.error().message();
   if (wal.report().torn_bytes > 0)
@@ -100,7 +98,8 @@ std::variant<std::unique_ptr<AgentCore>, std::string> AgentCore::open(const Agen
   const std::uint64_t seed = options.seed != 0 ? options.seed : (config.node_id * 0x9e3779b97f4a7c15ULL) ^ ep;
   std::unique_ptr<AgentCore> core(new AgentCore(config, wal.take(), std::move(std::get<transport::Transport>(tx)), ep));
   core->epoch_lease_ = std::move(std::get<EpochLease>(lease));
-  core->replay_store_ = std::move(replay_store);
+  core->replay_store_ = ReplayStore(config.data_dir, *core->storage_);
+  if (auto e = core->replay_store_.load(*core->transport_)) return e->message;
   core->mailbox_record_ = MailboxRecord(config.data_dir);
   auto leftovers = core->mailbox_record_.load();
   if (auto* e = std::get_if<FileError>(&leftovers)) return e->message;
@@ -155,7 +154,12 @@ AgentCore::AgentCore(const AgentConfig& config, std::unique_ptr<raft::WalStorage
 
 AgentCore::~AgentCore() {
   // Clean shutdown: keep what was delivered since the last syncing Ready (replay_store.h).
-  if (auto e = replay_store_.save(*transport_)) LOG_ERROR(e->message);
+  try {
+    if (auto e = replay_store_.save(*transport_)) LOG_ERROR(e->message);
+    storage_->sync();
+  } catch (const raft::StorageIoError& e) {
+    LOG_ERROR(std::string("wal: ") + e.what() + "; the replay windows of this run may be lost");
+  }
   if (auto e = mailbox_record_.save(*transport_, true)) LOG_ERROR(e->message);
 }
 

@@ -1,22 +1,40 @@
 #include "raftbgp/agent/replay_store.h"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 namespace raftbgp::agent {
 
+std::optional<FileError> ReplayStore::restore(transport::Transport& t, const std::string& bytes,
+                                              const std::string& where) {
+  const transport::ByteView view(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+  auto state = transport::ReplayGuard::import_state(view);
+  if (auto* e = std::get_if<std::string>(&state))
+    return FileError{"replay state " + where + ": " + *e +
+                     ". Refusing to start with empty replay windows (frames this node already accepted would "
+                     "be delivered again). Restore it, or delete " +
+                     path_ + " to accept that risk once"};
+  t.restore_replay_state(std::move(std::get<transport::ReplayGuard>(state)));
+  return std::nullopt;
+}
+
 std::optional<FileError> ReplayStore::load(transport::Transport& t) {
+  if (wal_ != nullptr && !wal_->app_state().empty()) {
+    if (auto e = restore(t, wal_->app_state(), "in the WAL " + wal_->dir())) return e;
+    saved_marks_ = t.replay_marks();
+    // The windows live in the WAL now (a save reached it durably, or it would not have come back): the file of an
+    // earlier release is stale.
+    if (::unlink(path_.c_str()) != 0 && errno != ENOENT)
+      return FileError{"replay state: unlink " + path_ + ": " + std::strerror(errno)};
+    return std::nullopt;
+  }
   auto content = read_file(path_);
   if (auto* e = std::get_if<FileError>(&content)) return *e;
   const auto& text = std::get<std::optional<std::string>>(content);
-  if (!text) {
-    saved_marks_ = t.replay_marks();
-    return std::nullopt;
-  }
-  const transport::ByteView bytes(reinterpret_cast<const std::uint8_t*>(text->data()), text->size());
-  auto state = transport::ReplayGuard::import_state(bytes);
-  if (auto* e = std::get_if<std::string>(&state))
-    return FileError{"replay state " + path_ + ": " + *e +
-                     ". Refusing to start with empty replay windows (frames this node already accepted would "
-                     "be delivered again). Restore the file, or delete it to accept that risk once"};
-  t.restore_replay_state(std::move(std::get<transport::ReplayGuard>(state)));
+  if (text)
+    if (auto e = restore(t, *text, path_)) return e;
   saved_marks_ = t.replay_marks();
   return std::nullopt;
 }
@@ -24,8 +42,11 @@ std::optional<FileError> ReplayStore::load(transport::Transport& t) {
 std::optional<FileError> ReplayStore::save(const transport::Transport& t) {
   if (path_.empty() || t.replay_marks() == saved_marks_) return std::nullopt;
   const transport::Bytes bytes = t.export_replay_state();
-  if (auto e = atomic_write_file(path_, std::string(bytes.begin(), bytes.end())))
+  if (wal_ != nullptr) {
+    wal_->save_app_state(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+  } else if (auto e = atomic_write_file(path_, std::string(bytes.begin(), bytes.end()))) {
     return FileError{"replay state: " + e->message};
+  }
   saved_marks_ = t.replay_marks();
   return std::nullopt;
 }

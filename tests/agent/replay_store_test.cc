@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "agent_net.h"
@@ -64,6 +65,27 @@ transport::Transport receiver() {
   return std::get<transport::Transport>(transport::Transport::create(c));
 }
 
+// Rewrites the WAL in `dir` without its replay windows: every APP_STATE record (type 5, wal_storage.h) is left
+// out, every other record kept byte for byte.
+void strip_app_state(const std::string& dir) {
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (!name.starts_with("wal-")) continue;
+    auto content = read_file(e.path().string());
+    ASSERT_TRUE(std::holds_alternative<std::optional<std::string>>(content));
+    const std::string bytes = std::get<std::optional<std::string>>(content).value_or("");
+    std::string kept;
+    for (std::size_t at = 0; at + 9 <= bytes.size();) {
+      const std::size_t len = static_cast<std::uint8_t>(bytes[at]) | static_cast<std::uint8_t>(bytes[at + 1]) << 8 |
+                              static_cast<std::uint8_t>(bytes[at + 2]) << 16 |
+                              static_cast<std::size_t>(static_cast<std::uint8_t>(bytes[at + 3])) << 24;
+      if (bytes[at + 8] != 5) kept.append(bytes, at, 9 + len);
+      at += 9 + len;
+    }
+    std::ofstream(e.path(), std::ios::binary | std::ios::trunc) << kept;
+  }
+}
+
 TEST(ReplayStore, Missing_file_loads_as_empty_and_corrupt_file_is_an_error_naming_it) {
   TempDir dir;
   ReplayStore store(dir.path());
@@ -83,6 +105,60 @@ TEST(ReplayStore, Missing_file_loads_as_empty_and_corrupt_file_is_an_error_namin
   EXPECT_EQ(t.replay_senders(), 1u);
 }
 
+// raftbgpd keeps the windows in its WAL. An upgraded node still has the file of the release before: the first
+// start reads it, saves go to the WAL, and the start after that takes the WAL's and deletes the stale file.
+TEST(ReplayStore, In_the_wal_an_upgrade_reads_the_old_file_once_and_later_starts_delete_it) {
+  TempDir dir;
+  transport::ReplayGuard g;
+  g.mark(1, 3, 9);
+  const transport::Bytes b = g.export_state();
+  const std::string file = dir.path() + "/replay";
+  std::ofstream(file) << std::string(b.begin(), b.end());
+  {
+    auto wal = raft::WalStorage::open(dir.path() + "/wal");
+    ASSERT_TRUE(wal.ok()) << wal.error().message();
+    ReplayStore store(dir.path(), wal.storage());
+    transport::Transport t = receiver();
+    ASSERT_FALSE(store.load(t).has_value());
+    EXPECT_EQ(t.replay_senders(), 1u) << "the old file's windows were restored";
+    EXPECT_FALSE(store.save(t).has_value());
+    EXPECT_EQ(wal.storage().app_state(), "") << "nothing moved since the load: nothing written";
+    transport::ReplayGuard more;
+    more.mark(1, 3, 9);
+    more.mark(2, 1, 4);
+    t.restore_replay_state(std::move(more));  // as if a frame of sender 2 had been delivered
+    ASSERT_FALSE(store.save(t).has_value());
+    EXPECT_FALSE(wal.storage().app_state().empty());
+    wal.storage().sync();
+    EXPECT_EQ(::access(file.c_str(), F_OK), 0) << "kept until the WAL's copy has been read back";
+  }
+  auto wal = raft::WalStorage::open(dir.path() + "/wal");
+  ASSERT_TRUE(wal.ok()) << wal.error().message();
+  ReplayStore store(dir.path(), wal.storage());
+  transport::Transport t = receiver();
+  ASSERT_FALSE(store.load(t).has_value());
+  EXPECT_EQ(t.replay_senders(), 2u) << "the WAL's windows, not the old file's";
+  EXPECT_NE(::access(file.c_str(), F_OK), 0) << "the stale file is gone";
+}
+
+TEST(ReplayStore, Windows_in_the_wal_that_do_not_decode_are_an_error_naming_the_wal) {
+  TempDir dir;
+  {
+    auto wal = raft::WalStorage::open(dir.path() + "/wal");
+    ASSERT_TRUE(wal.ok()) << wal.error().message();
+    wal.storage().save_app_state("not replay windows");
+    wal.storage().sync();
+  }
+  auto wal = raft::WalStorage::open(dir.path() + "/wal");
+  ASSERT_TRUE(wal.ok()) << wal.error().message();
+  ReplayStore store(dir.path(), wal.storage());
+  transport::Transport t = receiver();
+  auto err = store.load(t);
+  ASSERT_TRUE(err.has_value());
+  EXPECT_NE(err->message.find("in the WAL " + dir.path() + "/wal"), std::string::npos) << err->message;
+  EXPECT_EQ(t.replay_senders(), 0u);
+}
+
 // The reviewer's scenario at agent level: every frame a follower accepted is re-sent by ExaBGP when the
 // restarted process's session comes up. With the windows persisted, none is delivered twice.
 TEST(ReplayStore, Restarted_agent_refuses_the_resent_frames_it_delivered_before) {
@@ -95,8 +171,13 @@ TEST(ReplayStore, Restarted_agent_refuses_the_resent_frames_it_delivered_before)
   const std::size_t f = lead == 0 ? 1 : 0;  // a follower
   ASSERT_GT(net.core(f).transport().counters().messages_delivered, 0u);
   {
-    // Saved at the Readys that synced, not only at shutdown (a crash keeps it too).
-    ReplayStore probe(net.config(f).data_dir);
+    // Saved into the WAL at the Readys that synced, not only at shutdown (a crash keeps it too): a copy of the
+    // running agent's WAL (its own is locked) holds them.
+    TempDir copy;
+    std::filesystem::copy(net.config(f).data_dir + "/wal", copy.path() + "/wal");
+    auto wal = raft::WalStorage::open(copy.path() + "/wal");
+    ASSERT_TRUE(wal.ok()) << wal.error().message();
+    ReplayStore probe(copy.path(), wal.storage());
     transport::Transport t = receiver();
     ASSERT_FALSE(probe.load(t).has_value());
     EXPECT_GE(t.replay_senders(), 1u);
@@ -114,9 +195,10 @@ TEST(ReplayStore, Restarted_agent_refuses_the_resent_frames_it_delivered_before)
   EXPECT_GE(refused, 1u);
   EXPECT_LE(c.messages_delivered, 1u) << "frames delivered before the restart were delivered again";
 
-  // Without the state (the old behaviour, or an operator deleting the file): the same frames are delivered again.
+  // Without the state (the behaviour before the windows were kept): the same frames are delivered again. The WAL
+  // keeps the windows, so this takes a WAL without them: the saved one's, up to its first APP_STATE record.
   net.stop(f);
-  ASSERT_EQ(::unlink((net.config(f).data_dir + "/replay").c_str()), 0);
+  strip_app_state(net.config(f).data_dir + "/wal");
   net.start(f);
   net.fabric().reset_session(f);
   net.fabric().step();

@@ -547,6 +547,59 @@ TEST_F(WalRecovery, A_fresh_directory_opens_at_term_zero_and_reopens) {
   EXPECT_EQ(s->hard_state().vote(), 0u);
 }
 
+// ---- application state (APP_STATE records) ----
+
+TEST_F(WalRecovery, App_state_is_durable_with_the_next_sync_and_the_latest_synced_one_comes_back) {
+  const std::string segment = dir() + "/wal-0000000000000001.log";
+  std::uint64_t synced_size = 0;
+  {
+    std::unique_ptr<WalStorage> s = open_ok();
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->app_state(), "");
+    s->save_app_state("first");
+    persist(*s, make_hard_state(1, 1, 0), make_entries(1, 2, 1));
+    s->save_app_state(std::string("second\0with a NUL", 18));
+    s->sync();
+    synced_size = s->open_segment_bytes();
+    EXPECT_EQ(s->app_state(), std::string("second\0with a NUL", 18));
+    s->save_app_state("third, never synced");
+    s->store(make_entries(3, 3, 1));
+  }
+  {
+    OpenReport report;
+    std::unique_ptr<WalStorage> s = open_ok({}, &report);
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->app_state(), "third, never synced") << "the kernel kept the write: it came back whole";
+    EXPECT_EQ(report.records, 6u);  // 3 entries, 3 app states
+  }
+  // A crash loses what was not synced: the app state goes back with the entries written after it.
+  fs::resize_file(segment, synced_size + 5);
+  std::unique_ptr<WalStorage> s = open_ok();
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->app_state(), std::string("second\0with a NUL", 18));
+  EXPECT_EQ(s->last_index(), 2u);
+}
+
+TEST_F(WalRecovery, App_state_is_copied_into_every_new_segment) {
+  const WalOptions tiny{.segment_bytes = 256};
+  {
+    std::unique_ptr<WalStorage> s = open_ok(tiny);
+    ASSERT_TRUE(s);
+    s->save_app_state("windows");
+    for (Index i = 1; i <= 30; i += 3) persist(*s, std::nullopt, make_entries(i, i + 2, 1, 50));
+  }
+  const std::vector<std::string> files = segment_files(dir());
+  ASSERT_GE(files.size(), 4u);
+  for (const std::string& f : files) {
+    SCOPED_TRACE(f);
+    EXPECT_NE(read_bytes(f).find("windows"), std::string::npos);
+  }
+  std::unique_ptr<WalStorage> s = open_ok(tiny);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->app_state(), "windows");
+  EXPECT_EQ(s->last_index(), 30u);
+}
+
 TEST_F(WalRecovery, Damaged_hardstate_file_fails_open_naming_its_path) {
   {
     std::unique_ptr<WalStorage> s = open_ok();

@@ -188,6 +188,36 @@ TEST_F(WalSnapshot, Compaction_deletes_old_segments_and_reopen_gives_the_same_st
   EXPECT_EQ(s->hard_state().commit(), 61u);
 }
 
+// The application state (the agent's replay windows) saved once, in the first segment, must outlive that
+// segment: every new segment starts with a copy of the latest APP_STATE record.
+TEST_F(WalSnapshot, App_state_survives_the_compaction_of_the_segment_it_was_saved_in) {
+  {
+    std::unique_ptr<WalStorage> s = open_ok();
+    ASSERT_TRUE(s);
+    s->save_app_state("windows v1");
+    s->sync();
+  }
+  write_log();
+  ASSERT_EQ(segments(dir()).front(), "wal-0000000000000001.log");
+  {
+    std::unique_ptr<WalStorage> s = open_ok();
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->app_state(), "windows v1");
+    s->save_snapshot(make_snapshot(50, 1));
+  }
+  EXPECT_NE(segments(dir()).front(), "wal-0000000000000001.log");
+  std::unique_ptr<WalStorage> s = open_ok();
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->app_state(), "windows v1");
+  s->save_app_state("windows v2");
+  persist(*s, make_hard_state(1, 1, 61), make_entries(61, 61, 1));
+  s.reset();
+  s = open_ok();
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->app_state(), "windows v2");
+  EXPECT_EQ(s->last_index(), 61u);
+}
+
 // The segment holding the snapshot's own SNAPSHOT record may end up holding no entry above the
 // snapshot; it must still survive, or the next open would take the snapshot for an unrecorded one.
 TEST_F(WalSnapshot, Segment_with_the_snapshot_record_survives_later_reopens) {

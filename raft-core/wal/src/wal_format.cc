@@ -38,7 +38,7 @@ void seal_record(std::string& out, std::size_t start) {
 
 bool known_type(std::uint8_t type) {
   return type >= static_cast<std::uint8_t>(RecordType::kEntry) &&
-         type <= static_cast<std::uint8_t>(RecordType::kSnapshot);
+         type <= static_cast<std::uint8_t>(RecordType::kAppState);
 }
 
 }  // namespace
@@ -61,6 +61,16 @@ void append_index_record(std::string& out, RecordType type, std::uint64_t value)
   out.append(8, '\0');
   out.push_back(static_cast<char>(type));
   put_le(out, value, 8);
+  seal_record(out, start);
+}
+
+void append_app_state_record(std::string& out, std::string_view bytes) {
+  // Bounded by the application (the agent's replay windows: a few bytes per sender and channel).
+  RAFT_ASSERT(bytes.size() <= 0xFFFFFFFFu);
+  const std::size_t start = out.size();
+  out.append(8, '\0');
+  out.push_back(static_cast<char>(RecordType::kAppState));
+  out.append(bytes);
   seal_record(out, start);
 }
 

@@ -12,7 +12,7 @@
 
 namespace raftbgp::raft::wal {
 
-enum class RecordType : std::uint8_t { kEntry = 1, kTruncate = 2, kCommit = 3, kSnapshot = 4 };
+enum class RecordType : std::uint8_t { kEntry = 1, kTruncate = 2, kCommit = 3, kSnapshot = 4, kAppState = 5 };
 
 // What a SNAPSHOT record did to the log it was written after (storage.h, save_snapshot): replay
 // cannot recompute it, because the entries it compared against may live in deleted segments.
@@ -32,6 +32,8 @@ inline constexpr std::size_t kRecordHeaderBytes = 9;
 // Appends one framed record to `out`.
 void append_entry_record(std::string& out, const Entry& entry);
 void append_index_record(std::string& out, RecordType type, std::uint64_t value);
+// APP_STATE: the payload is the application's bytes, unchanged (WalStorage::save_app_state).
+void append_app_state_record(std::string& out, std::string_view bytes);
 
 enum class DecodeStatus {
   kOk,          // a whole record whose CRC matches (its type may still be unknown)

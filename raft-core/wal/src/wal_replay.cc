@@ -144,6 +144,7 @@ std::optional<WalError> WalReplay::replay_segments(const std::vector<std::uint64
   s_.hard_state_.set_commit(0);
   s_.segments_.clear();
   s_.snapshot_record_seq_ = 0;
+  s_.app_state_.clear();
   report_.records = 0;
   recorded_ = false;
   for (std::size_t i = 0; i < seqs.size(); ++i) {
@@ -213,6 +214,7 @@ std::optional<std::string> WalReplay::apply(const wal::DecodedRecord& record) {
     case wal::RecordType::kTruncate: return apply_truncate(record.payload);
     case wal::RecordType::kCommit: return apply_commit(record.payload);
     case wal::RecordType::kSnapshot: return apply_snapshot(record.payload);
+    case wal::RecordType::kAppState: s_.app_state_.assign(record.payload); return std::nullopt;
   }
   return "unknown record type " + std::to_string(record.type);
 }

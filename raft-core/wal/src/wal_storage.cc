@@ -191,6 +191,14 @@ void WalStorage::save_hard_state(const HardState& hs) {
   }
 }
 
+void WalStorage::save_app_state(std::string_view bytes) {
+  check_usable();
+  buffer_.clear();
+  wal::append_app_state_record(buffer_, bytes);
+  append_records(buffer_);
+  app_state_.assign(bytes);
+}
+
 void WalStorage::sync() {
   check_usable();
   if (segment_dirty_) {
@@ -232,6 +240,14 @@ void WalStorage::create_segment(std::uint64_t seq) {
   if (segment_fd_ < 0) fail("create", path, errno);
   segments_.push_back(SegmentInfo{seq, 0});
   dir_dirty_ = true;
+  if (app_state_.empty()) return;
+  // The open segment always holds the latest APP_STATE, so deleting older segments never loses it. Written ahead
+  // of the batch that rolled over, it is durable with that batch.
+  std::string record;
+  wal::append_app_state_record(record, app_state_);
+  if (const int err = wal::write_all(segment_fd_, record)) fail("write", path, err);
+  segment_size_ += record.size();
+  segment_dirty_ = true;
 }
 
 void WalStorage::write_hard_state_file(const HardState& hs) {

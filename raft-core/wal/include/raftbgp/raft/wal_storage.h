@@ -14,8 +14,10 @@
 // Segment format: a sequence of records, each framed as
 //   [u32 payload length, LE][u32 CRC32C of type+payload, LE][u8 type][payload]
 // with types ENTRY (1: a serialized raftbgp::v1::Entry), TRUNCATE (2: u64 LE `from`), COMMIT
-// (3: u64 LE commit index) and SNAPSHOT (4: u64 index, u64 term, u64 commit, u8 kind: 0 the log was
-// compacted behind it, 1 the log was discarded for it). A batch goes whole into one segment; a new
+// (3: u64 LE commit index), SNAPSHOT (4: u64 index, u64 term, u64 commit, u8 kind: 0 the log was
+// compacted behind it, 1 the log was discarded for it) and APP_STATE (5: the application's bytes; the
+// latest one wins, and each new segment starts with a copy of it). Releases before APP_STATE refuse a log
+// that holds one as corrupt (unknown record type). A batch goes whole into one segment; a new
 // segment starts before a write once the open one holds >= Options::segment_bytes.
 //
 // Snapshot files: a 44-byte header {magic "RBSN", version, index, term, metadata length, data
@@ -28,6 +30,7 @@
 //                        change replaces the hardstate file (write temp, fsync, rename, fsync dir)
 //                        before returning, so a vote is durable before any message can promise it
 //                        (Raft §5.1, Figure 2 "persistent state").
+//   save_app_state()     an APP_STATE record: durable at the next sync(), with the entries around it.
 //   sync()               one fdatasync of the open segment for everything written since the last sync
 //                        (group commit), plus an fsync of `dir` if a segment was created since.
 //   segment roll-over    store/truncate/save_hard_state fdatasync the full segment before starting the
@@ -87,6 +90,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "raftbgp/raft/storage.h"
@@ -176,6 +180,13 @@ class WalStorage final : public Storage {
   void save_hard_state(const HardState& hs) override;
   void sync() override;
 
+  // Application state that must be durable no later than the log it goes with (raftbgpd keeps its transport's
+  // replay windows here, agent/include/raftbgp/agent/replay_store.h): opaque bytes, written as an APP_STATE
+  // record and durable at the next sync(), at no cost of its own. The latest saved (or recovered by open(), ""
+  // if none) is app_state(). May throw StorageIoError, like the mutations above.
+  void save_app_state(std::string_view bytes);
+  const std::string& app_state() const { return app_state_; }
+
   const std::string& dir() const { return dir_; }
   // Path of the segment that receives the next record (tests cut and corrupt it).
   std::string open_segment_path() const;
@@ -226,6 +237,7 @@ class WalStorage final : public Storage {
   std::vector<Index> snapshot_files_;   // indexes of the snapshot files on disk, ascending
   std::uint64_t deleted_segments_ = 0;  // by delete_compacted_segments(), for OpenReport
   std::string buffer_;                  // reused encoding buffer, so a batch is one write(2)
+  std::string app_state_;               // the latest APP_STATE (save_app_state)
 };
 
 // The outcome of WalStorage::open: the storage and what recovery did, or why it failed.
