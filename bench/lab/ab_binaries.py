@@ -17,8 +17,9 @@ During the 64-client run at the leader, the script also reads:
   machine's cores are shared by all of them, so that total is what bounds writes/s here.
 
 Taking the builds in turn within each round spreads the machine's drift over both, so compare the pairs (or the
-per-build medians printed at the end), not single rows. ExaBGP runs through the launcher of the tree that runs
-this script, the same for every build (lab/clab-netns). Namespaces ab<pid>-*, state under /tmp/ab-run.
+per-build medians printed at the end), not single rows. ExaBGP runs through the BIN_DIR's raftbgp-exabgp when it
+has one, else through this tree's (lab/clab-netns): the launcher's fast paths are half of ExaBGP's cost
+(docs/exabgp.md §5.10), so put each build's own launcher into its BIN_DIR when comparing releases. Namespaces ab<pid>-*, state under /tmp/ab-run.
 The lab is brought down after every round, also on failure. The last line is the JSON of every figure.
 """
 import argparse
