@@ -8,45 +8,24 @@
 //   build/bench/recorder_bench [--benchmark_repetitions=5]
 //
 // A figure, not a test; bench/lab/recorder_overhead.py measures the same cost on a real cluster.
-#include <stdlib.h>  // mkdtemp
-
 #include <cstdint>
-#include <cstdlib>
-#include <filesystem>
 #include <string>
 #include <vector>
 
 #include <benchmark/benchmark.h>
 
+#include "bench_dir.h"
 #include "raftbgp/agent/recorder.h"
 #include "raftbgp/raft/memory_storage.h"
 
 namespace {
 
 using raftbgp::agent::Recorder;
+using raftbgp::bench::BenchDir;
 namespace raft = raftbgp::raft;
 
 constexpr std::size_t kEntryDataBytes = 256;
 constexpr std::uint64_t kRestartBytes = std::uint64_t{512} << 20;
-
-class BenchDir {
- public:
-  BenchDir() {
-    const char* env = std::getenv("RECORDER_BENCH_DIR");
-    std::string tmpl = std::string(env != nullptr ? env : "/var/tmp") + "/raftbgp-recorder-bench-XXXXXX";
-    if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  ~BenchDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  BenchDir(const BenchDir&) = delete;
-  BenchDir& operator=(const BenchDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 raft::Entry entry(std::uint64_t index) {
   raft::Entry e;
@@ -107,7 +86,7 @@ Loop make_loop(bool leader, std::size_t entries, std::uint64_t first) {
 void BM_RecorderLoop(benchmark::State& state) {
   const bool leader = state.range(0) == 1;
   const auto entries = static_cast<std::size_t>(state.range(1));
-  BenchDir dir;
+  BenchDir dir("RECORDER_BENCH_DIR", "raftbgp-recorder-bench");
   if (dir.path().empty()) {
     state.SkipWithError("mkdtemp failed");
     return;
