@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <type_traits>
 #include <utility>
 
 #include "raftbgp/agent/files.h"
@@ -243,6 +244,7 @@ void Recorder::commit(const char* payload, const char* end) {
     LOG_ERROR("recorder: record " + std::to_string(seq_) + " encoded to " + std::to_string(end - payload) +
               " bytes, sized " + std::to_string(len) + "; recording stopped");
     pending_.resize(pending_.size() - len - kHeaderBytes);
+    bytes_ -= len + kHeaderBytes;
     stopped_ = true;
     flush();
     return;
@@ -260,16 +262,21 @@ void Recorder::write(v1::Record& r) {
   commit(p, reinterpret_cast<char*>(r.SerializeWithCachedSizesToArray(reinterpret_cast<std::uint8_t*>(p))));
 }
 
-void Recorder::write_bytes(int field, std::string_view data) {
+template <class Fields>
+void Recorder::write_fields(const Fields& fields) {
   Size n;
   n.varint_field(kSeq, seq_ + 1);
-  n.bytes_field(field, data);
+  fields(n);
   char* p = reserve(n.n);
   if (p == nullptr) return;
   Put o{p};
   o.varint_field(kSeq, seq_);
-  o.bytes_field(field, data);
+  fields(o);
   commit(p, o.p);
+}
+
+void Recorder::write_bytes(int field, std::string_view data) {
+  write_fields([&](auto& o) { o.bytes_field(field, data); });
 }
 
 void Recorder::tick() {
@@ -281,15 +288,7 @@ void Recorder::tick() {
 
 void Recorder::step(const raft::Message& m) {
   if (!enabled() || stopped_) return;
-  Size n;
-  n.varint_field(kSeq, seq_ + 1);
-  n.message_field(kStep, m);
-  char* p = reserve(n.n);
-  if (p == nullptr) return;
-  Put o{p};
-  o.varint_field(kSeq, seq_);
-  o.message_field(kStep, m);
-  commit(p, o.p);
+  write_fields([&](auto& o) { o.message_field(kStep, m); });
 }
 
 void Recorder::propose(std::string_view data) {
@@ -325,18 +324,15 @@ void Recorder::quiesce() {
 
 void Recorder::ready(const raft::Ready& rd) {
   if (!enabled() || stopped_) return;
-  Size fields;
-  ready_fields(fields, rd);
-  Size n;
-  n.varint_field(kSeq, seq_ + 1);
-  n.length_field(kReady, fields.n);
-  char* p = reserve(n.n + fields.n);
-  if (p == nullptr) return;
-  Put o{p};
-  o.varint_field(kSeq, seq_);
-  o.length_field(kReady, fields.n);
-  ready_fields(o, rd);
-  commit(p, o.p);
+  Size inner;  // sized once: the walk over every entry and message is the costly part
+  ready_fields(inner, rd);
+  write_fields([&](auto& o) {
+    o.length_field(kReady, inner.n);
+    if constexpr (std::is_same_v<std::decay_t<decltype(o)>, Size>)
+      o.n += inner.n;
+    else
+      ready_fields(o, rd);
+  });
 }
 
 void Recorder::advance() {

@@ -68,6 +68,10 @@ class Recorder {
   char* reserve(std::size_t payload_bytes);
   // The payload written at `payload` ends at `end`: fills the record's header (length, CRC).
   void commit(const char* payload, const char* end);
+  // A Record with seq and the fields `fields` writes: called with a size counter, then with the writer
+  // (recorder.cc), so that the sizing and the writing of a record cannot drift apart.
+  template <class Fields>
+  void write_fields(const Fields& fields);
   void write(raftbgp::v1::Record& r);
   void write_bytes(int field, std::string_view data);  // a Record with seq and one bytes field
   void flush();                                        // pending_ to the file
