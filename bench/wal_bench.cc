@@ -2,57 +2,27 @@
 // syncs once (one fdatasync), the way the driver persists one Ready. items_per_second counts entries.
 // Runs on a real disk (WAL_BENCH_DIR, else /var/tmp): tmpfs would make fdatasync free and the
 // figures meaningless. MemoryStorage is the no-IO baseline.
-#include <stdlib.h>  // mkdtemp
-#include <sys/vfs.h>
-
 #include <cstdint>
-#include <cstdlib>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <benchmark/benchmark.h>
 
+#include "bench_dir.h"
 #include "raftbgp/raft/memory_storage.h"
 #include "raftbgp/raft/wal_storage.h"
 
 namespace {
 
+using raftbgp::bench::BenchDir;
+
 using raftbgp::raft::Entry;
 using raftbgp::raft::Index;
 
 constexpr std::size_t kEntryDataBytes = 256;
-constexpr long kTmpfsMagic = 0x01021994;
 // Keep memory bounded in long runs: past this many entries the log is cut back to empty.
 constexpr Index kMaxLogEntries = 100'000;
-
-std::string bench_root() {
-  const char* env = std::getenv("WAL_BENCH_DIR");
-  return env != nullptr ? env : "/var/tmp";
-}
-
-class BenchDir {
- public:
-  BenchDir() {
-    std::string tmpl = bench_root() + "/raftbgp-wal-bench-XXXXXX";
-    if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  ~BenchDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  BenchDir(const BenchDir&) = delete;
-  BenchDir& operator=(const BenchDir&) = delete;
-  const std::string& path() const { return path_; }
-  bool on_tmpfs() const {
-    struct statfs st {};
-    return ::statfs(path_.c_str(), &st) == 0 && st.f_type == kTmpfsMagic;
-  }
-
- private:
-  std::string path_;
-};
 
 // The next batch of `n` entries after `last`.
 void fill_batch(std::vector<Entry>& batch, Index last) {
@@ -69,7 +39,7 @@ std::vector<Entry> make_batch(std::size_t n) {
 }
 
 void BM_WalAppendSync(benchmark::State& state) {
-  BenchDir dir;
+  BenchDir dir("WAL_BENCH_DIR", "raftbgp-wal-bench");
   if (dir.path().empty()) {
     state.SkipWithError("mkdtemp failed in the bench directory");
     return;

@@ -24,9 +24,10 @@ end at most max_bytes long, and the agent must log that the recording stopped (a
 first record holds the node's starting state, its whole WAL, so a cap below that records nothing).
 
 --perf SECONDS: one more round, recorder on, in which `perf record --call-graph dwarf` samples every raftbgpd for
-SECONDS of the load; the figure is the share of the agents' CPU samples that fall inside the recorder's entry points
-(Recorder::tick, step, propose, ready, advance, ... with everything they call: serialization, CRC, stdio), which a
-machine's drift in load and batching does not move as it moves the A/B CPU per write.
+SECONDS of the load; the figure is the share of the agents' CPU samples with a Recorder frame in their stack (each
+sample once: Recorder::tick, step, propose, ready, advance, ... with everything they call, encoding, CRC, write(2);
+split by the outermost Recorder frame), which a machine's drift in load and batching does not move as it moves the
+A/B CPU per write.
 
 Prints one line per round, the summary, and the JSON of every figure on the last line (also <out>/results.json).
 The lab is brought down at the end, also on failure.
@@ -142,8 +143,23 @@ def cap_round(o, lab):
     return out
 
 
-ENTRY_POINTS = ("tick", "step", "propose", "propose_conf_change", "read_index", "transfer_leader", "quiesce", "ready",
-                "advance", "save_snapshot", "begin")
+def recorder_share(data):
+    """The share of the samples in `data` (perf.data) with a raftbgp::agent::Recorder frame anywhere in their stack, each
+    sample counted once, and that share split by the outermost Recorder frame (the entry point the agent called, or
+    the helper it tail-called: propose and read_index jump to write_bytes). Summing `perf report --children` per entry
+    point would miss the tail-called helpers' samples and count twice a sample under two entry points."""
+    out = subprocess.run(["perf", "script", "-i", data, "-F", "comm,ip,sym"], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, text=True, timeout=900).stdout
+    total, parts = 0, {}
+    for block in out.split("\n\n"):
+        if not block.strip():
+            continue
+        total += 1
+        frames = re.findall(r"raftbgp::agent::Recorder::(\w+)", block)
+        if frames:
+            parts[frames[-1]] = parts.get(frames[-1], 0) + 1
+    pct = {k: 100.0 * v / total for k, v in parts.items()} if total else {}
+    return sum(pct.values()), pct, total
 
 
 def perf_round(o, lab):
@@ -158,21 +174,9 @@ def perf_round(o, lab):
                     "--", "sleep", str(o.perf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=o.perf + 120)
     out, _ = p.communicate(timeout=120)
     rate = json.loads(out)["writes_per_s"] if out else float("nan")
-    rep = subprocess.run(["perf", "report", "-i", data, "--children", "--stdio", "--no-header", "-g", "none",
-                          "--percent-limit", "0.01", "--sort", "symbol"], stdout=subprocess.PIPE,
-                         stderr=subprocess.DEVNULL, text=True, timeout=900).stdout
-    share, parts = 0.0, {}
-    for line in rep.splitlines():
-        m = re.match(r"\s*([\d.]+)%\s+([\d.]+)%\s+\[\.\]\s+(.*)$", line)
-        if not m:
-            continue
-        sym = m.group(3)
-        e = re.match(r"raftbgp::agent::Recorder::(\w+)\b", sym)
-        if e and e.group(1) in ENTRY_POINTS:
-            parts[e.group(1)] = parts.get(e.group(1), 0.0) + float(m.group(1))
-    share = sum(parts.values())
-    say("perf round: %.0f writes/s, recorder entry points hold %.2f%% of the agents' CPU samples %s" %
-        (rate, share, {k: round(v, 2) for k, v in sorted(parts.items())}))
+    share, parts, samples = recorder_share(data)
+    say("perf round: %.0f writes/s, %.2f%% of the agents' %d CPU samples are in the recorder %s" %
+        (rate, share, samples, {k: round(v, 2) for k, v in sorted(parts.items())}))
     return {"writes_per_s": rate, "recorder_share_pct": share, "by_entry_point_pct": parts}
 
 
@@ -237,7 +241,7 @@ def main():
                                   ", stopped at the cap after %s records" % c["records"] if c["stopped_logged"] else "")
             for n, c in cap.items())))
     if perf:
-        print("perf round: recorder entry points hold %.2f%% of the agents' CPU samples at %.0f writes/s" %
+        print("perf round: the recorder holds %.2f%% of the agents' CPU samples at %.0f writes/s" %
               (perf["recorder_share_pct"], perf["writes_per_s"]))
     doc = {"rounds": rounds, "summary": summary, "cap": cap, "perf": perf,
            "options": {k: v for k, v in vars(o).items() if k != "out"}}

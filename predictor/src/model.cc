@@ -210,6 +210,15 @@ std::variant<Model, std::string> model_from_dumps(const std::vector<std::string>
         h = d.value(key, json());
       }
       if (count_of(h) < kMinSamples) continue;
+      if (key == "propose_service_seconds") {
+        // A leader's AppendEntries leave before its WAL fsync (the output hook), so its proposal -> AppendEntries
+        // written holds no WAL fsync: it is the work before the send, drawn whole, and the fsync follows it.
+        // Not in the mixture for the nodes without a work of their own: a follower's work holds no such save.
+        m.work[n] = from_histogram(h);
+        m.notes.push_back("work " + std::to_string(n) + ": " + m.work[n].describe() + " (" + key +
+                          ": its AppendEntries leave after it, then the fsync)");
+        continue;
+      }
       m.work[n] = from_histogram(h, 1.0, -m.fsync[n].quantile_estimate(0.5));
       m.persist[n] = from_histogram(h);
       all_work.push_back(m.work[n]);

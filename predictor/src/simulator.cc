@@ -176,7 +176,8 @@ class Cluster {
   // AgentCore::run_ready's order, with the model's costs on the node's own clock. raftbgpd writes the lines of a
   // ready loop to ExaBGP after the whole loop (agent/raftbgpd.cc flush()), so its messages leave at its end, except
   // a leader's AppendEntries in a Ready that syncs (rd.send_before_persist): the output hook hands those to ExaBGP
-  // before the fsync (AgentCore::set_output_hook), and the core counts the leader in the quorum only after it.
+  // after the loop's work and before its fsync (AgentCore::set_output_hook), and the core counts the leader in the
+  // quorum only after the fsync.
   void drain(SimNode& n, double t) {
     double clock = t;
     outbox_.clear();
@@ -184,10 +185,16 @@ class Cluster {
       raft::Ready rd = n.node->ready();
       const bool syncs = raft::must_sync(n.storage, rd.snapshot, rd.hard_state, rd.entries);
       const bool early = syncs && rd.send_before_persist;
-      if (early)
+      if (early) {
+        // The agent's work comes first (the Ready, the replay state's save, sealing: the leader's propose_service),
+        // then its AppendEntries leave, then the fsync.
+        clock += m_.work_of(n.id).sample(rng_);
         for (const raft::Message& msg : rd.messages) send(n.id, msg, clock);
+      }
       raft::persist(n.storage, rd.snapshot, rd.hard_state, rd.entries);
-      if (syncs) {
+      if (early) {
+        clock += m_.fsync_of(n.id).sample(rng_);
+      } else if (syncs) {
         const Distribution* whole = m_.persist_of(n.id);
         clock += whole ? whole->sample(rng_) : m_.fsync_of(n.id).sample(rng_) + m_.work_of(n.id).sample(rng_);
       }

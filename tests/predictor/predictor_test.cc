@@ -141,9 +141,12 @@ TEST(Predictor, The_same_seed_gives_the_same_figures) {
 }
 
 // A model file as raftbgpctl debug model writes it, from the agent's own histograms.
-json dump(NodeId id, const std::string& role, double fsync_s, std::map<NodeId, double> append_rtt_s) {
+json dump(NodeId id, const std::string& role, double fsync_s, std::map<NodeId, double> append_rtt_s,
+          double propose_service_s = 0) {
   agent::ModelHistogram fs, ap;
   for (int i = 0; i < 100; ++i) fs.observe(fsync_s);
+  if (propose_service_s > 0)
+    for (int i = 0; i < 100; ++i) ap.observe(propose_service_s);
   json peers = json::object();
   for (const auto& [peer, rtt] : append_rtt_s) {
     agent::ModelHistogram h;
@@ -160,6 +163,7 @@ json dump(NodeId id, const std::string& role, double fsync_s, std::map<NodeId, d
               {"timers", {{"tick_ms", 100}, {"election_ticks", 10}, {"heartbeat_ticks", 1}}},
               {"fsync_seconds", fs.to_json()},
               {"apply_seconds", agent::ModelHistogram().to_json()},
+              {"propose_service_seconds", ap.to_json()},
               {"peers", peers}};
 }
 
@@ -187,6 +191,23 @@ TEST(Predictor, Model_files_give_back_the_measured_round_trip_as_the_commit_late
   for (const std::string& n : m.notes) said |= n.find("2-3: not measured") != std::string::npos;
   EXPECT_TRUE(said);
   EXPECT_TRUE(std::holds_alternative<std::string>(model_from_dumps({"{\"format\": \"other\"}"})));
+}
+
+TEST(Predictor, A_leaders_AppendEntries_leave_after_its_measured_work_and_before_its_fsync) {
+  // The leader took 3 ms from a proposal to its AppendEntries' write (propose_service: the agent's work before the
+  // output hook, which holds the replay state's save and its fsync) and then fsyncs for 2 ms; its round trips are
+  // 10 ms from the write. Its commit is 3 + 10 = 13 ms; its own fsync ends long before the answers arrive. (Drawing
+  // the 3 ms as the loop's whole cost, with the AppendEntries out at its start, predicted 10 ms.)
+  auto loaded = model_from_dumps({dump(1, "leader", 0.002, {{2, 0.010}, {3, 0.010}}, 0.003).dump(),
+                                  dump(2, "follower", 0.002, {}).dump(), dump(3, "follower", 0.002, {}).dump()});
+  ASSERT_TRUE(std::holds_alternative<Model>(loaded)) << std::get<std::string>(loaded);
+  const CommitFigures f = simulate_commits(std::get<Model>(loaded), 1, 5000, 5, 1);
+  EXPECT_NEAR(quantile(f.latency_ms, 0.5), 13.0, 1.2);
+  // A slow fsync after the write bounds the commit: 3 + 20 ms.
+  auto slow = model_from_dumps({dump(1, "leader", 0.020, {{2, 0.010}, {3, 0.010}}, 0.003).dump(),
+                                dump(2, "follower", 0.002, {}).dump(), dump(3, "follower", 0.002, {}).dump()});
+  ASSERT_TRUE(std::holds_alternative<Model>(slow)) << std::get<std::string>(slow);
+  EXPECT_NEAR(quantile(simulate_commits(std::get<Model>(slow), 1, 5000, 5, 1).latency_ms, 0.5), 23.0, 2.3);
 }
 
 TEST(Predictor, A_link_is_taken_from_the_best_measurement_of_either_end) {

@@ -9,6 +9,8 @@
 #include "process_util.h"
 #include "raftbgp/agent/files.h"
 #include "raftbgp/agent/recorder.h"
+#include "raftbgp/raft/crc32c.h"
+#include "raftbgp/raft/memory_storage.h"
 #include "raftbgp/recorder/replay.h"
 
 namespace raftbgp::agent::test {
@@ -216,6 +218,108 @@ TEST(Recorder, Debug_record_is_refused_unless_the_mode_is_on_demand) {
   const ClientResponse r = net.request(0, "debug.record", {{"action", "start"}});
   EXPECT_EQ(r.code, ErrorCode::kBadRequest);
   EXPECT_NE(r.message.find("on-demand"), std::string::npos) << r.message;
+}
+
+// The records of a ready loop are written by hand (recorder.cc), not through v1::Record: their bytes must be
+// exactly protobuf's own serialization of the Record that to_record() builds, field for field, including the
+// fields proto3 leaves out when zero and the oneof members that are written even when empty.
+TEST(Recorder, Hand_encoded_records_are_protobufs_own_serialization) {
+  const std::string dir = ::testing::TempDir() + "/hand_encoded";
+  std::filesystem::create_directories(dir);
+  const std::string path = dir + "/recorder.rec";
+  raft::MemoryStorage storage;
+  raft::Config config;
+  config.id = 2;
+  config.voters = {1, 2, 3};
+
+  raft::Entry e1;
+  e1.set_term(3);
+  e1.set_index(7);
+  e1.set_data(std::string(300, 'x'));  // a length that needs two varint bytes
+  raft::Entry e2;                      // every field zero: an empty submessage, still written
+  raft::Message app;
+  app.set_type(raftbgp::v1::MSG_APP);
+  app.set_from(1);
+  app.set_to(2);
+  app.set_term(3);
+  app.set_index(6);
+  *app.add_entries() = e1;
+  *app.add_entries() = e2;
+  app.set_context("ctx");
+  app.mutable_snapshot()->set_index(4);
+  raft::Ready full;
+  full.hard_state = raft::HardState();  // present but zero
+  full.entries = {e1, e2};
+  full.messages = {app, raft::Message()};
+  full.committed_entries = {e1};
+  full.soft_state = {{0, raft::Role::kLeader}};  // leader 0 is left out, the role is not
+  full.read_states = {{0, "r1", true}, {9, "", false}, {}};
+  full.snapshot = raft::Snapshot{};
+  full.snapshot->meta.set_index(5);
+  full.snapshot->meta.mutable_conf_state()->add_voters(1);
+  full.snapshot->data = std::string(200, 's');
+  full.send_before_persist = true;
+  raft::Ready with_snapshot_without_data;  // and a follower's soft state
+  with_snapshot_without_data.snapshot = raft::Snapshot{};
+  with_snapshot_without_data.soft_state = {{3, raft::Role::kFollower}};
+
+  std::vector<v1::Record> want;
+  auto expect = [&](v1::Record r) {
+    r.set_seq(want.size() + 1);
+    want.push_back(std::move(r));
+  };
+  {
+    Recorder rec(path, kCap);
+    rec.begin(config, storage, 1);
+    v1::Record start;
+    *start.mutable_start()->mutable_config() = to_record(config);
+    start.mutable_start()->mutable_hard_state();
+    start.mutable_start()->mutable_snapshot_meta();
+    start.mutable_start()->set_node_id(2);
+    start.mutable_start()->set_epoch(1);
+    expect(start);
+    rec.step(app);
+    v1::Record r;
+    *r.mutable_step() = app;
+    expect(r);
+    rec.step(raft::Message());
+    r.mutable_step()->Clear();
+    expect(r);
+    rec.propose("");
+    r.set_propose("");
+    expect(r);
+    rec.propose(std::string(200, 'p'));
+    r.set_propose(std::string(200, 'p'));
+    expect(r);
+    rec.read_index("rid");
+    r.set_read_index("rid");
+    expect(r);
+    raft::Ready empty;
+    for (const raft::Ready* rd : {&full, &with_snapshot_without_data, &empty}) {
+      rec.ready(*rd);
+      *r.mutable_ready() = to_record(*rd);
+      expect(r);
+    }
+    rec.advance();
+    r.set_advance(true);
+    expect(r);
+    EXPECT_EQ(rec.records(), want.size());
+  }
+  std::string framed;
+  for (const v1::Record& r : want) {
+    const std::string payload = r.SerializeAsString();
+    for (std::uint32_t v : {static_cast<std::uint32_t>(payload.size()), raft::crc32c(payload)})
+      for (int i = 0; i < 4; ++i) framed.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+    framed += payload;
+  }
+  const std::string got = slurp(path);
+  ASSERT_EQ(got.size(), framed.size());
+  for (std::size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], framed[i]) << "first difference at byte " << i;
+  // And they read back as those records (the CRC is the reader's, raft::crc32c).
+  RecordingReadResult read = read_recording(path);
+  ASSERT_FALSE(read.error) << *read.error;
+  ASSERT_EQ(read.records.size(), want.size());
+  EXPECT_TRUE(read.records[6].ready().send_before_persist());
 }
 
 TEST(Recorder, Nothing_is_recorded_when_the_recorder_is_off) {

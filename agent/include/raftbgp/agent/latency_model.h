@@ -16,7 +16,9 @@
 //                    (this agent's queue, persist, fsync, apply and sealing), what the leader's append_rtt holds
 //                    besides the two traversals.
 //   propose_service  on a leader: a proposal accepted at index i -> the first AppendEntries carrying i handed to
-//                    ExaBGP (the leader's persist, fsync and sealing), the leader's half of the same work.
+//                    ExaBGP: the leader's work before its AppendEntries leave (the Ready, the replay state's save
+//                    with its own fsync, sealing). Its WAL fsync comes after (the output hook), so it is not in here;
+//                    the predictor draws this whole, sends, then draws the fsync (predictor/.../model.h, work(n)).
 //   fsync            one Ready made durable (WAL append + fsync), only Readys that sync.
 //   apply            the committed entries of one Ready applied to the state machine.
 //   elections        how often this node campaigned and won, and how long it was without a known leader each

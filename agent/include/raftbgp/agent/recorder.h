@@ -14,13 +14,14 @@
 // cap_bytes the recording stops (logged once, stopped() turns true) and the file keeps the prefix, which still
 // replays; nothing is rotated away, because a Node's volatile state (timers, RNG, progress) cannot be
 // checkpointed from outside the core, so only a recording from its start is replayable.
-// Durability: written with stdio buffering and flushed after every ready loop (advance), so a crash loses at
-// most the last batch; a torn tail is reported by the reader, not replayed.
+// Durability: a ready loop's records collect in memory and reach the file in one write(2) at its end (advance),
+// so a crash of the agent loses at most the loop it was in; a torn tail is reported by the reader, not replayed.
+// Cost: the records of a ready loop (step, ready, propose, read_index) are encoded by hand, straight from the
+// raft objects into that buffer (recorder.cc), and checksummed with the CPU's CRC32C instruction where it has one.
 // Not thread-safe (one owner, like AgentCore). All methods are no-ops when the recorder is off.
 #pragma once
 
 #include <cstdint>
-#include <cstdio>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,7 +45,7 @@ class Recorder {
   Recorder(const Recorder&) = delete;
   Recorder& operator=(const Recorder&) = delete;
 
-  bool enabled() const { return file_ != nullptr; }
+  bool enabled() const { return fd_ >= 0; }
   bool stopped() const { return stopped_; }
   std::uint64_t bytes() const { return bytes_; }
   std::uint64_t records() const { return seq_; }
@@ -62,16 +63,27 @@ class Recorder {
   void save_snapshot(const raft::Snapshot& snap);
 
  private:
+  // Room for the next record (seq_ + 1) with a payload of exactly `payload_bytes`, after its header, in pending_;
+  // nullptr if off, stopped, or the record would pass the cap (which stops the recording).
+  char* reserve(std::size_t payload_bytes);
+  // The payload written at `payload` ends at `end`: fills the record's header (length, CRC).
+  void commit(const char* payload, const char* end);
+  // A Record with seq and the fields `fields` writes: called with a size counter, then with the writer
+  // (recorder.cc), so that the sizing and the writing of a record cannot drift apart.
+  template <class Fields>
+  void write_fields(const Fields& fields);
   void write(raftbgp::v1::Record& r);
+  void write_bytes(int field, std::string_view data);  // a Record with seq and one bytes field
+  void flush();                                        // pending_ to the file
   void close();
 
   std::string path_;
   std::uint64_t cap_ = 0;
-  std::FILE* file_ = nullptr;
+  int fd_ = -1;
   std::uint64_t seq_ = 0;
-  std::uint64_t bytes_ = 0;
+  std::uint64_t bytes_ = 0;  // written or pending
   bool stopped_ = false;
-  std::string buf_;  // reused serialization buffer
+  std::string pending_;  // framed records not yet written (reused)
 };
 
 // Conversions shared with raftbgp-replay (recorder/): the record form of a Config and of a Ready.

@@ -9,11 +9,14 @@
 //   apply(n)     the committed entries of one Ready applied on node n.
 //   work(n)      the rest of node n's agent work in a ready loop that persists (opening and stepping the message,
 //                the WAL write, sealing and formatting the answers): from a model file, the node's append_service
-//                (the leader's: its propose_service) less its p50 fsync; in a topology YAML, `work:` (default 0).
-//   persist(n)   a whole ready loop that persists, fsync and work together: from a model file, the node's
-//                append_service (the leader's: its propose_service) drawn as measured. The simulator uses it where
-//                there is one, fsync(n) + work(n) elsewhere: two independent draws of parts taken off at their
-//                medians would add the fsync's spread twice.
+//                less its p50 fsync, or, for the leader, its propose_service whole (proposal -> AppendEntries written:
+//                the Ready, the replay state's save with its own fsync, sealing; the WAL fsync comes after the
+//                write, the output hook); in a topology YAML, `work:` (default 0). A leader's AppendEntries in a
+//                Ready that syncs leave after work(n) and before fsync(n), as the agent sends them.
+//   persist(n)   a whole ready loop that persists, fsync and work together: from a model file, a follower's
+//                append_service drawn as measured. The simulator uses it where there is one, fsync(n) + work(n)
+//                elsewhere: two independent draws of parts taken off at their medians would add the fsync's
+//                spread twice.
 //
 // From model files, a link a<->b is derived from the best of what a and b measured (as leader), in this order, each
 // with at least kMinSamples (then the larger sample):
