@@ -8,15 +8,14 @@ matter to ExaBGP's tokeniser. A last test parses a real announce command through
 parser before and after the install and compares the routes it produced.
 """
 
-import importlib.machinery
-import importlib.util
 import os
 import random
 import sys
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-LAUNCHER = os.path.join(HERE, "..", "..", "agent", "exabgp", "raftbgp-exabgp")
+sys.path.insert(0, HERE)
+from launcher_module import load_launcher  # noqa: E402
 
 try:
     import exabgp.bgp.message.update.attribute.generic as generic
@@ -32,14 +31,6 @@ STOCK_TOKENS = fmt.tokens
 STOCK_ATTRIBUTE = parser.attribute
 STOCK_REPR = generic.GenericAttribute.__repr__
 STOCK_HEXSTRING = util.hexstring
-
-
-def load_launcher():
-    loader = importlib.machinery.SourceFileLoader("raftbgp_exabgp", LAUNCHER)
-    spec = importlib.util.spec_from_loader("raftbgp_exabgp", loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
 
 
 launcher = load_launcher()

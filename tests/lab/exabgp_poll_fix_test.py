@@ -8,23 +8,14 @@ then through the launcher's install() to show the fix. They count calls to spin 
 timing sleeps.
 """
 
-import importlib.machinery
-import importlib.util
 import os
 import select
 import sys
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-LAUNCHER = os.path.join(HERE, "..", "..", "agent", "exabgp", "raftbgp-exabgp")
-
-
-def load_launcher():
-    loader = importlib.machinery.SourceFileLoader("raftbgp_exabgp", LAUNCHER)
-    spec = importlib.util.spec_from_loader("raftbgp_exabgp", loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
+sys.path.insert(0, HERE)
+from launcher_module import LAUNCHER, load_launcher  # noqa: E402
 
 
 launcher = load_launcher()
