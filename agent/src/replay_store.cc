@@ -1,40 +1,36 @@
 #include "raftbgp/agent/replay_store.h"
 
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-
 namespace raftbgp::agent {
 
-std::optional<FileError> ReplayStore::restore(transport::Transport& t, const std::string& bytes,
-                                              const std::string& where) {
+std::optional<FileError> ReplayStore::restore(transport::Transport& t, const std::string& bytes, bool in_wal) {
+  const std::string where = in_wal ? "in the WAL " + wal_->dir() : path_;
+  const std::string remedy = in_wal ? "Their record's checksum matched, so this is a bug or tampering: rebuild this "
+                                      "router's data dir (operator guide section 10)"
+                                    : "Restore it, or delete " + path_ + " to accept that risk once";
   const transport::ByteView view(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
   auto state = transport::ReplayGuard::import_state(view);
   if (auto* e = std::get_if<std::string>(&state))
     return FileError{"replay state " + where + ": " + *e +
                      ". Refusing to start with empty replay windows (frames this node already accepted would "
-                     "be delivered again). Restore it, or delete " +
-                     path_ + " to accept that risk once"};
+                     "be delivered again). " +
+                     remedy};
   t.restore_replay_state(std::move(std::get<transport::ReplayGuard>(state)));
   return std::nullopt;
 }
 
 std::optional<FileError> ReplayStore::load(transport::Transport& t) {
   if (wal_ != nullptr && !wal_->app_state().empty()) {
-    if (auto e = restore(t, wal_->app_state(), "in the WAL " + wal_->dir())) return e;
+    if (auto e = restore(t, wal_->app_state(), true)) return e;
+    // The file is not read again, and not deleted: raftbgp-ping, run on the same state dir, keeps its own windows
+    // there (docs/operator-guide.md §4).
     saved_marks_ = t.replay_marks();
-    // The windows live in the WAL now (a save reached it durably, or it would not have come back): the file of an
-    // earlier release is stale.
-    if (::unlink(path_.c_str()) != 0 && errno != ENOENT)
-      return FileError{"replay state: unlink " + path_ + ": " + std::strerror(errno)};
     return std::nullopt;
   }
   auto content = read_file(path_);
   if (auto* e = std::get_if<FileError>(&content)) return *e;
   const auto& text = std::get<std::optional<std::string>>(content);
   if (text)
-    if (auto e = restore(t, *text, path_)) return e;
+    if (auto e = restore(t, *text, false)) return e;
   saved_marks_ = t.replay_marks();
   return std::nullopt;
 }

@@ -23,12 +23,14 @@
 // (MSG_FORWARD, admin commands) are bound to the leader's term and deduplicated by the agent itself.
 //
 // Nothing saved yet is an empty state (first start). Upgrade from a release that kept the file: when the WAL
-// holds no windows yet, load() reads `<data_dir>/replay`; once the WAL holds them, a later load() deletes the
-// file. Saved windows that do not decode (a corrupt file, or an APP_STATE record whose CRC matched but whose
-// bytes are not windows) are a fatal start-up error naming where they were: the writers replace them whole, so
-// damage means a storage fault or tampering (the same class as a corrupt WAL, which is fatal too), and starting
-// with empty windows would silently reopen the replay hole. The operator decides: restore the file (or the
-// WAL), or delete the file to accept that frames still announced in BGP may be delivered once more.
+// holds no windows yet, load() reads `<data_dir>/replay`; once the WAL holds them the file is never read again,
+// and left alone (raftbgp-ping, run on the same state dir, keeps its own windows in it). Saved windows that do not
+// decode (a corrupt file, or an APP_STATE record whose CRC matched but whose bytes are not windows) are a fatal
+// start-up error naming where they were: the writers replace them whole, so damage means a storage fault or tampering
+// (the same class as a corrupt WAL, which is fatal too), and starting with empty windows would silently reopen the
+// replay hole. For the file the operator decides: restore it, or delete it to accept that frames still announced in
+// BGP may be delivered once more. Windows in the WAL passed its CRC, so their damage is a bug or tampering: the error
+// says to rebuild the router's data dir.
 #pragma once
 
 #include <cstdint>
@@ -59,7 +61,7 @@ class ReplayStore {
   const std::string& path() const { return path_; }
 
  private:
-  std::optional<FileError> restore(transport::Transport& t, const std::string& bytes, const std::string& where);
+  std::optional<FileError> restore(transport::Transport& t, const std::string& bytes, bool in_wal);
 
   std::string path_;
   raft::WalStorage* wal_ = nullptr;
