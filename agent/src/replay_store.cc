@@ -3,17 +3,18 @@
 namespace raftbgp::agent {
 
 std::optional<FileError> ReplayStore::restore(transport::Transport& t, const std::string& bytes, bool in_wal) {
-  const std::string where = in_wal ? "in the WAL " + wal_->dir() : path_;
-  const std::string remedy = in_wal ? "Their record's checksum matched, so this is a bug or tampering: rebuild this "
-                                      "router's data dir (operator guide section 10)"
-                                    : "Restore it, or delete " + path_ + " to accept that risk once";
   const transport::ByteView view(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
   auto state = transport::ReplayGuard::import_state(view);
-  if (auto* e = std::get_if<std::string>(&state))
+  if (auto* e = std::get_if<std::string>(&state)) {
+    const std::string where = in_wal ? "in the WAL " + wal_->dir() : path_;
+    const std::string remedy = in_wal ? "Their record's checksum matched, so this is a bug or tampering: rebuild "
+                                        "this router's data dir (operator guide section 10)"
+                                      : "Restore it, or delete " + path_ + " to accept that risk once";
     return FileError{"replay state " + where + ": " + *e +
                      ". Refusing to start with empty replay windows (frames this node already accepted would "
                      "be delivered again). " +
                      remedy};
+  }
   t.restore_replay_state(std::move(std::get<transport::ReplayGuard>(state)));
   return std::nullopt;
 }
