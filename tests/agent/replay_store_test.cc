@@ -76,9 +76,8 @@ void strip_app_state(const std::string& dir) {
     const std::string bytes = std::get<std::optional<std::string>>(content).value_or("");
     std::string kept;
     for (std::size_t at = 0; at + 9 <= bytes.size();) {
-      const std::size_t len = static_cast<std::uint8_t>(bytes[at]) | static_cast<std::uint8_t>(bytes[at + 1]) << 8 |
-                              static_cast<std::uint8_t>(bytes[at + 2]) << 16 |
-                              static_cast<std::size_t>(static_cast<std::uint8_t>(bytes[at + 3])) << 24;
+      std::size_t len = 0;
+      for (std::size_t i = 0; i < 4; ++i) len |= std::size_t{static_cast<std::uint8_t>(bytes[at + i])} << (8 * i);
       if (bytes[at + 8] != 5) kept.append(bytes, at, 9 + len);
       at += 9 + len;
     }
