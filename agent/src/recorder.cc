@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <type_traits>
 #include <utility>
@@ -147,12 +148,19 @@ void ready_fields(Out& o, const raft::Ready& rd) {
   if (rd.send_before_persist) o.varint_field(13, 1);
 }
 
-// v1::Record field numbers of the kinds written by hand.
-constexpr int kSeq = 1, kStep = 4, kPropose = 5, kReadIndex = 7, kReady = 10;
+// v1::Record field numbers of the kinds written by hand, and of the time every record carries.
+constexpr int kSeq = 1, kStep = 4, kPropose = 5, kReadIndex = 7, kReady = 10, kAtUs = 15;
+
+std::uint64_t steady_us() {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
+          .count());
+}
 
 }  // namespace
 
-Recorder::Recorder(std::string path, std::uint64_t cap_bytes) : path_(std::move(path)), cap_(cap_bytes) {}
+Recorder::Recorder(std::string path, std::uint64_t cap_bytes, Clock clock)
+    : path_(std::move(path)), cap_(cap_bytes), clock_(clock != nullptr ? clock : steady_us) {}
 
 Recorder::~Recorder() { close(); }
 
@@ -163,6 +171,7 @@ Recorder& Recorder::operator=(Recorder&& other) noexcept {
   close();
   path_ = std::move(other.path_);
   cap_ = other.cap_;
+  clock_ = other.clock_;
   fd_ = std::exchange(other.fd_, -1);
   seq_ = other.seq_;
   bytes_ = other.bytes_;
@@ -257,6 +266,7 @@ void Recorder::commit(const char* payload, const char* end) {
 void Recorder::write(v1::Record& r) {
   if (fd_ < 0 || stopped_) return;
   r.set_seq(seq_ + 1);
+  r.set_at_us(clock_());
   char* p = reserve(r.ByteSizeLong());
   if (p == nullptr) return;
   commit(p, reinterpret_cast<char*>(r.SerializeWithCachedSizesToArray(reinterpret_cast<std::uint8_t*>(p))));
@@ -264,14 +274,17 @@ void Recorder::write(v1::Record& r) {
 
 template <class Fields>
 void Recorder::write_fields(const Fields& fields) {
+  const std::uint64_t at = clock_();
   Size n;
   n.varint_field(kSeq, seq_ + 1);
   fields(n);
+  if (at != 0) n.varint_field(kAtUs, at);
   char* p = reserve(n.n);
   if (p == nullptr) return;
   Put o{p};
   o.varint_field(kSeq, seq_);
   fields(o);
+  if (at != 0) o.varint_field(kAtUs, at);
   commit(p, o.p);
 }
 

@@ -2,8 +2,12 @@
 // recorder/include/raftbgp/recorder/replay.h) on in-process agent clusters with faults.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <sstream>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "agent_net.h"
 #include "process_util.h"
@@ -70,6 +74,14 @@ TEST(Recorder, Recording_of_a_faulty_cluster_run_replays_identically) {
     EXPECT_TRUE(r.identical()) << "node " << i + 1 << ": "
                                << (r.error ? *r.error : r.divergence->difference + "\n" + r.divergence->recorded);
     EXPECT_GT(r.readies, 10u) << "node " << i + 1;  // a recording with substance, not an empty one
+    // Every record carries when it was written, on the steady clock: set and never going back.
+    const RecordingReadResult read = read_recording(rec_path(i, net));
+    std::uint64_t last = 0;
+    for (const v1::Record& rec : read.records) {
+      EXPECT_GT(rec.at_us(), 0u) << "node " << i + 1 << " record " << rec.seq();
+      EXPECT_GE(rec.at_us(), last) << "node " << i + 1 << " record " << rec.seq();
+      last = rec.at_us();
+    }
   }
 }
 
@@ -161,6 +173,58 @@ TEST(Recorder, Truncated_or_corrupt_recording_is_refused_with_the_offset_and_kee
   spit(bad, "not a recording at all");
   EXPECT_TRUE(read_recording(bad).error);
   EXPECT_TRUE(read_recording(bad + ".missing").error);
+}
+
+// raftbgp-replay --events: the recordings of a cluster become timelines that line up, so a message can be followed
+// from the Ready that sent it to the step that received it (bench/lab/hop_trace.py does this on a lab).
+TEST(Recorder, Events_of_several_recordings_line_up_every_received_append_with_its_send) {
+  AgentNet net(3, {1, 2, 3}, recording());
+  net.start_all();
+  const int lead = net.wait_leader();
+  ASSERT_GE(lead, 0);
+  for (int k = 0; k < 10; ++k) put(net, static_cast<std::size_t>(k % 3), "e" + std::to_string(k));
+  for (std::size_t i = 0; i < 3; ++i) net.stop(i);
+
+  std::vector<std::vector<nlohmann::json>> timelines(3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    Spawn s;
+    s.argv = {RAFTBGP_REPLAY_BIN, "--events", rec_path(i, net)};
+    const Exit e = run_process(s);
+    ASSERT_EQ(e.code(), 0) << e.err;
+    std::istringstream lines(e.out);
+    for (std::string line; std::getline(lines, line);) timelines[i].push_back(nlohmann::json::parse(line));
+    ASSERT_FALSE(timelines[i].empty());
+    EXPECT_EQ(timelines[i].front()["kind"], "start");
+    EXPECT_EQ(timelines[i].front()["node"], i + 1);
+  }
+  // Every AppendEntries a follower received (no loss here) is one the leader's Ready sent, identical in every
+  // field the timeline keeps, and sent no later than it was received.
+  std::size_t appends = 0, with_entries = 0;
+  for (std::size_t i = 0; i < 3; ++i) {
+    if (static_cast<int>(i) == lead) continue;
+    for (const nlohmann::json& ev : timelines[i]) {
+      if (ev["kind"] != "step" || ev["msg"]["type"] != "MSG_APP") continue;
+      ++appends;
+      if (ev["msg"]["n"] > 0) ++with_entries;
+      bool sent = false;
+      for (const nlohmann::json& out : timelines[static_cast<std::size_t>(lead)]) {
+        if (out["kind"] != "ready" || out["at_us"] > ev["at_us"]) continue;
+        for (const nlohmann::json& m : out["send"]) sent = sent || m == ev["msg"];
+      }
+      EXPECT_TRUE(sent) << "node " << i + 1 << " received " << ev.dump();
+    }
+  }
+  EXPECT_GE(with_entries, 10u);  // the puts' entries, at least
+  EXPECT_GE(appends, with_entries);
+  // A damaged tail: the prefix is printed, then the error, exit 2.
+  const std::string good = slurp(rec_path(0, net));
+  spit(rec_path(0, net) + ".torn", good.substr(0, good.size() - 3));
+  Spawn torn;
+  torn.argv = {RAFTBGP_REPLAY_BIN, "--events", rec_path(0, net) + ".torn"};
+  const Exit t = run_process(torn);
+  EXPECT_EQ(t.code(), 2);
+  EXPECT_NE(t.err.find("truncated"), std::string::npos) << t.err;
+  EXPECT_EQ(std::count(t.out.begin(), t.out.end(), '\n'), static_cast<long>(timelines[0].size()) - 1);
 }
 
 TEST(Recorder, Recording_stops_at_its_cap_and_the_prefix_replays) {
@@ -266,10 +330,12 @@ TEST(Recorder, Hand_encoded_records_are_protobufs_own_serialization) {
   std::vector<v1::Record> want;
   auto expect = [&](v1::Record r) {
     r.set_seq(want.size() + 1);
+    r.set_at_us(1'000'000 * r.seq());  // the clock below: one reading per record
     want.push_back(std::move(r));
   };
   {
-    Recorder rec(path, kCap);
+    static std::uint64_t readings = 0;
+    Recorder rec(path, kCap, [] { return 1'000'000 * ++readings; });
     rec.begin(config, storage, 1);
     v1::Record start;
     *start.mutable_start()->mutable_config() = to_record(config);

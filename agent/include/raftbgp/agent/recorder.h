@@ -37,8 +37,10 @@ namespace raftbgp::agent {
 class Recorder {
  public:
   Recorder() = default;  // off
+  // Microseconds for each record's at_us; steady_clock unless a test gives its own.
+  using Clock = std::uint64_t (*)();
   // Records into `path` (created 0600, truncated) once begin() is called; cap_bytes > 0.
-  Recorder(std::string path, std::uint64_t cap_bytes);
+  Recorder(std::string path, std::uint64_t cap_bytes, Clock clock = nullptr);
   ~Recorder();
   Recorder(Recorder&& other) noexcept;
   Recorder& operator=(Recorder&& other) noexcept;
@@ -79,6 +81,7 @@ class Recorder {
 
   std::string path_;
   std::uint64_t cap_ = 0;
+  Clock clock_ = nullptr;
   int fd_ = -1;
   std::uint64_t seq_ = 0;
   std::uint64_t bytes_ = 0;  // written or pending
