@@ -3,11 +3,11 @@
 host's steady clock (a figure, not a test).
 
   bench/lab/hop_trace.py --bin-dir DIR [--kv-load build/bench/kv_load] [--lab star3] [--mode leader|spread|split]
-      [--clients 64] [--seconds 6] [--warm 2] [--out DIR]
+      [--clients 64] [--rate W] [--seconds 6] [--warm 2] [--out DIR]
 
 One lab (as root; namespaces $RAFTBGP_LAB_NS_PREFIX-<lab>-*, default ht). Every router's staged raftbgpd.yaml gets
 `recorder: {mode: on}` and is restarted; a leader is awaited. kv_load then puts 256-byte values for --warm + --seconds
-seconds: at the leader (--mode leader), over every router (spread), or as two kv_loads at once, a third of the
+seconds (unpaced, or --rate writes/s in all): at the leader (--mode leader), over every router (spread), or as two kv_loads at once, a third of the
 clients at the leader and the rest over the followers (split: both figures from one load). The recordings are read
 with `raftbgp-replay --events` (BIN_DIR's; a torn last loop is ignored). Every record carries its agent's steady
 clock in microseconds (CLOCK_MONOTONIC, which all agents of one host share), so a message can be followed from the
@@ -216,6 +216,8 @@ def entry_phases(timelines, leader, window):
 def kv_load(o, socks, clients, seconds, tag):
     argv = [o.kv_load, "--clients", str(clients), "--seconds", str(seconds), "--value-bytes", "256",
             "--client-prefix", "ht-%s-%d" % (tag, os.getpid()), "--retry-ms", "200"]
+    if o.rate:
+        argv += ["--rate", str(o.rate * clients / o.clients)]  # split: each kv_load its share
     for s in socks:
         argv += ["--socket", s]
     return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -231,6 +233,7 @@ def main():
     ap.add_argument("--lab", default="star3")
     ap.add_argument("--mode", choices=("leader", "spread", "split"), default="split")
     ap.add_argument("--clients", type=int, default=64)
+    ap.add_argument("--rate", type=float, default=0, help="writes/s in all (kv_load --rate; 0: unpaced)")
     ap.add_argument("--seconds", type=float, default=6)
     ap.add_argument("--warm", type=float, default=2)
     ap.add_argument("--out", default=os.path.join(REPO, "bench", "lab", "out", "hop-trace"))
