@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "raftbgp/recorder/replay.h"
+
 namespace raftbgp::recorder {
 
 namespace {
@@ -29,28 +31,10 @@ json span(const Entries& entries) {
   return json::array({entries.Get(0).index(), entries.Get(entries.size() - 1).index()});
 }
 
-const char* kind_name(const Record& r) {
-  switch (r.kind_case()) {
-    case Record::kStart: return "start";
-    case Record::kTick: return "tick";
-    case Record::kStep: return "step";
-    case Record::kPropose: return "propose";
-    case Record::kProposeConfChange: return "propose_conf_change";
-    case Record::kReadIndex: return "read_index";
-    case Record::kTransferLeader: return "transfer_leader";
-    case Record::kQuiesce: return "quiesce";
-    case Record::kReady: return "ready";
-    case Record::kAdvance: return "advance";
-    case Record::kSaveSnapshotMeta: return "save_snapshot";
-    case Record::KIND_NOT_SET: break;
-  }
-  return "unknown";
-}
-
 }  // namespace
 
 std::string event_json(const Record& r) {
-  json out{{"seq", r.seq()}, {"at_us", r.at_us()}, {"kind", kind_name(r)}};
+  json out{{"seq", r.seq()}, {"at_us", r.at_us()}, {"kind", record_kind(r)}};
   switch (r.kind_case()) {
     case Record::kStart: out["node"] = r.start().node_id(); break;
     case Record::kStep: out["msg"] = message_json(r.step()); break;

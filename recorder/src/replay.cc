@@ -54,25 +54,40 @@ std::string state_text(const raft::Node& node) {
 
 }  // namespace
 
-std::string describe_record(const Record& r) {
-  const std::string seq = "#" + std::to_string(r.seq()) + " ";
+const char* record_kind(const Record& r) {
   switch (r.kind_case()) {
-    case Record::kStart:
-      return seq + "start node " + std::to_string(r.start().node_id()) + " epoch " + std::to_string(r.start().epoch()) +
-             " log " + std::to_string(r.start().entries_size()) + " entries, " + raft::describe(r.start().hard_state());
-    case Record::kTick: return seq + "tick";
-    case Record::kStep: return seq + "step " + raft::describe(r.step());
-    case Record::kPropose: return seq + "propose " + std::to_string(r.propose().size()) + " bytes";
-    case Record::kProposeConfChange: return seq + "propose_conf_change " + r.propose_conf_change().ShortDebugString();
-    case Record::kReadIndex: return seq + "read_index " + r.read_index();
-    case Record::kTransferLeader: return seq + "transfer_leader " + std::to_string(r.transfer_leader());
-    case Record::kQuiesce: return seq + "quiesce";
-    case Record::kReady: return seq + "ready " + ready_text(r.ready());
-    case Record::kAdvance: return seq + "advance";
-    case Record::kSaveSnapshotMeta: return seq + "save_snapshot " + raft::describe(r.save_snapshot_meta());
+    case Record::kStart: return "start";
+    case Record::kTick: return "tick";
+    case Record::kStep: return "step";
+    case Record::kPropose: return "propose";
+    case Record::kProposeConfChange: return "propose_conf_change";
+    case Record::kReadIndex: return "read_index";
+    case Record::kTransferLeader: return "transfer_leader";
+    case Record::kQuiesce: return "quiesce";
+    case Record::kReady: return "ready";
+    case Record::kAdvance: return "advance";
+    case Record::kSaveSnapshotMeta: return "save_snapshot";
     case Record::KIND_NOT_SET: break;
   }
-  return seq + "(unknown record kind)";
+  return "unknown";
+}
+
+std::string describe_record(const Record& r) {
+  const std::string head = "#" + std::to_string(r.seq()) + " " + record_kind(r);
+  switch (r.kind_case()) {
+    case Record::kStart:
+      return head + " node " + std::to_string(r.start().node_id()) + " epoch " + std::to_string(r.start().epoch()) +
+             " log " + std::to_string(r.start().entries_size()) + " entries, " + raft::describe(r.start().hard_state());
+    case Record::kStep: return head + " " + raft::describe(r.step());
+    case Record::kPropose: return head + " " + std::to_string(r.propose().size()) + " bytes";
+    case Record::kProposeConfChange: return head + " " + r.propose_conf_change().ShortDebugString();
+    case Record::kReadIndex: return head + " " + r.read_index();
+    case Record::kTransferLeader: return head + " " + std::to_string(r.transfer_leader());
+    case Record::kReady: return head + " " + ready_text(r.ready());
+    case Record::kSaveSnapshotMeta: return head + " " + raft::describe(r.save_snapshot_meta());
+    case Record::KIND_NOT_SET: return "#" + std::to_string(r.seq()) + " (unknown record kind)";
+    default: return head;  // tick, quiesce, advance: the kind says it all
+  }
 }
 
 ReplayResult replay(const std::vector<Record>& records, const ReplayOptions& options) {

@@ -50,5 +50,8 @@ ReplayResult replay(const std::vector<raftbgp::v1::Record>& records, const Repla
 
 // One line for a record (trace and divergence context).
 std::string describe_record(const raftbgp::v1::Record& r);
+// The record's kind as one word ("start", "step", "ready", ...; "unknown" if none): describe_record's and the
+// timeline's (events.h).
+const char* record_kind(const raftbgp::v1::Record& r);
 
 }  // namespace raftbgp::recorder
