@@ -23,7 +23,8 @@ Printed, over the entries the leader appended in the measured window (medians an
   (D), and that receipt to the end of the follower's loop that applied it (where its clients are answered);
 - per message kind and direction: the one-way time from the sending Ready (for a leader's AppendEntries, which
   leave before its fsync, that is when they left) and from the end of the sender's loop (for everything a node sends
-  after persisting).
+  after persisting). AppendEntries without entries (commit news, probes) are shown apart from those that carry
+  entries.
 The time a follower's forward takes to reach the leader is not in a recording (a forward never enters the Raft
 core); the kv_load latencies of split mode hold it.
 Prints the tables, then the JSON of every figure on the last line (also <out>/results.json). The lab is brought
@@ -118,7 +119,10 @@ def one_ways(timelines):
             if i >= len(cands) or cands[i][0] > e["at_us"]:
                 continue
             used[k] = i + 1
-            name = "%s %s->%s" % (e["msg"]["type"][4:], e["msg"]["from"], e["msg"]["to"])
+            kind = e["msg"]["type"][4:]
+            if kind == "APP" and e["msg"]["n"] == 0:
+                kind = "APP(no entries)"  # commit news or a probe: it travels without the replication burst
+            name = "%s %s->%s" % (kind, e["msg"]["from"], e["msg"]["to"])
             d = out.setdefault(name, {"from_ready": [], "from_loop_end": []})
             d["from_ready"].append(e["at_us"] - cands[i][0])
             if cands[i][1] is not None and cands[i][1] <= e["at_us"]:
