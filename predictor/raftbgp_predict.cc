@@ -74,10 +74,24 @@ int main(int argc, char** argv) {
   app.add_option("--leader", leader, "the node that leads (default: the model's leader)");
   app.add_option("--follower", follower, "the follower whose writes are timed (default: the lowest-id follower)");
   app.add_option("--visibility", visibility_ms, "t (ms) at which to give PBS t-visibility")->delimiter(',');
+  std::vector<double> co_move;
+  app.add_option("--co-move", co_move,
+                 "RHO,TAU_MS: how the links' delays move together, instead of what the model files measured "
+                 "(0,0: independent; model.h)")
+      ->delimiter(',')
+      ->expected(2);
   app.add_flag("--no-election", no_election, "skip the election trials");
   app.add_flag("--json", as_json, "print one JSON object");
   CLI11_PARSE(app, argc, argv);
 
+  std::optional<std::pair<double, double>> over;  // --co-move as {rho, tau_us}
+  if (!co_move.empty()) {
+    if (!(co_move[0] >= 0 && co_move[0] <= 1) || !(co_move[1] >= 0)) {
+      std::cerr << "raftbgp-predict: --co-move needs 0 <= RHO <= 1 and TAU_MS >= 0\n";
+      return 2;
+    }
+    over = std::make_pair(co_move[0], co_move[1] * 1000);
+  }
   std::variant<Model, std::string> loaded = std::string("give --model FILE... or --topology FILE");
   if (!topology.empty()) {
     std::string text;
@@ -94,13 +108,17 @@ int main(int argc, char** argv) {
         return 2;
       }
     }
-    loaded = model_from_dumps(texts);
+    loaded = model_from_dumps(texts, over);
   }
   if (auto* e = std::get_if<std::string>(&loaded)) {
     std::cerr << "raftbgp-predict: " << *e << "\n";
     return 2;
   }
   Model m = std::get<Model>(std::move(loaded));
+  if (over && !topology.empty()) {  // a topology's links are given one way: nothing to derive again
+    m.co_move = over->first;
+    m.co_move_tau_us = over->second;
+  }
   if (leader != 0) m.leader = leader;
   if (std::find(m.voters.begin(), m.voters.end(), m.leader) == m.voters.end()) {
     std::cerr << "raftbgp-predict: leader " << m.leader << " is not a voter\n";

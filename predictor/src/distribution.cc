@@ -116,7 +116,8 @@ Distribution Distribution::half_of(const Distribution& round_trip, double floor_
   return half_of(round_trip, floor_us, constant(0));
 }
 
-Distribution Distribution::half_of(const Distribution& round_trip, double floor_us, const Distribution& within) {
+Distribution Distribution::half_of(const Distribution& round_trip, double floor_us, const Distribution& within,
+                                   double rho) {
   constexpr std::size_t kQ = 1024, kN = 50000;
   Rng rng(0x5eed);
   std::vector<double> r(kN), w(kN);
@@ -135,7 +136,21 @@ Distribution Distribution::half_of(const Distribution& round_trip, double floor_
   // The same pairs of draws (and the same draws of `within`) every round (common random numbers), so that the rounds
   // differ only by x.
   std::vector<std::pair<std::size_t, std::size_t>> pairs(kN);
-  for (auto& [i, j] : pairs) i = rng() % kQ, j = rng() % kQ;
+  // A pair's quantiles: independent, or with normal scores that correlate by rho (Gaussian copula).
+  rho = std::clamp(rho, 0.0, 0.99);
+  std::normal_distribution<double> normal;
+  auto quantile_index = [](double z) {
+    const double u = 0.5 * std::erfc(-z / std::sqrt(2.0));
+    return std::min(kQ - 1, static_cast<std::size_t>(u * static_cast<double>(kQ)));
+  };
+  for (auto& [i, j] : pairs) {
+    if (rho == 0) {
+      i = rng() % kQ, j = rng() % kQ;
+      continue;
+    }
+    const double z1 = normal(rng), z2 = rho * z1 + std::sqrt(1 - rho * rho) * normal(rng);
+    i = quantile_index(z1), j = quantile_index(z2);
+  }
   // Each round moves every quantile of D by a quarter of its sum's miss (a quantile of D1 + D2 moves about twice as
   // far as D's own); the exact answer may not exist on the grid (a round trip's floor, or a `within` whose spread
   // alone is the round trip's), so the round whose sums miss the round trip's quantiles (p5 to p99.5) least is kept.
@@ -159,6 +174,14 @@ Distribution Distribution::half_of(const Distribution& round_trip, double floor_
     x = std::move(next);
   }
   return quantiles(std::move(best));
+}
+
+std::vector<double> Distribution::quantile_table(std::size_t n) const {
+  Rng rng(0x7ab1e);
+  std::vector<double> v(n);
+  for (double& x : v) x = sample(rng);
+  std::sort(v.begin(), v.end());
+  return v;
 }
 
 double Distribution::sample(Rng& rng) const {

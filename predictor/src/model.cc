@@ -3,6 +3,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -85,6 +87,11 @@ std::uint64_t count_of(const json& h) {
 
 }  // namespace
 
+double co_move_at(const Model& m, double dt_us) {
+  if (m.co_move <= 0) return 0;
+  return m.co_move * std::exp(-std::max(0.0, dt_us) / std::max(1.0, m.co_move_tau_us));
+}
+
 const Distribution& Model::link(NodeId from, NodeId to) const {
   auto it = links.find({from, to});
   return it == links.end() ? default_link : it->second;
@@ -127,6 +134,16 @@ std::variant<Model, std::string> model_from_yaml(const std::string& text) {
         hops[name] = parse_delay(kv.second, hops, "hops." + name);
         m.notes.push_back("hop " + name + ": " + hops[name].describe());
       }
+    if (const YAML::Node c = y["co_move"]) {
+      if (!c.IsMap() || !c["rho"] || !c["tau_ms"])
+        return "topology: `co_move` takes {rho: r, tau_ms: t} (how the links' delays move together, model.h)";
+      m.co_move = c["rho"].as<double>();
+      m.co_move_tau_us = c["tau_ms"].as<double>() * 1000;
+      if (!(m.co_move >= 0 && m.co_move <= 1) || !(m.co_move_tau_us > 0))
+        return "topology: `co_move` needs 0 <= rho <= 1 and tau_ms > 0";
+      m.notes.push_back("links move together: rho " + std::to_string(m.co_move) + ", tau " +
+                        std::to_string(m.co_move_tau_us / 1000) + " ms");
+    }
     if (!y["path"]) return "topology: `path` (the default one-way path between two agents) is required";
     m.default_link = parse_delay(y["path"], hops, "path");
     m.notes.push_back("links: " + m.default_link.describe() + " one way, unless listed");
@@ -151,7 +168,43 @@ std::variant<Model, std::string> model_from_yaml(const std::string& text) {
   return m;
 }
 
-std::variant<Model, std::string> model_from_dumps(const std::vector<std::string>& texts) {
+std::optional<std::pair<double, double>> fit_co_move(const json& c) {
+  constexpr std::uint64_t kMinBinPairs = 30, kMinPairs = 100;
+  if (!c.is_object() || !c.contains("gap_upper_seconds")) return std::nullopt;
+  const json& upper = c["gap_upper_seconds"];
+  struct Bin {
+    double gap_us, r, weight;
+  };
+  std::vector<Bin> bins;
+  std::uint64_t total = 0;
+  for (std::size_t k = 0; k < upper.size(); ++k) {  // the last bin (past the last bound) has no gap to fit to
+    const std::uint64_t n = c["pairs"][k].get<std::uint64_t>();
+    if (n < kMinBinPairs) continue;
+    const double dn = static_cast<double>(n);
+    const double sx = c["sum_x"][k].get<double>(), sy = c["sum_y"][k].get<double>();
+    const double vx = c["sum_xx"][k].get<double>() - sx * sx / dn, vy = c["sum_yy"][k].get<double>() - sy * sy / dn;
+    if (vx <= 0 || vy <= 0) continue;
+    const double r = (c["sum_xy"][k].get<double>() - sx * sy / dn) / std::sqrt(vx * vy);
+    const double hi = upper[k].get<double>() * 1e6, lo = k == 0 ? 0 : upper[k - 1].get<double>() * 1e6;
+    bins.push_back({lo == 0 ? hi / 2 : std::sqrt(lo * hi), r, dn});
+    total += n;
+  }
+  if (total < kMinPairs) return std::nullopt;
+  double best_err = std::numeric_limits<double>::infinity(), best_rho = 0, best_tau = 0;
+  for (int j = 0; j <= 64; ++j) {
+    const double tau = 200 * std::exp2(j / 4.0);  // 0.2 ms to 13 s
+    for (int i = 0; i <= 99; ++i) {
+      const double rho = i / 100.0;
+      double err = 0;
+      for (const Bin& b : bins) err += b.weight * std::pow(b.r - rho * std::exp(-b.gap_us / tau), 2);
+      if (err < best_err) best_err = err, best_rho = rho, best_tau = tau;
+    }
+  }
+  return std::make_pair(best_rho, best_tau);
+}
+
+std::variant<Model, std::string> model_from_dumps(const std::vector<std::string>& texts,
+                                                  std::optional<std::pair<double, double>> co_move) {
   Model m;
   std::vector<json> dumps;
   for (const std::string& t : texts) {
@@ -173,6 +226,18 @@ std::variant<Model, std::string> model_from_dumps(const std::vector<std::string>
     m.tick_us = (*ref)["timers"]["tick_ms"].get<double>() * 1000;
     m.election_ticks = (*ref)["timers"]["election_ticks"].get<int>();
     m.heartbeat_ticks = (*ref)["timers"]["heartbeat_ticks"].get<int>();
+    if (!co_move) co_move = fit_co_move(ref->value("rtt_co_move", json()));
+    if (co_move) {
+      m.co_move = co_move->first;
+      m.co_move_tau_us = co_move->second;
+      m.notes.push_back("links move together: rho " + std::to_string(m.co_move) + ", tau " +
+                        std::to_string(m.co_move_tau_us / 1000) + " ms" +
+                        (ref->contains("rtt_co_move")
+                             ? " (fitted to " + std::to_string((*ref)["node_id"].get<NodeId>()) + "'s rtt_co_move)"
+                             : ""));
+    } else {
+      m.notes.push_back("links drawn independently (no rtt_co_move with enough pairs)");
+    }
     std::vector<Distribution> all_fsync, all_apply;
     std::map<NodeId, Distribution> service;  // the peer's time from an AppendEntries to its answer (see model.h)
     for (const json& d : dumps) {
@@ -271,7 +336,10 @@ std::variant<Model, std::string> model_from_dumps(const std::vector<std::string>
                                   : all_fsync.empty()   ? Distribution::constant(0)
                                                         : m.default_fsync;
       const bool less = src.rank != 1;
-      const Distribution one = Distribution::half_of(from_histogram(*src.hist), kFloorUs, within);
+      // The way out and the way back are drawn about half a round trip apart: they move together by that much.
+      const Distribution rtt = from_histogram(*src.hist);
+      const Distribution one =
+          Distribution::half_of(rtt, kFloorUs, within, co_move_at(m, rtt.quantile_estimate(0.5) / 2));
       m.links[{src.a, src.b}] = one;
       m.links[{src.b, src.a}] = one;
       measured.push_back(one);

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 
 #include "raftbgp/raft/memory_storage.h"
@@ -50,12 +51,42 @@ struct SimNode {
 // its whole log, so an uncompacted run of 10^5 writes would be quadratic).
 constexpr raft::Index kCompactEvery = 256;
 
+// Every link's quantile function on a grid, for draws at a quantile the shared load process chose (Model::co_move).
+// Built once per simulation and shared by its clusters.
+class LinkTables {
+ public:
+  static constexpr std::size_t kGrid = 4096;
+  explicit LinkTables(const Model& m) {
+    for (NodeId a : m.voters)
+      for (NodeId b : m.voters)
+        if (a != b) tables_[{a, b}] = m.link(a, b).quantile_table(kGrid);
+  }
+  // The link's delay at quantile u in (0, 1), interpolated between grid points.
+  double at(NodeId a, NodeId b, double u) const {
+    const std::vector<double>& t = tables_.at({a, b});
+    const double pos = std::clamp(u, 0.0, 1.0) * static_cast<double>(t.size() - 1);
+    const auto i = static_cast<std::size_t>(pos);
+    if (i + 1 >= t.size()) return t.back();
+    return t[i] + (t[i + 1] - t[i]) * (pos - static_cast<double>(i));
+  }
+
+ private:
+  std::map<std::pair<NodeId, NodeId>, std::vector<double>> tables_;
+};
+
+std::optional<LinkTables> tables_for(const Model& m) {
+  if (m.co_move <= 0) return std::nullopt;
+  return LinkTables(m);
+}
+
 // One simulated cluster: the nodes of the model, an event heap, and the model's delays.
 class Cluster {
  public:
   using ApplyHook = std::function<void(NodeId, const raft::Entry&, double)>;
 
-  Cluster(const Model& m, std::uint64_t seed) : m_(m), rng_(seed) {
+  Cluster(const Model& m, std::uint64_t seed, const std::optional<LinkTables>& tables)
+      : m_(m), rng_(seed), tables_(tables ? &*tables : nullptr) {
+    if (tables_ != nullptr) load_ = normal_(rng_);  // the shared load process starts in its stationary distribution
     for (NodeId id : m.voters) {
       auto n = std::make_unique<SimNode>();
       n->id = id;
@@ -139,8 +170,28 @@ class Cluster {
   // When a message from `a` to `b` sent at `t` arrives: a sampled delay, never before the link's previous one.
   double link_due(NodeId a, NodeId b, double t) {
     double& last = last_due_[{a, b}];
-    last = std::max(t + m_.link(a, b).sample(rng_), last);
+    last = std::max(t + link_delay(a, b, t), last);
     return last;
+  }
+
+  // One link delay sent at `t`: drawn independently, or at the quantile the shared load process and the message's
+  // own draw give (Model::co_move). The process steps once per send instant (the messages of one broadcast share
+  // it), by the mean gap between send instants so far, not by the gap before this one: in a closed loop the gaps are
+  // long while the load is high (every write waits), so stepping by each gap would let the load relax most while it
+  // is high, and the draws would come out faster than the measured distributions they are taken from. A send stamped
+  // before the last step (a node whose loop ran ahead of the event clock) is drawn at the present value.
+  double link_delay(NodeId a, NodeId b, double t) {
+    if (tables_ == nullptr) return m_.link(a, b).sample(rng_);
+    if (t > load_t_) {
+      if (load_t_ > 0) gap_sum_ += t - load_t_, ++gaps_;
+      const double gap = gaps_ == 0 ? 0 : gap_sum_ / static_cast<double>(gaps_);
+      const double keep = std::exp(-gap / std::max(1.0, m_.co_move_tau_us));
+      load_ = keep * load_ + std::sqrt(1 - keep * keep) * normal_(rng_);
+      load_t_ = t;
+    }
+    const double rho = std::min(m_.co_move, 1.0);
+    const double z = std::sqrt(rho) * load_ + std::sqrt(1 - rho) * normal_(rng_);
+    return tables_->at(a, b, 0.5 * std::erfc(-z / std::sqrt(2.0)));
   }
 
   void send(NodeId from, const raft::Message& msg, double t) {
@@ -218,6 +269,11 @@ class Cluster {
 
   const Model& m_;
   Rng rng_;
+  const LinkTables* tables_;  // nullptr: independent link delays
+  std::normal_distribution<double> normal_;
+  double load_ = 0, load_t_ = 0;  // the shared load process Z and when it was last stepped
+  double gap_sum_ = 0;            // the gaps between send instants so far, and how many
+  std::uint64_t gaps_ = 0;
   std::map<NodeId, std::unique_ptr<SimNode>> nodes_;
   std::vector<Event> heap_;
   std::map<std::pair<NodeId, NodeId>, double> last_due_;
@@ -231,11 +287,12 @@ class Cluster {
 
 CommitFigures simulate_commits(const Model& m, NodeId origin, int trials, int runs, std::uint64_t seed) {
   CommitFigures out;
+  const std::optional<LinkTables> tables = tables_for(m);
   runs = std::max(1, std::min(runs, trials));
   const std::size_t followers = m.voters.size() - 1;
   for (int r = 0; r < runs; ++r) {
     const int n = trials / runs + (r < trials % runs ? 1 : 0);
-    Cluster c(m, seed * 1000003 + static_cast<std::uint64_t>(r));
+    Cluster c(m, seed * 1000003 + static_cast<std::uint64_t>(r), tables);
     if (!c.elect(m.leader)) continue;
     c.run_until(c.now() + 2 * m.tick_us * m.election_ticks);  // steady state: heartbeats, every follower caught up
     // Per write (its data is its number): the leader's apply time, the followers applied so far and the latest.
@@ -282,8 +339,9 @@ CommitFigures simulate_commits(const Model& m, NodeId origin, int trials, int ru
 
 ElectionFigures simulate_elections(const Model& m, int trials, std::uint64_t seed) {
   ElectionFigures out;
+  const std::optional<LinkTables> tables = tables_for(m);
   for (int k = 0; k < trials; ++k) {
-    Cluster c(m, seed * 1000003 + static_cast<std::uint64_t>(k));
+    Cluster c(m, seed * 1000003 + static_cast<std::uint64_t>(k), tables);
     if (!c.elect(m.leader)) {
       ++out.unfinished;
       continue;

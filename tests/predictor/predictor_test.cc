@@ -118,6 +118,75 @@ TEST(Predictor, A_round_trip_less_the_peers_service_leaves_the_services_spread_t
     EXPECT_NEAR(quantile(sums, q), rtt.quantile_estimate(q, 200001), 0.05 * rtt.quantile_estimate(q, 200001)) << q;
 }
 
+TEST(Predictor, Halves_that_move_together_need_less_spread_to_add_up_to_the_round_trip) {
+  // The same round trip split with the way out and back correlated (co_move): each half has less spread and the same
+  // total, and two correlated draws add back up to the round trip. Fully together, a half is the round trip halved.
+  const Distribution rtt = Distribution::sum({Distribution::constant(2000), Distribution::exponential(2000)});
+  const Distribution apart = Distribution::half_of(rtt, 50);
+  const Distribution together = Distribution::half_of(rtt, 50, Distribution::constant(0), 0.9);
+  const auto spread = [](const Distribution& d) {
+    return d.quantile_estimate(0.9, 20001) - d.quantile_estimate(0.1, 20001);
+  };
+  EXPECT_LT(spread(together), 0.85 * spread(apart));
+  EXPECT_NEAR(together.quantile_estimate(0.9, 20001), rtt.quantile_estimate(0.9, 20001) / 2,
+              0.05 * rtt.quantile_estimate(0.9, 20001) / 2);
+  Rng rng(9);
+  std::normal_distribution<double> normal;
+  const std::vector<double> table = together.quantile_table(4096);
+  const auto at = [&](double z) {
+    const double u = 0.5 * std::erfc(-z / std::sqrt(2.0));
+    return table[std::min(table.size() - 1, static_cast<std::size_t>(u * static_cast<double>(table.size())))];
+  };
+  std::vector<double> sums(100000);
+  for (double& v : sums) {
+    const double z1 = normal(rng), z2 = 0.9 * z1 + std::sqrt(1 - 0.81) * normal(rng);
+    v = at(z1) + at(z2);
+  }
+  for (double q : {0.5, 0.9, 0.99})
+    EXPECT_NEAR(quantile(sums, q), rtt.quantile_estimate(q, 200001), 0.06 * rtt.quantile_estimate(q, 200001)) << q;
+}
+
+// Spearman's rank correlation of (v[0], v[1]), (v[2], v[3]), ...: the two followers' delays of each write.
+double pair_rank_correlation(const std::vector<double>& v) {
+  const std::size_t n = v.size() / 2;
+  std::vector<double> rx(n), ry(n);
+  const auto ranks = [&](std::size_t off, std::vector<double>& r) {
+    std::vector<std::size_t> idx(n);
+    for (std::size_t i = 0; i < n; ++i) idx[i] = i;
+    std::sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) { return v[2 * a + off] < v[2 * b + off]; });
+    for (std::size_t k = 0; k < n; ++k) r[idx[k]] = static_cast<double>(k);
+  };
+  ranks(0, rx), ranks(1, ry);
+  const double mean = (static_cast<double>(n) - 1) / 2;
+  double sxy = 0, sxx = 0;
+  for (std::size_t i = 0; i < n; ++i) sxy += (rx[i] - mean) * (ry[i] - mean), sxx += (rx[i] - mean) * (rx[i] - mean);
+  return sxy / sxx;
+}
+
+TEST(Predictor, Links_that_move_together_deliver_one_broadcast_alike_and_keep_each_links_distribution) {
+  // Three nodes, no disk, every link 0.5 ms plus an exponential of mean 2 ms. Drawn independently, the two followers
+  // learn a commit at unrelated times, and the later of the two (the propagation) is late. With the links moving
+  // together (co_move 0.95) the leader's commit notice reaches both nearly alike: the delays correlate more, the
+  // propagation shrinks, and one follower's delay is distributed as the link is. One write per cluster (3,000
+  // clusters): successive writes would also queue behind each other's slow messages (a link is FIFO), less so when
+  // the draws move together, which would blur what is tested here.
+  Model m = constant_model(3, 0, 0);
+  m.default_link = Distribution::sum({Distribution::constant(500), Distribution::exponential(2000)});
+  const CommitFigures apart = simulate_commits(m, 1, 3000, 3000, 5);
+  m.co_move = 0.95;
+  m.co_move_tau_us = 20000;
+  EXPECT_NEAR(co_move_at(m, 0), 0.95, 1e-12);
+  EXPECT_NEAR(co_move_at(m, 20000), 0.95 / std::exp(1.0), 1e-9);
+  const CommitFigures together = simulate_commits(m, 1, 3000, 3000, 5);
+  ASSERT_EQ(together.follower_delay_ms.size(), 6000u);
+  // (Apart, the two delays still share their start, the leader's apply, which the first answer sets.)
+  EXPECT_GT(pair_rank_correlation(together.follower_delay_ms), pair_rank_correlation(apart.follower_delay_ms) + 0.3);
+  EXPECT_LT(quantile(together.propagation_ms, 0.5), 0.85 * quantile(apart.propagation_ms, 0.5));
+  const double link_p50 = m.default_link.quantile_estimate(0.5, 20001) / 1000;
+  EXPECT_NEAR(quantile(together.follower_delay_ms, 0.5), link_p50, 0.1 * link_p50);
+  EXPECT_NEAR(quantile(apart.follower_delay_ms, 0.5), link_p50, 0.1 * link_p50);
+}
+
 TEST(Predictor, Election_after_a_leader_crash_falls_inside_the_randomized_timeout_window) {
   // tick 100 ms, election 10 ticks: a follower campaigns 10..20 ticks after its last heartbeat, then a pre-vote and
   // a vote round (4 x 1 ms + fsyncs of the vote). The last heartbeat reached the followers up to one tick before the
@@ -165,6 +234,49 @@ json dump(NodeId id, const std::string& role, double fsync_s, std::map<NodeId, d
               {"apply_seconds", agent::ModelHistogram().to_json()},
               {"propose_service_seconds", ap.to_json()},
               {"peers", peers}};
+}
+
+// An rtt_co_move block (latency_model.h) whose bins correlate by rho * exp(-gap / tau), 1000 pairs each.
+json co_move_bins(double rho, double tau_s, std::uint64_t pairs = 1000) {
+  const std::vector<double> upper = {0.0005, 0.002, 0.008, 0.032, 0.128, 0.512, 2.048};
+  json c{{"gap_upper_seconds", upper}};
+  for (const char* k : {"pairs", "sum_x", "sum_y", "sum_xx", "sum_yy", "sum_xy"}) c[k] = json::array();
+  for (std::size_t k = 0; k <= upper.size(); ++k) {
+    const double gap = k == 0 ? upper[0] / 2 : k < upper.size() ? std::sqrt(upper[k - 1] * upper[k]) : 10;
+    const double n = static_cast<double>(pairs);
+    c["pairs"].push_back(pairs);
+    c["sum_x"].push_back(0.0), c["sum_y"].push_back(0.0);
+    c["sum_xx"].push_back(n), c["sum_yy"].push_back(n);
+    c["sum_xy"].push_back(n * rho * std::exp(-gap / tau_s));
+  }
+  return c;
+}
+
+TEST(Predictor, Co_move_is_fitted_to_the_measured_bins_and_needs_enough_pairs) {
+  const auto fit = fit_co_move(co_move_bins(0.45, 0.020));
+  ASSERT_TRUE(fit.has_value());
+  EXPECT_NEAR(fit->first, 0.45, 0.02);
+  EXPECT_NEAR(fit->second, 20000, 0.2 * 20000);
+  EXPECT_FALSE(fit_co_move(co_move_bins(0.45, 0.020, 10)).has_value());  // bins under 30 pairs are not used
+  EXPECT_FALSE(fit_co_move(json()).has_value());
+  // From model files: the leader's bins set the model's co_move (and say so); --co-move 0,0 overrides them.
+  json leader = dump(1, "leader", 0.002, {{2, 0.010}, {3, 0.010}});
+  leader["rtt_co_move"] = co_move_bins(0.45, 0.020);
+  const std::vector<std::string> files = {leader.dump(), dump(2, "follower", 0.002, {}).dump()};
+  auto loaded = model_from_dumps(files);
+  ASSERT_TRUE(std::holds_alternative<Model>(loaded)) << std::get<std::string>(loaded);
+  EXPECT_NEAR(std::get<Model>(loaded).co_move, 0.45, 0.02);
+  auto independent = model_from_dumps(files, std::make_pair(0.0, 0.0));
+  ASSERT_TRUE(std::holds_alternative<Model>(independent));
+  EXPECT_EQ(std::get<Model>(independent).co_move, 0.0);
+  // A topology YAML says it itself, and a bad one is refused naming the key.
+  auto yaml = model_from_yaml("nodes: [1, 2, 3]\npath: 2\nco_move: {rho: 0.5, tau_ms: 30}\n");
+  ASSERT_TRUE(std::holds_alternative<Model>(yaml)) << std::get<std::string>(yaml);
+  EXPECT_EQ(std::get<Model>(yaml).co_move, 0.5);
+  EXPECT_EQ(std::get<Model>(yaml).co_move_tau_us, 30000);
+  auto bad = model_from_yaml("nodes: [1, 2, 3]\npath: 2\nco_move: {rho: 1.5, tau_ms: 30}\n");
+  ASSERT_TRUE(std::holds_alternative<std::string>(bad));
+  EXPECT_NE(std::get<std::string>(bad).find("co_move"), std::string::npos);
 }
 
 TEST(Predictor, Model_files_give_back_the_measured_round_trip_as_the_commit_latency) {

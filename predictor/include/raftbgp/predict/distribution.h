@@ -36,11 +36,16 @@ class Distribution {
   // With `within` (the peer's own part of the round trip, e.g. its fsync and work, measured apart and drawn
   // independently): D1 + W + D2 ~ round_trip, so that W's spread is not counted as the network's as well (the
   // simulator draws W again on its own). A fixed-point iteration on 1024 quantiles (sampled with a fixed seed:
-  // deterministic).
+  // deterministic). `rho`: the correlation of D1's and D2's normal scores (the way out and the way back move
+  // together, Model::co_move); 0: independent. The more they move together, the less spread each half needs.
   static Distribution half_of(const Distribution& round_trip, double floor_us);
-  static Distribution half_of(const Distribution& round_trip, double floor_us, const Distribution& within);
+  static Distribution half_of(const Distribution& round_trip, double floor_us, const Distribution& within,
+                              double rho = 0);
 
   double sample(Rng& rng) const;
+  // `n` draws with a fixed seed, ascending: the distribution's quantile function on a grid, for draws at a given
+  // quantile (the simulator's correlated delays).
+  std::vector<double> quantile_table(std::size_t n) const;
   // A short human description ("uniform(200, 500) us", "empirical(812 samples, p50 1830 us)", ...).
   std::string describe() const;
   // The q-quantile estimated from `n` samples drawn with a fixed seed (for descriptions and fallbacks).

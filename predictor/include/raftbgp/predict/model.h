@@ -31,10 +31,14 @@
 // A round trip is timed from the lines' write to the answer's delivery, so it holds neither end's fsync before
 // the write.
 // and, when no file measured it, the mixture of every link that was measured (said in `notes`). A link is taken
-// as symmetric. fsync and apply come from each node's own file; a node without one gets the mixture of the others.
+// as symmetric. When the files give co_move (below), a round trip's two halves are split as two draws that move
+// together by co_move_at(half its median) (Distribution::half_of's rho). fsync and apply come from each node's own
+// file; a node without one gets the mixture of the others.
 #pragma once
 
 #include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -57,6 +61,16 @@ struct Model {
   Distribution default_link;
   std::map<NodeId, Distribution> fsync, apply, work, persist;
   Distribution default_fsync, default_apply, default_work;
+  // How the links' delays move together. On star3 the two followers' round trips of one AppendEntries correlate by
+  // ~0.4 (Spearman), and one follower's successive round trips by ~0.4 at 4 ms apart, ~0.2 at 20 ms, ~0.1 at 80 ms
+  // (hop_trace recordings, docs/architecture.md §7): every agent and ExaBGP shares the host's CPUs, a real network's
+  // links share queues and route processors. Drawn independently, the first of two answers came too early and the
+  // last of two commit notices too late. The simulator draws a link delay at the quantile Phi(sqrt(co_move) * Z(t) +
+  // sqrt(1 - co_move) * e) of its distribution, Z a stationary Ornstein-Uhlenbeck process with time constant
+  // co_move_tau_us shared by every link and e drawn per message: two delays drawn dt apart have normal scores that
+  // correlate by co_move * exp(-dt / co_move_tau_us). co_move 0: independent draws (a topology YAML's default;
+  // `co_move: {rho: r, tau_ms: t}` sets it). From model files: fitted to the leader's rtt_co_move (latency_model.h).
+  double co_move = 0, co_move_tau_us = 0;
   std::vector<std::string> notes;  // where every part came from (printed by raftbgp-predict)
 
   const Distribution& link(NodeId from, NodeId to) const;
@@ -68,9 +82,19 @@ struct Model {
 
 inline constexpr std::uint64_t kMinSamples = 20;
 
+// The normal-score correlation of two link delays drawn dt_us apart (co_move * exp(-dt / tau)).
+double co_move_at(const Model& m, double dt_us);
+
 // A topology YAML (the file's text); why not, naming the key.
 std::variant<Model, std::string> model_from_yaml(const std::string& text);
-// Model files (each one node's `debug.model` JSON text).
-std::variant<Model, std::string> model_from_dumps(const std::vector<std::string>& texts);
+// Model files (each one node's `debug.model` JSON text). `co_move`: {rho, tau_us} to use instead of what the files
+// measured (raftbgp-predict --co-move: what-ifs, and {0, 0} for independent delays).
+std::variant<Model, std::string> model_from_dumps(const std::vector<std::string>& texts,
+                                                  std::optional<std::pair<double, double>> co_move = std::nullopt);
+
+// A model file's `rtt_co_move` (latency_model.h: the normal scores of pairs of AppendEntries round trips, summed per
+// gap between their sends) fitted to co_move * exp(-gap / tau): {rho, tau_us}, weighted by each gap bin's pairs;
+// nullopt with fewer than 100 pairs in bins of at least 30.
+std::optional<std::pair<double, double>> fit_co_move(const nlohmann::json& rtt_co_move);
 
 }  // namespace raftbgp::predict

@@ -3,15 +3,16 @@
 // Raft is re-implemented here: elections, replication, commit and its broadcast are the core's own decisions.
 //
 // What is simulated: every node's Ready loop as AgentCore runs it (persist, fsync and the agent's work when
-// must_sync says so, apply,
-// advance), its messages leaving when the loop ends as raftbgpd writes them (so a leader's AppendEntries leave after
-// its fsync, whatever the core allows), one agent thread per node (an input that arrives
-// while the node is busy with an fsync or an apply waits for it), ticks every tick_ms at a random phase per node,
-// per-link FIFO delivery (a BGP session keeps its order). What is sampled: each message's one-way delay, each
-// fsync and each apply, from the model. What is modelled outside the core: the agent's MSG_FORWARD of a write from a
-// follower to the leader (one link delay, then the leader proposes). What is left out: quiescence (a busy or
-// freshly active cluster does not quiesce), ExaBGP's command window and batching, the control socket, the bench's
-// polling, losses, and reads (PBS below is about a follower's applied state, what a stale local read would see).
+// must_sync says so, apply, advance), its messages leaving when the loop ends as raftbgpd writes them, except a
+// leader's AppendEntries, which leave after its work and before its fsync (the output hook); one agent thread per
+// node (an input that arrives while the node is busy with an fsync or an apply waits for it); ticks every tick_ms at
+// a random phase per node; per-link FIFO delivery (a BGP session keeps its order). What is sampled: each message's
+// one-way delay (independently, or moving together with the others as the model's co_move says: one broadcast's
+// messages alike, close sends more alike than distant ones), each fsync and each apply, from the model. What is
+// modelled outside the core: the agent's MSG_FORWARD of a write from a follower to the leader (one link delay, then
+// the leader proposes). What is left out: quiescence (a busy or freshly active cluster does not quiesce), ExaBGP's
+// command window and batching, the control socket, the bench's polling, losses, and reads (PBS below is about a
+// follower's applied state, what a stale local read would see).
 //
 // Figures, in milliseconds:
 //   commit at node o     a write reaching o -> o has applied it (o the leader, or a follower that forwards it);
