@@ -1,6 +1,8 @@
 #include "raftbgp/agent/latency_model.h"
 
 #include <algorithm>
+#include <boost/math/special_functions/erf.hpp>
+#include <cmath>
 #include <string>
 
 namespace raftbgp::agent {
@@ -26,6 +28,14 @@ double ModelHistogram::quantile(double q) const {
     if (static_cast<double>(seen) >= want) return bound(i);
   }
   return bound(kBounds - 1);
+}
+
+double ModelHistogram::rank(double seconds) const {
+  if (count_ == 0) return 0.5;
+  const std::size_t i = bucket(seconds);
+  std::uint64_t below = 0;
+  for (std::size_t k = 0; k < i; ++k) below += counts_[k];
+  return (static_cast<double>(below) + 0.5 * static_cast<double>(counts_[i])) / static_cast<double>(count_);
 }
 
 json ModelHistogram::to_json(std::size_t every) const {
@@ -155,7 +165,9 @@ void LatencyModel::on_receive(const raft::Message& m, Clock::time_point delivere
       // Every send now acknowledged, timed to this first answer that covers it.
       while (p.appends.size > 0 && p.appends.front().key <= m.index()) {
         p.appends.pop_front(s);
-        p.append_rtt.observe(seconds_between(s.at, now));
+        const double rtt = seconds_between(s.at, now);
+        co_observe(p.append_rtt, rtt, s.at);
+        p.append_rtt.observe(rtt);
       }
       return;
     case MessageType::MSG_HEARTBEAT_RESP:
@@ -167,6 +179,38 @@ void LatencyModel::on_receive(const raft::Message& m, Clock::time_point delivere
       return;
     default: return;
   }
+}
+
+void LatencyModel::co_observe(const ModelHistogram& h, double rtt, Clock::time_point sent) {
+  if (h.count() < kCoMinCount) return;
+  // A normal score from the mid-rank, kept off the extremes (a sample past every earlier one is not infinitely far).
+  const double u = std::clamp(h.rank(rtt), 0.001, 0.999);
+  const double z = std::sqrt(2.0) * boost::math::erf_inv(2 * u - 1);
+  for (std::size_t k = 0; k < co_size_; ++k) {
+    const Scored& o = co_ring_[k];
+    const double gap = std::chrono::duration<double>(sent > o.sent ? sent - o.sent : o.sent - sent).count();
+    const std::size_t bin =
+        static_cast<std::size_t>(std::upper_bound(kCoGapUpper.begin(), kCoGapUpper.end(), gap) - kCoGapUpper.begin());
+    CoBin& b = co_bins_[bin];
+    ++b.pairs;
+    b.x += o.z, b.y += z, b.xx += o.z * o.z, b.yy += z * z, b.xy += o.z * z;
+  }
+  co_ring_[co_next_] = Scored{z, sent};
+  co_next_ = (co_next_ + 1) % kCoRing;
+  co_size_ = std::min(co_size_ + 1, kCoRing);
+}
+
+json LatencyModel::co_move_json() const {
+  json out{{"gap_upper_seconds", kCoGapUpper}};
+  json pairs = json::array(), x = json::array(), y = json::array(), xx = json::array(), yy = json::array(),
+       xy = json::array();
+  for (const CoBin& b : co_bins_) {
+    pairs.push_back(b.pairs);
+    x.push_back(b.x), y.push_back(b.y), xx.push_back(b.xx), yy.push_back(b.yy), xy.push_back(b.xy);
+  }
+  out["pairs"] = pairs;
+  out["sum_x"] = x, out["sum_y"] = y, out["sum_xx"] = xx, out["sum_yy"] = yy, out["sum_xy"] = xy;
+  return out;
 }
 
 void LatencyModel::on_soft_state(raft::NodeId leader, raft::Role role, Clock::time_point now) {
@@ -227,7 +271,8 @@ json LatencyModel::model_json() const {
               {"propose_service_seconds", propose_service_.to_json()},
               {"peers", peers_json(1)},
               {"elections", elections_json(1)},
-              {"queued_answers", queued_answers_}};
+              {"queued_answers", queued_answers_},
+              {"rtt_co_move", co_move_json()}};
 }
 
 }  // namespace raftbgp::agent

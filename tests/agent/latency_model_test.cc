@@ -5,6 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <functional>
+#include <random>
+
 #include "agent_net.h"
 #include "raftbgp/agent/metrics.h"
 
@@ -70,6 +74,54 @@ TEST(LatencyModel, One_acknowledgement_covering_several_sends_times_each_to_it) 
   m.on_send(msg(raft::MessageType::MSG_APP, 1, 1, 1), 3, t0 + milliseconds(2));
   m.on_receive(msg(raft::MessageType::MSG_APP_RESP, 3, 2), t0 + milliseconds(10));
   EXPECT_NEAR(sum_of(m.model_json()["peers"]["3"]["append_rtt_seconds"]), 0.010 + 0.008, 1e-9);
+}
+
+// Pearson correlation of one rtt_co_move bin (sums of pairs of normal scores).
+double co_move_r(const json& c, std::size_t bin) {
+  const double n = c["pairs"][bin].get<double>(), sx = c["sum_x"][bin], sy = c["sum_y"][bin];
+  const double vx = c["sum_xx"][bin].get<double>() - sx * sx / n, vy = c["sum_yy"][bin].get<double>() - sy * sy / n;
+  return (c["sum_xy"][bin].get<double>() - sx * sy / n) / std::sqrt(vx * vy);
+}
+
+// 400 AppendEntries, each to peers 2 and 3, 10 ms apart; peer 2 answers after rtt2(k), peer 3 after rtt3(k).
+json co_move_of(const std::function<double(std::size_t)>& rtt2, const std::function<double(std::size_t)>& rtt3) {
+  LatencyModel m;
+  const Clock::time_point t0{};
+  for (std::size_t k = 0; k < 400; ++k) {
+    const Clock::time_point sent = t0 + milliseconds(10 * static_cast<int>(k));
+    const auto index = static_cast<std::uint64_t>(k);
+    m.on_send(msg(raft::MessageType::MSG_APP, 1, index, 1), 2, sent);
+    m.on_send(msg(raft::MessageType::MSG_APP, 1, index, 1), 3, sent);
+    m.on_receive(msg(raft::MessageType::MSG_APP_RESP, 2, index + 1),
+                 sent + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(rtt2(k))));
+    m.on_receive(msg(raft::MessageType::MSG_APP_RESP, 3, index + 1),
+                 sent + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(rtt3(k))));
+  }
+  return m.model_json()["rtt_co_move"];
+}
+
+TEST(LatencyModel, Round_trips_that_move_together_correlate_in_rtt_co_move_and_independent_ones_do_not) {
+  std::mt19937_64 rng(17);
+  std::uniform_real_distribution<double> ms(0.001, 0.009);
+  std::vector<double> a(400), b(400);
+  for (double& v : a) v = ms(rng);
+  for (double& v : b) v = ms(rng);
+  // Both peers answer each AppendEntries after the same time (one load moves both): their pairs at gap 0 (one
+  // broadcast) correlate fully; successive sends (10 ms apart: the 8-32 ms bin) do not.
+  const json together = co_move_of([&](std::size_t k) { return a[k]; }, [&](std::size_t k) { return a[k]; });
+  EXPECT_EQ(together["gap_upper_seconds"].size() + 1, together["pairs"].size());
+  EXPECT_GT(together["pairs"][0].get<std::uint64_t>(), 300u);  // ~350: from each peer's 50th sample on
+  EXPECT_GT(co_move_r(together, 0), 0.9);
+  EXPECT_NEAR(co_move_r(together, 3), 0.0, 0.15);
+  // Independent answer times: nothing in common at any gap.
+  const json apart = co_move_of([&](std::size_t k) { return a[k]; }, [&](std::size_t k) { return b[k]; });
+  EXPECT_NEAR(co_move_r(apart, 0), 0.0, 0.15);
+  EXPECT_NEAR(co_move_r(apart, 3), 0.0, 0.15);
+  // A peer with fewer than kCoMinCount samples gives no pairs yet.
+  LatencyModel fresh;
+  fresh.on_send(msg(raft::MessageType::MSG_APP, 1, 0, 1), 2, Clock::time_point{});
+  fresh.on_receive(msg(raft::MessageType::MSG_APP_RESP, 2, 1), Clock::time_point{} + milliseconds(3));
+  EXPECT_EQ(fresh.model_json()["rtt_co_move"]["pairs"][0], 0u);
 }
 
 TEST(LatencyModel, Heartbeats_and_votes_are_matched_in_order) {

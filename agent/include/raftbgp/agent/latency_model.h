@@ -23,6 +23,13 @@
 //   apply            the committed entries of one Ready applied to the state machine.
 //   elections        how often this node campaigned and won, and how long it was without a known leader each
 //                    time it lost one (from the Ready's soft state: leader -> none -> some leader).
+//   rtt_co_move      how append_rtt samples move together (model file only): each sample's normal score within
+//                    its peer's append_rtt so far (Phi^-1 of its mid-bucket rank; from kCoMinCount samples on) is
+//                    paired with the last kCoRing scored samples of every peer, and the pair's sums (x, y, xx, yy,
+//                    xy) are added to the bin of the gap between their sends (kCoGapUpper). Two peers' answers to
+//                    one AppendEntries are a pair at gap 0. raftbgp-predict fits rho * exp(-gap / tau) to the
+//                    bins' correlations (predictor/.../model.h, co_move): its links' delays then move together as
+//                    these did. Sums, not correlations, so that two dumps can be subtracted (predict_validate.py).
 //
 // An answer is timed to when it arrived, as far as this agent can tell. Its one thread reads nothing while a ready loop
 // persists (fsync, sealing), so an answer that came during such a loop is delivered only after it: on star3 under
@@ -64,17 +71,20 @@ class ModelHistogram {
   static constexpr std::size_t kBounds = 73;  // 50 us * 2^(72/4) = 13.1 s
   static double bound(std::size_t i) { return kFirstBound * std::exp2(static_cast<double>(i) / kPerDoubling); }
 
+  // The bucket `seconds` falls in (kBounds: +Inf).
+  static std::size_t bucket(double seconds) {
+    if (seconds <= kFirstBound) return 0;
+    const double b = std::ceil(std::log2(seconds / kFirstBound) * kPerDoubling - 1e-9);
+    return b >= static_cast<double>(kBounds) ? kBounds : static_cast<std::size_t>(b);
+  }
   void observe(double seconds) {
-    std::size_t i = 0;
-    if (seconds > kFirstBound) {
-      const double b = std::ceil(std::log2(seconds / kFirstBound) * kPerDoubling - 1e-9);
-      i = b >= static_cast<double>(kBounds) ? kBounds : static_cast<std::size_t>(b);
-    }
-    ++counts_[i];  // counts_[kBounds] is +Inf
+    ++counts_[bucket(seconds)];  // counts_[kBounds] is +Inf
     ++count_;
     sum_ += seconds;
   }
   std::uint64_t count() const { return count_; }
+  // The fraction of samples below `seconds`' bucket plus half of those in it (a mid-rank; 0.5 when empty).
+  double rank(double seconds) const;
   double sum() const { return sum_; }
   // The q-quantile's upper bucket bound (seconds); 0 when empty.
   double quantile(double q) const;
@@ -120,6 +130,9 @@ class LatencyModel {
 
  private:
   static constexpr std::size_t kRing = 32;
+  static constexpr std::size_t kCoRing = 64;        // scored samples a new one is paired with
+  static constexpr std::uint64_t kCoMinCount = 50;  // a peer's samples before its ranks are trusted
+  static constexpr std::array<double, 7> kCoGapUpper{0.0005, 0.002, 0.008, 0.032, 0.128, 0.512, 2.048};  // s
   static constexpr std::chrono::microseconds kQueuedWithin{300};
   struct Sent {
     std::uint64_t key = 0;  // AppendEntries: the last entry index; FIFO rings: unused
@@ -143,7 +156,18 @@ class LatencyModel {
     Sent appended{};
     bool appended_set = false, acked = false;
   };
+  struct Scored {
+    double z = 0;
+    Clock::time_point sent{};
+  };
+  struct CoBin {
+    std::uint64_t pairs = 0;
+    double x = 0, y = 0, xx = 0, yy = 0, xy = 0;
+  };
   Peer& peer(raft::NodeId id) { return peers_[id]; }
+  // One append_rtt sample of a peer whose histogram is `h` (before the sample is added): rtt_co_move's pairs.
+  void co_observe(const ModelHistogram& h, double rtt, Clock::time_point sent);
+  nlohmann::json co_move_json() const;
   nlohmann::json peers_json(std::size_t every) const;
   nlohmann::json elections_json(std::size_t every) const;
 
@@ -166,6 +190,9 @@ class LatencyModel {
   Clock::time_point loop_from_{}, synced_from_{}, synced_to_{};
   bool loop_from_set_ = false, synced_ = false, synced_set_ = false;
   std::uint64_t queued_answers_ = 0;
+  std::array<Scored, kCoRing> co_ring_{};
+  std::size_t co_next_ = 0, co_size_ = 0;
+  std::array<CoBin, kCoGapUpper.size() + 1> co_bins_{};  // the last: gaps past the last bound
   std::uint64_t campaigns_ = 0, won_ = 0, leader_changes_ = 0;
   raft::NodeId last_leader_ = raft::kNoNode;
   raft::Role last_role_ = raft::Role::kFollower;
