@@ -2,15 +2,25 @@
 """raftbgp-predict against the lab: predicted vs measured, side by side (issue 14 item 5; a figure, not a test).
 
   bench/lab/predict_validate.py --bin-dir build/agent --predict build/predictor/raftbgp-predict \\
-      [--variants star3,star3-frr,ring5] [--calibrate 200] [--puts 300] [--kills 15] [--trials 100000] [--out DIR]
+      [--variants star3,star3-frr,ring5] [--calibrate 200] [--puts 300] [--min-seconds 4] [--kills 15]
+      [--trials 100000] [--out DIR]
   bench/lab/predict_validate.py --predict build/predictor/raftbgp-predict --again DIR   # no lab: re-predict DIR's run
 
 For each lab (as root; namespaces $RAFTBGP_LAB_NS_PREFIX-<lab>-*, default p14):
   1. calibrate  the lab comes up; --calibrate sequential kv puts at the leader and as many at a follower (the lowest-id
-                one, as cluster_bench.py) give the agents traffic to measure; then every router's model file is
-                dumped (debug.model, the same as `raftbgpctl debug model`) into <out>/<lab>/model-rN.json, and
-                raftbgp-predict runs on them (--leader, --follower as in the lab). The prediction sees nothing of
-                what is measured next.
+                one, as cluster_bench.py) give the agents traffic to measure; every router's model file is dumped
+                (debug.model, the same as `raftbgpctl debug model`) into <out>/<lab>/model-<tag>-rN.json before them
+                (start), between them (cal-l) and after them (before), and raftbgp-predict runs on them (--leader,
+                --follower as in the lab). The prediction sees nothing of what is measured next.
+                Each figure is predicted from the models of the writes of its own kind (window = what the agents
+                observed between two dumps, histogram by histogram): the commit at the leader and the propagation
+                from cal-l - start, the commit at a follower from before - cal-l, elections from everything before.
+                A link's delay depends on where the writes come from: on star3 an AppendEntries round trip took 3.0-
+                3.15 ms p50 while one client wrote at the leader and 2.5 ms while it wrote at a follower, in the same
+                minute (its next write waits for two more trips, so the pipeline is quieter; flight recordings,
+                docs/architecture.md §7). One model of both kinds of write under-predicted the first and
+                over-predicted the second.
+  (On a fast lab both counts grow so that each phase lasts --min-seconds, up to 2,000 writes: star3 writes ~1,000.)
   2. measure    commit    --puts sequential puts (256 B values, one client, persistent control connection) at the
                           leader, then at the follower: the client's time from request to answer;
                 propagation  a kv.watch on every router, then --puts puts at the leader one after another: for each,
@@ -21,8 +31,8 @@ For each lab (as root; namespaces $RAFTBGP_LAB_NS_PREFIX-<lab>-*, default p14):
                           leader router's ExaBGP and agent get SIGKILL (its BGP session closes) and the survivors' status
                           is polled every 20 ms until they name one live leader; the old leader is started again and
                           caught up. The put keeps the leader from quiescing, which the predictor does not model.
-  3. predicts again from what the agents observed during the measured phase alone: every histogram of the models
-                dumped after it less the same histogram dumped before it (<out>/<lab>/model-during-rN.json). The
+  3. predicts again from what the agents observed during the measured phases alone, each figure from its own phase
+                (dumps after each: m-l, m-f, after; <out>/<lab>/model-during-<window>-rN.json). The
                 machine's load drifts (on the shared development machine an fsync went from 0.2 to 4 ms between
                 two phases), so this is the test of the model itself in the measurement's conditions, and `before` the
                 test of a prediction made ahead. The predictor never reads the figures it predicts, only per-hop
@@ -196,7 +206,13 @@ def dump_models(lab, out_dir, tag):
 
 
 def minus(after, before):
-    """A model file's histograms less an earlier dump's (the observations in between); other fields from `after`."""
+    """A model file's histograms and rtt_co_move sums less an earlier dump's (the observations in between); other
+    fields from `after`."""
+    if isinstance(after, dict) and "pairs" in after and "gap_upper_seconds" in after:  # rtt_co_move: sums per bin
+        if not isinstance(before, dict) or before.get("gap_upper_seconds") != after["gap_upper_seconds"]:
+            return after
+        return {k: ([a - b for a, b in zip(v, before[k])] if k != "gap_upper_seconds" else v)
+                for k, v in after.items()}
     if isinstance(after, dict) and "bounds" in after and "counts" in after:
         if not isinstance(before, dict) or before.get("bounds") != after["bounds"]:
             return after
@@ -207,22 +223,68 @@ def minus(after, before):
     return after
 
 
-def during_models(out_dir):
-    """model-during-rN.json = model-after-rN.json less model-before-rN.json, for each router dumped both times."""
+def window_models(out_dir, to_tag, from_tag, name):
+    """model-<name>-rN.json = model-<to_tag>-rN.json less model-<from_tag>-rN.json (what the agents observed between
+    the two dumps), for each router dumped both times; the files' paths. from_tag None: the <to_tag> dumps as they are
+    (everything since the agents started)."""
+    if from_tag is None:
+        return sorted(os.path.join(out_dir, f) for f in os.listdir(out_dir) if f.startswith("model-%s-r" % to_tag))
     files = []
     for f in sorted(os.listdir(out_dir)):
-        if not f.startswith("model-after-"):
+        if not f.startswith("model-%s-r" % to_tag):
             continue
-        b = os.path.join(out_dir, f.replace("model-after-", "model-before-"))
+        b = os.path.join(out_dir, f.replace("model-%s-" % to_tag, "model-%s-" % from_tag))
         if not os.path.exists(b):
             continue
         with open(os.path.join(out_dir, f)) as fa, open(b) as fb:
             doc = minus(json.load(fa), json.load(fb))
-        out = os.path.join(out_dir, f.replace("model-after-", "model-during-"))
+        out = os.path.join(out_dir, f.replace("model-%s-" % to_tag, "model-%s-" % name))
         with open(out, "w") as fh:
             json.dump(doc, fh, indent=1)
         files.append(out)
     return files
+
+
+# Which dumps each prediction's figures come from: (to_tag, from_tag) per window, see the module's docstring. A run
+# kept from before the windows (dumps "before" and "after" only) is predicted again as it was: one window per column.
+WINDOWS = {
+    "before": {"leader": ("cal-l", "start"), "follower": ("before", "cal-l"), "propagation": ("cal-l", "start"),
+               "election": ("before", None)},
+    "during": {"leader": ("m-l", "before"), "follower": ("m-f", "m-l"), "propagation": ("after", "m-f"),
+               "election": ("after", "before")},
+}
+OLD_WINDOWS = {"before": ("before", None), "during": ("after", "before")}
+# The figures each window gives (election_ms only with elections).
+FIGURES = {"leader": ("commit_leader_ms",), "follower": ("commit_follower_ms",),
+           "propagation": ("propagation_ms", "follower_delay_ms", "visibility"), "election": ("election_ms",)}
+
+
+def predict_column(o, out_dir, column, leader_id, follower_id, with_election):
+    """One column's prediction: every figure from the models of its own window (WINDOWS), merged into one doc."""
+    has_windows = any(f.startswith("model-cal-l-") for f in os.listdir(out_dir))
+    windows = WINDOWS[column] if has_windows else {w: OLD_WINDOWS[column] for w in FIGURES}
+    doc, done = {"windows": {}}, {}
+    for w, figures in FIGURES.items():
+        if w == "election" and not with_election:
+            continue
+        to_tag, from_tag = windows[w]
+        name = "%s-%s" % (column, w) if from_tag else to_tag
+        key = (to_tag, from_tag, w == "election")
+        if key not in done:
+            files = window_models(out_dir, to_tag, from_tag, name)
+            done[key] = predict(o, files, leader_id, follower_id, w == "election")
+        one = done[key]
+        for k in figures:
+            if k in one:
+                doc[k] = one[k]
+        doc["windows"][w] = "%s - %s" % (to_tag, from_tag) if from_tag else to_tag
+        for k in ("leader", "follower", "voters"):
+            doc[k] = one[k]
+        doc.setdefault("notes", {})[w] = one["notes"]
+        t = doc.setdefault("timing", {"commit_seconds": 0, "election_seconds": 0})
+        t["commit_seconds"] += one["timing"].get("commit_seconds", 0) if w != "election" else 0
+        t["election_seconds"] += one["timing"].get("election_seconds", 0)
+    return doc
 
 
 def predict(o, files, leader_id, follower_id, with_election):
@@ -232,6 +294,8 @@ def predict(o, files, leader_id, follower_id, with_election):
         argv += ["--model", f]
     if not with_election:
         argv.append("--no-election")
+    if o.co_move:
+        argv += ["--co-move", o.co_move]
     t = time.monotonic()
     p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=900)
     if p.returncode != 0:
@@ -252,24 +316,34 @@ def run_variant(o, v, run_root):
         leader = lab.wait_leader(timeout=60)
         follower = next(n for n in sorted(lab.routers, key=lambda n: lab.routers[n]) if n != leader)
         say("%s: leader %s, follower %s" % (v, leader, follower))
-        puts(lab, leader, 20, "warm")
-        # 1. calibrate, dump, predict
-        puts(lab, leader, o.calibrate, "cal-l")
-        puts(lab, follower, o.calibrate, "cal-f")
+        warm = puts(lab, leader, 20, "warm")
+        ids = (lab.routers[leader], lab.routers[follower])
+        # Fast labs write more: each phase lasts at least --min-seconds (star3's commits take a few ms, and a p99 of 300
+        # writes is their third slowest), up to 2,000 writes.
+        n_cal, n_puts = (max(n, min(2000, int(o.min_seconds * 1000 / max(pct(warm, 0.5), 0.1))))
+                         for n in (o.calibrate, o.puts))
+        say("%s: %d calibration writes and %d measured writes per phase" % (v, n_cal, n_puts))
+        r["writes_per_phase"] = {"calibrate": n_cal, "measure": n_puts}
         with_election = v in o.election_variants.split(",")
-        files = dump_models(lab, out_dir, "before")
-        r["predicted"] = predict(o, files, lab.routers[leader], lab.routers[follower], with_election)
-        # 2. measure
+        # 1. calibrate (a dump after each kind of write), predict
+        dump_models(lab, out_dir, "start")
+        cal_l = puts(lab, leader, n_cal, "cal-l")
+        dump_models(lab, out_dir, "cal-l")
+        cal_f = puts(lab, follower, n_cal, "cal-f")
+        # What the clients saw while calibrating: how far the machine moved before the measurement (printed).
+        r["calibration"] = {"commit_leader": cal_l, "commit_follower": cal_f}
+        dump_models(lab, out_dir, "before")
+        r["predicted"] = predict_column(o, out_dir, "before", *ids, with_election)
+        # 2. measure (a dump after each phase)
         r["socket_ms"] = socket_overhead(lab, leader)
-        r["commit_leader"] = puts(lab, leader, o.puts, "m-l")
-        r["commit_follower"] = puts(lab, follower, o.puts, "m-f")
-        r["propagation"], r["follower_delay"] = propagation(lab, leader, o.puts)
-        # The same prediction from what the agents observed during the measured writes alone (dumped after them, before
-        # the kills, less the dump before them): the per-hop observations of the same minutes as the measurement, on a
-        # machine whose load drifts. (Kept as "predicted_after" in the JSON.)
+        r["commit_leader"] = puts(lab, leader, n_puts, "m-l")
+        dump_models(lab, out_dir, "m-l")
+        r["commit_follower"] = puts(lab, follower, n_puts, "m-f")
+        dump_models(lab, out_dir, "m-f")
+        r["propagation"], r["follower_delay"] = propagation(lab, leader, n_puts)
         dump_models(lab, out_dir, "after")
-        files = during_models(out_dir)
-        r["predicted_after"] = predict(o, files, lab.routers[leader], lab.routers[follower], with_election)
+        # 3. the same from what the agents observed during each measured phase (kept as "predicted_after")
+        r["predicted_after"] = predict_column(o, out_dir, "during", *ids, with_election)
         if with_election and o.kills > 0:
             r["elections"] = elections(lab, o.kills)
         r["leader"], r["follower"] = leader, follower
@@ -288,11 +362,17 @@ def main():
     ap.add_argument("--election-variants", default="star3,star3-frr")
     ap.add_argument("--calibrate", type=int, default=200)
     ap.add_argument("--puts", type=int, default=300)
+    ap.add_argument("--min-seconds", type=float, default=4,
+                    help="more calibration and measured writes on a fast lab: each phase at least this long (by the "
+                         "warm-up writes' p50), up to 2,000 writes")
     ap.add_argument("--kills", type=int, default=15)
     ap.add_argument("--trials", type=int, default=100000)
     ap.add_argument("--election-trials", type=int, default=2000)
     ap.add_argument("--visibility", default="1,2,5,10,20,50,100,200")
     ap.add_argument("--out", default=os.path.join(REPO, "bench", "lab", "out", "predict"))
+    ap.add_argument("--co-move", metavar="RHO,TAU_MS",
+                    help="raftbgp-predict --co-move: how link delays move together, instead of what the agents "
+                         "measured (0,0: independent draws)")
     ap.add_argument("--again", metavar="DIR",
                     help="no lab: predict again from an earlier run's model files and compare with its measurements "
                          "(DIR/<lab>/measured.json; e.g. with a newer raftbgp-predict); the table is printed as usual")
@@ -306,10 +386,8 @@ def main():
             with open(os.path.join(d, "measured.json")) as fh:
                 r = json.load(fh)
             with_election = "elections" in r
-            for tag, key in (("before", "predicted"), ("during", "predicted_after")):
-                files = during_models(d) if tag == "during" else sorted(
-                    os.path.join(d, f) for f in os.listdir(d) if f.startswith("model-before-"))
-                r[key] = predict(o, files, int(r[key]["leader"]), int(r[key]["follower"]), with_election)
+            for column, key in (("before", "predicted"), ("during", "predicted_after")):
+                r[key] = predict_column(o, d, column, int(r[key]["leader"]), int(r[key]["follower"]), with_election)
             res[v] = r
         o.out = os.path.abspath(o.again)
     else:
@@ -352,15 +430,23 @@ def main():
                                                   cells[0], cells[1], len(meas)))
         print("%-10s (commit rows add the control socket's round trip to the prediction: %.2f ms, measured on `members`)"
               % (v, sock))
+        if "calibration" in r:
+            print("%-10s the same writes while calibrating, p50/p99 (ms): at the leader %.1f/%.1f, at the follower "
+                  "%.1f/%.1f (how far the machine moved before the measurement: what `before` cannot know)" %
+                  (v, pct(r["calibration"]["commit_leader"], 0.5), pct(r["calibration"]["commit_leader"], 0.99),
+                   pct(r["calibration"]["commit_follower"], 0.5), pct(r["calibration"]["commit_follower"], 0.99)))
         p = r["predicted"]
         vis = " ".join("P(%g ms)=%.2f/%.2f" % (x["t_ms"], x["p"],
                                                sum(1 for d in r["follower_delay"] if d <= x["t_ms"]) /
                                                max(1, len(r["follower_delay"]))) for x in p["visibility"])
         print("%-10s PBS t-visibility predicted (before)/measured: %s" % (v, vis))
         t = p["timing"]
-        print("%-10s predictor: %d writes x 2 in %.1f s, %s elections in %.1f s" %
+        print("%-10s predictor: %d writes x 2 per window in %.1f s, %s elections in %.1f s; windows (models dumped "
+              "after - before): %s" %
               (v, p["commit_leader_ms"]["n"], t["commit_seconds"], p.get("election_ms", {}).get("n", 0),
-               t.get("election_seconds", 0)))
+               t.get("election_seconds", 0),
+               "; ".join("%s %s / %s" % (w, p.get("windows", {}).get(w), r["predicted_after"].get("windows", {}).get(w))
+                         for w in ("leader", "follower", "propagation", "election") if w in p.get("windows", {}))))
     print("models and measurements: %s/<lab>/" % o.out)
 
 
