@@ -69,11 +69,11 @@ void LatencyModel::set_voters(const std::vector<raft::NodeId>& sorted_voters) {
   voters_ = sorted_voters;
   voters_set_ = true;
   for (auto& [id, p] : peers_)
-    if (!heartbeat_timed(id)) p.heartbeats = Ring{};  // their answers would be matched to the wrong heartbeat
+    if (!voter(id)) p.heartbeats = Ring{};  // their answers would be matched to the wrong heartbeat
 }
 
-bool LatencyModel::heartbeat_timed(raft::NodeId to) const {
-  return !voters_set_ || std::binary_search(voters_.begin(), voters_.end(), to);
+bool LatencyModel::voter(raft::NodeId id) const {
+  return !voters_set_ || std::binary_search(voters_.begin(), voters_.end(), id);
 }
 
 LatencyModel::Clock::time_point LatencyModel::arrival(Clock::time_point now) {
@@ -129,7 +129,7 @@ void LatencyModel::on_send(const raft::Message& m, raft::NodeId to, Clock::time_
       if (proposed_set_ && m.entries(m.entries_size() - 1).index() >= proposed_.key) proposed_sent_ = true;
       return;
     case MessageType::MSG_HEARTBEAT:
-      if (heartbeat_timed(to)) peer(to).heartbeats.push(0, now);
+      if (voter(to)) peer(to).heartbeats.push(0, now);
       return;
     case MessageType::MSG_APP_RESP: {
       Peer& p = peer(to);
@@ -162,16 +162,17 @@ void LatencyModel::on_receive(const raft::Message& m, Clock::time_point delivere
   switch (m.type()) {
     case MessageType::MSG_APP_RESP:
       if (m.reject()) return;
-      // Every send now acknowledged, timed to this first answer that covers it.
+      // Every send now acknowledged, timed to this first answer that covers it. A learner's answers are paced
+      // (ack_pacing.h): they would tell how the pacing moves, not the links.
       while (p.appends.size > 0 && p.appends.front().key <= m.index()) {
         p.appends.pop_front(s);
         const double rtt = seconds_between(s.at, now);
-        co_observe(p.append_rtt, rtt, s.at);
+        if (voter(m.from())) co_observe(p.append_rtt, rtt, s.at);
         p.append_rtt.observe(rtt);
       }
       return;
     case MessageType::MSG_HEARTBEAT_RESP:
-      if (heartbeat_timed(m.from()) && p.heartbeats.pop_front(s)) p.heartbeat_rtt.observe(seconds_between(s.at, now));
+      if (voter(m.from()) && p.heartbeats.pop_front(s)) p.heartbeat_rtt.observe(seconds_between(s.at, now));
       return;
     case MessageType::MSG_VOTE_RESP:
     case MessageType::MSG_PRE_VOTE_RESP:

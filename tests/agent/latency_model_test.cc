@@ -124,6 +124,28 @@ TEST(LatencyModel, Round_trips_that_move_together_correlate_in_rtt_co_move_and_i
   EXPECT_EQ(fresh.model_json()["rtt_co_move"]["pairs"][0], 0u);
 }
 
+TEST(LatencyModel, A_learners_paced_answers_stay_out_of_rtt_co_move) {
+  // Voters 1, 2, 3; 4 is a learner. 100 AppendEntries to 2 and 4: 2's round trips are paired, 4's are timed in its
+  // own histogram but never paired (its answers wait for the pacing, not for the links).
+  LatencyModel m;
+  m.set_voters({1, 2, 3});
+  const Clock::time_point t0{};
+  for (std::uint64_t k = 0; k < 100; ++k) {
+    const Clock::time_point sent = t0 + milliseconds(10 * static_cast<int>(k));
+    for (raft::NodeId to : {raft::NodeId{2}, raft::NodeId{4}}) {
+      m.on_send(msg(raft::MessageType::MSG_APP, 1, k, 1), to, sent);
+      m.on_receive(msg(raft::MessageType::MSG_APP_RESP, to, k + 1),
+                   sent + std::chrono::microseconds(1000 + 37 * static_cast<int>(k % 50) + 500 * static_cast<int>(to)));
+    }
+  }
+  const json j = m.model_json();
+  EXPECT_EQ(j["peers"]["4"]["append_rtt_seconds"]["count"], 100u);
+  std::uint64_t pairs = 0;
+  for (const json& n : j["rtt_co_move"]["pairs"]) pairs += n.get<std::uint64_t>();
+  // 2's samples from its 50th on: 50 scored, each paired with the scored ones before it (at most 64).
+  EXPECT_EQ(pairs, 50u * 49u / 2u);
+}
+
 TEST(LatencyModel, Heartbeats_and_votes_are_matched_in_order) {
   LatencyModel m;
   const Clock::time_point t0{};

@@ -23,13 +23,14 @@
 //   apply            the committed entries of one Ready applied to the state machine.
 //   elections        how often this node campaigned and won, and how long it was without a known leader each
 //                    time it lost one (from the Ready's soft state: leader -> none -> some leader).
-//   rtt_co_move      how append_rtt samples move together (model file only): each sample's normal score within
-//                    its peer's append_rtt so far (Phi^-1 of its mid-bucket rank; from kCoMinCount samples on) is
-//                    paired with the last kCoRing scored samples of every peer, and the pair's sums (x, y, xx, yy,
-//                    xy) are added to the bin of the gap between their sends (kCoGapUpper). Two peers' answers to
-//                    one AppendEntries are a pair at gap 0. raftbgp-predict fits rho * exp(-gap / tau) to the
-//                    bins' correlations (predictor/.../model.h, co_move): its links' delays then move together as
-//                    these did. Sums, not correlations, so that two dumps can be subtracted (predict_validate.py).
+//   rtt_co_move      how append_rtt samples move together (model file only): each voter's sample's normal score
+//                    within its peer's append_rtt so far (Phi^-1 of its mid-bucket rank; from kCoMinCount samples
+//                    on) is paired with the last kCoRing such samples (a learner's answers are paced, and left out),
+//                    and the pair's sums (x, y, xx, yy, xy) are added to the bin of the gap between their sends
+//                    (kCoGapUpper). Two peers' answers to one AppendEntries are a pair at gap 0. raftbgp-predict fits
+//                    rho * exp(-gap / tau) to the bins' correlations (predictor/.../model.h, co_move): its links'
+//                    delays then move together as these did. Sums, not correlations, so that two dumps can be
+//                    subtracted (predict_validate.py).
 //
 // An answer is timed to when it arrived, as far as this agent can tell. Its one thread reads nothing while a ready loop
 // persists (fsync, sealing), so an answer that came during such a loop is delivered only after it: on star3 under
@@ -104,8 +105,9 @@ class LatencyModel {
   using Clock = std::chrono::steady_clock;
 
   // The voters of the applied configuration (AgentCore keeps it: at open, on a snapshot and on every applied
-  // membership change). Heartbeats are timed to these only; a peer's pending heartbeats are forgotten when it
-  // leaves them. Until the first call every peer's are timed (tests of the matching alone).
+  // membership change). Heartbeats are timed to these only, and only their round trips go into rtt_co_move; a
+  // peer's pending heartbeats are forgotten when it leaves them. Until the first call every peer counts (tests of
+  // the matching alone).
   void set_voters(const std::vector<raft::NodeId>& sorted_voters);
   // A message handed to the transport for peer `to` at `now`.
   void on_send(const raft::Message& m, raft::NodeId to, Clock::time_point now);
@@ -171,7 +173,9 @@ class LatencyModel {
   nlohmann::json peers_json(std::size_t every) const;
   nlohmann::json elections_json(std::size_t every) const;
 
-  bool heartbeat_timed(raft::NodeId to) const;
+  // A voter of the applied configuration, or any peer before set_voters: whose heartbeats are timed and whose round
+  // trips go into rtt_co_move.
+  bool voter(raft::NodeId id) const;
   // When an answer delivered at `now` arrived (see "An answer is timed to when it arrived" above).
   Clock::time_point arrival(Clock::time_point now);
   void note_input(Clock::time_point now) {
