@@ -9,7 +9,7 @@ within a deadline. Namespaces use a unique prefix (default rt<pid>) so a develop
 Exit 77 (CTest SKIP_RETURN_CODE) when not root or without `ip netns`.
 
 Scenarios (what each asserts is in its docstring): metro (metro32 only), election, policy, leader_kill, agent_restart, wrong_key,
-transit_restart, partition, cut, linearizable, status_cluster_watch.
+transit_restart, partition, cut, linearizable, status_cluster_watch, recorder_replay.
 """
 import argparse
 import json
@@ -25,9 +25,11 @@ import time
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(REPO, "lab"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from labkit import (Failed, Lab, agree, check, kv_items, lab_unavailable, must_put, put,  # noqa: E402
+from labkit import (Failed, Lab, agree, caught_up, check, kv_items, lab_unavailable, must_put, put,  # noqa: E402
                     run_scenario, say, wait_until)
 import linearizability  # noqa: E402
+sys.path.insert(0, os.path.join(REPO, "bench", "lab"))
+from recorder_overhead import data_dir, set_recorder  # noqa: E402
 
 SKIP = 77
 DEADLINE_S = 110
@@ -345,6 +347,56 @@ def agent_restart(lab):
           "%s's respawned agent started from its WAL: %s" % (f, starts[-1].split("info: ")[-1].strip()))
 
 
+def recorder_replay(lab):
+    """Issue 14's bar on a real lab: every router records (recorder on, the staged YAML), writes go through all three,
+    the leader router is SIGKILLed (ExaBGP and agent) and started again, a follower's agent is SIGKILLed (ExaBGP
+    respawns it), more writes; then each router's recording (the incarnation that ran last, opened from its WAL and
+    snapshot) replays through raftbgp-replay identically, bit for bit, and holds substance (elections and writes)."""
+    set_recorder(lab, "on", 1 << 30)
+    leader = lab.wait_leader(timeout=30)
+    routers = sorted(lab.routers)
+    seq = 0
+
+    def writes(n, tag, nodes):
+        nonlocal seq
+        for i in range(n):
+            seq += 1
+            must_put(lab, nodes[i % len(nodes)], "%s%d" % (tag, i), "v%d" % seq, "rr", seq)
+
+    writes(15, "a", routers)
+    pids = [p for comm in ("raftbgpd", "exabgp") for p in lab.pids(leader, comm)]
+    check(len(pids) == 2, "%s runs ExaBGP and raftbgpd (pids %s)" % (leader, pids))
+    for p in pids:
+        os.kill(p, signal.SIGKILL)
+    rest = [n for n in routers if n != leader]
+    wait_until("a new leader among %s" % rest, lambda: lab.leader(rest), 15)
+    writes(10, "b", rest)
+    lab.kill(leader)  # the runner's bookkeeping; its processes are gone
+    lab.start(leader)
+    f = next(n for n in routers if n != lab.wait_leader(timeout=15))
+    old = lab.pids(f, "raftbgpd")
+    for p in old:
+        os.kill(p, signal.SIGKILL)
+    wait_until("ExaBGP to respawn raftbgpd on %s" % f, lambda: (lambda q: q and q != old)(lab.pids(f, "raftbgpd")),
+               15)
+    lab.wait_leader(timeout=15)
+    wait_until("%s's new agent to answer" % f, lambda: lab.status(f), 10)
+    writes(10, "c", routers)
+    wait_until("every router caught up", lambda: caught_up(lab), 20, every=0.2)
+    for n in routers:
+        lab.kill(n)  # every agent stopped: no loop half written
+    for n in routers:
+        rec = os.path.join(data_dir(lab, n), "recorder.rec")
+        check(os.path.exists(rec), "%s wrote %s" % (n, rec))
+        p = subprocess.run([REPLAY[0], rec], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+        out = (p.stdout + p.stderr).strip()
+        check(p.returncode == 0 and out.startswith("identical:"), "%s's recording replays identically: %s (exit %d)"
+              % (n, out[-300:], p.returncode))
+        readies = int(out.split(",")[1].split()[0])
+        check(readies >= 10, "%s's recording holds %d Ready batches (>= 10)" % (n, readies))
+        say("%s: %s" % (n, out))
+
+
 def wrong_key(lab):
     """r3 restarted with another cluster's key: the others reject its frames (transport.rejected.bad_tag
     rises on r1 and r2, and on r3 for theirs), r3 takes no part (its writes fail with exit 4 or 5, its
@@ -554,7 +606,9 @@ def linearizable(lab):
 
 SCENARIOS = {"metro": metro, "election": election, "policy": policy, "leader_kill": leader_kill, "agent_restart": agent_restart,
              "wrong_key": wrong_key, "transit_restart": transit_restart, "partition": partition, "cut": cut,
-             "linearizable": linearizable, "status_cluster_watch": status_cluster_watch}
+             "linearizable": linearizable, "status_cluster_watch": status_cluster_watch,
+             "recorder_replay": recorder_replay}
+REPLAY = [None]  # raftbgp-replay (--replay)
 
 
 def main():
@@ -568,7 +622,9 @@ def main():
     ap.add_argument("--runtime", choices=("netns", "docker"), default="netns",
                     help="docker: one container per node from lab/docker-image's image (SKIP without dockerd)")
     ap.add_argument("--build-dir", help="--runtime docker: the build tree whose binaries go into the image")
+    ap.add_argument("--replay", help="raftbgp-replay (recorder_replay; default: <bin-dir>/../recorder/raftbgp-replay)")
     o = ap.parse_args()
+    REPLAY[0] = o.replay or os.path.join(os.path.dirname(os.path.abspath(o.bin_dir[0])), "recorder", "raftbgp-replay")
     why = lab_unavailable(("exabgp", "bird"))
     if why:
         print("SKIP: " + why)
