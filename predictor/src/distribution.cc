@@ -140,8 +140,7 @@ Distribution Distribution::half_of(const Distribution& round_trip, double floor_
   rho = std::clamp(rho, 0.0, 0.99);
   std::normal_distribution<double> normal;
   auto quantile_index = [](double z) {
-    const double u = 0.5 * std::erfc(-z / std::sqrt(2.0));
-    return std::min(kQ - 1, static_cast<std::size_t>(u * static_cast<double>(kQ)));
+    return std::min(kQ - 1, static_cast<std::size_t>(normal_cdf(z) * static_cast<double>(kQ)));
   };
   for (auto& [i, j] : pairs) {
     if (rho == 0) {
@@ -183,6 +182,8 @@ std::vector<double> Distribution::quantile_table(std::size_t n) const {
   std::sort(v.begin(), v.end());
   return v;
 }
+
+double normal_cdf(double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); }
 
 double Distribution::sample(Rng& rng) const {
   const Impl& i = *impl_;

@@ -85,6 +85,12 @@ std::uint64_t count_of(const json& h) {
   return h.is_object() && h.contains("count") ? h["count"].get<std::uint64_t>() : 0;
 }
 
+// The notes' line for the model's co_move, and where it came from.
+std::string co_move_note(const Model& m, const std::string& source) {
+  return "links move together: rho " + std::to_string(m.co_move) + ", tau " + std::to_string(m.co_move_tau_us / 1000) +
+         " ms" + source;
+}
+
 }  // namespace
 
 double co_move_at(const Model& m, double dt_us) {
@@ -141,8 +147,7 @@ std::variant<Model, std::string> model_from_yaml(const std::string& text) {
       m.co_move_tau_us = c["tau_ms"].as<double>() * 1000;
       if (!(m.co_move >= 0 && m.co_move <= 1) || !(m.co_move_tau_us > 0))
         return "topology: `co_move` needs 0 <= rho <= 1 and tau_ms > 0";
-      m.notes.push_back("links move together: rho " + std::to_string(m.co_move) + ", tau " +
-                        std::to_string(m.co_move_tau_us / 1000) + " ms");
+      m.notes.push_back(co_move_note(m, ""));
     }
     if (!y["path"]) return "topology: `path` (the default one-way path between two agents) is required";
     m.default_link = parse_delay(y["path"], hops, "path");
@@ -230,11 +235,10 @@ std::variant<Model, std::string> model_from_dumps(const std::vector<std::string>
     if (co_move) {
       m.co_move = co_move->first;
       m.co_move_tau_us = co_move->second;
-      m.notes.push_back("links move together: rho " + std::to_string(m.co_move) + ", tau " +
-                        std::to_string(m.co_move_tau_us / 1000) + " ms" +
-                        (ref->contains("rtt_co_move")
-                             ? " (fitted to " + std::to_string((*ref)["node_id"].get<NodeId>()) + "'s rtt_co_move)"
-                             : ""));
+      m.notes.push_back(
+          co_move_note(m, ref->contains("rtt_co_move")
+                              ? " (fitted to " + std::to_string((*ref)["node_id"].get<NodeId>()) + "'s rtt_co_move)"
+                              : ""));
     } else {
       m.notes.push_back("links drawn independently (no rtt_co_move with enough pairs)");
     }

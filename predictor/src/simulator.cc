@@ -191,7 +191,7 @@ class Cluster {
     }
     const double rho = std::min(m_.co_move, 1.0);
     const double z = std::sqrt(rho) * load_ + std::sqrt(1 - rho) * normal_(rng_);
-    return tables_->at(a, b, 0.5 * std::erfc(-z / std::sqrt(2.0)));
+    return tables_->at(a, b, normal_cdf(z));
   }
 
   void send(NodeId from, const raft::Message& msg, double t) {

@@ -315,6 +315,17 @@ def leader_kill(lab):
     check(kv_items(lab, leader).get("after-%s" % rest[0]) == "0", "restarted %s has the writes it missed" % leader)
 
 
+def crash_agent(lab, node):
+    """SIGKILL the one raftbgpd of `node` and wait until ExaBGP has respawned it and the new agent answers; its
+    status."""
+    pids = lab.pids(node, "raftbgpd")
+    check(len(pids) == 1, "%s runs one raftbgpd (pid %s)" % (node, pids))
+    os.kill(pids[0], signal.SIGKILL)
+    wait_until("ExaBGP to respawn raftbgpd on %s" % node,
+               lambda: (lambda p: p and p != pids)(lab.pids(node, "raftbgpd")), 15)
+    return wait_until("%s's new agent to answer" % node, lambda: lab.status(node), 10)
+
+
 def agent_restart(lab):
     """SIGKILL raftbgpd on a follower and on the leader: ExaBGP respawns it, it reopens its WAL (epoch + 1,
     applied state kept, log not empty on start), rejoins, and later writes reach it."""
@@ -325,12 +336,7 @@ def agent_restart(lab):
     seq = 6
     for victim in (f, leader):
         before = lab.status(victim)
-        pids = lab.pids(victim, "raftbgpd")
-        check(len(pids) == 1, "%s runs one raftbgpd (pid %s)" % (victim, pids))
-        os.kill(pids[0], signal.SIGKILL)
-        wait_until("ExaBGP to respawn raftbgpd on %s" % victim,
-                   lambda: (lambda p: p and p != pids)(lab.pids(victim, "raftbgpd")), 15)
-        after = wait_until("%s's new agent to answer" % victim, lambda: lab.status(victim), 10)
+        after = crash_agent(lab, victim)
         check(after["epoch"] == before["epoch"] + 1, "%s: epoch %d -> %d (boot counter from its data dir)" %
               (victim, before["epoch"], after["epoch"]))
         check(after["last_index"] >= before["applied"] and after["term"] >= before["term"],
@@ -374,13 +380,8 @@ def recorder_replay(lab):
     lab.kill(leader)  # the runner's bookkeeping; its processes are gone
     lab.start(leader)
     f = next(n for n in routers if n != lab.wait_leader(timeout=15))
-    old = lab.pids(f, "raftbgpd")
-    for p in old:
-        os.kill(p, signal.SIGKILL)
-    wait_until("ExaBGP to respawn raftbgpd on %s" % f, lambda: (lambda q: q and q != old)(lab.pids(f, "raftbgpd")),
-               15)
+    crash_agent(lab, f)
     lab.wait_leader(timeout=15)
-    wait_until("%s's new agent to answer" % f, lambda: lab.status(f), 10)
     writes(10, "c", routers)
     wait_until("every router caught up", lambda: caught_up(lab), 20, every=0.2)
     for n in routers:

@@ -134,8 +134,8 @@ TEST(Predictor, Halves_that_move_together_need_less_spread_to_add_up_to_the_roun
   std::normal_distribution<double> normal;
   const std::vector<double> table = together.quantile_table(4096);
   const auto at = [&](double z) {
-    const double u = 0.5 * std::erfc(-z / std::sqrt(2.0));
-    return table[std::min(table.size() - 1, static_cast<std::size_t>(u * static_cast<double>(table.size())))];
+    return table[std::min(table.size() - 1,
+                          static_cast<std::size_t>(normal_cdf(z) * static_cast<double>(table.size())))];
   };
   std::vector<double> sums(100000);
   for (double& v : sums) {

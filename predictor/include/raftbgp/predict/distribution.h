@@ -15,6 +15,10 @@ namespace raftbgp::predict {
 
 using Rng = std::mt19937_64;
 
+// The standard normal distribution function Phi(z): a normal score's quantile (the Gaussian copula of half_of and of
+// the simulator's delays that move together).
+double normal_cdf(double z);
+
 class Distribution {
  public:
   Distribution() : Distribution(constant(0)) {}
